@@ -1,0 +1,43 @@
+"""Enumerations of the statistics domain."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Frequency(models.TextChoices):
+    ANNUAL = "A", _("Annual")
+    SEMIANNUAL = "S", _("Semi-annual")
+    QUARTERLY = "Q", _("Quarterly")
+    MONTHLY = "M", _("Monthly")
+
+
+class MeasureKind(models.TextChoices):
+    STOCK = "stock", _("Stock at a date")
+    FLOW = "flow", _("Flow over the period")
+    YTD_FLOW = "ytd_flow", _("Year-to-date flow")
+    RATE = "rate", _("Rate")
+
+
+class Unit(models.TextChoices):
+    PERSONS = "persons", _("persons")
+    CHILDREN = "children", _("children")
+    RUPIAH = "rupiah", _("rupiah")
+    PERCENT = "percent", _("percent")
+    PERCENTAGE_POINTS = "percentage_points", _("percentage points")
+    CASES = "cases", _("cases")
+    MINUTES = "minutes", _("minutes")
+    DAYS = "days", _("days")
+    RATIO = "ratio", _("ratio (times)")
+    RUPIAH_PER_PERSON = "rupiah_per_person", _("rupiah per person")
+
+    @classmethod
+    def allows_negative(cls, unit: str) -> bool:
+        """Counts and amounts cannot be negative; rates and changes can."""
+        return unit in {cls.PERCENT, cls.PERCENTAGE_POINTS, cls.RATIO}
+
+
+class ObservationStatus(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    PROVISIONAL = "provisional", _("Provisional")
+    ESTIMATE = "estimate", _("Estimate")
+    BREAK = "break", _("Break in series")

@@ -1,0 +1,432 @@
+"""The statistics data model: indicators, code lists, series, observations, targets.
+
+Observations are vintaged (ALFRED's real-time periods): a row is valid from the
+publication of its release (``valid_from``) until a later release revises it
+(``valid_to``). Rows of a release that is not yet published have no ``valid_from``
+and are invisible to every public read. Published rows are never updated (except to
+close them) nor deleted: the model refuses, and on PostgreSQL a trigger refuses too.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Frequency, MeasureKind, ObservationStatus, Unit
+
+CODE_VALIDATOR = RegexValidator(
+    r"^[A-Z0-9_]+$", _("Use capital letters A-Z, digits and underscore only.")
+)
+DIMENSION_CODE_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9_\-]+$", _("Use letters, digits, underscore and hyphen only.")
+)
+CODELIST_ID_VALIDATOR = RegexValidator(
+    r"^[a-z][a-z0-9_]*$",
+    _("Use lower-case letters, digits and underscore, starting with a letter."),
+)
+# Values are stored exactly. 30 digits with 10 decimals hold a rupiah amount in the
+# quadrillions and a ratio to ten decimal places.
+VALUE_MAX_DIGITS = 30
+VALUE_DECIMAL_PLACES = 10
+
+
+class PublishedDataError(Exception):
+    """Raised when something tries to change or delete a published observation."""
+
+
+class BilingualMixin:
+    """Pick ``<field>_id`` or ``<field>_en`` by the active language."""
+
+    def localized(self, field: str) -> str:
+        language = (get_language() or "id")[:2]
+        preferred = getattr(self, f"{field}_{'en' if language == 'en' else 'id'}", "")
+        return preferred or getattr(self, f"{field}_id", "")
+
+    @property
+    def name(self) -> str:
+        return self.localized("name")
+
+
+class Topic(BilingualMixin, models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_id = models.CharField(_("name (Indonesian)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    description_id = models.TextField(_("description (Indonesian)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CodeList(BilingualMixin, models.Model):
+    """A dimension's list of codes: region, segment, program, ... (data, not code)."""
+
+    id = models.CharField(
+        _("identifier"),
+        max_length=40,
+        primary_key=True,
+        validators=[CODELIST_ID_VALIDATOR],
+        help_text=_("Also the column name in import files and the API filter name."),
+    )
+    name_id = models.CharField(_("name (Indonesian)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    description_id = models.TextField(_("description (Indonesian)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("code list")
+        verbose_name_plural = _("code lists")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.id in RESERVED_COLUMNS:
+            raise ValidationError({"id": _("%(id)s is a reserved column name.") % {"id": self.id}})
+
+
+# Column names of the import file and API parameters that a code list cannot take.
+RESERVED_COLUMNS = frozenset(
+    {
+        "indicator",
+        "period",
+        "value",
+        "status",
+        "note",
+        "source",
+        "reference_date",
+        "frequency",
+        "release",
+        "format",
+        "lang",
+        "ordering",
+        "cursor",
+        "page_size",
+        "layout",
+        "q",
+        "topic",
+        "unit",
+        "as_of",
+        "updated_since",
+        "period_start",
+        "period_end",
+        "derived",
+    }
+)
+
+
+class Code(BilingualMixin, models.Model):
+    codelist = models.ForeignKey(
+        CodeList, on_delete=models.PROTECT, related_name="codes", verbose_name=_("code list")
+    )
+    code = models.CharField(_("code"), max_length=40, validators=[DIMENSION_CODE_VALIDATOR])
+    name_id = models.CharField(_("name (Indonesian)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    alt_code = models.CharField(
+        _("alternative code"),
+        max_length=40,
+        blank=True,
+        help_text=_("Another identifier of the same thing, e.g. ISO 3166-2 for provinces."),
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    is_total = models.BooleanField(
+        _("is the total"), default=False, help_text=_("The aggregate of the other codes (_T).")
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["codelist", "order", "code"]
+        verbose_name = _("code")
+        verbose_name_plural = _("codes")
+        constraints = [
+            models.UniqueConstraint(fields=["codelist", "code"], name="code_unique_in_codelist")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.codelist_id}={self.code} ({self.name})"
+
+
+class Indicator(BilingualMixin, models.Model):
+    code = models.CharField(
+        _("code"),
+        max_length=60,
+        unique=True,
+        validators=[CODE_VALIDATOR],
+        help_text=_("Stable identifier, usable as an SDMX id: A-Z, 0-9 and _."),
+    )
+    name_id = models.CharField(_("name (Indonesian)"), max_length=255)
+    name_en = models.CharField(_("name (English)"), max_length=255)
+    description_id = models.TextField(_("description (Indonesian)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    unit = models.CharField(_("unit"), max_length=30, choices=Unit.choices)
+    measure_kind = models.CharField(
+        _("kind of measure"), max_length=20, choices=MeasureKind.choices
+    )
+    frequencies = models.CharField(
+        _("frequencies"),
+        max_length=4,
+        default=Frequency.ANNUAL,
+        help_text=_(
+            "Letters of the frequencies it is published at, main one first: A, S, Q, M "
+            "(e.g. AM for annual and monthly)."
+        ),
+    )
+    topic = models.ForeignKey(
+        Topic, on_delete=models.PROTECT, related_name="indicators", verbose_name=_("topic")
+    )
+    dimensions = models.ManyToManyField(
+        CodeList,
+        related_name="indicators",
+        verbose_name=_("dimensions"),
+        help_text=_("The code lists that make up a series key of this indicator."),
+    )
+    source = models.CharField(_("source"), max_length=255, blank=True)
+    methodology_id = models.TextField(_("methodology (Indonesian)"), blank=True)
+    methodology_en = models.TextField(_("methodology (English)"), blank=True)
+    negative_allowed = models.BooleanField(
+        _("negative values allowed"),
+        default=False,
+        help_text=_("For net changes of a count; rates and changes in percent always allow them."),
+    )
+    decimals = models.PositiveSmallIntegerField(
+        _("decimals shown"), default=0, help_text=_("Rounding for display only; values are exact.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["topic__order", "code"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name}"
+
+    @property
+    def frequency(self) -> str:
+        """The main frequency."""
+        return self.frequencies[:1]
+
+    @property
+    def allows_negative(self) -> bool:
+        return self.negative_allowed or Unit.allows_negative(self.unit)
+
+    def clean(self) -> None:
+        letters = self.frequencies or ""
+        valid = set(Frequency.values)
+        if not letters or not set(letters) <= valid or len(set(letters)) != len(letters):
+            raise ValidationError(
+                {"frequencies": _("Give each of A, S, Q, M at most once, main frequency first.")}
+            )
+
+
+class Series(models.Model):
+    """One indicator at one frequency and one combination of dimension codes."""
+
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, related_name="series", verbose_name=_("indicator")
+    )
+    frequency = models.CharField(_("frequency"), max_length=1, choices=Frequency.choices)
+    key = models.CharField(
+        _("series key"),
+        max_length=255,
+        help_text=_("Dimension codes in code-list order, e.g. region=ID,segment=BPU,program=_T."),
+    )
+    dimensions = models.JSONField(_("dimension codes"), default=dict)
+    codes = models.ManyToManyField(
+        Code, through="SeriesCode", related_name="series", verbose_name=_("codes")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["indicator", "frequency", "key"]
+        verbose_name = _("series")
+        verbose_name_plural = _("series")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "frequency", "key"], name="series_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} [{self.frequency}] {self.key}"
+
+
+class SeriesCode(models.Model):
+    """The codes of a series key, one row each, indexed for filtering by dimension."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="series_codes")
+    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="series_codes")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "code"], name="seriescode_unique")]
+        indexes = [models.Index(fields=["code", "series"], name="seriescode_code_series")]
+
+    def __str__(self) -> str:
+        return f"{self.series_id}: {self.code_id}"
+
+
+def series_key(dimensions: dict[str, str], order: list[str]) -> str:
+    """The canonical key text of a combination of codes, in code-list order."""
+    return ",".join(f"{codelist}={dimensions[codelist]}" for codelist in order)
+
+
+class ObservationQuerySet(models.QuerySet):
+    def published(self) -> "ObservationQuerySet":
+        return self.filter(valid_from__isnull=False)
+
+    def current(self) -> "ObservationQuerySet":
+        """Published and not revised since: what the site shows now."""
+        return self.filter(valid_from__isnull=False, valid_to__isnull=True)
+
+    def as_of(self, at) -> "ObservationQuerySet":
+        """What the site showed at the instant ``at``."""
+        return self.filter(valid_from__lte=at).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+
+    def delete(self):
+        if self.filter(valid_from__isnull=False).exists():
+            raise PublishedDataError("Published observations cannot be deleted.")
+        return super().delete()
+
+    def update(self, **kwargs):
+        # Only closing a vintage (valid_to) or publishing a draft (valid_from) may touch
+        # published rows; the services do that with the raw manager below.
+        if set(kwargs) - {"valid_to"} and self.filter(valid_from__isnull=False).exists():
+            raise PublishedDataError("Published observations cannot be changed.")
+        return super().update(**kwargs)
+
+
+class Observation(models.Model):
+    series = models.ForeignKey(
+        Series,
+        on_delete=models.PROTECT,
+        related_name="observations",
+        verbose_name=_("series"),
+        db_index=False,  # the composite indexes below start with series
+    )
+    release = models.ForeignKey(
+        "publications.Release",
+        on_delete=models.PROTECT,
+        related_name="observations",
+        verbose_name=_("release"),
+        db_index=False,  # the unique (release, series, period) constraint serves as index
+    )
+    period = models.CharField(_("period"), max_length=10)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    value = models.DecimalField(
+        _("value"), max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=ObservationStatus.choices,
+        default=ObservationStatus.NORMAL,
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    reference_date = models.DateField(
+        _("reference date"),
+        null=True,
+        blank=True,
+        help_text=_("For year-to-date and mid-period figures: the date the value refers to."),
+    )
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True, editable=False)
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = ObservationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["series", "period_start", "valid_from"]
+        verbose_name = _("observation")
+        verbose_name_plural = _("observations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "period"],
+                condition=Q(valid_from__isnull=False, valid_to__isnull=True),
+                name="obs_one_current_value",
+            ),
+            models.UniqueConstraint(
+                fields=["release", "series", "period"], name="obs_one_value_per_release"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=False, valid_to__gte=models.F("valid_from")),
+                name="obs_valid_interval",
+            ),
+        ]
+        indexes = [
+            # One series, one cross-section, the latest value of each series: current rows.
+            models.Index(
+                fields=["series", "period_start"],
+                condition=Q(valid_from__isnull=False, valid_to__isnull=True),
+                name="obs_current_series_period",
+            ),
+            # As-of reads and revision history: every vintage of a series.
+            models.Index(fields=["series", "period_start", "valid_from"], name="obs_vintages"),
+            models.Index(fields=["valid_from"], name="obs_valid_from"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series_id} {self.period} = {self.value}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.valid_from is not None
+
+    def delete(self, *args, **kwargs):
+        if self.pk and Observation.objects.filter(pk=self.pk, valid_from__isnull=False).exists():
+            raise PublishedDataError("Published observations cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+
+class Target(models.Model):
+    """A policy target for a series at a period (e.g. 70 million members in 2026)."""
+
+    series = models.ForeignKey(
+        Series, on_delete=models.PROTECT, related_name="targets", verbose_name=_("series")
+    )
+    period = models.CharField(_("period"), max_length=10)
+    period_start = models.DateField(_("period start"), editable=False)
+    value = models.DecimalField(
+        _("value"), max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES
+    )
+    document = models.CharField(_("document"), max_length=255)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["series", "period_start"]
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        constraints = [models.UniqueConstraint(fields=["series", "period"], name="target_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.series} {self.period} -> {self.value}"
+
+
+def exact_text(value: Decimal) -> str:
+    """A Decimal as plain text with no exponent and no trailing zeros: 12.9, 1001000000000000."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text

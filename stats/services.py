@@ -1,0 +1,623 @@
+"""Every write of the statistics domain: series, observations, the validated import.
+
+The import streams the file once. Each row is checked (indicator, codes, period and
+its frequency, value and its sign, status, duplicates inside the file) and compared
+with the values published now, so the same pass yields the preview (new, revised,
+unchanged) and, when asked to commit, writes the rows inside one transaction that is
+rolled back if any row failed: either the whole file lands or nothing does.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import IO
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .choices import Frequency, ObservationStatus
+from .models import (
+    VALUE_DECIMAL_PLACES,
+    VALUE_MAX_DIGITS,
+    Code,
+    Indicator,
+    Observation,
+    Series,
+    SeriesCode,
+    series_key,
+)
+from .periods import PeriodError, parse_period
+
+REQUIRED_COLUMNS = ("indicator", "period", "value")
+OPTIONAL_COLUMNS = ("status", "note", "source", "reference_date")
+BATCH_SIZE = 5000
+MAX_REPORTED_ERRORS = 100_000
+PREVIEW_SAMPLE = 200
+_STATUSES = frozenset(ObservationStatus.values)
+_MAX_INTEGER_DIGITS = VALUE_MAX_DIGITS - VALUE_DECIMAL_PLACES
+
+
+class ImportRefused(Exception):
+    """The import cannot start at all (e.g. the release is not a draft)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.message}"
+
+
+@dataclass(slots=True)
+class ChangePreview:
+    line: int
+    indicator: str
+    series_key: str
+    period: str
+    new_value: Decimal
+    new_status: str
+    old_value: Decimal | None = None
+    old_status: str | None = None
+    change_percent: Decimal | None = None
+    warning: bool = False
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    replaced_drafts: int = 0
+    warnings: int = 0
+    new_sample: list[ChangePreview] = field(default_factory=list)
+    revised_sample: list[ChangePreview] = field(default_factory=list)
+    unchanged_sample: list[ChangePreview] = field(default_factory=list)
+    written: int = 0
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def add_error(self, line: int, column: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(RowError(line, column, message))
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    series_ref: tuple[int, str, str]  # indicator id, frequency, key
+    indicator_code: str
+    dimensions: dict[str, str]
+    period: str
+    period_start: dt.date
+    period_end: dt.date
+    value: Decimal
+    status: str
+    note: str
+    source: str
+    reference_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class _IndicatorInfo:
+    id: int
+    code: str
+    frequencies: str
+    allows_negative: bool
+    dimensions: tuple[str, ...]
+
+
+def series_get_or_create(
+    *, indicator: Indicator, frequency: str, dimensions: dict[str, str]
+) -> Series:
+    """The series of an indicator at one frequency and combination of codes."""
+    order = list(indicator.dimensions.order_by("order", "id").values_list("id", flat=True))
+    missing = [codelist for codelist in order if codelist not in dimensions]
+    if missing or set(dimensions) - set(order):
+        raise ValueError(
+            f"{indicator.code} needs codes for exactly {', '.join(order)}; got {sorted(dimensions)}"
+        )
+    ordered = {codelist: dimensions[codelist] for codelist in order}
+    key = series_key(ordered, order)
+    existing = Series.objects.filter(indicator=indicator, frequency=frequency, key=key).first()
+    if existing:
+        return existing
+    codes = {
+        (code.codelist_id, code.code): code
+        for code in Code.objects.filter(codelist_id__in=order, code__in=ordered.values())
+    }
+    unknown = [f"{k}={v}" for k, v in ordered.items() if (k, v) not in codes]
+    if unknown:
+        raise ValueError(f"unknown codes: {', '.join(unknown)}")
+    with transaction.atomic():
+        series = Series.objects.create(
+            indicator=indicator, frequency=frequency, key=key, dimensions=ordered
+        )
+        SeriesCode.objects.bulk_create(
+            SeriesCode(series=series, code=codes[(k, v)]) for k, v in ordered.items()
+        )
+    return series
+
+
+def _series_bulk_create(
+    refs: Iterable[tuple[int, str, str]],
+    dimensions_by_ref: dict,
+    code_ids: dict[tuple[str, str], int],
+) -> dict[tuple[int, str, str], int]:
+    """Create many series at once; return their ids by (indicator id, frequency, key)."""
+    refs = list(refs)
+    Series.objects.bulk_create(
+        [
+            Series(
+                indicator_id=ind,
+                frequency=freq,
+                key=key,
+                dimensions=dimensions_by_ref[(ind, freq, key)],
+            )
+            for ind, freq, key in refs
+        ],
+        ignore_conflicts=True,
+    )
+    created = {}
+    for chunk_start in range(0, len(refs), 1000):
+        chunk = refs[chunk_start : chunk_start + 1000]
+        for series_id, ind, freq, key in Series.objects.filter(
+            indicator_id__in={r[0] for r in chunk}, key__in={r[2] for r in chunk}
+        ).values_list("id", "indicator_id", "frequency", "key"):
+            if (ind, freq, key) in dimensions_by_ref:
+                created[(ind, freq, key)] = series_id
+    SeriesCode.objects.bulk_create(
+        [
+            SeriesCode(series_id=created[ref], code_id=code_ids[(codelist, code)])
+            for ref in refs
+            for codelist, code in dimensions_by_ref[ref].items()
+        ],
+        ignore_conflicts=True,
+    )
+    return created
+
+
+def _parse_value(text: str) -> tuple[Decimal | None, str | None]:
+    text = text.strip()
+    if not text:
+        return None, "a value is required"
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        hint = " (use a dot for decimals and no thousands separators)" if "," in text else ""
+        return None, f"{text!r} is not a number{hint}"
+    if not value.is_finite():
+        return None, f"{text!r} is not a finite number"
+    _sign, digits, exponent = value.as_tuple()
+    decimals = -exponent if exponent < 0 else 0
+    if decimals > VALUE_DECIMAL_PLACES:
+        return None, f"{text!r} has more than {VALUE_DECIMAL_PLACES} decimal places"
+    if len(digits) - decimals > _MAX_INTEGER_DIGITS:
+        return None, f"{text!r} has more than {_MAX_INTEGER_DIGITS} digits before the decimal point"
+    return value, None
+
+
+def _change_percent(old: Decimal, new: Decimal) -> Decimal | None:
+    if old == 0:
+        return None
+    return ((new - old) / abs(old) * 100).quantize(Decimal("0.01"))
+
+
+class _Importer:
+    def __init__(self, *, release, commit: bool, user=None):
+        self.release = release
+        self.commit = commit
+        self.user = user
+        self.report = ImportReport()
+        self.warning_percent = Decimal(str(settings.ANGKA_REVISION_WARNING_PERCENT))
+        self.indicators = {
+            indicator.code: _IndicatorInfo(
+                id=indicator.id,
+                code=indicator.code,
+                frequencies=indicator.frequencies,
+                allows_negative=indicator.allows_negative,
+                dimensions=tuple(
+                    cl.id
+                    for cl in sorted(indicator.dimensions.all(), key=lambda c: (c.order, c.id))
+                ),
+            )
+            for indicator in Indicator.objects.prefetch_related("dimensions")
+        }
+        self.code_ids = {
+            (codelist, code): code_id
+            for code_id, codelist, code in Code.objects.values_list("id", "codelist_id", "code")
+        }
+        self.codelists = {codelist for codelist, _ in self.code_ids} | set(
+            Indicator.dimensions.through.objects.values_list("codelist_id", flat=True)
+        )
+        self.series_ids: dict[tuple[int, str, str], int] = {
+            (ind, freq, key): series_id
+            for series_id, ind, freq, key in Series.objects.values_list(
+                "id", "indicator_id", "frequency", "key"
+            )
+        }
+        self.seen: dict[tuple[tuple[int, str, str], str], int] = {}
+        self.batch: list[_Row] = []
+        self.release_has_rows = Observation.objects.filter(release=release).exists()
+
+    # -- reading -------------------------------------------------------------------
+    def run(self, stream: IO[str]) -> ImportReport:
+        reader = csv.reader(stream)
+        try:
+            header = next(reader)
+        except StopIteration:
+            self.report.add_error(1, "-", "the file is empty; expected a header row")
+            return self.report
+        except (csv.Error, UnicodeDecodeError) as exc:
+            self.report.add_error(1, "-", f"cannot read the header: {exc}")
+            return self.report
+        columns = [name.strip().lower().lstrip("\ufeff") for name in header]
+        if not self._check_header(columns):
+            return self.report
+        position = {name: i for i, name in enumerate(columns)}
+        width = len(columns)
+        try:
+            for values in reader:
+                line = reader.line_num
+                if not values or (len(values) == 1 and not values[0].strip()):
+                    continue  # blank line
+                self.report.rows += 1
+                if len(values) != width:
+                    self.report.add_error(
+                        line, "-", f"expected {width} columns as in the header, found {len(values)}"
+                    )
+                    continue
+                row = self._validate(line, values, position)
+                if row is not None:
+                    self.batch.append(row)
+                    if len(self.batch) >= BATCH_SIZE:
+                        self._flush()
+        except (csv.Error, UnicodeDecodeError) as exc:
+            self.report.add_error(reader.line_num, "-", f"the file cannot be read further: {exc}")
+        self._flush()
+        if self.report.rows == 0 and self.report.ok:
+            self.report.add_error(2, "-", "the file has a header but no rows")
+        return self.report
+
+    def _check_header(self, columns: list[str]) -> bool:
+        ok = True
+        for name in REQUIRED_COLUMNS:
+            if name not in columns:
+                self.report.add_error(1, name, "required column is missing")
+                ok = False
+        seen = set()
+        for name in columns:
+            if name in seen:
+                self.report.add_error(1, name, "column appears twice")
+                ok = False
+            seen.add(name)
+            if (
+                name not in REQUIRED_COLUMNS
+                and name not in OPTIONAL_COLUMNS
+                and name not in self.codelists
+            ):
+                self.report.add_error(
+                    1,
+                    name or "(empty)",
+                    "unknown column: not a code list nor one of "
+                    + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS),
+                )
+                ok = False
+        self.header_codelists = [name for name in columns if name in self.codelists]
+        return ok
+
+    def _validate(self, line: int, values: list[str], position: dict[str, int]) -> _Row | None:
+        report = self.report
+        errors_before = report.error_count
+        code = values[position["indicator"]].strip()
+        indicator = self.indicators.get(code)
+        if indicator is None:
+            report.add_error(
+                line,
+                "indicator",
+                f"unknown indicator {code!r}" if code else "an indicator is required",
+            )
+        period_text = values[position["period"]].strip()
+        try:
+            period = parse_period(period_text)
+        except PeriodError as exc:
+            period = None
+            report.add_error(line, "period", str(exc))
+        if (
+            period is not None
+            and indicator is not None
+            and period.frequency not in indicator.frequencies
+        ):
+            report.add_error(
+                line,
+                "period",
+                f"{period_text} is {Frequency(period.frequency).label.lower()}; "
+                f"{code} is published at "
+                + ", ".join(str(Frequency(f).label).lower() for f in indicator.frequencies),
+            )
+        dimensions: dict[str, str] = {}
+        if indicator is not None:
+            for codelist in indicator.dimensions:
+                if codelist not in position:
+                    report.add_error(line, codelist, f"column is required for indicator {code}")
+                    continue
+                dim_code = values[position[codelist]].strip()
+                if not dim_code:
+                    report.add_error(line, codelist, f"a code is required for indicator {code}")
+                elif (codelist, dim_code) not in self.code_ids:
+                    report.add_error(
+                        line, codelist, f"unknown code {dim_code!r} in code list {codelist}"
+                    )
+                else:
+                    dimensions[codelist] = dim_code
+            for codelist in self.header_codelists:
+                if codelist not in indicator.dimensions and values[position[codelist]].strip():
+                    report.add_error(
+                        line,
+                        codelist,
+                        f"indicator {code} has no dimension {codelist}; leave it empty",
+                    )
+        value, problem = _parse_value(values[position["value"]])
+        if problem:
+            report.add_error(line, "value", problem)
+        elif indicator is not None and value < 0 and not indicator.allows_negative:
+            report.add_error(line, "value", f"{value} is negative; {code} cannot be negative")
+        status = values[position["status"]].strip().lower() if "status" in position else ""
+        status = status or ObservationStatus.NORMAL
+        if status not in _STATUSES:
+            report.add_error(
+                line, "status", f"{status!r} is not one of {', '.join(sorted(_STATUSES))}"
+            )
+        note = values[position["note"]].strip() if "note" in position else ""
+        if len(note) > 500:
+            report.add_error(line, "note", "longer than 500 characters")
+        source = values[position["source"]].strip() if "source" in position else ""
+        if len(source) > 200:
+            report.add_error(line, "source", "longer than 200 characters")
+        reference_date = None
+        if "reference_date" in position and values[position["reference_date"]].strip():
+            try:
+                reference_date = dt.date.fromisoformat(values[position["reference_date"]].strip())
+            except ValueError:
+                report.add_error(line, "reference_date", "not a date in the form YYYY-MM-DD")
+        if report.error_count != errors_before:
+            return None
+        ref = (indicator.id, period.frequency, series_key(dimensions, list(indicator.dimensions)))
+        fingerprint = (ref, period.code)
+        first_line = self.seen.get(fingerprint)
+        if first_line is not None:
+            report.add_error(
+                line, "period", f"duplicate of line {first_line}: same series and period"
+            )
+            return None
+        self.seen[fingerprint] = line
+        return _Row(
+            line,
+            ref,
+            code,
+            dimensions,
+            period.code,
+            period.start,
+            period.end,
+            value,
+            status,
+            note,
+            source,
+            reference_date,
+        )
+
+    # -- comparing and writing ---------------------------------------------------------
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        known = [
+            self.series_ids[row.series_ref] for row in batch if row.series_ref in self.series_ids
+        ]
+        current: dict[tuple[int, dt.date], tuple[Decimal, str]] = {}
+        drafts: set[tuple[int, str]] = set()
+        if known:
+            series_set = set(known)
+            starts = {row.period_start for row in batch}
+            for series_id, start, value, status in (
+                Observation.objects.current()
+                .filter(series_id__in=series_set, period_start__in=starts)
+                .values_list("series_id", "period_start", "value", "status")
+            ):
+                current[(series_id, start)] = (value, status)
+            if self.release_has_rows:
+                drafts = set(
+                    Observation.objects.filter(
+                        release=self.release, series_id__in=series_set
+                    ).values_list("series_id", "period")
+                )
+        to_write: list[_Row] = []
+        report = self.report
+        for row in batch:
+            series_id = self.series_ids.get(row.series_ref)
+            old = current.get((series_id, row.period_start)) if series_id else None
+            if series_id is not None and (series_id, row.period) in drafts:
+                report.replaced_drafts += 1
+            if old is None:
+                report.new += 1
+                if len(report.new_sample) < PREVIEW_SAMPLE:
+                    report.new_sample.append(self._preview(row))
+                to_write.append(row)
+            elif old[0] == row.value and old[1] == row.status:
+                report.unchanged += 1
+                if len(report.unchanged_sample) < PREVIEW_SAMPLE:
+                    report.unchanged_sample.append(self._preview(row, old))
+            else:
+                report.revised += 1
+                preview = self._preview(row, old)
+                if preview.warning:
+                    report.warnings += 1
+                if len(report.revised_sample) < PREVIEW_SAMPLE * 5 or preview.warning:
+                    report.revised_sample.append(preview)
+                to_write.append(row)
+        if self.commit and report.ok and to_write:
+            self._write(to_write, drafts)
+
+    def _preview(self, row: _Row, old: tuple[Decimal, str] | None = None) -> ChangePreview:
+        preview = ChangePreview(
+            line=row.line,
+            indicator=row.indicator_code,
+            series_key=row.series_ref[2],
+            period=row.period,
+            new_value=row.value,
+            new_status=row.status,
+        )
+        if old is not None:
+            preview.old_value, preview.old_status = old
+            preview.change_percent = _change_percent(old[0], row.value)
+            preview.warning = (preview.change_percent is None and old[0] != row.value) or (
+                preview.change_percent is not None
+                and abs(preview.change_percent) > self.warning_percent
+            )
+        return preview
+
+    def _write(self, rows: list[_Row], drafts: set[tuple[int, str]]) -> None:
+        missing = {
+            row.series_ref: row.dimensions for row in rows if row.series_ref not in self.series_ids
+        }
+        if missing:
+            self.series_ids.update(_series_bulk_create(missing, missing, self.code_ids))
+        replace = [
+            (self.series_ids[row.series_ref], row.period)
+            for row in rows
+            if (self.series_ids[row.series_ref], row.period) in drafts
+        ]
+        for series_id, period in replace:
+            Observation.objects.filter(
+                release=self.release, series_id=series_id, period=period, valid_from__isnull=True
+            ).delete()
+        observations_write(
+            rows=(
+                (
+                    self.series_ids[row.series_ref],
+                    row.period,
+                    row.period_start,
+                    row.period_end,
+                    row.value,
+                    row.status,
+                    row.note,
+                    row.source,
+                    row.reference_date,
+                )
+                for row in rows
+            ),
+            release_id=self.release.pk,
+        )
+        self.report.written += len(rows)
+
+
+def observations_write(
+    *, rows: Iterable[tuple], release_id: int, valid_from: dt.datetime | None = None
+) -> int:
+    """Insert observation rows fast: PostgreSQL COPY, or batched INSERTs elsewhere.
+
+    Each row is (series_id, period, period_start, period_end, value, status, note,
+    source, reference_date). The caller has validated them. ``valid_from`` is only
+    for loading a release that revises nothing (generated data); everything else is
+    published by ``release_publish``.
+    """
+    created_at = timezone.now()
+    count = 0
+    if connection.vendor == "postgresql":
+        columns = (
+            "series_id, release_id, period, period_start, period_end, value, status, note, "
+            "source, reference_date, valid_from, created_at"
+        )
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY stats_observation ({columns}) FROM STDIN") as copy,
+        ):
+            for series_id, period, start, end, value, status, note, source, ref in rows:
+                copy.write_row(
+                    (
+                        series_id,
+                        release_id,
+                        period,
+                        start,
+                        end,
+                        value,
+                        status,
+                        note,
+                        source,
+                        ref,
+                        valid_from,
+                        created_at,
+                    )
+                )
+                count += 1
+        return count
+    batch = []
+    for series_id, period, start, end, value, status, note, source, ref in rows:
+        batch.append(
+            Observation(
+                series_id=series_id,
+                release_id=release_id,
+                period=period,
+                period_start=start,
+                period_end=end,
+                value=value,
+                status=status,
+                note=note,
+                source=source,
+                reference_date=ref,
+                valid_from=valid_from,
+            )
+        )
+        if len(batch) >= 2000:
+            Observation.objects.bulk_create(batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        Observation.objects.bulk_create(batch)
+        count += len(batch)
+    return count
+
+
+def observations_import(*, stream: IO[str], release, commit: bool, user=None) -> ImportReport:
+    """Validate an observation CSV against the data and, if ``commit``, write it.
+
+    Nothing is written unless every row is valid. The release must be a draft.
+    """
+    from publications.choices import EDITABLE_RELEASE_STATUSES
+
+    if release.status not in EDITABLE_RELEASE_STATUSES:
+        raise ImportRefused(
+            f"release {release.slug} is {release.get_status_display()}; "
+            "observations can only be added to a draft release"
+        )
+    importer = _Importer(release=release, commit=commit, user=user)
+    if not commit:
+        return importer.run(stream)
+    with transaction.atomic():
+        report = importer.run(stream)
+        if report.ok:
+            report.committed = True
+        else:
+            transaction.set_rollback(True)
+            report.written = 0
+    return report
+
+
+def open_text(binary: IO[bytes]) -> Iterator[str] | IO[str]:
+    """Wrap an uploaded binary file as UTF-8 text (a BOM from a spreadsheet is dropped)."""
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
