@@ -1,0 +1,85 @@
+import os
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from publications.services import release_create, release_publish
+from stats.models import Observation, PublishedDataError, exact_text
+from tests.stats.helpers import import_rows
+
+
+@pytest.fixture
+def published_value(catalogue):
+    release = release_create(slug="r1", title_id="R1", title_en="R1")
+    import_rows(release, [("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2026", "1001000000000000")])
+    release_publish(release=release)
+    return Observation.objects.get(release=release)
+
+
+@pytest.mark.parametrize(
+    ("indicator", "text"),
+    [
+        ("FUNDS_UNDER_MANAGEMENT", "1001000000000000"),
+        ("FUNDS_UNDER_MANAGEMENT_YOY", "12.9"),
+        ("INVESTMENT_YIELD", "6.81"),
+        ("COVERAGE_ELIGIBLE", "0.0000000001"),
+    ],
+)
+def test_values_round_trip_exactly(catalogue, indicator, text):
+    release = release_create(slug="exact", title_id="x", title_en="x")
+    import_rows(release, [(indicator, "ID", "_T", "_T", "2023", text)])
+    release_publish(release=release)
+    stored = Observation.objects.get(release=release).value
+    assert stored == Decimal(text)
+    assert exact_text(stored) == text
+
+
+def test_deleting_a_published_observation_is_refused(published_value):
+    with pytest.raises(PublishedDataError):
+        published_value.delete()
+    with pytest.raises(PublishedDataError):
+        Observation.objects.filter(pk=published_value.pk).delete()
+    assert Observation.objects.filter(pk=published_value.pk).exists()
+
+
+def test_changing_a_published_value_through_the_orm_is_refused(published_value):
+    with pytest.raises(PublishedDataError):
+        Observation.objects.filter(pk=published_value.pk).update(value=Decimal(1))
+    published_value.refresh_from_db()
+    assert published_value.value == Decimal("1001000000000000")
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and os.environ.get("CI") != "true",
+    reason="the trigger exists on PostgreSQL only; CI runs on PostgreSQL",
+)
+def test_database_trigger_refuses_raw_sql_delete_and_update(published_value):
+    for statement in (
+        "DELETE FROM stats_observation WHERE id = %s",
+        "UPDATE stats_observation SET value = 1 WHERE id = %s",
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement, [published_value.pk])
+    published_value.refresh_from_db()
+    assert published_value.value == Decimal("1001000000000000")
+
+
+def test_draft_observations_can_be_deleted(catalogue):
+    release = release_create(slug="draft", title_id="x", title_en="x")
+    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "5")])
+    Observation.objects.filter(release=release).delete()
+    assert not Observation.objects.filter(release=release).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("12.9000000000"), "12.9"),
+        (Decimal("1E+15"), "1000000000000000"),
+        (Decimal("0E-10"), "0"),
+        (Decimal("-3.50"), "-3.5"),
+    ],
+)
+def test_exact_text_has_no_exponent_nor_trailing_zeros(value, text):
+    assert exact_text(value) == text
