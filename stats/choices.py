@@ -41,3 +41,31 @@ class ObservationStatus(models.TextChoices):
     PROVISIONAL = "provisional", _("Provisional")
     ESTIMATE = "estimate", _("Estimate")
     BREAK = "break", _("Break in series")
+
+
+class DerivedKind(models.TextChoices):
+    CHANGE = "change", _("Change over k periods")
+    PERCENT_CHANGE = "percent_change", _("Percent change over k periods")
+    CAGR = "cagr", _("Compound annual growth over n years")
+    MULTIPLE = "multiple", _("Multiple over n years")
+    RATIO = "ratio", _("Ratio (a / b x scale)")
+    SHARE = "share", _("Share of a total (percent)")
+    PER_UNIT = "per_unit", _("Per unit (a / b)")
+    DIFFERENCE = "difference", _("Difference (a - b)")
+    SUM = "sum", _("Sum of terms")
+    PROGRESS_TO_TARGET = "progress_to_target", _("Progress to target (percent)")
+    REQUIRED_GROWTH = "required_growth", _("Annual growth required to reach the target")
+
+
+class InputRole(models.TextChoices):
+    X = "x", _("x (the series itself)")
+    A = "a", _("a (numerator, minuend, part)")
+    B = "b", _("b (denominator, subtrahend, total)")
+    TERM = "term", _("term of a sum")
+
+
+class RecomputeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")

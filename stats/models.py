@@ -16,7 +16,15 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Frequency, MeasureKind, ObservationStatus, Unit
+from .choices import (
+    DerivedKind,
+    Frequency,
+    InputRole,
+    MeasureKind,
+    ObservationStatus,
+    RecomputeStatus,
+    Unit,
+)
 
 CODE_VALIDATOR = RegexValidator(
     r"^[A-Z0-9_]+$", _("Use capital letters A-Z, digits and underscore only.")
@@ -350,6 +358,13 @@ class Observation(models.Model):
         blank=True,
         help_text=_("For year-to-date and mid-period figures: the date the value refers to."),
     )
+    provenance = models.JSONField(
+        _("provenance"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("For derived values: the formula and the exact input values used."),
+    )
     valid_from = models.DateTimeField(_("valid from"), null=True, blank=True, editable=False)
     valid_to = models.DateTimeField(_("valid to"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -430,3 +445,122 @@ def exact_text(value: Decimal) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in {"-0", ""} else text
+
+
+class DerivedDefinition(models.Model):
+    """How a derived indicator is computed from other series: kind, inputs, parameters.
+
+    Declared as data: the engine in stats/derived.py knows the kinds, not the indicators.
+    """
+
+    indicator = models.OneToOneField(
+        Indicator,
+        on_delete=models.PROTECT,
+        related_name="derivation",
+        verbose_name=_("derived indicator"),
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=DerivedKind.choices)
+    periods = models.PositiveSmallIntegerField(
+        _("k periods"),
+        default=1,
+        help_text=_("For change and percent change: how many periods back."),
+    )
+    years = models.PositiveSmallIntegerField(
+        _("n years"),
+        default=1,
+        help_text=_("For compound growth and multiples: over how many years."),
+    )
+    scale = models.DecimalField(
+        _("scale"),
+        max_digits=20,
+        decimal_places=6,
+        default=Decimal(1),
+        help_text=_("Ratios are multiplied by it (100 for a percentage)."),
+    )
+    formula_id = models.CharField(_("formula (Indonesian)"), max_length=255, blank=True)
+    formula_en = models.CharField(_("formula (English)"), max_length=255, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("derived definition")
+        verbose_name_plural = _("derived definitions")
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} = {self.get_kind_display()}"
+
+
+class DerivedInput(models.Model):
+    """One input of a definition: an indicator and the codes that select its series.
+
+    ``codes`` maps a code list to a code (fixed), to ``*`` (every code but the total:
+    the definition maps over that dimension), or leaves it out (follow the output's
+    key). For ``b`` the codes override the key of the matching ``a`` series.
+    """
+
+    definition = models.ForeignKey(
+        DerivedDefinition,
+        on_delete=models.CASCADE,
+        related_name="inputs",
+        verbose_name=_("definition"),
+    )
+    role = models.CharField(_("role"), max_length=4, choices=InputRole.choices)
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, related_name="used_by", verbose_name=_("indicator")
+    )
+    codes = models.JSONField(_("codes"), default=dict, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["definition", "order", "role"]
+        verbose_name = _("derived input")
+        verbose_name_plural = _("derived inputs")
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.indicator.code} {self.codes}"
+
+
+class DerivedGap(models.Model):
+    """A derived value that could not be computed, and why (missing input, zero denominator)."""
+
+    definition = models.ForeignKey(DerivedDefinition, on_delete=models.CASCADE, related_name="gaps")
+    series_key = models.CharField(max_length=255)
+    period = models.CharField(max_length=10)
+    reason = models.CharField(max_length=255)
+    release = models.ForeignKey(
+        "publications.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["definition", "series_key", "period"], name="derivedgap_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition.indicator.code} {self.series_key} {self.period}: {self.reason}"
+
+
+class RecomputeRequest(models.Model):
+    """Outbox: written with a publication, cleared when the derived values are confirmed."""
+
+    release = models.ForeignKey(
+        "publications.Release", on_delete=models.CASCADE, related_name="recompute_requests"
+    )
+    status = models.CharField(
+        max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="recompute_status")]
+
+    def __str__(self) -> str:
+        return f"recompute {self.release_id} ({self.status})"

@@ -23,7 +23,8 @@ from publications.choices import ReleaseStatus
 from publications.models import Release
 from publications.services import release_create, release_publish
 
-from ..models import Code, CodeList, Indicator, Target, Topic
+from ..derived import definition_validate, derived_precompute
+from ..models import Code, CodeList, DerivedDefinition, DerivedInput, Indicator, Target, Topic
 from ..periods import parse_period
 from ..services import observations_import, series_get_or_create
 from . import catalogue
@@ -121,7 +122,7 @@ def indicators_load() -> None:
         name_en,
         description_id,
         description_en,
-    ) in catalogue.INDICATORS:
+    ) in catalogue.INDICATORS + catalogue.DERIVED_INDICATORS:
         indicator, _ = Indicator.objects.update_or_create(
             code=code,
             defaults={
@@ -139,6 +140,34 @@ def indicators_load() -> None:
             },
         )
         indicator.dimensions.set(dimensions)
+
+
+def derived_definitions_load() -> None:
+    """The demo's derived definitions (upserted; inputs replaced), validated like admin input."""
+    for code, kind, parameters, inputs in catalogue.DERIVED:
+        indicator = Indicator.objects.get(code=code)
+        definition, _ = DerivedDefinition.objects.update_or_create(
+            indicator=indicator,
+            defaults={
+                "kind": kind,
+                "periods": parameters.get("periods", 1),
+                "years": parameters.get("years", 1),
+                "scale": Decimal(parameters.get("scale", 1)),
+            },
+        )
+        new_inputs = [
+            DerivedInput(
+                definition=definition,
+                role=role,
+                order=order,
+                codes=codes,
+                indicator=Indicator.objects.get(code=input_code),
+            )
+            for order, (role, input_code, codes) in enumerate(inputs)
+        ]
+        definition_validate(definition=definition, inputs=new_inputs)
+        definition.inputs.all().delete()
+        DerivedInput.objects.bulk_create(new_inputs)
 
 
 def targets_load() -> None:
@@ -243,6 +272,21 @@ def _release_plan() -> list[dict]:
                 }
             )
     figures = [{k: row[k] for k in COLUMNS} for row in figures_2023()]
+    # The release states 40 million members as "40 percent" of eligible workers: the
+    # denominator it implies is carried as an estimate so coverage can be recomputed.
+    figures.append(
+        {
+            "indicator": "ELIGIBLE_WORKERS",
+            "region": "ID",
+            "segment": "_T",
+            "program": "_T",
+            "period": "2023",
+            "value": "100000000",
+            "status": "estimate",
+            "note": "implied by the release: 40 million members stated as 40 percent",
+            "source": "ANTARA 2023 (implied)",
+        }
+    )
     plan.append(
         {
             "slug": "antara-2023-ikn",
@@ -397,6 +441,7 @@ def demo_load() -> dict[str, int]:
     with transaction.atomic():
         codelists_load()
         indicators_load()
+        derived_definitions_load()
         targets_load()
     for spec in _release_plan():
         release = Release.objects.filter(slug=spec["slug"]).first()
@@ -420,6 +465,7 @@ def demo_load() -> dict[str, int]:
                     f"demo release {spec['slug']} does not validate: "
                     + "; ".join(str(e) for e in report.errors[:10])
                 )
+            derived_precompute(release=release)
             release_publish(release=release, at=spec["at"])
             published += 1
     return {"releases_published": published}

@@ -24,6 +24,7 @@ BEGIN
         OR NEW.period <> OLD.period OR NEW.release_id <> OLD.release_id
         OR NEW.status <> OLD.status OR NEW.note <> OLD.note OR NEW.source <> OLD.source
         OR NEW.reference_date IS DISTINCT FROM OLD.reference_date
+        OR NEW.provenance::text IS DISTINCT FROM OLD.provenance::text
         OR (OLD.valid_to IS NOT NULL AND NEW.valid_to IS DISTINCT FROM OLD.valid_to)
     ) THEN
         RAISE EXCEPTION 'published observation % cannot be changed', OLD.id

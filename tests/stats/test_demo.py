@@ -1,11 +1,13 @@
 """The demo data set carries every figure of the 2023 release and loads idempotently."""
 
 import csv
+import decimal
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 
 from publications.models import Release
 from stats.demo.loader import DATA, demo_load, figures_2023
@@ -13,9 +15,18 @@ from stats.models import Code, Indicator, Observation, Series, Target
 from stats.periods import parse_period
 
 
+@pytest.fixture(scope="module")
+def _demo_loaded(django_db_setup, django_db_blocker):
+    """Load the demo once for the module, inside a transaction rolled back at the end."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo_load()
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo(db):
-    demo_load()
+def demo(_demo_loaded, db):
+    return None
 
 
 def _observation(row):
@@ -83,7 +94,9 @@ def test_demo_has_the_38_provinces_with_bps_and_iso_codes(demo):
 
 
 def test_illustrative_series_are_labelled_and_add_up(demo):
-    illustrative = Observation.objects.filter(release__slug="ilustrasi-bulanan-provinsi")
+    illustrative = Observation.objects.filter(
+        release__slug="ilustrasi-bulanan-provinsi", provenance__isnull=True
+    )
     assert illustrative.exists()
     assert set(illustrative.values_list("status", flat=True)) == {"estimate"}
     assert all("Ilustratif" in source for source in illustrative.values_list("source", flat=True))
@@ -127,3 +140,53 @@ def test_demo_data_is_the_projects_own_copy():
     here = Path(DATA)
     assert (here / "figures-2023.csv").exists()
     assert "shared" not in str(here.resolve().relative_to(Path(__file__).resolve().parents[2]))
+
+
+def assert_exact(stored: Decimal, expected: Decimal) -> None:
+    """Exact on PostgreSQL; SQLite (the embedded default) keeps 15 significant digits."""
+    if connection.vendor == "postgresql":
+        assert stored == expected
+    else:
+        context = decimal.Context(prec=15)
+        assert context.plus(stored) == context.plus(expected)
+
+
+def _derived_as_of_the_2023_release(code, segment="_T"):
+    from stats.selectors import observations_as_of
+
+    at = Release.objects.get(slug="antara-2023-ikn").published_at
+    return observations_as_of(at=at).get(
+        series__indicator__code=code,
+        period="2023",
+        series__key=f"region=ID,segment={segment},program=_T",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "segment", "expected", "expression"),
+    [
+        ("BPU_PARTICIPANTS_MULTIPLE_3Y", "BPU", "3.04", "3.04 = 7600000 / 2500000"),
+        ("BPU_PARTICIPANTS_CAGR_3Y", "BPU", "44.8631288688", None),
+        ("ACTIVE_COVERAGE_ELIGIBLE", "_T", "40", "40 = 40000000 / 100000000 × 100"),
+        ("ACTIVE_PARTICIPANTS_SEGMENT_SHARE", "BPU", "19", "19 = 7600000 / 40000000 × 100"),
+        ("ACTIVE_PARTICIPANTS_TARGET_PROGRESS", "_T", "57.1428571429", None),
+        ("FUNDS_TARGET_PROGRESS", "_T", "68.5314685315", None),
+        ("ACTIVE_PARTICIPANTS_REQUIRED_GROWTH", "_T", "20.5071132088", None),
+        ("FUNDS_REQUIRED_GROWTH", "_T", "13.423572098", None),
+        ("BENEFITS_PER_BENEFICIARY", "_T", "11764705.8823529412", None),
+        (
+            "SCHOLARSHIP_PER_CHILD",
+            "_T",
+            "4291666.6666666667",
+            "4291666.6666666667 = 309000000000 / 72000",
+        ),
+        ("ACTIVE_PARTICIPANTS_YOY", "_T", "13.3144475921", None),
+        ("FUNDS_UNDER_MANAGEMENT_GROWTH", "_T", "9.2896174863", None),
+    ],
+)
+def test_demo_derived_values_reproduce_the_2023_release(demo, code, segment, expected, expression):
+    observation = _derived_as_of_the_2023_release(code, segment)
+    assert_exact(observation.value, Decimal(expected))
+    assert observation.release.slug == "antara-2023-ikn"
+    if expression:
+        assert observation.provenance["expression"] == expression
