@@ -52,12 +52,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "rest_framework.authtoken",
     "stats",
     "publications",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "stats.api.middleware.ApiCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -153,11 +156,27 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
+    # The read API (stats.api.base) throttles anonymous callers per IP; an API token
+    # (issued by staff in the admin) gets the higher user rate.
+    "DEFAULT_THROTTLE_RATES": {
+        "api_anon": os.environ.get("API_ANON_RATE", "120/minute"),
+        "api_user": os.environ.get("API_USER_RATE", "3000/minute"),
+    },
 }
+# Seconds a browser, proxy or CDN may keep an API response; the ETag follows publications.
+ANGKA_API_MAX_AGE = int(os.environ.get("API_MAX_AGE", "60"))
+# Seconds a rendered API response stays in the cache (keyed by its ETag, so a publication
+# makes a new key and never serves the old one).
+ANGKA_API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "600"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "angka API",
     "DESCRIPTION": "Open statistics of BPJS Ketenagakerjaan (BPJAMSOSTEK).",
     "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: eager in-process when there is no broker, so the embedded default needs no Redis.
@@ -170,7 +189,27 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Publishes any scheduled release whose time has passed, should its own task be lost.
+    "publish-due-releases": {
+        "task": "publications.releases_publish_due",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Enqueues again the derived-value recomputes not finished (lost task, killed worker).
+    "sweep-derived-recompute-requests": {
+        "task": "stats.tasks.derived_sweep_requests",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
+# A publication must not hang on a broker outage: the outbox and the sweeper recover.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 
 # Import: a revision that moves a value by more than this many percent is flagged
 # in the preview so the reviewer looks twice.

@@ -12,6 +12,33 @@ from stats.models import BilingualMixin
 
 from .choices import Language, ReleaseStatus
 
+# The three roles, as Django groups (created by migration 0004). The services check the
+# permissions below, so a user may also be given them one by one.
+ROLE_DATA_ENTRY = "Entri data"
+ROLE_REVIEWER = "Peninjau"
+ROLE_EDITOR = "Editor"
+
+PERM_SUBMIT = "publications.submit_release"
+PERM_REVIEW = "publications.review_release"
+PERM_ADD_RELEASE = "publications.add_release"
+PERM_CHANGE_RELEASE = "publications.change_release"
+PERM_ADD_NEWS = "publications.add_newsrelease"
+PERM_CHANGE_NEWS = "publications.change_newsrelease"
+PERM_PUBLISH_NEWS = "publications.publish_newsrelease"
+
+
+class AuditAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    UPDATED = "updated", _("Updated")
+    SUBMITTED = "submitted", _("Submitted for review")
+    APPROVED = "approved", _("Approved")
+    RETURNED = "returned", _("Returned to draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    PUBLISHED = "published", _("Published")
+    CANCELLED = "cancelled", _("Cancelled")
+    NEWS_SAVED = "news_saved", _("News release saved")
+    NEWS_PUBLISHED = "news_published", _("News release published")
+
 
 class Release(BilingualMixin, models.Model):
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
@@ -42,6 +69,26 @@ class Release(BilingualMixin, models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -50,6 +97,10 @@ class Release(BilingualMixin, models.Model):
         verbose_name = _("release")
         verbose_name_plural = _("releases")
         indexes = [models.Index(fields=["status", "scheduled_for"], name="release_status_time")]
+        permissions = [
+            ("submit_release", _("Can submit a release for review")),
+            ("review_release", _("Can approve, schedule, publish and cancel a release")),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -61,6 +112,10 @@ class Release(BilingualMixin, models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == ReleaseStatus.PUBLISHED
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_by_id is not None
 
 
 class NewsRelease(models.Model):
@@ -113,6 +168,87 @@ class NewsRelease(models.Model):
         verbose_name = _("news release")
         verbose_name_plural = _("news releases")
         indexes = [models.Index(fields=["published_at"], name="news_published_at")]
+        permissions = [("publish_newsrelease", _("Can publish a news release"))]
 
     def __str__(self) -> str:
         return self.title
+
+
+class AuditEntryImmutable(Exception):
+    """Raised when something tries to change or delete an audit entry."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditEntryImmutable("The audit trail cannot be changed.")
+
+    def delete(self):
+        raise AuditEntryImmutable("The audit trail cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    """One change of a release or news release: who, when, before, after and why.
+
+    Written by the service that makes the change, in the same transaction; never
+    changed nor deleted afterwards.
+    """
+
+    release = models.ForeignKey(
+        Release,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_entries",
+        verbose_name=_("release"),
+    )
+    news_release = models.ForeignKey(
+        NewsRelease,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_entries",
+        verbose_name=_("news release"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty when the system acted (the scheduler, the demo loader)."),
+    )
+    at = models.DateTimeField(_("at"))
+    action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
+    from_status = models.CharField(
+        _("status before"), max_length=12, choices=ReleaseStatus.choices, blank=True
+    )
+    to_status = models.CharField(
+        _("status after"), max_length=12, choices=ReleaseStatus.choices, blank=True
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    changes = models.JSONField(
+        _("changes"),
+        default=dict,
+        blank=True,
+        help_text=_("Field by field: [before, after]; for a publication, what was published."),
+    )
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        indexes = [models.Index(fields=["release", "at"], name="audit_release_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AuditEntryImmutable("The audit trail cannot be changed.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditEntryImmutable("The audit trail cannot be deleted.")

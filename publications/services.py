@@ -1,25 +1,143 @@
-"""Every write of the publishing domain.
+"""Every write of the publishing domain: the release lifecycle and news releases.
 
-For now a release is drafted and published; review, four eyes and the embargo
-schedule build on ``release_publish`` without changing what it does to the data.
+A release moves draft -> in review -> (approved) -> scheduled -> published, or is
+cancelled; a reviewer may return it to draft. Each move is one service here, used by
+the admin, the tasks and the tests alike. Each checks the acting user's permission
+(the roles are groups made by migration 0004), refuses with a ``ReleaseError`` that
+says why, and writes an ``AuditEntry`` in the same transaction.
+
+``user=None`` means the system acts: the scheduler publishing a due release, the demo
+loader and the import command publishing a draft directly. Only code can do that; every
+interface a person uses passes the person.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
+from stats.derived import derived_precompute, recompute_request_create
 from stats.models import Observation
 
-from .choices import ReleaseStatus
-from .models import Release
+from .choices import EDITABLE_RELEASE_STATUSES, ReleaseStatus
+from .models import (
+    PERM_ADD_NEWS,
+    PERM_ADD_RELEASE,
+    PERM_CHANGE_NEWS,
+    PERM_CHANGE_RELEASE,
+    PERM_PUBLISH_NEWS,
+    PERM_REVIEW,
+    PERM_SUBMIT,
+    AuditAction,
+    AuditEntry,
+    NewsRelease,
+    Release,
+)
+
+logger = logging.getLogger(__name__)
+
+# The fields of a release that data entry may edit while it is a draft.
+RELEASE_EDITABLE_FIELDS = (
+    "slug",
+    "title_id",
+    "title_en",
+    "summary_id",
+    "summary_en",
+    "source",
+    "correction_reason",
+)
+# Tolerated clock difference between the web server and the caller of a publication.
+PUBLISH_CLOCK_TOLERANCE = dt.timedelta(seconds=5)
 
 
 class ReleaseError(Exception):
     """A release cannot make the asked-for move; the message says why."""
+
+
+class ReleasePermissionError(ReleaseError, PermissionDenied):
+    """The user lacks the role the move needs."""
+
+
+class FourEyesError(ReleasePermissionError):
+    """The user would approve their own submission."""
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _require(user, permission: str, doing: str) -> None:
+    if user is None:
+        raise ReleasePermissionError(f"{doing}: a user is required")
+    if not user.is_active or not user.has_perm(permission):
+        raise ReleasePermissionError(
+            f"{doing}: {user.get_username()} lacks the permission {permission}"
+        )
+
+
+def _status_name(status: str) -> str:
+    # The messages are English, like every service message; the admin shows them as is.
+    return ReleaseStatus(status).value.replace("_", " ")
+
+
+def _lock(release: Release) -> Release:
+    """The stored row, locked until the end of the transaction (never the caller's copy)."""
+    locked = Release.objects.select_for_update().filter(pk=release.pk).first()
+    if locked is None:
+        raise ReleaseError(f"release {release.slug} does not exist")
+    return locked
+
+
+def _refresh(release: Release, stored: Release) -> Release:
+    """Copy the stored state into the caller's instance so it is not stale."""
+    for field in Release._meta.concrete_fields:
+        setattr(release, field.attname, getattr(stored, field.attname))
+    return release
+
+
+def _audit(
+    *,
+    action: str,
+    user,
+    at: dt.datetime,
+    release: Release | None = None,
+    news_release: NewsRelease | None = None,
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+    changes: dict | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        release=release,
+        news_release=news_release,
+        actor=user,
+        at=at,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        changes=changes or {},
+    )
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _jakarta(value: dt.datetime) -> dt.datetime:
+    """An aware instant; a naive one is read as Asia/Jakarta time (the site's zone)."""
+    if timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+# --- drafting ---------------------------------------------------------------------------
 
 
 def release_create(
@@ -34,53 +152,429 @@ def release_create(
     corrects: Release | None = None,
     correction_reason: str = "",
 ) -> Release:
-    if corrects is not None and not correction_reason.strip():
-        raise ReleaseError("a correction must give its reason")
-    return Release.objects.create(
-        slug=slug,
-        title_id=title_id,
-        title_en=title_en,
-        source=source,
-        summary_id=summary_id,
-        summary_en=summary_en,
-        created_by=user,
-        corrects=corrects,
-        correction_reason=correction_reason,
-    )
+    """A new draft release; a correction names the published release it corrects and why."""
+    if user is not None:
+        _require(user, PERM_ADD_RELEASE, "create a release")
+    if corrects is not None:
+        if not correction_reason.strip():
+            raise ReleaseError("correction_reason: a correction must give its reason")
+        if corrects.status != ReleaseStatus.PUBLISHED:
+            raise ReleaseError(
+                f"corrects: release {corrects.slug} is {_status_name(corrects.status)}; "
+                "only a published release can be corrected"
+            )
+    elif correction_reason.strip():
+        raise ReleaseError("correction_reason: only a correction (corrects set) has a reason")
+    if Release.objects.filter(slug=slug).exists():
+        raise ReleaseError(f"slug: a release with slug {slug!r} exists already")
+    with transaction.atomic():
+        release = Release.objects.create(
+            slug=slug,
+            title_id=title_id,
+            title_en=title_en,
+            source=source,
+            summary_id=summary_id,
+            summary_en=summary_en,
+            created_by=user,
+            corrects=corrects,
+            correction_reason=correction_reason,
+        )
+        _audit(
+            action=AuditAction.CREATED,
+            user=user,
+            at=_now(),
+            release=release,
+            to_status=release.status,
+            reason=correction_reason,
+            changes={"corrects": corrects.slug} if corrects is not None else {},
+        )
+    return release
 
 
-def release_publish(*, release: Release, user=None, at: dt.datetime | None = None) -> Release:
-    """Make the observations of ``release`` public at ``at`` (default: now), all at once.
+def release_assert_editable(*, release: Release, user=None) -> None:
+    """Refuse unless ``user`` may change ``release`` and its observations now.
+
+    Only a draft can change; a release in review, scheduled, published or cancelled
+    is frozen (a published one for ever: a correction is a new release).
+    """
+    if user is not None:
+        _require(user, PERM_CHANGE_RELEASE, f"edit release {release.slug}")
+    status = Release.objects.filter(pk=release.pk).values_list("status", flat=True).first()
+    if status is None:
+        raise ReleaseError(f"release {release.slug} does not exist")
+    if status not in EDITABLE_RELEASE_STATUSES:
+        raise ReleaseError(
+            f"release {release.slug} is {_status_name(status)}; only a draft can be changed"
+            + ("; correct it with a new release" if status == ReleaseStatus.PUBLISHED else "")
+        )
+
+
+def release_update(*, release: Release, user, changes: dict) -> Release:
+    """Change the descriptive fields of a draft release."""
+    unknown = set(changes) - set(RELEASE_EDITABLE_FIELDS)
+    if unknown:
+        raise ReleaseError(f"{', '.join(sorted(unknown))}: cannot be edited")
+    with transaction.atomic():
+        stored = _lock(release)
+        release_assert_editable(release=stored, user=user)
+        if (
+            "correction_reason" in changes
+            and stored.corrects_id is not None
+            and not str(changes["correction_reason"]).strip()
+        ):
+            raise ReleaseError("correction_reason: a correction must give its reason")
+        if "slug" in changes and (
+            Release.objects.filter(slug=changes["slug"]).exclude(pk=stored.pk).exists()
+        ):
+            raise ReleaseError(f"slug: a release with slug {changes['slug']!r} exists already")
+        diff = {
+            field: [getattr(stored, field), value]
+            for field, value in changes.items()
+            if getattr(stored, field) != value
+        }
+        if not diff:
+            return _refresh(release, stored)
+        for field, (_, value) in diff.items():
+            setattr(stored, field, value)
+        stored.save(update_fields=[*diff, "updated_at"])
+        _audit(
+            action=AuditAction.UPDATED,
+            user=user,
+            at=_now(),
+            release=stored,
+            from_status=stored.status,
+            to_status=stored.status,
+            changes=diff,
+        )
+    return _refresh(release, stored)
+
+
+# --- review -----------------------------------------------------------------------------
+
+
+def release_submit(*, release: Release, user, reason: str = "") -> Release:
+    """Data entry hands a draft to review; from now on it is frozen."""
+    _require(user, PERM_SUBMIT, f"submit release {release.slug}")
+    with transaction.atomic():
+        stored = _lock(release)
+        if stored.status != ReleaseStatus.DRAFT:
+            raise ReleaseError(
+                f"release {stored.slug} is {_status_name(stored.status)}; "
+                "only a draft can be submitted"
+            )
+        if not Observation.objects.filter(release=stored).exists():
+            raise ReleaseError(f"release {stored.slug} has no observations; import them first")
+        if stored.corrects_id is not None and not stored.correction_reason.strip():
+            raise ReleaseError("correction_reason: a correction must give its reason")
+        at = _now()
+        stored.status = ReleaseStatus.IN_REVIEW
+        stored.submitted_by = user
+        stored.submitted_at = at
+        stored.approved_by = None
+        stored.approved_at = None
+        stored.save(
+            update_fields=[
+                "status",
+                "submitted_by",
+                "submitted_at",
+                "approved_by",
+                "approved_at",
+                "updated_at",
+            ]
+        )
+        _audit(
+            action=AuditAction.SUBMITTED,
+            user=user,
+            at=at,
+            release=stored,
+            from_status=ReleaseStatus.DRAFT,
+            to_status=ReleaseStatus.IN_REVIEW,
+            reason=reason,
+            changes={"observations": Observation.objects.filter(release=stored).count()},
+        )
+    return _refresh(release, stored)
+
+
+def release_approve(*, release: Release, user, reason: str = "") -> Release:
+    """A second person approves a release in review (four eyes); it can then be scheduled."""
+    _require(user, PERM_REVIEW, f"approve release {release.slug}")
+    with transaction.atomic():
+        stored = _lock(release)
+        if stored.status != ReleaseStatus.IN_REVIEW:
+            raise ReleaseError(
+                f"release {stored.slug} is {_status_name(stored.status)}; "
+                "only a release in review can be approved"
+            )
+        if stored.approved_by_id is not None:
+            raise ReleaseError(f"release {stored.slug} is approved already")
+        if stored.submitted_by_id == user.pk:
+            raise FourEyesError(
+                f"approve release {stored.slug}: {user.get_username()} submitted it; "
+                "another person must approve it (four eyes)"
+            )
+        at = _now()
+        stored.approved_by = user
+        stored.approved_at = at
+        stored.save(update_fields=["approved_by", "approved_at", "updated_at"])
+        _audit(
+            action=AuditAction.APPROVED,
+            user=user,
+            at=at,
+            release=stored,
+            from_status=ReleaseStatus.IN_REVIEW,
+            to_status=ReleaseStatus.IN_REVIEW,
+            reason=reason,
+            changes={"approved_by": [None, user.get_username()]},
+        )
+    return _refresh(release, stored)
+
+
+def release_return(*, release: Release, user, reason: str) -> Release:
+    """A reviewer sends a release in review (or scheduled) back to draft, saying why."""
+    _require(user, PERM_REVIEW, f"return release {release.slug} to draft")
+    if not reason.strip():
+        raise ReleaseError("reason: say why the release goes back to draft")
+    with transaction.atomic():
+        stored = _lock(release)
+        if stored.status not in (ReleaseStatus.IN_REVIEW, ReleaseStatus.SCHEDULED):
+            raise ReleaseError(
+                f"release {stored.slug} is {_status_name(stored.status)}; "
+                "only a release in review or scheduled can go back to draft"
+            )
+        before = stored.status
+        changes = {"scheduled_for": [_iso(stored.scheduled_for), None]}
+        stored.status = ReleaseStatus.DRAFT
+        stored.approved_by = None
+        stored.approved_at = None
+        stored.scheduled_for = None
+        stored.save(
+            update_fields=["status", "approved_by", "approved_at", "scheduled_for", "updated_at"]
+        )
+        _audit(
+            action=AuditAction.RETURNED,
+            user=user,
+            at=_now(),
+            release=stored,
+            from_status=before,
+            to_status=ReleaseStatus.DRAFT,
+            reason=reason,
+            changes=changes,
+        )
+    return _refresh(release, stored)
+
+
+# --- schedule and publication -----------------------------------------------------------
+
+
+def release_schedule(
+    *, release: Release, user, scheduled_for: dt.datetime, reason: str = ""
+) -> Release:
+    """Set the release time of an approved release (or move it); it is embargoed until then.
+
+    After commit, a task is queued for that instant; should it be lost, the beat job
+    ``publish-due-releases`` publishes the release within a minute of its time.
+    """
+    _require(user, PERM_REVIEW, f"schedule release {release.slug}")
+    if scheduled_for is None:
+        raise ReleaseError("scheduled_for: give the release time")
+    scheduled_for = _jakarta(scheduled_for)
+    if scheduled_for <= _now():
+        raise ReleaseError(
+            f"scheduled_for: {timezone.localtime(scheduled_for):%Y-%m-%d %H:%M %Z} "
+            "is not in the future"
+        )
+    with transaction.atomic():
+        stored = _lock(release)
+        if stored.status == ReleaseStatus.IN_REVIEW and stored.approved_by_id is None:
+            raise ReleaseError(
+                f"release {stored.slug} is not approved yet; a second person must approve it"
+            )
+        if stored.status not in (ReleaseStatus.IN_REVIEW, ReleaseStatus.SCHEDULED):
+            raise ReleaseError(
+                f"release {stored.slug} is {_status_name(stored.status)}; "
+                "only an approved release can be scheduled"
+            )
+        before_status, before_time = stored.status, stored.scheduled_for
+        stored.status = ReleaseStatus.SCHEDULED
+        stored.scheduled_for = scheduled_for
+        stored.save(update_fields=["status", "scheduled_for", "updated_at"])
+        # The derived values the release will cause, ready under the same embargo.
+        derived = derived_precompute(release=stored)
+        _audit(
+            action=AuditAction.SCHEDULED,
+            user=user,
+            at=_now(),
+            release=stored,
+            from_status=before_status,
+            to_status=ReleaseStatus.SCHEDULED,
+            reason=reason,
+            changes={
+                "scheduled_for": [_iso(before_time), _iso(scheduled_for)],
+                "derived_values_precomputed": derived.written,
+            },
+        )
+        release_id = stored.pk
+        # Imported here: tasks import this module.
+        from .tasks import release_publish_scheduled
+
+        # robust: a broker outage must not undo the schedule; the beat job covers it.
+        transaction.on_commit(
+            lambda: release_publish_scheduled.apply_async(args=[release_id], eta=scheduled_for),
+            robust=True,
+        )
+    return _refresh(release, stored)
+
+
+def release_publish(
+    *, release: Release, user=None, at: dt.datetime | None = None, reason: str = ""
+) -> Release:
+    """Make ``release`` public at ``at`` (default: now): its observations and news, all at once.
+
+    A person (``user``, a reviewer) publishes an approved release, scheduled or not, at
+    once. The system (``user=None``) publishes a scheduled release when it is due, or a
+    draft directly (the demo loader and the import command).
 
     Values it revises stay in the database, closed at the same instant: as-of reads
     before ``at`` still see them. Publishing an already published release changes
     nothing, so a retried task is harmless.
     """
-    at = at or timezone.now()
+    now = _now()
+    at = _jakarta(at) if at is not None else now
+    if at > now + PUBLISH_CLOCK_TOLERANCE:
+        raise ReleaseError(f"at: {at.isoformat()} is in the future; schedule the release instead")
+    if user is not None:
+        _require(user, PERM_REVIEW, f"publish release {release.slug}")
     with transaction.atomic():
-        claimed = Release.objects.filter(
-            pk=release.pk, status__in=[ReleaseStatus.DRAFT, ReleaseStatus.SCHEDULED]
-        ).update(status=ReleaseStatus.PUBLISHED, published_at=at)
+        stored = _lock(release)
+        if stored.status == ReleaseStatus.PUBLISHED:
+            return _refresh(release, stored)
+        if user is None:
+            allowed = stored.status in (ReleaseStatus.DRAFT, ReleaseStatus.SCHEDULED)
+        else:
+            allowed = stored.status == ReleaseStatus.SCHEDULED or (
+                stored.status == ReleaseStatus.IN_REVIEW and stored.approved_by_id is not None
+            )
+        if not allowed:
+            raise ReleaseError(
+                f"release {stored.slug} is {_status_name(stored.status)}"
+                + ("" if user is None else "; only an approved release can be published")
+            )
+        before = stored.status
+        # The claim: of two publishers racing, only one changes the row.
+        claimed = Release.objects.filter(pk=stored.pk, status=before).update(
+            status=ReleaseStatus.PUBLISHED, published_at=at, updated_at=now
+        )
         if not claimed:
-            release.refresh_from_db()
-            if release.status == ReleaseStatus.PUBLISHED:
-                return release
-            raise ReleaseError(f"release {release.slug} is {release.get_status_display()}")
+            return _refresh(release, Release.objects.get(pk=stored.pk))
         # A revision must come after what it revises, or the vintages would overlap.
         latest = (
             Observation.objects.current()
-            .filter(_revised_by(release.pk))
+            .filter(_revised_by(stored.pk))
             .aggregate(latest=Max("valid_from"))["latest"]
         )
         if latest is not None and latest >= at:
             raise ReleaseError(
-                f"release {release.slug} revises values published at {latest.isoformat()}; "
+                f"release {stored.slug} revises values published at {latest.isoformat()}; "
                 f"it cannot be published earlier ({at.isoformat()})"
             )
-        _close_revised(release_id=release.pk, at=at)
-        Observation.objects.filter(release=release, valid_from__isnull=True).update(valid_from=at)
-    release.refresh_from_db()
-    return release
+        revised = _close_revised(release_id=stored.pk, at=at)
+        published = Observation.objects.filter(release=stored, valid_from__isnull=True).update(
+            valid_from=at
+        )
+        news = list(
+            NewsRelease.objects.filter(release=stored, published_at__isnull=True).values_list(
+                "slug", flat=True
+            )
+        )
+        NewsRelease.objects.filter(release=stored, published_at__isnull=True).update(
+            published_at=at
+        )
+        # Outbox: the derived values are confirmed by a task after commit; the row makes
+        # sure a broker outage or a killed worker only delays them.
+        if Observation.objects.filter(release=stored, provenance__isnull=True).exists():
+            recompute_request_create(release=stored)
+        _audit(
+            action=AuditAction.PUBLISHED,
+            user=user,
+            at=now,
+            release=stored,
+            from_status=before,
+            to_status=ReleaseStatus.PUBLISHED,
+            reason=reason,
+            changes={
+                "published_at": _iso(at),
+                "scheduled_for": _iso(stored.scheduled_for),
+                "observations_published": published,
+                "observations_revised": revised,
+                "news_releases": news,
+            },
+        )
+    stored.refresh_from_db()
+    return _refresh(release, stored)
+
+
+def release_publish_if_due(*, release_id: int, now: dt.datetime | None = None) -> Release | None:
+    """Publish the scheduled release ``release_id`` if its time has come; else do nothing.
+
+    The scheduled task calls this. A release moved to a later time, returned to
+    draft, cancelled, published already or deleted is left alone.
+    """
+    now = now or _now()
+    release = Release.objects.filter(
+        pk=release_id, status=ReleaseStatus.SCHEDULED, scheduled_for__lte=now
+    ).first()
+    if release is None:
+        return None
+    return release_publish(release=release, reason="release time reached")
+
+
+def releases_publish_due(*, now: dt.datetime | None = None) -> list[Release]:
+    """Publish every scheduled release whose time has passed (the beat job's work).
+
+    Each release is its own transaction: one that cannot be published (the message is
+    logged) does not hold back the others.
+    """
+    now = now or _now()
+    due = list(
+        Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__lte=now).order_by(
+            "scheduled_for", "pk"
+        )
+    )
+    published = []
+    for release in due:
+        try:
+            published.append(release_publish(release=release, reason="release time reached"))
+        except ReleaseError as error:
+            logger.error("scheduled release %s not published: %s", release.slug, error)
+    return published
+
+
+def release_cancel(*, release: Release, user, reason: str) -> Release:
+    """A reviewer cancels a release that is not published; its data never become public."""
+    _require(user, PERM_REVIEW, f"cancel release {release.slug}")
+    if not reason.strip():
+        raise ReleaseError("reason: say why the release is cancelled")
+    with transaction.atomic():
+        stored = _lock(release)
+        if stored.status in (ReleaseStatus.PUBLISHED, ReleaseStatus.CANCELLED):
+            raise ReleaseError(
+                f"release {stored.slug} is {_status_name(stored.status)}; it cannot be cancelled"
+                + ("; correct it with a new release" if stored.is_published else "")
+            )
+        before = stored.status
+        stored.status = ReleaseStatus.CANCELLED
+        stored.save(update_fields=["status", "updated_at"])
+        _audit(
+            action=AuditAction.CANCELLED,
+            user=user,
+            at=_now(),
+            release=stored,
+            from_status=before,
+            to_status=ReleaseStatus.CANCELLED,
+            reason=reason,
+            changes={"scheduled_for": _iso(stored.scheduled_for)},
+        )
+    return _refresh(release, stored)
 
 
 def _revised_by(release_id: int):
@@ -94,6 +588,96 @@ def _revised_by(release_id: int):
     )
 
 
-def _close_revised(*, release_id: int, at: dt.datetime) -> None:
+def _close_revised(*, release_id: int, at: dt.datetime) -> int:
     """Close the current vintage of every (series, period) the release brings anew."""
-    Observation.objects.current().filter(_revised_by(release_id)).update(valid_to=at)
+    return Observation.objects.current().filter(_revised_by(release_id)).update(valid_to=at)
+
+
+# --- news releases ----------------------------------------------------------------------
+
+
+def news_release_save(
+    *, news_release: NewsRelease, user, indicators: Iterable | None = None
+) -> NewsRelease:
+    """Create or change a news release (editors).
+
+    One that goes with a release is published with it (``release_publish``). One
+    attached to a release that is out already, or to none, waits for
+    ``news_release_publish``. Its text can still change afterwards (a typo); every
+    change is in the audit trail.
+    """
+    creating = news_release.pk is None
+    _require(user, PERM_ADD_NEWS if creating else PERM_CHANGE_NEWS, "save a news release")
+    if news_release.release_id is not None:
+        status = (
+            Release.objects.filter(pk=news_release.release_id)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status == ReleaseStatus.CANCELLED:
+            raise ReleaseError("release: the release is cancelled; choose another")
+    with transaction.atomic():
+        before = {}
+        if not creating:
+            stored = NewsRelease.objects.select_for_update().get(pk=news_release.pk)
+            before = {
+                field: getattr(stored, field)
+                for field in ("slug", "language", "title", "lead", "body", "release_id")
+            }
+        if creating and news_release.author_id is None:
+            news_release.author = user
+        news_release.save()
+        if indicators is not None:
+            news_release.indicators.set(indicators)
+        after = {
+            field: getattr(news_release, field)
+            for field in ("slug", "language", "title", "lead", "body", "release_id")
+        }
+        diff = {
+            field: [before.get(field), value]
+            for field, value in after.items()
+            if before.get(field) != value
+        }
+        _audit(
+            action=AuditAction.NEWS_SAVED,
+            user=user,
+            at=_now(),
+            release=news_release.release,
+            news_release=news_release,
+            changes=diff,
+        )
+    return news_release
+
+
+def news_release_publish(*, news_release: NewsRelease, user) -> NewsRelease:
+    """Publish a news release now: a stand-alone one, or one whose release is already out.
+
+    One that goes with a release not yet published waits for it (the embargo).
+    """
+    _require(user, PERM_PUBLISH_NEWS, f"publish news release {news_release.slug}")
+    with transaction.atomic():
+        stored = NewsRelease.objects.select_for_update().get(pk=news_release.pk)
+        if stored.published_at is not None:
+            return stored
+        if stored.release_id is not None:
+            release_status = Release.objects.values_list("status", flat=True).get(
+                pk=stored.release_id
+            )
+            if release_status != ReleaseStatus.PUBLISHED:
+                raise ReleaseError(
+                    f"news release {stored.slug} goes with release {stored.release.slug}, "
+                    f"which is {_status_name(release_status)}; it is published with it"
+                )
+        at = _now()
+        stored.published_at = at
+        stored.save(update_fields=["published_at", "updated_at"])
+        _audit(
+            action=AuditAction.NEWS_PUBLISHED,
+            user=user,
+            at=at,
+            release=stored.release,
+            news_release=stored,
+            changes={"published_at": [None, _iso(at)]},
+        )
+    news_release.published_at = stored.published_at
+    return news_release

@@ -78,3 +78,266 @@ def cross_section(
         observations_as_of(at=at, series=series) if at else observations_latest(series=series)
     )
     return queryset.filter(period=period).select_related("series")
+
+
+# --- Public reads for the API: published by now (valid_from <= now), never a draft. ---
+
+
+def observations_public(*, at: dt.datetime | None = None) -> QuerySet:
+    """The values the public sees at ``at`` (default: now).
+
+    ``as_of(now)`` rather than ``current()``: a release published with a future
+    instant has set ``valid_from``/``valid_to`` already, and must stay invisible (and
+    the values it revises visible) until that instant.
+    """
+    at = at or timezone.now()
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at)
+    return Observation.objects.as_of(at)
+
+
+def series_public(*, at: dt.datetime | None = None) -> QuerySet:
+    """Series with at least one public value: a series of an embargoed release is hidden."""
+    from django.db.models import Exists
+
+    visible = observations_public(at=at).filter(series=OuterRef("pk"))
+    return Series.objects.filter(Exists(visible))
+
+
+def series_with_latest_public(*, queryset: QuerySet, at: dt.datetime | None = None) -> QuerySet:
+    """``queryset`` of series annotated with its latest public value (one index lookup each)."""
+    latest = observations_public(at=at).filter(series=OuterRef("pk")).order_by("-period_start")
+    return queryset.annotate(
+        latest_period=Subquery(latest.values("period")[:1]),
+        latest_value=Subquery(latest.values("value")[:1]),
+        latest_status=Subquery(latest.values("status")[:1]),
+        latest_published_at=Subquery(latest.values("valid_from")[:1]),
+    )
+
+
+def codes_in_use(*, indicator_id: int, at: dt.datetime | None = None) -> QuerySet:
+    """The codes that appear in the public series of one indicator, in code-list order."""
+    from .models import Code
+
+    series = series_public(at=at).filter(indicator_id=indicator_id)
+    return (
+        Code.objects.filter(series_codes__series__in=series)
+        .distinct()
+        .order_by("codelist__order", "codelist_id", "order", "code")
+    )
+
+
+def last_publication_at() -> dt.datetime | None:
+    """The newest publication instant up to now (releases and news): the API's version."""
+    from django.db.models import Max
+
+    from publications.choices import ReleaseStatus
+    from publications.models import NewsRelease, Release
+
+    now = timezone.now()
+    release = Release.objects.filter(
+        status=ReleaseStatus.PUBLISHED, published_at__lte=now
+    ).aggregate(latest=Max("published_at"))["latest"]
+    news = NewsRelease.objects.filter(published_at__lte=now).aggregate(
+        latest=Max("published_at")
+    )["latest"]
+    candidates = [instant for instant in (release, news) if instant is not None]
+    return max(candidates) if candidates else None
+
+
+# --- Public reads for the website (the same embargo as the API: observations_public). ---
+
+
+def indicators_public(*, at: dt.datetime | None = None) -> QuerySet:
+    """Indicators with at least one public value, with their topic, in topic order."""
+    from django.db.models import Exists
+
+    from .models import Indicator
+
+    visible = series_public(at=at).filter(indicator=OuterRef("pk"))
+    return Indicator.objects.filter(Exists(visible)).select_related("topic")
+
+
+def total_codes(*, codelist_ids: Iterable[str]) -> dict[str, str]:
+    """The total code (``is_total``) of each code list: {"region": "ID", "segment": "_T"}."""
+    from .models import Code
+
+    totals: dict[str, str] = {}
+    for codelist_id, code in (
+        Code.objects.filter(codelist_id__in=list(codelist_ids), is_total=True)
+        .order_by("codelist_id", "order")
+        .values_list("codelist_id", "code")
+    ):
+        totals.setdefault(codelist_id, code)
+    return totals
+
+
+def series_points_public(*, series_id: int, at: dt.datetime | None = None) -> QuerySet:
+    """The public values of one series, oldest period first, with their release."""
+    return (
+        observations_public(at=at)
+        .filter(series_id=series_id)
+        .order_by("period_start")
+        .select_related("release")
+    )
+
+
+def series_vintages_public(*, series_id: int, at: dt.datetime | None = None) -> QuerySet:
+    """Every vintage of one series published by ``at``: what was published when."""
+    at = at or timezone.now()
+    return (
+        Observation.objects.filter(series_id=series_id, valid_from__lte=at)
+        .order_by("-period_start", "valid_from")
+        .select_related("release")
+    )
+
+
+def headline_figures_public(
+    *, codes: Iterable[str], frequency: str = "A", at: dt.datetime | None = None
+) -> list[dict]:
+    """The national total of each indicator in ``codes``: values, a year earlier, target.
+
+    Three queries whatever the number of indicators: the series, their public values,
+    their targets.
+    """
+    from .models import Target
+
+    codes = list(codes)
+    totals = total_codes(codelist_ids=["region", "segment", "program"])
+    candidates = (
+        series_public(at=at)
+        .filter(indicator__code__in=codes, frequency=frequency)
+        .select_related("indicator", "indicator__topic")
+    )
+    chosen: dict[str, Series] = {}
+    for series in candidates:
+        if all(totals.get(codelist) == code for codelist, code in series.dimensions.items()):
+            chosen[series.indicator.code] = series
+    by_series: dict[int, list[Observation]] = {series.pk: [] for series in chosen.values()}
+    for observation in (
+        observations_public(at=at).filter(series__in=list(by_series)).order_by("period_start")
+    ):
+        by_series[observation.series_id].append(observation)
+    targets = {
+        target.series_id: target
+        for target in Target.objects.filter(series__in=list(by_series)).order_by("-period_start")
+    }
+    figures = []
+    for code in codes:
+        series = chosen.get(code)
+        if series is None or not by_series[series.pk]:
+            continue
+        points = by_series[series.pk]
+        latest = points[-1]
+        year_earlier_period = _shift_period(latest.period, years=-1)
+        previous = next((p for p in points if p.period == year_earlier_period), None)
+        figures.append(
+            {
+                "indicator": series.indicator,
+                "series": series,
+                "points": points,
+                "latest": latest,
+                "previous": previous,
+                "target": targets.get(series.pk),
+            }
+        )
+    return figures
+
+
+def _shift_period(period: str, *, years: int) -> str:
+    from .periods import PERIODS_PER_YEAR, parse_period
+
+    parsed = parse_period(period)
+    return parsed.shift(years * PERIODS_PER_YEAR[parsed.frequency]).code
+
+
+def breakdowns_public(
+    *, indicator, frequency: str, at: dt.datetime | None = None
+) -> list[dict]:
+    """For each dimension: its codes at the latest period they share, others at their total.
+
+    Returns [{"codelist": CodeList, "period": "2024", "rows": [(Code, Observation)]}],
+    one entry per code list that has a breakdown. A bounded number of queries: the
+    series, the codes, then one cross-section per code list.
+    """
+    from .models import Code
+    from .periods import parse_period
+
+    codelists = list(indicator.dimensions.order_by("order", "id"))
+    totals = total_codes(codelist_ids=[c.id for c in codelists])
+    series = list(
+        series_with_latest_public(
+            queryset=series_public(at=at).filter(indicator=indicator, frequency=frequency),
+            at=at,
+        )
+    )
+    codes = {
+        (code.codelist_id, code.code): code
+        for code in Code.objects.filter(codelist__in=codelists).order_by("order", "code")
+    }
+    result = []
+    for codelist in codelists:
+        members = [
+            s
+            for s in series
+            if s.latest_period
+            and s.dimensions.get(codelist.id) != totals.get(codelist.id)
+            and all(
+                s.dimensions.get(other.id) == totals.get(other.id)
+                for other in codelists
+                if other.id != codelist.id
+            )
+        ]
+        if not members:
+            continue
+        period = max((s.latest_period for s in members), key=lambda p: parse_period(p).start)
+        values = {
+            observation.series_id: observation
+            for observation in observations_public(at=at).filter(
+                series__in=[s.pk for s in members], period=period
+            )
+        }
+        rows = [
+            (codes.get((codelist.id, s.dimensions[codelist.id])), values[s.pk])
+            for s in members
+            if s.pk in values
+        ]
+        rows.sort(key=lambda row: (row[0].order, row[0].code) if row[0] else (0, ""))
+        result.append({"codelist": codelist, "period": period, "rows": rows})
+    return result
+
+
+def site_version() -> str:
+    """Changes whenever anything public may have changed: publications, schedules, edits.
+
+    The page cache keys on it, so a publication (or a release scheduled, a news
+    release or an indicator edited) is visible at once.
+    """
+    from django.db.models import Max, Q
+
+    from publications.choices import ReleaseStatus
+    from publications.models import NewsRelease, Release
+
+    from .models import Indicator
+
+    now = timezone.now()
+    releases = Release.objects.aggregate(
+        published=Max(
+            "published_at",
+            filter=Q(status=ReleaseStatus.PUBLISHED, published_at__lte=now),
+        ),
+        edited=Max("updated_at"),
+    )
+    news = NewsRelease.objects.aggregate(
+        published=Max("published_at", filter=Q(published_at__lte=now)),
+        edited=Max("updated_at"),
+    )
+    edited = Indicator.objects.aggregate(edited=Max("updated_at"))["edited"]
+    parts = [
+        releases["published"],
+        releases["edited"],
+        news["published"],
+        news["edited"],
+        edited,
+    ]
+    return "|".join(part.isoformat() if part else "-" for part in parts)

@@ -62,6 +62,9 @@ GOOD = ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "41560000")
             "value",
             "decimal places",
         ),
+        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1E+25"), "value", "digits before"),
+        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "NaN"), "value", "not a finite"),
+        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1", "normal", "a\x00b"), "note", "NUL"),
     ],
 )
 def test_each_error_kind_is_reported_with_line_and_column_and_nothing_is_written(
@@ -271,4 +274,13 @@ def test_dry_run_writes_nothing(release, tmp_path, capsys):
     path.write_text(csv_text([GOOD]))
     call_command("import_observations", str(path), "--release", "uji", "--dry-run")
     assert "Dry run" in capsys.readouterr().out
+    assert not Observation.objects.exists()
+
+
+def test_a_user_without_the_data_entry_role_cannot_import(release, django_user_model):
+    outsider = django_user_model.objects.create_user(username="tamu", password="x", is_staff=True)
+    with pytest.raises(ImportRefused, match="edit release"):
+        observations_import(
+            stream=io.StringIO(csv_text([GOOD])), release=release, commit=True, user=outsider
+        )
     assert not Observation.objects.exists()

@@ -1,0 +1,1 @@
+"""Benchmarks run by hand (``make bench-import``); not part of the site."""

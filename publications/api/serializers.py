@@ -1,0 +1,103 @@
+"""Serializers of releases, news releases and the calendar: explicit fields, public only."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from publications.models import NewsRelease, Release
+from publications.selectors import news_public, releases_public
+from stats.api.serializers import ResourceUrlField, pick
+from stats.models import Indicator
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    title = serializers.CharField(read_only=True)
+    summary = serializers.SerializerMethodField()
+    corrects = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    url = ResourceUrlField("publications-api:release-detail", lookup_field="slug")
+
+    class Meta:
+        model = Release
+        fields = [
+            "slug",
+            "title",
+            "title_id",
+            "title_en",
+            "summary",
+            "source",
+            "published_at",
+            "corrects",
+            "correction_reason",
+            "url",
+        ]
+
+    def get_summary(self, release: Release) -> str:
+        return release.localized("summary")
+
+
+class ReleaseDetailSerializer(ReleaseSerializer):
+    summary_id = serializers.CharField(read_only=True)
+    summary_en = serializers.CharField(read_only=True)
+    indicators = serializers.SerializerMethodField()
+    corrections = serializers.SerializerMethodField()
+    news = serializers.SerializerMethodField()
+
+    class Meta(ReleaseSerializer.Meta):
+        fields = [
+            *ReleaseSerializer.Meta.fields,
+            "summary_id",
+            "summary_en",
+            "indicators",
+            "corrections",
+            "news",
+        ]
+
+    def get_indicators(self, release: Release) -> list[str]:
+        """Codes of the indicators it published values of."""
+        return list(
+            Indicator.objects.filter(series__observations__release=release)
+            .distinct()
+            .order_by("code")
+            .values_list("code", flat=True)
+        )
+
+    def get_corrections(self, release: Release) -> list[str]:
+        """Slugs of the published releases that correct it."""
+        return list(releases_public().filter(corrects=release).values_list("slug", flat=True))
+
+    def get_news(self, release: Release) -> list[str]:
+        return list(news_public().filter(release=release).values_list("slug", flat=True))
+
+
+class NewsReleaseSerializer(serializers.ModelSerializer):
+    release = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    indicators = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    url = ResourceUrlField("publications-api:news-detail", lookup_field="slug")
+
+    class Meta:
+        model = NewsRelease
+        fields = [
+            "slug",
+            "language",
+            "title",
+            "lead",
+            "published_at",
+            "release",
+            "indicators",
+            "url",
+        ]
+
+
+class NewsReleaseDetailSerializer(NewsReleaseSerializer):
+    class Meta(NewsReleaseSerializer.Meta):
+        fields = [*NewsReleaseSerializer.Meta.fields, "body"]
+
+
+class CalendarEntrySerializer(serializers.Serializer):
+    """A scheduled release under embargo: its title and release time, nothing more."""
+
+    title = serializers.SerializerMethodField()
+    scheduled_for = serializers.DateTimeField()
+
+    def get_title(self, entry: dict) -> str:
+        return pick(entry["title_id"], entry["title_en"])

@@ -1,0 +1,142 @@
+"""Releases, news releases and the release calendar in the read API.
+
+What is public is decided by publications.selectors (the embargo lives there); the
+shared API behaviour (strict parameters, CSV, paging, caching) comes from stats.api.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.db.models import Count, Max, Min
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+
+from publications.choices import ReleaseStatus
+from publications.models import Release
+from publications.selectors import calendar_upcoming, news_public, releases_public
+from stats.api.base import PublicReadMixin
+from stats.api.views import FORMAT_PARAMETER, LANG_PARAMETER
+
+from .filtersets import NewsFilterSet, ReleaseFilterSet
+from .serializers import (
+    CalendarEntrySerializer,
+    NewsReleaseDetailSerializer,
+    NewsReleaseSerializer,
+    ReleaseDetailSerializer,
+    ReleaseSerializer,
+)
+
+NEWEST_FIRST = [("published_at", True), ("id", True)]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published releases, newest first", parameters=[FORMAT_PARAMETER, LANG_PARAMETER]
+    ),
+    retrieve=extend_schema(
+        summary="One published release",
+        description="With the indicators it published, its corrections and news releases.",
+        parameters=[LANG_PARAMETER],
+    ),
+)
+class ReleaseViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = ReleaseSerializer
+    filterset_class = ReleaseFilterSet
+    lookup_field = "slug"
+    ordering_options = {"-published_at": NEWEST_FIRST}
+    default_ordering = "-published_at"
+    csv_filename = "releases.csv"
+
+    def get_queryset(self):
+        return releases_public().select_related("corrects")
+
+    def get_serializer_class(self):
+        return ReleaseDetailSerializer if self.action == "retrieve" else ReleaseSerializer
+
+    def get_csv_columns(self):
+        return [
+            (name, name)
+            for name in (
+                "slug",
+                "title",
+                "title_id",
+                "title_en",
+                "summary",
+                "source",
+                "published_at",
+                "corrects",
+                "correction_reason",
+                "url",
+            )
+        ]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published news releases, newest first",
+        parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
+    ),
+    retrieve=extend_schema(summary="One news release (body in Markdown)"),
+)
+class NewsReleaseViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = NewsReleaseSerializer
+    filterset_class = NewsFilterSet
+    lookup_field = "slug"
+    ordering_options = {"-published_at": NEWEST_FIRST}
+    default_ordering = "-published_at"
+    csv_filename = "news.csv"
+
+    def get_queryset(self):
+        return news_public().select_related("release").prefetch_related("indicators")
+
+    def get_serializer_class(self):
+        return NewsReleaseDetailSerializer if self.action == "retrieve" else NewsReleaseSerializer
+
+    def get_csv_columns(self):
+        return [
+            (name, name)
+            for name in (
+                "slug",
+                "language",
+                "title",
+                "lead",
+                "published_at",
+                "release",
+                "indicators",
+                "url",
+            )
+        ]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Release calendar",
+        description="Releases scheduled to come out, soonest first: title and time only.",
+        parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
+    )
+)
+class CalendarViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = CalendarEntrySerializer
+    ordering_options = {"scheduled_for": [("scheduled_for", False), ("pk", False)]}
+    default_ordering = "scheduled_for"
+    csv_filename = "calendar.csv"
+
+    def get_queryset(self):
+        return calendar_upcoming()
+
+    def version_parts(self):
+        # Scheduling or moving a release changes the calendar without any publication.
+        return [*super().version_parts(), *(str(value) for value in self.scheduled.values())]
+
+    def edited_at(self):
+        return self.scheduled["edited"]
+
+    @cached_property
+    def scheduled(self) -> dict:
+        return Release.objects.filter(status=ReleaseStatus.SCHEDULED).aggregate(
+            count=Count("id"), edited=Max("updated_at"), first=Min("scheduled_for")
+        )
+
+    def get_csv_columns(self):
+        return [("title", "title"), ("scheduled_for", "scheduled_for")]

@@ -1,0 +1,130 @@
+"""Public reads of the publishing domain: what anyone without staff rights may see.
+
+The embargo lives here for releases and news releases, as it lives in
+``Observation.objects.current()`` for values: a scheduled release shows only its
+title and time in the calendar; its news release stays hidden until the release is
+published, when ``release_publish`` sets both in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .choices import ReleaseStatus
+from .models import NewsRelease, Release
+
+# What the calendar may tell of a release under embargo.
+CALENDAR_FIELDS = ("title_id", "title_en", "scheduled_for")
+
+
+def releases_public(*, now: dt.datetime | None = None) -> QuerySet[Release]:
+    """Published releases, newest first."""
+    now = now or timezone.now()
+    return Release.objects.filter(
+        status=ReleaseStatus.PUBLISHED, published_at__isnull=False, published_at__lte=now
+    ).order_by("-published_at", "-pk")
+
+
+def news_public(
+    *, language: str | None = None, now: dt.datetime | None = None
+) -> QuerySet[NewsRelease]:
+    """Published news releases, newest first.
+
+    One that goes with a release is public only once that release is published.
+    """
+    now = now or timezone.now()
+    queryset = NewsRelease.objects.filter(published_at__isnull=False, published_at__lte=now).filter(
+        Q(release__isnull=True) | Q(release__status=ReleaseStatus.PUBLISHED)
+    )
+    if language:
+        queryset = queryset.filter(language=language)
+    return queryset.order_by("-published_at", "-pk")
+
+
+def calendar_upcoming() -> QuerySet:
+    """Scheduled releases, soonest first: their title and release time only (dicts).
+
+    A release whose time has just passed stays listed until the scheduler has
+    published it (within a minute), so it never vanishes from both lists at once.
+    """
+    return (
+        Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__isnull=False)
+        .order_by("scheduled_for", "pk")
+        .values(*CALENDAR_FIELDS)
+    )
+
+
+# --- Reads for the public website. ---
+
+
+def release_public_get(*, slug: str, now: dt.datetime | None = None) -> Release | None:
+    """One published release by slug, or None (a scheduled or draft one does not exist here)."""
+    return releases_public(now=now).filter(slug=slug).first()
+
+
+def release_observations_public(*, release: Release) -> QuerySet:
+    """What a published release published, each value with the one it revised (if any).
+
+    ``previous_value`` / ``previous_release_title_*`` describe the vintage this value
+    replaced; ``valid_to`` set means a later release revised it in turn.
+    """
+    from django.db.models import OuterRef, Subquery
+
+    from stats.models import Observation
+
+    previous = (
+        Observation.objects.filter(
+            series=OuterRef("series"),
+            period=OuterRef("period"),
+            valid_from__isnull=False,
+            valid_from__lt=OuterRef("valid_from"),
+        )
+        .exclude(release=OuterRef("release"))
+        .order_by("-valid_from")
+    )
+    return (
+        Observation.objects.filter(release=release, valid_from__isnull=False)
+        .select_related("series", "series__indicator")
+        .annotate(
+            previous_value=Subquery(previous.values("value")[:1]),
+            previous_release_slug=Subquery(previous.values("release__slug")[:1]),
+            previous_release_title_id=Subquery(previous.values("release__title_id")[:1]),
+            previous_release_title_en=Subquery(previous.values("release__title_en")[:1]),
+        )
+        .order_by("series__indicator__topic__order", "series__indicator__code", "series__key",
+                  "period_start")
+    )
+
+
+def calendar_entries_public(*, now: dt.datetime | None = None, past: int = 50) -> dict:
+    """The calendar: upcoming releases (title and time only, with a stable id) and past ones."""
+    upcoming = list(
+        Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__isnull=False)
+        .order_by("scheduled_for", "pk")
+        .values("pk", *CALENDAR_FIELDS)
+    )
+    published = list(releases_public(now=now)[:past])
+    return {"upcoming": upcoming, "past": published}
+
+
+def news_public_filtered(
+    *, topic: str | None = None, year: int | None = None, now: dt.datetime | None = None
+) -> QuerySet[NewsRelease]:
+    """Published news releases, optionally of one topic (by its indicators) and one year."""
+    queryset = news_public(now=now).select_related("release")
+    if topic:
+        queryset = queryset.filter(indicators__topic__code=topic).distinct()
+    if year:
+        queryset = queryset.filter(published_at__year=year)
+    return queryset
+
+
+def news_years_public(*, now: dt.datetime | None = None) -> list[int]:
+    """The years that have a published news release, newest first (the year filter)."""
+    return sorted(
+        {instant.year for instant in news_public(now=now).values_list("published_at", flat=True)},
+        reverse=True,
+    )

@@ -1,0 +1,626 @@
+"""What every public read endpoint shares: strict parameters, errors, formats,
+keyset pagination, conditional requests, the response cache and rate limits.
+
+The contract (see the OpenAPI description at /api/schema/):
+
+- every query parameter is checked before any work: an unknown, repeated, empty or
+  malformed one gives a 400 ``{"errors": {"<parameter>": ["<reason>", ...]}}`` listing
+  every bad parameter at once;
+- JSON by default, CSV for lists (``?format=csv`` or ``Accept: text/csv``), errors
+  always JSON;
+- lists page with an opaque cursor over a unique sort key (``next``/``previous``), so a
+  walk visits each row once; observation cursors also pin the instant of the first
+  page, so publications during a walk do not shift it;
+- ``ETag``/``Last-Modified`` follow the last publication: a conditional request is
+  answered 304 before the query runs, and the rendered JSON is cached under the ETag,
+  which a publication changes (so publishing invalidates without a purge).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import decimal
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F, Q, QuerySet
+from django.http import HttpResponse
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.http import http_date, parse_http_date_safe
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.pagination import BasePagination
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from stats.filtersets import CatalogueLookups
+from stats.renderers import CSVRenderer, csv_streaming_response
+from stats.selectors import last_publication_at
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 10_000
+LANGUAGE_CODES = tuple(code for code, _name in settings.LANGUAGES)
+FORMATS = ("json", "csv")
+
+
+# --- errors ---
+
+
+class NotModified(exceptions.APIException):
+    status_code = status.HTTP_304_NOT_MODIFIED
+    default_detail = ""
+
+
+def _messages(detail) -> list[str]:
+    if isinstance(detail, list | tuple):
+        return [str(item) for item in detail]
+    return [str(detail)]
+
+
+def api_exception_handler(exc, context):
+    """400s as ``{"errors": {parameter: [reason]}}``; 304 without a body; others as DRF."""
+    if isinstance(exc, NotModified):
+        return Response(status=status.HTTP_304_NOT_MODIFIED)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            errors = {str(name): _messages(messages) for name, messages in detail.items()}
+        else:
+            errors = {"non_field_errors": _messages(detail)}
+        response.data = {"errors": errors}
+    return response
+
+
+# --- rate limits (rates read at request time, so they follow the settings) ---
+
+
+class ApiAnonThrottle(AnonRateThrottle):
+    scope = "api_anon"
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+
+class ApiUserThrottle(UserRateThrottle):
+    scope = "api_user"
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+
+# --- cursor ---
+
+
+class CursorError(ValueError):
+    pass
+
+
+def _encode_value(value) -> list:
+    if isinstance(value, dt.datetime):
+        return ["t", value.isoformat()]
+    if isinstance(value, dt.date):
+        return ["d", value.isoformat()]
+    if isinstance(value, decimal.Decimal):
+        return ["n", str(value)]
+    if isinstance(value, bool):
+        return ["b", value]
+    if isinstance(value, int):
+        return ["i", value]
+    return ["s", str(value)]
+
+
+def _decode_value(pair):
+    tag, raw = pair
+    if tag == "t":
+        return dt.datetime.fromisoformat(raw)
+    if tag == "d":
+        return dt.date.fromisoformat(raw)
+    if tag == "n":
+        return decimal.Decimal(raw)
+    if tag == "b" and isinstance(raw, bool):
+        return raw
+    if tag == "i" and isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if tag == "s" and isinstance(raw, str):
+        return raw
+    raise CursorError(tag)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    ordering: str
+    position: tuple
+    reverse: bool
+    at: dt.datetime | None = None
+
+    def encode(self) -> str:
+        payload = {
+            "o": self.ordering,
+            "p": [_encode_value(value) for value in self.position],
+            "r": self.reverse,
+        }
+        if self.at is not None:
+            payload["at"] = self.at.isoformat()
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, *, ordering: str, length: int) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            payload = json.loads(raw)
+            if payload["o"] != ordering:
+                raise CursorError("ordering")
+            position = tuple(_decode_value(pair) for pair in payload["p"])
+            if len(position) != length or not isinstance(payload["r"], bool):
+                raise CursorError("shape")
+            at = dt.datetime.fromisoformat(payload["at"]) if "at" in payload else None
+            if at is not None and timezone.is_naive(at):
+                raise CursorError("at")
+        except (
+            CursorError,
+            binascii.Error,
+            UnicodeDecodeError,
+            ValueError,
+            KeyError,
+            TypeError,
+            decimal.InvalidOperation,
+        ) as error:
+            raise CursorError(
+                "not a cursor of this list with this ordering; use the next and previous "
+                "links as given"
+            ) from error
+        return cls(ordering, position, payload["r"], at)
+
+
+def _sort_keys(length: int) -> list[str]:
+    return [f"sort_key_{index}" for index in range(length)]
+
+
+def _position(row, keys: list[str]) -> tuple:
+    if isinstance(row, dict):
+        return tuple(row[key] for key in keys)
+    return tuple(getattr(row, key) for key in keys)
+
+
+class KeysetPagination(BasePagination):
+    """Cursor pagination over the full, unique sort key of the chosen ordering.
+
+    Unlike DRF's CursorPagination, the position holds every sort field, so ties of the
+    first field cost nothing and no offset is ever used. ``page_size`` and ``cursor``
+    are validated by the view with the other parameters.
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.view = view
+        spec = view.ordering_options[view.ordering_name]
+        keys = _sort_keys(len(spec))
+        queryset = queryset.annotate(
+            **{key: F(path) for key, (path, _desc) in zip(keys, spec, strict=True)}
+        )
+        cursor: Cursor | None = view.cursor
+        reverse = bool(cursor and cursor.reverse)
+        order_by = []
+        for key, (_path, descending) in zip(keys, spec, strict=True):
+            forwards = not descending if not reverse else descending
+            order_by.append(F(key).asc() if forwards else F(key).desc())
+        queryset = queryset.order_by(*order_by)
+        if cursor is not None:
+            queryset = queryset.filter(_after(keys, spec, cursor.position, reverse))
+        size = view.page_size
+        rows = list(queryset[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        if reverse:
+            rows.reverse()
+        self.next_position = self.previous_position = None
+        if rows:
+            first, last = _position(rows[0], keys), _position(rows[-1], keys)
+            if reverse:
+                self.next_position = last
+                self.previous_position = first if more else None
+            else:
+                self.next_position = last if more else None
+                self.previous_position = first if cursor is not None else None
+        elif cursor is not None:
+            # Past either end: offer the way back.
+            if reverse:
+                self.next_position = cursor.position
+            else:
+                self.previous_position = cursor.position
+        return rows
+
+    def _link(self, position, reverse: bool) -> str | None:
+        if position is None:
+            return None
+        token = Cursor(
+            self.view.ordering_name, position, reverse, self.view.cursor_snapshot_at()
+        ).encode()
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, "cursor", token)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "next": self._link(self.next_position, False),
+                "previous": self._link(self.previous_position, True),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "The next page, or null on the last page.",
+                    "example": "https://angka.example/api/v1/observations/?cursor=eyJvIjoic2VyaWVzIn0",
+                },
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "The previous page, or null on the first page.",
+                    "example": None,
+                },
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "Opaque position; take it from the next or previous link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "page_size",
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page, 1 to {MAX_PAGE_SIZE} (default "
+                f"{DEFAULT_PAGE_SIZE}). CSV is not paged: it streams the whole result.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            },
+        ]
+
+
+def _after(keys, spec, position, reverse: bool) -> Q:
+    """Rows strictly after ``position`` in the (possibly reversed) sort order."""
+    condition = Q()
+    for index, (key, (_path, descending)) in enumerate(zip(keys, spec, strict=True)):
+        greater = not descending if not reverse else descending
+        step = Q(**{f"{key}__{'gt' if greater else 'lt'}": position[index]})
+        for earlier in range(index):
+            step &= Q(**{keys[earlier]: position[earlier]})
+        condition |= step
+    return condition
+
+
+# --- filters ---
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """Applies the FilterSet the view has already built and validated.
+
+    Subclassing DjangoFilterBackend keeps drf-spectacular documenting every filter.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = getattr(view, "filterset", None)
+        if filterset is None:
+            return queryset
+        return filterset.filter_queryset(queryset)
+
+
+# --- the view base ---
+
+
+class PublicReadMixin:
+    """Mix into a GenericViewSet with ``list``/``retrieve``."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [AllowAny]
+    throttle_classes = [ApiAnonThrottle, ApiUserThrottle]
+    filter_backends = [StrictFilterBackend]
+    pagination_class = KeysetPagination
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    # name -> [(field path, descending), ...]; the fields together must be unique.
+    ordering_options: dict[str, list[tuple[str, bool]]] = {}
+    default_ordering = ""
+    list_params: tuple[str, ...] = ()
+    cache_responses = True
+
+    filterset = None
+    cursor: Cursor | None = None
+    page_size = DEFAULT_PAGE_SIZE
+    ordering_name = ""
+
+    # negotiation and errors
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def get_renderers(self):
+        if getattr(self, "action", None) == "list":
+            return [renderer() for renderer in self.renderer_classes]
+        return [JSONRenderer()]
+
+    def perform_content_negotiation(self, request, force=False):
+        wanted = request.query_params.get("format")
+        if wanted is not None and not force:
+            if wanted not in FORMATS:
+                raise exceptions.ValidationError({"format": ["use json or csv"]})
+            if wanted == "csv" and getattr(self, "action", None) != "list":
+                raise exceptions.ValidationError({"format": ["csv is offered for lists only"]})
+        return super().perform_content_negotiation(request, force=force)
+
+    @property
+    def wants_csv(self) -> bool:
+        return isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer)
+
+    @property
+    def lookups(self) -> CatalogueLookups:
+        if not hasattr(self, "_lookups"):
+            self._lookups = CatalogueLookups()
+        return self._lookups
+
+    # parameters
+
+    def filterset_kwargs(self) -> dict:
+        return {}
+
+    def cursor_snapshot_at(self) -> dt.datetime | None:
+        return None
+
+    def validate_extra(self, params, errors: dict[str, list[str]]) -> None:
+        """Check the view's own parameters (``list_params``), adding to ``errors``."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.validate_request(request)
+        self.check_conditional(request)
+
+    def validate_request(self, request) -> None:
+        params = request.query_params
+        errors: dict[str, list[str]] = {}
+        is_list = self.action == "list"
+        own = {"format", "lang"}
+        if is_list:
+            own |= {"cursor", "page_size", *self.list_params}
+            if len(self.ordering_options) > 1:
+                own.add("ordering")
+            self._validate_paging(params, errors)
+        filterset = None
+        if is_list and getattr(self, "filterset_class", None) is not None:
+            filter_data = {key: params[key] for key in params if key not in own}
+            filterset = self.filterset_class(
+                filter_data,
+                queryset=self.get_queryset(),
+                request=request,
+                lookups=self.lookups,
+                **self.filterset_kwargs(),
+            )
+        allowed = own | (set(filterset.filters) if filterset is not None else set())
+        for key in params:
+            if key not in allowed:
+                errors[key] = [
+                    f"unknown parameter; this resource takes {', '.join(sorted(allowed))}"
+                ]
+            elif len(params.getlist(key)) > 1:
+                errors[key] = ["given more than once; give one value (lists are comma-separated)"]
+            elif not params[key].strip():
+                errors[key] = ["empty value"]
+        language = params.get("lang")
+        if language and "lang" not in errors:
+            if language not in LANGUAGE_CODES:
+                errors["lang"] = [f"use one of {', '.join(LANGUAGE_CODES)}"]
+            else:
+                # Restored in finalize_response, so the choice does not outlive the request.
+                self.language_before = translation.get_language()
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        if is_list:
+            self.validate_extra(params, errors)
+        if filterset is not None:
+            for name, messages in filterset.validate().items():
+                errors.setdefault(name, messages)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        self.filterset = filterset
+
+    def _validate_paging(self, params, errors) -> None:
+        self.ordering_name = self.default_ordering
+        ordering = params.get("ordering")
+        if ordering and "ordering" not in errors:
+            if ordering not in self.ordering_options:
+                errors["ordering"] = [f"use one of {', '.join(self.ordering_options)}"]
+            else:
+                self.ordering_name = ordering
+        page_size = params.get("page_size")
+        if page_size and "page_size" not in errors:
+            try:
+                self.page_size = int(page_size)
+            except ValueError:
+                errors["page_size"] = [f"{page_size!r} is not a whole number"]
+            else:
+                if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+                    errors["page_size"] = [f"must be between 1 and {MAX_PAGE_SIZE}"]
+        token = params.get("cursor")
+        if token and "cursor" not in errors and "ordering" not in errors:
+            try:
+                self.cursor = Cursor.decode(
+                    token,
+                    ordering=self.ordering_name,
+                    length=len(self.ordering_options[self.ordering_name]),
+                )
+            except CursorError as error:
+                errors["cursor"] = [str(error)]
+        csv_wanted = params.get("format") == "csv" or self.wants_csv
+        if csv_wanted:
+            for name in ("cursor", "page_size"):
+                if name in params and name not in errors:
+                    errors[name] = ["CSV is not paged: it streams the whole result; remove it"]
+
+    # caching
+
+    def version_parts(self) -> list[str]:
+        """What the response depends on besides the URL: the last publication, by default."""
+        return [self.last_published.isoformat() if self.last_published else "none"]
+
+    def edited_at(self) -> dt.datetime | None:
+        """The last edit, other than a publication, that changes the answer (metadata)."""
+        return None
+
+    def check_conditional(self, request) -> None:
+        self.last_published = last_publication_at()
+        instants = [i for i in (self.last_published, self.edited_at()) if i is not None]
+        self.last_modified = max(instants) if instants else None
+        if request.method not in ("GET", "HEAD"):
+            return
+        renderer = getattr(request, "accepted_renderer", None)
+        parts = [
+            *self.version_parts(),
+            self.last_modified.isoformat() if self.last_modified else "",
+            request.get_full_path(),
+            translation.get_language() or "",
+            getattr(renderer, "format", ""),
+        ]
+        digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+        self.etag = f'W/"{digest}"'
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match:
+            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+            if "*" in tags or self.etag.removeprefix("W/") in tags:
+                raise NotModified()
+            return
+        since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+        modified = self.last_modified
+        if since is not None and modified is not None and int(modified.timestamp()) <= since:
+            raise NotModified()
+
+    def cache_key(self) -> str:
+        return f"api-response:{self.etag}"
+
+    def cached_response(self) -> HttpResponse | None:
+        if not self.cache_responses or self.wants_csv or self.request.method not in ("GET", "HEAD"):
+            return None
+        body = cache.get(self.cache_key())
+        if body is None:
+            return None
+        return HttpResponse(body, content_type="application/json")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400 and isinstance(
+            getattr(request, "accepted_renderer", None), CSVRenderer
+        ):
+            # Errors are JSON whatever format was asked for.
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
+            etag = getattr(self, "etag", None)
+            if etag:
+                response["ETag"] = etag
+                if self.last_modified is not None:
+                    response["Last-Modified"] = http_date(self.last_modified.timestamp())
+                max_age = settings.ANGKA_API_MAX_AGE
+                response["Cache-Control"] = f"public, max-age={max_age}"
+            if (
+                response.status_code == 200
+                and isinstance(response, Response)
+                and self.cache_responses
+                and self.action in ("list", "retrieve")
+                and etag
+            ):
+                response.render()
+                cache.set(self.cache_key(), response.content, settings.ANGKA_API_CACHE_SECONDS)
+        response["Content-Language"] = translation.get_language() or settings.LANGUAGE_CODE
+        patch_vary_headers(response, ("Accept", "Accept-Language"))
+        if getattr(self, "language_before", None) is not None:
+            translation.activate(self.language_before)
+        return response
+
+    def list(self, request, *args, **kwargs):
+        cached = self.cached_response()
+        if cached is not None:
+            return cached
+        if self.wants_csv:
+            return self.csv_response(self.filter_queryset(self.get_queryset()))
+        return self.json_list(request)
+
+    def json_list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    def retrieve(self, request, *args, **kwargs):
+        cached = self.cached_response()
+        if cached is not None:
+            return cached
+        instance = self.get_object()
+        return Response(self.get_serializer(instance).data)
+
+    # CSV of a metadata list: the serialized rows, flattened into named columns.
+
+    csv_filename = "data.csv"
+
+    def get_csv_columns(self) -> list[tuple[str, str]]:
+        """(header, dotted path into a serialized row), in column order."""
+        raise NotImplementedError
+
+    def csv_response(self, queryset: QuerySet):
+        columns = self.get_csv_columns()
+        serializer_class = self.get_serializer_class()
+        context = self.get_serializer_context()
+        language = translation.get_language()
+
+        def rows():
+            # Rows are serialized while the response streams, after the view returned.
+            with translation.override(language):
+                for instance in self.ordered(queryset).iterator(chunk_size=1000):
+                    record = serializer_class(instance, context=context).data
+                    yield [csv_value(record, path) for _header, path in columns]
+
+        return csv_streaming_response(
+            header=[header for header, _path in columns], rows=rows(), filename=self.csv_filename
+        )
+
+    def ordered(self, queryset: QuerySet) -> QuerySet:
+        """The queryset in the chosen ordering (for CSV, which is not paged)."""
+        spec = self.ordering_options[self.ordering_name or self.default_ordering]
+        return queryset.order_by(*[f"-{path}" if desc else path for path, desc in spec])
+
+
+def csv_value(row: dict, path: str) -> str:
+    value = row
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
+    return str(value)

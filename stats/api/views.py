@@ -1,0 +1,468 @@
+"""The statistics resources of the read API: indicators, code lists, series, observations.
+
+Thin views: the FilterSets (stats/filtersets.py) check and apply parameters, the
+selectors decide what is public, the serializers shape rows; the shared behaviour
+(strict parameters, formats, paging, caching, rate limits) is in ``base``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.db import DatabaseError
+from django.db.models import Count, Max, Prefetch
+from django.http import HttpRequest, JsonResponse
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins, viewsets
+from rest_framework.response import Response
+
+from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
+from stats.models import Code, CodeList, Indicator, Observation, Series, Target, exact_text
+from stats.renderers import csv_streaming_response
+from stats.selectors import series_public, series_with_latest_public
+
+from .base import PublicReadMixin
+from .serializers import (
+    CSV_VALUES,
+    OBSERVATION_VALUES,
+    CodeListDetailSerializer,
+    CodeListSerializer,
+    IndicatorDetailSerializer,
+    IndicatorSerializer,
+    ObservationRows,
+    ObservationSerializer,
+    SeriesSerializer,
+    WideTableSerializer,
+)
+
+CSV_CHUNK_ROWS = 2000
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    enum=["json", "csv"],
+    description="json (default) or csv (also chosen by Accept: text/csv). CSV is UTF-8, one "
+    "header row, exact values with a dot decimal, and streams the whole result (no paging).",
+)
+LANG_PARAMETER = OpenApiParameter(
+    "lang",
+    OpenApiTypes.STR,
+    enum=["id", "en"],
+    description="Language of names: id (default) or en; Accept-Language works too.",
+)
+
+
+def ordering_parameter(options, default: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "ordering",
+        OpenApiTypes.STR,
+        enum=list(options),
+        description=f"Sort order (default {default}).",
+    )
+
+
+class DimensionParameterSchema(AutoSchema):
+    """Documents one filter per code list; code lists are data, read when the schema is built."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        try:
+            codelists = list(CodeList.objects.order_by("order", "id"))
+        except DatabaseError:
+            codelists = []
+        for codelist in codelists:
+            sample = (
+                Code.objects.filter(codelist=codelist)
+                .order_by("order")
+                .values_list("code", flat=True)[:2]
+            )
+            parameters.append(
+                OpenApiParameter(
+                    codelist.id,
+                    OpenApiTypes.STR,
+                    description=f"{codelist.name_en} code(s), comma-separated; codes at "
+                    f"/api/v1/codelists/{codelist.id}/",
+                    examples=[OpenApiExample(codelist.id, value=",".join(sample))]
+                    if sample
+                    else None,
+                )
+            )
+        return parameters
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Unknown paths under /api/ answer JSON, like the rest of the API."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Indicators",
+        description="The catalogue of indicators, searchable.",
+        parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
+    ),
+    retrieve=extend_schema(
+        summary="One indicator",
+        description="Metadata, the code lists of its key with the codes in use, the latest "
+        "public value of each series, targets, and the definition if it is derived.",
+        parameters=[LANG_PARAMETER],
+    ),
+)
+class IndicatorViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Indicator.objects.select_related("topic", "derivation").prefetch_related(
+        "dimensions"
+    )
+    serializer_class = IndicatorSerializer
+    filterset_class = IndicatorFilterSet
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9_]+"
+    ordering_options = {"code": [("code", False)]}
+    default_ordering = "code"
+    csv_filename = "indicators.csv"
+
+    def get_serializer_class(self):
+        return IndicatorDetailSerializer if self.action == "retrieve" else IndicatorSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["rows"] = ObservationRows(self.lookups)
+        return context
+
+    def version_parts(self):
+        # Metadata edits change the answer without a publication.
+        return [*super().version_parts(), str(self.indicators_edited["count"])]
+
+    def edited_at(self):
+        return self.indicators_edited["latest"]
+
+    @cached_property
+    def indicators_edited(self) -> dict:
+        return Indicator.objects.aggregate(latest=Max("updated_at"), count=Count("id"))
+
+    def retrieve(self, request, *args, **kwargs):
+        cached = self.cached_response()
+        if cached is not None:
+            return cached
+        indicator = self.get_object()
+        indicator.public_targets = list(
+            Target.objects.filter(series__indicator=indicator)
+            .select_related("series")
+            .order_by("series__key", "period_start")
+        )
+        return Response(self.get_serializer(indicator).data)
+
+    def get_csv_columns(self):
+        return [
+            ("code", "code"),
+            ("name", "name"),
+            ("name_id", "name_id"),
+            ("name_en", "name_en"),
+            ("description", "description"),
+            ("topic", "topic.code"),
+            ("topic_name", "topic.name"),
+            ("unit", "unit"),
+            ("measure_kind", "measure_kind"),
+            ("frequency", "frequency"),
+            ("frequencies", "frequencies"),
+            ("decimals", "decimals"),
+            ("source", "source"),
+            ("derived", "derived"),
+            ("dimensions", "dimensions"),
+            ("url", "url"),
+        ]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Code lists", parameters=[FORMAT_PARAMETER, LANG_PARAMETER]),
+    retrieve=extend_schema(summary="One code list with its codes", parameters=[LANG_PARAMETER]),
+)
+class CodeListViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = CodeList.objects.annotate(code_count=Count("codes"))
+    serializer_class = CodeListSerializer
+    ordering_options = {"order": [("order", False), ("id", False)]}
+    default_ordering = "order"
+    csv_filename = "codelists.csv"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related(
+                Prefetch(
+                    "codes",
+                    queryset=Code.objects.select_related("parent").order_by("order", "code"),
+                )
+            )
+        return queryset
+
+    def get_serializer_class(self):
+        return CodeListDetailSerializer if self.action == "retrieve" else CodeListSerializer
+
+    def version_parts(self):
+        codes = Code.objects.aggregate(count=Count("id"), last=Max("id"))
+        return [*super().version_parts(), str(codes["count"]), str(codes["last"])]
+
+    def get_csv_columns(self):
+        return [
+            ("id", "id"),
+            ("name", "name"),
+            ("name_id", "name_id"),
+            ("name_en", "name_en"),
+            ("description", "description"),
+            ("code_count", "code_count"),
+            ("url", "url"),
+        ]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Series",
+        description="The public series (indicator, frequency and one code per code list), "
+        "each with its latest public value. Filter by any code list id, e.g. region=31.",
+        parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
+    )
+)
+class SeriesViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = SeriesSerializer
+    filterset_class = SeriesFilterSet
+    schema = DimensionParameterSchema()
+    ordering_options = {
+        "indicator": [("indicator__code", False), ("frequency", False), ("key", False)]
+    }
+    default_ordering = "indicator"
+    csv_filename = "series.csv"
+
+    def get_queryset(self):
+        return series_with_latest_public(queryset=series_public().select_related("indicator"))
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["rows"] = ObservationRows(self.lookups)
+        return context
+
+    def get_csv_columns(self):
+        columns = [
+            ("indicator", "indicator"),
+            ("frequency", "frequency"),
+            ("series_key", "series_key"),
+        ]
+        for codelist_id, _name_id, _name_en in self.lookups.codelists:
+            columns += [
+                (codelist_id, f"dimensions.{codelist_id}.code"),
+                (f"{codelist_id}_name", f"dimensions.{codelist_id}.name"),
+            ]
+        return [
+            *columns,
+            ("latest_period", "latest.period"),
+            ("latest_value", "latest.value"),
+            ("latest_status", "latest.status"),
+            ("latest_published_at", "latest.published_at"),
+        ]
+
+
+OBSERVATION_ORDERINGS = {
+    "series": [("series_id", False), ("period_start", False)],
+    "period": [("period_start", False), ("series_id", False)],
+    "-period": [("period_start", True), ("series_id", False)],
+    "published_at": [("valid_from", False), ("series_id", False), ("period_start", False)],
+    "-published_at": [("valid_from", True), ("series_id", False), ("period_start", False)],
+    "value": [("value", False), ("series_id", False), ("period_start", False)],
+    "-value": [("value", True), ("series_id", False), ("period_start", False)],
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Observations",
+        description=(
+            "Published values, one row per series and period, as the public sees them now "
+            "or at `as_of`. Every code list is a filter by its id (`region=31`, "
+            "`segment=BPU,PU`, `program=JHT`). Values are exact text. `layout=wide` gives one "
+            "indicator as a table (periods as rows, series as columns; JSON or CSV, not paged). "
+            "A cursor walk reads the values as of its first page, so publications during "
+            "the walk do not shift it."
+        ),
+        parameters=[
+            FORMAT_PARAMETER,
+            LANG_PARAMETER,
+            ordering_parameter(OBSERVATION_ORDERINGS, "series"),
+            OpenApiParameter(
+                "layout",
+                OpenApiTypes.STR,
+                enum=["long", "wide"],
+                description="long (default): one row per value. wide: one indicator (give "
+                "exactly one `indicator` and, if it has several, one `frequency`), periods as "
+                "rows, series as columns.",
+            ),
+        ],
+        examples=[
+            OpenApiExample(
+                "Funds under management, year-end",
+                summary="indicator=FUNDS_UNDER_MANAGEMENT&frequency=A&period_start=2019",
+                value={
+                    "indicator": "FUNDS_UNDER_MANAGEMENT",
+                    "indicator_name": "Funds under management",
+                    "frequency": "A",
+                    "series_key": "region=ID,segment=_T,program=_T",
+                    "dimensions": {
+                        "region": {"code": "ID", "name": "Indonesia"},
+                        "segment": {"code": "_T", "name": "All segments"},
+                        "program": {"code": "_T", "name": "All programmes"},
+                    },
+                    "period": "2023",
+                    "period_start": "2023-01-01",
+                    "period_end": "2023-12-31",
+                    "value": "686000000000000",
+                    "unit": "rupiah",
+                    "status": "normal",
+                    "note": "",
+                    "reference_date": None,
+                    "release": "antara-2023-ikn",
+                    "published_at": "2023-12-15T10:00:00+07:00",
+                },
+                response_only=True,
+            )
+        ],
+    )
+)
+class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = Observation.objects.all()
+    serializer_class = ObservationSerializer
+    filterset_class = ObservationFilterSet
+    schema = DimensionParameterSchema()
+    ordering_options = OBSERVATION_ORDERINGS
+    default_ordering = "series"
+    list_params = ("layout",)
+    layout = "long"
+
+    def filterset_kwargs(self):
+        return {"snapshot_at": self.cursor.at if self.cursor is not None else None}
+
+    def cursor_snapshot_at(self):
+        return self.filterset.effective_at
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["rows"] = ObservationRows(self.lookups)
+        return context
+
+    def validate_extra(self, params, errors):
+        layout = params.get("layout")
+        if not layout or "layout" in errors:
+            return
+        if layout not in ("long", "wide"):
+            errors["layout"] = ["use long or wide"]
+            return
+        self.layout = layout
+        if layout == "wide":
+            indicators = [code for code in params.get("indicator", "").split(",") if code.strip()]
+            if len(indicators) != 1:
+                errors["layout"] = [
+                    "layout=wide needs exactly one indicator, e.g. indicator=ACTIVE_PARTICIPANTS"
+                ]
+            for name in ("cursor", "page_size", "ordering"):
+                if name in params:
+                    errors.setdefault(name, ["not used with layout=wide (one table, by period)"])
+
+    def list(self, request, *args, **kwargs):
+        cached = self.cached_response()
+        if cached is not None:
+            return cached
+        queryset = self.filter_queryset(self.get_queryset())
+        if self.layout == "wide":
+            return self.wide_response(queryset)
+        rows = ObservationRows(self.lookups)
+        if self.wants_csv:
+            rows.series_load(
+                Series.objects.filter(pk__in=queryset.values("series_id")).values_list(
+                    "id", "indicator_id", "frequency", "key", "dimensions"
+                )
+            )
+            records = (
+                self.ordered(queryset).values_list(*CSV_VALUES).iterator(chunk_size=CSV_CHUNK_ROWS)
+            )
+            return csv_streaming_response(
+                header=rows.csv_header(),
+                rows=(rows.csv(record) for record in records),
+                filename=f"{self.download_name()}.csv",
+            )
+        page = self.paginate_queryset(queryset.values(*OBSERVATION_VALUES))
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    def download_name(self) -> str:
+        indicator = self.request.query_params.get("indicator", "")
+        return indicator.lower().replace(",", "-") if indicator else "observations"
+
+    def wide_response(self, queryset):
+        rows = ObservationRows(self.lookups)
+        columns = list(
+            Series.objects.filter(pk__in=queryset.values("series_id")).order_by("frequency", "key")
+        )
+        frequencies = sorted({series.frequency for series in columns})
+        if len(frequencies) > 1:
+            raise exceptions.ValidationError(
+                {
+                    "layout": [
+                        f"the indicator has series at {', '.join(frequencies)}; add "
+                        f"frequency={frequencies[0]} (one frequency per table)"
+                    ]
+                }
+            )
+        position = {series.pk: index for index, series in enumerate(columns)}
+        records = (
+            queryset.order_by("period_start", "series_id")
+            .values_list("period", "period_start", "period_end", "series_id", "value")
+            .iterator(chunk_size=CSV_CHUNK_ROWS)
+        )
+        table_rows = _wide_rows(records, position, len(columns))
+        indicator = self.lookups.indicators[self.request.query_params["indicator"].strip()]
+        if self.wants_csv:
+            header = ["period", "period_start", "period_end", *[s.key for s in columns]]
+            return csv_streaming_response(
+                header=header,
+                rows=(
+                    [period, start.isoformat(), end.isoformat(), *[v or "" for v in values]]
+                    for period, start, end, values in table_rows
+                ),
+                filename=f"{indicator.code.lower()}-wide.csv",
+            )
+        table = {
+            "indicator": indicator.code,
+            "frequency": frequencies[0] if frequencies else "",
+            "unit": indicator.unit,
+            "columns": [
+                {"series_key": s.key, "dimensions": rows.dimensions(s.dimensions)} for s in columns
+            ],
+            "rows": [
+                {
+                    "period": period,
+                    "period_start": start.isoformat(),
+                    "period_end": end.isoformat(),
+                    "values": values,
+                }
+                for period, start, end, values in table_rows
+            ],
+        }
+        return Response(WideTableSerializer(table).data)
+
+
+def _wide_rows(records, position: dict[int, int], width: int):
+    """Group (period, start, end, series, value) rows, sorted by period, into table rows."""
+    current = None
+    values: list[str | None] = []
+    for period, start, end, series_id, value in records:
+        if current is None or current[0] != period:
+            if current is not None:
+                yield (*current, values)
+            current = (period, start, end)
+            values = [None] * width
+        values[position[series_id]] = exact_text(value)
+    if current is not None:
+        yield (*current, values)

@@ -1,0 +1,501 @@
+"""One FilterSet per API resource, strict: every value is checked, none is ignored.
+
+A filter first parses its text (form field), then resolves it against the catalogue
+(``resolve``: unknown indicators, codes and releases are errors, not empty results),
+and only then filters. ``StrictFilterSet.validate`` returns every problem at once, as
+``{parameter: [reason, ...]}``; the API answers them with a 400. The catalogue is
+read once per request (``CatalogueLookups``), so validating costs the same few
+queries whatever the number of values given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from publications.selectors import releases_public
+
+from .choices import Frequency, ObservationStatus, Unit
+from .models import Code, CodeList, Indicator, Observation, Series, SeriesCode, Topic
+from .periods import Period, PeriodError, parse_period
+
+MAX_LIST_ITEMS = 500
+MAX_SEARCH_LENGTH = 200
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# "+07:00" arrives as " 07:00" when a client forgets to encode "+" in a query string.
+_UNENCODED_OFFSET = re.compile(r"^(.*T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorRef:
+    id: int
+    code: str
+    name_id: str
+    name_en: str
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRef:
+    id: int
+    codelist_id: str
+    code: str
+    name_id: str
+    name_en: str
+
+
+class CatalogueLookups:
+    """The small tables the API validates against and labels rows with, read once each."""
+
+    @cached_property
+    def indicators(self) -> dict[str, IndicatorRef]:
+        return {
+            row[1]: IndicatorRef(*row)
+            for row in Indicator.objects.values_list("id", "code", "name_id", "name_en", "unit")
+        }
+
+    @cached_property
+    def indicators_by_id(self) -> dict[int, IndicatorRef]:
+        return {ref.id: ref for ref in self.indicators.values()}
+
+    @cached_property
+    def codelists(self) -> list[tuple[str, str, str]]:
+        """(id, name_id, name_en) in code-list order: the dimension columns of a table."""
+        return list(
+            CodeList.objects.order_by("order", "id").values_list("id", "name_id", "name_en")
+        )
+
+    @cached_property
+    def codes(self) -> dict[tuple[str, str], CodeRef]:
+        return {
+            (row[1], row[2]): CodeRef(*row)
+            for row in Code.objects.values_list("id", "codelist_id", "code", "name_id", "name_en")
+        }
+
+    @cached_property
+    def releases(self) -> dict[str, int]:
+        """Slug to id of the releases the public can see (published, up to now)."""
+        return dict(releases_public().order_by().values_list("slug", "id"))
+
+    @cached_property
+    def release_slugs(self) -> dict[int, str]:
+        return {release_id: slug for slug, release_id in self.releases.items()}
+
+
+# --- form fields: parse the text of one parameter ---
+
+
+class CommaListField(forms.CharField):
+    """``a,b,c`` -> ["a", "b", "c"] (order kept, duplicates dropped)."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return []
+        items = [part.strip() for part in text.split(",")]
+        if any(not item for item in items):
+            raise forms.ValidationError("an item of the comma-separated list is empty")
+        if len(items) > MAX_LIST_ITEMS:
+            raise forms.ValidationError(f"at most {MAX_LIST_ITEMS} values")
+        return list(dict.fromkeys(items))
+
+
+class PeriodField(forms.CharField):
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return parse_period(text)
+        except PeriodError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """A parsed date or instant; a date stands for the end of that day in Asia/Jakarta."""
+
+    text: str
+    at: dt.datetime
+    is_date: bool
+
+
+def instant_parse(text: str) -> Instant:
+    text = text.strip()
+    zone = timezone.get_default_timezone()
+    try:
+        if _DATE.match(text):
+            day = dt.date.fromisoformat(text)
+            # Everything published on that day, whatever the hour.
+            end = dt.datetime.combine(day, dt.time.max).replace(tzinfo=zone)
+            return Instant(text, end, True)
+        repaired = _UNENCODED_OFFSET.sub(r"\1+\2", text)
+        at = dt.datetime.fromisoformat(repaired)
+    except ValueError as error:
+        raise forms.ValidationError(
+            f"{text!r} is not an ISO 8601 date or instant; use 2024-02-15, "
+            "2024-02-15T10:00:00+07:00 or 2024-02-15T03:00:00Z"
+        ) from error
+    if timezone.is_naive(at):
+        at = at.replace(tzinfo=zone)
+    return Instant(text, at, False)
+
+
+class InstantField(forms.CharField):
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        return instant_parse(text)
+
+
+class StrictBooleanField(forms.CharField):
+    TRUE = frozenset({"true", "1", "yes"})
+    FALSE = frozenset({"false", "0", "no"})
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        lowered = text.lower()
+        if lowered in self.TRUE:
+            return True
+        if lowered in self.FALSE:
+            return False
+        raise forms.ValidationError(f"{text!r} is not a boolean; use true or false")
+
+
+# --- filters ---
+
+
+class ListFilter(django_filters.CharFilter):
+    """A comma-separated list of values; subclasses check each value and filter on it."""
+
+    field_class = CommaListField
+
+    def resolve(self, values: list[str], lookups: CatalogueLookups):
+        return values
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        if not value:
+            return qs
+        qs = qs.filter(**{f"{self.field_name}__in": value})
+        return qs.distinct() if self.distinct else qs
+
+
+class ChoiceListFilter(ListFilter):
+    def __init__(self, *args, allowed: list[str], **kwargs):
+        self.allowed = list(allowed)
+        super().__init__(*args, **kwargs)
+
+    def resolve(self, values, lookups):
+        unknown = [value for value in values if value not in self.allowed]
+        if unknown:
+            raise forms.ValidationError(
+                f"unknown value {', '.join(unknown)}; use one of {', '.join(self.allowed)}"
+            )
+        return values
+
+
+class IndicatorFilter(ListFilter):
+    """Indicator codes; resolves to ids so the query needs no join to the indicator table."""
+
+    def resolve(self, values, lookups):
+        unknown = [code for code in values if code not in lookups.indicators]
+        if unknown:
+            raise forms.ValidationError(f"unknown indicator {', '.join(unknown)}")
+        return [lookups.indicators[code].id for code in values]
+
+
+class DimensionFilter(ListFilter):
+    """Codes of one code list (``region=31,32``): series having any of them."""
+
+    def __init__(self, *args, codelist_id: str, **kwargs):
+        self.codelist_id = codelist_id
+        super().__init__(*args, **kwargs)
+
+    def resolve(self, values, lookups):
+        unknown = [code for code in values if (self.codelist_id, code) not in lookups.codes]
+        if unknown:
+            raise forms.ValidationError(
+                f"unknown {self.codelist_id} code {', '.join(unknown)}; "
+                f"see /api/v1/codelists/{self.codelist_id}/"
+            )
+        return [lookups.codes[(self.codelist_id, code)].id for code in values]
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        series_ids = SeriesCode.objects.filter(code_id__in=value).values("series_id")
+        return qs.filter(**{f"{self.field_name}__in": series_ids})
+
+
+class ReleaseFilter(ListFilter):
+    def resolve(self, values, lookups):
+        unknown = [slug for slug in values if slug not in lookups.releases]
+        if unknown:
+            raise forms.ValidationError(f"unknown or unpublished release {', '.join(unknown)}")
+        return [lookups.releases[slug] for slug in values]
+
+
+class PeriodFilter(django_filters.CharFilter):
+    field_class = PeriodField
+
+    def filter(self, qs, value: Period | None):
+        if value is None:
+            return qs
+        bound = value.start if self.lookup_expr == "gte" else value.end
+        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": bound})
+
+
+class InstantFilter(django_filters.CharFilter):
+    field_class = InstantField
+
+    def filter(self, qs, value: Instant | None):
+        if value is None:
+            return qs
+        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": value.at})
+
+
+class AsOfFilter(InstantFilter):
+    def resolve(self, value: Instant, lookups):
+        now = timezone.now()
+        if value.is_date:
+            if value.at.date() > now.astimezone(value.at.tzinfo).date():
+                raise forms.ValidationError(f"{value.text} is in the future")
+            return Instant(value.text, min(value.at, now), True)
+        if value.at > now:
+            raise forms.ValidationError(f"{value.text} is in the future")
+        return value
+
+    def filter(self, qs, value: Instant | None):
+        if value is None:
+            return qs
+        return qs.as_of(value.at)
+
+
+class StrictBooleanFilter(django_filters.CharFilter):
+    field_class = StrictBooleanField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**{f"{self.field_name}__isnull": not value})
+
+
+# --- filter sets ---
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A FilterSet that reports every bad value and resolves values against the catalogue."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, lookups=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.lookups = lookups or CatalogueLookups()
+        for name, filter_ in self.dynamic_filters().items():
+            filter_.parent = self
+            self.filters[name] = filter_
+
+    def dynamic_filters(self) -> dict[str, django_filters.Filter]:
+        return {}
+
+    def validate(self) -> dict[str, list[str]]:
+        form = self.form
+        errors: dict[str, list[str]] = {}
+        if not form.is_valid():
+            errors.update({name: list(messages) for name, messages in form.errors.items()})
+        cleaned = getattr(form, "cleaned_data", {})
+        for name, value in list(cleaned.items()):
+            if name in errors or value in (None, "", []):
+                continue
+            resolve = getattr(self.filters[name], "resolve", None)
+            if resolve is None:
+                continue
+            try:
+                cleaned[name] = resolve(value, self.lookups)
+            except forms.ValidationError as error:
+                errors[name] = list(error.messages)
+        if not errors:
+            errors.update(self.cross_check(cleaned))
+        return errors
+
+    def cross_check(self, cleaned: dict) -> dict[str, list[str]]:
+        return {}
+
+
+class ObservationFilterSet(StrictFilterSet):
+    indicator = IndicatorFilter(
+        field_name="series__indicator_id",
+        help_text="Indicator code, or a comma-separated list: "
+        "ACTIVE_PARTICIPANTS,FUNDS_UNDER_MANAGEMENT",
+    )
+    frequency = ChoiceListFilter(
+        field_name="series__frequency",
+        allowed=Frequency.values,
+        help_text="A (annual), S (semi-annual), Q (quarterly), M (monthly); comma list allowed.",
+    )
+    period_start = PeriodFilter(
+        field_name="period_start",
+        lookup_expr="gte",
+        help_text="First period included: 2023, 2023-S1, 2023-Q3 or 2023-09.",
+    )
+    period_end = PeriodFilter(
+        field_name="period_end",
+        lookup_expr="lte",
+        help_text="Last period included (inclusive): 2024, 2024-S2, 2024-Q4 or 2024-12.",
+    )
+    status = ChoiceListFilter(
+        field_name="status",
+        allowed=ObservationStatus.values,
+        help_text="normal, provisional, estimate or break; comma list allowed.",
+    )
+    release = ReleaseFilter(
+        field_name="release_id",
+        help_text="Slug of a published release (comma list allowed): values it published.",
+    )
+    as_of = AsOfFilter(
+        field_name="valid_from",
+        help_text=(
+            "The values as published at that time: an ISO date (end of that day, Asia/Jakarta) "
+            "or instant, e.g. 2024-01-31 or 2024-01-31T12:00:00+07:00. Default: now."
+        ),
+    )
+    updated_since = InstantFilter(
+        field_name="valid_from",
+        lookup_expr="gte",
+        help_text="Only values published at or after this ISO date or instant.",
+    )
+
+    class Meta:
+        model = Observation
+        fields: list[str] = []
+
+    def __init__(self, *args, snapshot_at: dt.datetime | None = None, **kwargs):
+        self.snapshot_at = snapshot_at
+        super().__init__(*args, **kwargs)
+
+    def dynamic_filters(self):
+        # Code lists are data: every one of them is a filter named by its id.
+        return {
+            codelist_id: DimensionFilter(
+                field_name="series_id",
+                codelist_id=codelist_id,
+                help_text=f"{name_en} code(s), comma list allowed.",
+            )
+            for codelist_id, _name_id, name_en in self.lookups.codelists
+        }
+
+    def cross_check(self, cleaned):
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and start.start > end.end:
+            return {
+                "period_start": [f"{start.code} is after period_end {end.code}"],
+            }
+        return {}
+
+    @property
+    def effective_at(self) -> dt.datetime:
+        """The instant whose published values this request reads."""
+        as_of = self.form.cleaned_data.get("as_of")
+        if as_of is not None:
+            return as_of.at
+        if self.snapshot_at is None:
+            self.snapshot_at = timezone.now()
+        return self.snapshot_at
+
+    def filter_queryset(self, queryset):
+        if self.form.cleaned_data.get("as_of") is None:
+            queryset = queryset.as_of(self.effective_at)
+        return super().filter_queryset(queryset)
+
+
+class SeriesFilterSet(StrictFilterSet):
+    indicator = IndicatorFilter(
+        field_name="indicator_id", help_text="Indicator code, or a comma-separated list."
+    )
+    frequency = ChoiceListFilter(
+        field_name="frequency",
+        allowed=Frequency.values,
+        help_text="A, S, Q or M; comma list allowed.",
+    )
+
+    class Meta:
+        model = Series
+        fields: list[str] = []
+
+    def dynamic_filters(self):
+        return {
+            codelist_id: DimensionFilter(
+                field_name="pk",
+                codelist_id=codelist_id,
+                help_text=f"{name_en} code(s), comma list allowed.",
+            )
+            for codelist_id, _name_id, name_en in self.lookups.codelists
+        }
+
+
+class SearchFilter(django_filters.CharFilter):
+    """Every word must appear in a name, description or the code, in either language."""
+
+    FIELDS = ("code", "name_id", "name_en", "description_id", "description_en")
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        for word in value.split():
+            match = Q()
+            for field in self.FIELDS:
+                match |= Q(**{f"{field}__icontains": word})
+            qs = qs.filter(match)
+        return qs
+
+
+class TopicFilter(ListFilter):
+    def resolve(self, values, lookups):
+        known = set(Topic.objects.filter(code__in=values).values_list("code", flat=True))
+        unknown = [code for code in values if code not in known]
+        if unknown:
+            raise forms.ValidationError(f"unknown topic {', '.join(unknown)}")
+        return values
+
+
+class FrequencyLettersFilter(ChoiceListFilter):
+    """Indicators published at any of the given frequencies (``frequencies`` holds letters)."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        match = Q()
+        for letter in value:
+            match |= Q(frequencies__contains=letter)
+        return qs.filter(match)
+
+
+class IndicatorFilterSet(StrictFilterSet):
+    q = SearchFilter(
+        max_length=MAX_SEARCH_LENGTH,
+        help_text="Words to find in the code, names and descriptions (Indonesian and English).",
+    )
+    topic = TopicFilter(field_name="topic__code", help_text="Topic code; comma list allowed.")
+    frequency = FrequencyLettersFilter(
+        allowed=Frequency.values,
+        help_text="Published at A, S, Q or M; comma list allowed.",
+    )
+    unit = ChoiceListFilter(
+        field_name="unit", allowed=Unit.values, help_text="Unit; comma list allowed."
+    )
+    derived = StrictBooleanFilter(
+        field_name="derivation",
+        help_text="true: only derived indicators (computed from others); false: only source data.",
+    )
+
+    class Meta:
+        model = Indicator
+        fields: list[str] = []

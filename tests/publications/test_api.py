@@ -1,0 +1,169 @@
+"""Releases, news releases and the calendar in the public read API: published only."""
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from publications.choices import ReleaseStatus
+from publications.services import release_create, release_publish
+from stats.models import Indicator
+from tests.publications.factories import NewsReleaseFactory, ReleaseFactory
+from tests.stats.helpers import import_rows
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def releases(catalogue):
+    now = timezone.now()
+    published = release_create(slug="angka-2023", title_id="Angka 2023", title_en="Figures 2023")
+    import_rows(published, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "40000000")])
+    release_publish(release=published, at=now - dt.timedelta(days=30))
+    correction = release_create(
+        slug="koreksi-2023",
+        title_id="Koreksi 2023",
+        title_en="Correction 2023",
+        corrects=published,
+        correction_reason="angka audit",
+    )
+    import_rows(correction, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "40100000")])
+    release_publish(release=correction, at=now - dt.timedelta(days=1))
+    draft = ReleaseFactory(slug="draf-rahasia", title_id="Draf rahasia", title_en="Secret draft")
+    scheduled = ReleaseFactory(
+        slug="terjadwal",
+        title_id="Angka 2024",
+        title_en="Figures 2024",
+        summary_id="Ringkasan di bawah embargo",
+        status=ReleaseStatus.SCHEDULED,
+        scheduled_for=now + dt.timedelta(days=7),
+    )
+    indicator = Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
+    public_news = NewsReleaseFactory(
+        slug="siaran-2023", release=published, published_at=now - dt.timedelta(days=30)
+    )
+    public_news.indicators.add(indicator)
+    NewsReleaseFactory(slug="english-news", language="en", published_at=now - dt.timedelta(days=2))
+    NewsReleaseFactory(slug="siaran-embargo", release=scheduled, published_at=now)
+    NewsReleaseFactory(slug="siaran-nanti", published_at=now + dt.timedelta(hours=1))
+    NewsReleaseFactory(slug="siaran-draf", release=draft)
+    return {"published": published, "correction": correction, "scheduled": scheduled}
+
+
+def results(response):
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_releases_list_only_published_releases_newest_first(client, releases):
+    slugs = [r["slug"] for r in results(client.get("/api/v1/releases/"))]
+    assert slugs == ["koreksi-2023", "angka-2023"]
+
+
+def test_release_detail_shows_indicators_corrections_and_news(client, releases):
+    detail = client.get("/api/v1/releases/angka-2023/", {"lang": "en"}).json()
+    assert detail["title"] == "Figures 2023"
+    assert detail["indicators"] == ["ACTIVE_PARTICIPANTS"]
+    assert detail["corrections"] == ["koreksi-2023"]
+    assert detail["news"] == ["siaran-2023"]
+    correction = client.get("/api/v1/releases/koreksi-2023/").json()
+    assert correction["corrects"] == "angka-2023"
+    assert correction["correction_reason"] == "angka audit"
+
+
+@pytest.mark.parametrize("slug", ["draf-rahasia", "terjadwal", "no-such-release"])
+def test_an_unpublished_release_is_404(client, releases, slug):
+    assert client.get(f"/api/v1/releases/{slug}/").status_code == 404
+
+
+def test_release_indicator_filter_narrows_the_list(client, releases):
+    release_create(slug="lain", title_id="Lain", title_en="Other")
+    funds = release_create(slug="dana-2023", title_id="Dana", title_en="Funds")
+    import_rows(funds, [("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2023", "686000000000000")])
+    release_publish(release=funds)
+    cache.clear()
+    slugs = [
+        r["slug"]
+        for r in results(client.get("/api/v1/releases/", {"indicator": "FUNDS_UNDER_MANAGEMENT"}))
+    ]
+    assert slugs == ["dana-2023"]
+
+
+def test_news_lists_only_published_news(client, releases):
+    slugs = {n["slug"] for n in results(client.get("/api/v1/news/"))}
+    assert slugs == {"siaran-2023", "english-news"}
+
+
+@pytest.mark.parametrize("slug", ["siaran-embargo", "siaran-nanti", "siaran-draf"])
+def test_unpublished_news_is_404(client, releases, slug):
+    assert client.get(f"/api/v1/news/{slug}/").status_code == 404
+
+
+def test_news_detail_has_the_body(client, releases):
+    detail = client.get("/api/v1/news/siaran-2023/").json()
+    assert detail["body"] == "Isi **siaran pers**."
+    assert detail["release"] == "angka-2023"
+    assert detail["indicators"] == ["ACTIVE_PARTICIPANTS"]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"language": "en"}, {"english-news"}),
+        ({"release": "angka-2023"}, {"siaran-2023"}),
+        ({"indicator": "ACTIVE_PARTICIPANTS"}, {"siaran-2023"}),
+    ],
+)
+def test_every_news_filter_narrows_the_list(client, releases, params, expected):
+    assert {n["slug"] for n in results(client.get("/api/v1/news/", params))} == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"language": "fr"}, "language"),
+        ({"release": "terjadwal"}, "release"),
+        ({"indicator": "NOPE"}, "indicator"),
+        ({"topic": "dana"}, "topic"),
+    ],
+)
+def test_bad_news_filters_are_a_400(client, releases, params, parameter):
+    response = client.get("/api/v1/news/", params)
+    assert response.status_code == 400
+    assert parameter in response.json()["errors"]
+
+
+def test_the_calendar_shows_only_title_and_time_of_scheduled_releases(client, releases):
+    entries = results(client.get("/api/v1/calendar/", {"lang": "en"}))
+    assert entries == [
+        {
+            "title": "Figures 2024",
+            "scheduled_for": timezone.localtime(releases["scheduled"].scheduled_for).isoformat(),
+        }
+    ]
+
+
+def test_the_calendar_changes_when_a_release_is_scheduled(client, releases):
+    etag = client.get("/api/v1/calendar/")["ETag"]
+    ReleaseFactory(
+        slug="berikutnya",
+        status=ReleaseStatus.SCHEDULED,
+        scheduled_for=timezone.now() + dt.timedelta(days=30),
+    )
+    response = client.get("/api/v1/calendar/", HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 2
+
+
+def test_the_calendar_csv_has_title_and_time_only(client, releases):
+    response = client.get("/api/v1/calendar/", {"format": "csv"})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0] == "title,scheduled_for"
+    assert len(lines) == 2
+    assert "embargo" not in lines[1].lower()

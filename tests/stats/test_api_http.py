@@ -1,0 +1,306 @@
+"""HTTP behaviour of the read API: caching, conditional requests, rate limits, CORS,
+the OpenAPI description and its docs, and a fuzz run over the observation filters."""
+
+# The fixtures come from test_api (imported below), so their names as arguments are not
+# redefinitions.
+# ruff: noqa: F811
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+
+from publications.services import release_create, release_publish
+from stats.demo.loader import demo_load
+from stats.renderers import ROWS_PER_CHUNK
+from tests.stats.helpers import import_rows
+from tests.stats.test_api import OBSERVATIONS, clear_cache, published  # noqa: F401
+
+THROTTLED = {
+    "DEFAULT_THROTTLE_RATES": {"api_anon": "3/minute", "api_user": "6/minute"},
+}
+
+
+def rest_framework_settings(**overrides):
+    from django.conf import settings as django_settings
+
+    return {**django_settings.REST_FRAMEWORK, **overrides}
+
+
+# --- caching ---
+
+
+def test_responses_carry_validators_tied_to_the_last_publication(client, published):
+    response = client.get(OBSERVATIONS)
+    assert response["ETag"].startswith('W/"')
+    assert response["Last-Modified"] == "Sat, 15 Feb 2025 03:00:00 GMT"
+    assert response["Cache-Control"] == "public, max-age=60"
+    assert "Accept" in response["Vary"]
+
+
+def test_a_matching_etag_is_answered_304(client, published):
+    etag = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})["ETag"]
+    response = client.get(
+        OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"}, HTTP_IF_NONE_MATCH=etag
+    )
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == etag
+
+
+def test_an_etag_of_another_query_is_not_a_match(client, published):
+    etag = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})["ETag"]
+    response = client.get(
+        OBSERVATIONS, {"indicator": "FUNDS_UNDER_MANAGEMENT"}, HTTP_IF_NONE_MATCH=etag
+    )
+    assert response.status_code == 200
+
+
+def test_if_modified_since_the_last_publication_is_answered_304(client, published):
+    response = client.get(OBSERVATIONS, HTTP_IF_MODIFIED_SINCE="Sat, 15 Feb 2025 03:00:00 GMT")
+    assert response.status_code == 304
+    older = client.get(OBSERVATIONS, HTTP_IF_MODIFIED_SINCE="Sat, 15 Feb 2025 02:59:59 GMT")
+    assert older.status_code == 200
+
+
+def test_a_publication_changes_the_etag_and_the_cached_answer(client, published):
+    before = client.get(OBSERVATIONS, {"indicator": "FUNDS_UNDER_MANAGEMENT"})
+    release = release_create(slug="koreksi", title_id="Koreksi", title_en="Correction")
+    import_rows(release, [("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2023", "686500000000000")])
+    release_publish(release=release)
+    after = client.get(
+        OBSERVATIONS, {"indicator": "FUNDS_UNDER_MANAGEMENT"}, HTTP_IF_NONE_MATCH=before["ETag"]
+    )
+    assert after.status_code == 200
+    assert after["ETag"] != before["ETag"]
+    values = {row["value"] for row in after.json()["results"]}
+    assert "686500000000000" in values
+    assert "686000000000000" not in values
+
+
+def test_a_repeated_request_is_served_from_the_response_cache(client, published):
+    with CaptureQueriesContext(connection) as computed:
+        first = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})
+    with CaptureQueriesContext(connection) as cached:
+        again = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})
+    assert again.json() == first.json()
+    # Only the parameter checks and the version (last publication) are read again.
+    assert not any("stats_observation" in query["sql"] for query in cached.captured_queries)
+    assert any("stats_observation" in query["sql"] for query in computed.captured_queries)
+
+
+# --- rate limits ---
+
+
+def test_anonymous_requests_past_the_limit_get_429_with_retry_after(client, published):
+    with override_settings(REST_FRAMEWORK=rest_framework_settings(**THROTTLED)):
+        statuses = [client.get("/api/v1/codelists/").status_code for _ in range(4)]
+        response = client.get("/api/v1/codelists/")
+    assert statuses == [200, 200, 200, 429]
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["detail"]
+
+
+def test_an_api_token_raises_the_limit(client, published):
+    user = get_user_model().objects.create_user(username="jurnalis", password="x" * 12)
+    token = Token.objects.create(user=user)
+    with override_settings(REST_FRAMEWORK=rest_framework_settings(**THROTTLED)):
+        statuses = [
+            client.get("/api/v1/codelists/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code
+            for _ in range(7)
+        ]
+    assert statuses == [200] * 6 + [429]
+
+
+def test_a_wrong_token_is_refused(client, published):
+    response = client.get("/api/v1/codelists/", HTTP_AUTHORIZATION="Token not-a-token")
+    assert response.status_code == 401
+
+
+# --- CORS ---
+
+
+def test_the_api_is_open_to_any_origin(client, published):
+    response = client.get(OBSERVATIONS, HTTP_ORIGIN="https://newsroom.example")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in response["Access-Control-Expose-Headers"]
+
+
+def test_a_preflight_request_is_answered(client, published):
+    response = client.options(
+        OBSERVATIONS,
+        HTTP_ORIGIN="https://newsroom.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in response["Access-Control-Allow-Headers"]
+
+
+def test_cors_is_not_added_outside_the_api(client, db):
+    assert "Access-Control-Allow-Origin" not in client.get("/healthz")
+
+
+# --- OpenAPI and docs ---
+
+
+def test_the_schema_documents_every_observation_filter(client, catalogue):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/observations/"]["get"]
+    names = {parameter["name"] for parameter in operation["parameters"]}
+    assert names == {
+        "indicator",
+        "region",
+        "segment",
+        "program",
+        "period_start",
+        "period_end",
+        "frequency",
+        "status",
+        "release",
+        "as_of",
+        "updated_since",
+        "ordering",
+        "layout",
+        "format",
+        "lang",
+        "cursor",
+        "page_size",
+    }
+    assert all(parameter.get("description") for parameter in operation["parameters"])
+    assert "text/csv" in operation["responses"]["200"]["content"]
+    for path in (
+        "/api/v1/indicators/",
+        "/api/v1/series/",
+        "/api/v1/releases/",
+        "/api/v1/news/",
+        "/api/v1/calendar/",
+    ):
+        assert path in schema["paths"]
+
+
+def test_interactive_docs_are_served_from_the_site(client, db):
+    for url in ("/api/docs/", "/api/redoc/"):
+        page = client.get(url).content.decode()
+        assert "/static/drf_spectacular_sidecar/" in page
+        assert "cdn" not in page.lower()
+        assert "/api/schema/" in page
+
+
+# --- fuzz: no input gives a 500 ---
+
+PARAMETERS = [
+    "indicator",
+    "region",
+    "segment",
+    "program",
+    "period_start",
+    "period_end",
+    "frequency",
+    "status",
+    "release",
+    "as_of",
+    "updated_since",
+    "ordering",
+    "layout",
+    "format",
+    "lang",
+    "cursor",
+    "page_size",
+    "unknown",
+]
+PLAUSIBLE = [
+    "ACTIVE_PARTICIPANTS",
+    "ACTIVE_PARTICIPANTS,FUNDS_UNDER_MANAGEMENT",
+    "ID",
+    "31",
+    "_T",
+    "BPU,PU",
+    "JHT",
+    "2023",
+    "2023-S1",
+    "2023-Q3",
+    "2023-09",
+    "2024-02-15",
+    "2024-02-15T10:00:00+07:00",
+    "A",
+    "M",
+    "normal",
+    "rilis-2023",
+    "series",
+    "-value",
+    "wide",
+    "csv",
+    "json",
+    "en",
+    "10",
+    "0",
+    "-1",
+    "1e3",
+    "eyJvIjoic2VyaWVzIiwicCI6W10sInIiOmZhbHNlfQ",
+]
+values = st.one_of(st.sampled_from(PLAUSIBLE), st.text(max_size=40))
+
+
+@override_settings(
+    REST_FRAMEWORK=rest_framework_settings(
+        DEFAULT_THROTTLE_RATES={"api_anon": "100000/minute", "api_user": "100000/minute"}
+    )
+)
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(query=st.dictionaries(st.sampled_from(PARAMETERS), values, max_size=6))
+def test_no_combination_of_observation_filters_gives_a_500(client, published, query):
+    response = client.get(OBSERVATIONS, query)
+    assert response.status_code in (200, 400), (query, response.content[:500])
+    if response.status_code == 400:
+        assert set(response.json()["errors"]) <= set(PARAMETERS)
+
+
+def test_an_as_of_of_today_is_accepted(client, published):
+    today = dt.date.today().isoformat()
+    assert client.get(OBSERVATIONS, {"as_of": today}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/indicators/",
+        "/api/v1/series/",
+        "/api/v1/codelists/",
+        "/api/v1/releases/",
+        "/api/v1/news/",
+        "/api/v1/calendar/",
+    ],
+)
+def test_every_list_offers_csv(client, published, url):
+    response = client.get(url, {"format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert b"".join(response.streaming_content).count(b"\r\n") >= 1
+
+
+def test_an_options_request_does_not_poison_the_response_cache(client, published):
+    assert client.options(OBSERVATIONS).status_code == 200
+    response = client.get(OBSERVATIONS)
+    assert len(response.json()["results"]) == 10
+
+
+def test_a_large_csv_is_sent_in_chunks_as_it_is_read(client, db):
+    demo_load()
+    response = client.get(OBSERVATIONS, {"format": "csv"})
+    chunks = list(response.streaming_content)
+    rows = b"".join(chunks).decode().splitlines()
+    assert len(rows) - 1 > ROWS_PER_CHUNK
+    assert len(chunks) == -(-(len(rows) - 1) // ROWS_PER_CHUNK)

@@ -1,0 +1,264 @@
+"""Derived values survive a broker outage and a killed worker: the outbox and the sweeper.
+
+These tests run a real Celery worker as a subprocess on the Redis of REDIS_URL, against
+the test database (committed data: transactional tests). They need PostgreSQL and
+Redis, which CI provides.
+"""
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from config.celery import app
+from publications.services import release_create, release_publish
+from stats.demo.loader import codelists_load, indicators_load
+from stats.derived import recompute_requests_sweep
+from stats.models import DerivedDefinition, DerivedInput, Indicator, Observation, RecomputeRequest
+from tests.stats.helpers import import_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_services = pytest.mark.skipif(
+    (connection.vendor != "postgresql" or not settings.REDIS_URL)
+    and os.environ.get("CI") != "true",
+    reason="needs PostgreSQL and Redis (DATABASE_URL and REDIS_URL); CI always has them",
+)
+pytestmark = [needs_services, pytest.mark.django_db(transaction=True)]
+
+
+def _worker_env() -> dict:
+    name = connection.settings_dict["NAME"]
+    user = connection.settings_dict["USER"] or "postgres"
+    host = connection.settings_dict["HOST"] or "127.0.0.1"
+    port = connection.settings_dict["PORT"] or "5432"
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{user}@{host}:{port}/{name}",
+        REDIS_URL=settings.REDIS_URL,
+        DEBUG="true",
+    )
+    return env
+
+
+class Worker:
+    """A `celery worker` subprocess; stop() ends it politely, kill() with SIGKILL."""
+
+    def __init__(self, *, wait_until_ready: bool = True):
+        self.hostname = f"angka-test-{uuid.uuid4().hex[:8]}@localhost"
+        # A file, not a pipe: a full pipe would block the worker's logging.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--hostname",
+                self.hostname,
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=_worker_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        try:
+            if wait_until_ready:
+                self._wait_until_ready()
+        except BaseException:
+            self.kill()
+            raise
+
+    def _wait_until_ready(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError(self.log.read().decode()[-2000:])
+            # Ping this worker only: other workers may share the Redis server.
+            if app.control.ping(destination=[self.hostname], timeout=0.5):
+                return
+        self.log.seek(0)
+        raise RuntimeError(
+            "the Celery worker did not answer a ping within 30 s: "
+            + self.log.read().decode()[-3000:]
+        )
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def worker_factory():
+    app.control.purge()
+    workers = []
+
+    def start(**options):
+        workers.append(Worker(**options))
+        return workers[-1]
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def growth_definition(transactional_db):
+    codelists_load()
+    indicators_load()
+    from tests.stats.factories import IndicatorFactory
+
+    indicator = IndicatorFactory(code="PARTICIPANT_CHANGE", unit="persons", frequencies="A")
+    definition = DerivedDefinition.objects.create(indicator=indicator, kind="change", periods=1)
+    DerivedInput.objects.create(
+        definition=definition, role="x", indicator=Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
+    )
+    earlier = release_create(slug="2022", title_id="2022", title_en="2022")
+    import_rows(earlier, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2022", "35300000")])
+    release_publish(release=earlier)
+    return definition
+
+
+def _publish_without_precompute(slug: str, value: str):
+    """Publish a 2023 value with no precompute: the derived value must come from the
+    recompute task that the publication enqueues."""
+    release = release_create(slug=slug, title_id=slug, title_en=slug)
+    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", value)])
+    return release_publish(release=release)
+
+
+@contextlib.contextmanager
+def broker_down():
+    """Make the broker unreachable for the app's producers, then restore it as it was."""
+    saved = (app.conf.broker_url, app._pool, app.amqp._producer_pool)
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
+
+
+def _someone_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def _wait(predicate, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _derived_2023():
+    row = (
+        Observation.objects.current()
+        .filter(series__indicator__code="PARTICIPANT_CHANGE", period="2023")
+        .first()
+    )
+    return row.value if row else None
+
+
+def test_publishing_enqueues_a_recompute_that_a_real_worker_finishes(
+    growth_definition, worker_factory
+):
+    worker_factory()
+    release = _publish_without_precompute("2023", "41560000")
+    request = RecomputeRequest.objects.get(release=release)
+    assert _wait(lambda: RecomputeRequest.objects.get(pk=request.pk).status == "done")
+    assert _derived_2023() == Decimal(6260000)
+
+
+def test_a_broker_outage_at_publication_only_delays_the_derived_values(
+    growth_definition, worker_factory
+):
+    with broker_down():
+        release = _publish_without_precompute("2023", "41560000")
+    request = RecomputeRequest.objects.get(release=release)
+    assert request.status == "pending"  # the publication committed; the work is recorded
+    worker_factory()
+    assert request.pk in recompute_requests_sweep(older_than=dt.timedelta(0))
+    assert _wait(lambda: RecomputeRequest.objects.get(pk=request.pk).status == "done")
+    assert _derived_2023() == Decimal(6260000)
+
+
+def test_a_worker_killed_mid_task_loses_no_recompute(growth_definition, worker_factory):
+    # The publication enqueues the recompute while no worker runs. A thread then holds a
+    # lock on the outbox row, so the worker that takes the task blocks inside it; the
+    # worker is killed there, mid-task, and a new one must still finish the work.
+    release = _publish_without_precompute("2023", "41560000")
+    request = RecomputeRequest.objects.get(release=release)
+    locked, unlock = threading.Event(), threading.Event()
+
+    def hold_lock():
+        from django.db import connections
+
+        with transaction.atomic():
+            RecomputeRequest.objects.select_for_update().get(pk=request.pk)
+            locked.set()
+            unlock.wait(60)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    assert locked.wait(10)
+    # A solo worker busy with a task answers no ping: watch the database instead.
+    first = worker_factory(wait_until_ready=False)
+    assert _wait(_someone_waits_on_a_lock), "the worker never reached the locked row"
+    first.kill()
+    unlock.set()
+    holder.join()
+    time.sleep(1)
+    # Killed inside the task: the claim may or may not have reached the database (the
+    # server finishes a statement whose client died), but the work was not done.
+    state = RecomputeRequest.objects.get(pk=request.pk)
+    assert state.status in ("pending", "running")
+    assert _derived_2023() is None
+    # Time passes beyond the sweeper's staleness limit.
+    RecomputeRequest.objects.filter(pk=request.pk).update(
+        created_at=state.created_at - dt.timedelta(minutes=10),
+        started_at=state.started_at and state.started_at - dt.timedelta(minutes=10),
+    )
+    worker_factory()
+    assert request.pk in recompute_requests_sweep()
+    assert _wait(lambda: RecomputeRequest.objects.get(pk=request.pk).status == "done")
+    assert _derived_2023() == Decimal(6260000)
