@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from stats.admin import ReadOnlyAdmin
+
 from . import services
 from .choices import ReleaseStatus
 from .models import PERM_REVIEW, PERM_SUBMIT, AuditEntry, NewsRelease, Release
@@ -384,7 +386,7 @@ class NewsReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("at", "action", "release", "news_release", "actor", "from_status", "to_status")
     list_filter = ("action", "to_status")
     search_fields = ("release__slug", "news_release__slug", "reason", "actor__username")
@@ -402,12 +404,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "changes",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

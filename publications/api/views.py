@@ -55,21 +55,7 @@ class ReleaseViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
         return ReleaseDetailSerializer if self.action == "retrieve" else ReleaseSerializer
 
     def get_csv_columns(self):
-        return [
-            (name, name)
-            for name in (
-                "slug",
-                "title",
-                "title_id",
-                "title_en",
-                "summary",
-                "source",
-                "published_at",
-                "corrects",
-                "correction_reason",
-                "url",
-            )
-        ]
+        return [(name, name) for name in ReleaseSerializer.Meta.fields]
 
 
 @extend_schema_view(
