@@ -83,3 +83,48 @@ def test_draft_observations_can_be_deleted(catalogue):
 )
 def test_exact_text_has_no_exponent_nor_trailing_zeros(value, text):
     assert exact_text(value) == text
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and os.environ.get("CI") != "true",
+    reason="the reference triggers exist on PostgreSQL only; CI runs on PostgreSQL",
+)
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        (
+            "INSERT INTO stats_observation (series_id, release_id, period, period_start, "
+            "period_end, value, status, note, source, created_at) SELECT 999999, release_id, "
+            "'2030', '2030-01-01', '2030-12-31', 1, 'normal', '', '', now() "
+            "FROM stats_observation WHERE id = %s",
+            "series 999999",
+        ),
+        (
+            "INSERT INTO stats_observation (series_id, release_id, period, period_start, "
+            "period_end, value, status, note, source, created_at) SELECT series_id, 999999, "
+            "'2030', '2030-01-01', '2030-12-31', 1, 'normal', '', '', now() "
+            "FROM stats_observation WHERE id = %s",
+            "release 999999",
+        ),
+        (
+            "DELETE FROM publications_release WHERE id = "
+            "(SELECT release_id FROM stats_observation WHERE id = %s)",
+            "has observations",
+        ),
+        (
+            "DELETE FROM stats_series WHERE id = "
+            "(SELECT series_id FROM stats_observation WHERE id = %s)",
+            "has observations",
+        ),
+    ],
+)
+def test_references_of_observations_are_enforced_by_the_database(
+    published_value, statement, message
+):
+    with (
+        pytest.raises(IntegrityError, match=message),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, [published_value.pk])
+    assert Observation.objects.count() == 1

@@ -103,6 +103,10 @@ class Worker:
             + self.log.read().decode()[-3000:]
         )
 
+    def log_tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
     def kill(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
@@ -180,7 +184,7 @@ def _someone_waits_on_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def _wait(predicate, seconds=30.0):
+def _wait(predicate, seconds=90.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
@@ -201,10 +205,11 @@ def _derived_2023():
 def test_publishing_enqueues_a_recompute_that_a_real_worker_finishes(
     growth_definition, worker_factory
 ):
-    worker_factory()
+    worker = worker_factory()
     release = _publish_without_precompute("2023", "41560000")
     request = RecomputeRequest.objects.get(release=release)
-    assert _wait(lambda: RecomputeRequest.objects.get(pk=request.pk).status == "done")
+    done = _wait(lambda: RecomputeRequest.objects.get(pk=request.pk).status == "done")
+    assert done, (RecomputeRequest.objects.values().get(pk=request.pk), worker.log_tail())
     assert _derived_2023() == Decimal(6260000)
 
 
