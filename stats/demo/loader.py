@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from publications.choices import ReleaseStatus
-from publications.models import Release
+from publications.models import NewsRelease, Release
 from publications.services import release_create, release_publish
 
 from ..derived import definition_validate, derived_precompute
@@ -28,6 +28,7 @@ from ..models import Code, CodeList, DerivedDefinition, DerivedInput, Indicator,
 from ..periods import parse_period
 from ..services import observations_import, series_get_or_create
 from . import catalogue
+from .news import NEWS
 
 DATA = Path(__file__).resolve().parent
 WIB = ZoneInfo("Asia/Jakarta")
@@ -193,6 +194,22 @@ def targets_load() -> None:
                 "note": row["note"],
             },
         )
+
+
+def news_releases_load(*, release: Release) -> None:
+    """The demo news releases of ``release``, published with it."""
+    for spec in NEWS.get(release.slug, []):
+        news, _ = NewsRelease.objects.update_or_create(
+            slug=spec["slug"],
+            defaults={
+                "release": release,
+                "language": spec["language"],
+                "title": spec["title"],
+                "lead": spec["lead"],
+                "body": spec["body"],
+            },
+        )
+        news.indicators.set(Indicator.objects.filter(code__in=spec["indicators"]))
 
 
 def _history_row(row: dict[str, str]) -> dict[str, str]:
@@ -465,6 +482,7 @@ def demo_load() -> dict[str, int]:
                     f"demo release {spec['slug']} does not validate: "
                     + "; ".join(str(e) for e in report.errors[:10])
                 )
+            news_releases_load(release=release)
             derived_precompute(release=release)
             release_publish(release=release, at=spec["at"])
             published += 1
