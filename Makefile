@@ -9,7 +9,7 @@ MANAGE := $(PY) manage.py
 # Local runs are development runs unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: help venv install install-test run test lint migrate-check bench-import clean
+.PHONY: help venv install install-test install-browser run test lint migrate-check bench-import bench-api bench-recompute clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -33,7 +33,13 @@ run: install ## Set up everything and serve the site at http://127.0.0.1:8000
 	$(MANAGE) load_demo --with-staff
 	bash scripts/serve.sh
 
-test: install-test ## ruff, makemigrations --check and the whole test suite
+install-browser: ## Install Debian's chromium for the browser tests when it is missing
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing chromium (Debian package) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+test: install-test install-browser ## ruff, makemigrations --check and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MANAGE) makemigrations --check --dry-run
@@ -46,6 +52,12 @@ lint: install ## ruff check and format check
 
 bench-import: install ## Benchmark the validated import of 1,000,000 rows against COPY (PostgreSQL)
 	$(PY) -m bench.bench_import
+
+bench-api: install ## Load-test the read API (gunicorn) against Datasette on 2,000,000 rows (PostgreSQL, Redis)
+	$(PY) -m bench.bench_api
+
+bench-recompute: install ## Benchmark derived recompute and one new month against SQL (PostgreSQL)
+	$(PY) -m bench.bench_recompute
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var staticfiles

@@ -94,8 +94,12 @@ def release_observations_public(*, release: Release) -> QuerySet:
             previous_release_title_id=Subquery(previous.values("release__title_id")[:1]),
             previous_release_title_en=Subquery(previous.values("release__title_en")[:1]),
         )
-        .order_by("series__indicator__topic__order", "series__indicator__code", "series__key",
-                  "period_start")
+        .order_by(
+            "series__indicator__topic__order",
+            "series__indicator__code",
+            "series__key",
+            "period_start",
+        )
     )
 
 

@@ -138,9 +138,9 @@ def last_publication_at() -> dt.datetime | None:
     release = Release.objects.filter(
         status=ReleaseStatus.PUBLISHED, published_at__lte=now
     ).aggregate(latest=Max("published_at"))["latest"]
-    news = NewsRelease.objects.filter(published_at__lte=now).aggregate(
-        latest=Max("published_at")
-    )["latest"]
+    news = NewsRelease.objects.filter(published_at__lte=now).aggregate(latest=Max("published_at"))[
+        "latest"
+    ]
     candidates = [instant for instant in (release, news) if instant is not None]
     return max(candidates) if candidates else None
 
@@ -251,9 +251,7 @@ def _shift_period(period: str, *, years: int) -> str:
     return parsed.shift(years * PERIODS_PER_YEAR[parsed.frequency]).code
 
 
-def breakdowns_public(
-    *, indicator, frequency: str, at: dt.datetime | None = None
-) -> list[dict]:
+def breakdowns_public(*, indicator, frequency: str, at: dt.datetime | None = None) -> list[dict]:
     """For each dimension: its codes at the latest period they share, others at their total.
 
     Returns [{"codelist": CodeList, "period": "2024", "rows": [(Code, Observation)]}],

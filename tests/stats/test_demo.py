@@ -190,3 +190,28 @@ def test_demo_derived_values_reproduce_the_2023_release(demo, code, segment, exp
     assert observation.release.slug == "antara-2023-ikn"
     if expression:
         assert observation.provenance["expression"] == expression
+
+
+def test_demo_news_releases_are_published_with_their_release_and_cite_real_figures(demo):
+    from publications.models import NewsRelease
+    from publications.news_markup import FIGURE_PATTERN
+
+    news = NewsRelease.objects.select_related("release").order_by("slug")
+    assert {n.language for n in news} == {"id", "en"}
+    for item in news:
+        assert item.published_at == item.release.published_at
+        cited = list(FIGURE_PATTERN.finditer(item.body))
+        assert cited, item.slug
+        for match in cited:
+            codes = {"region": "ID", "segment": "_T", "program": "_T"}
+            codes.update(dict(pair.split("=") for pair in match["codes"].split()))
+            key = ",".join(f"{k}={codes[k]}" for k in ("region", "segment", "program"))
+            assert (
+                Observation.objects.published()
+                .filter(
+                    series__indicator__code=match["indicator"],
+                    series__key=key,
+                    period=match["period"],
+                )
+                .exists()
+            ), match.group(0)

@@ -1,0 +1,261 @@
+"""Public pages of the publishing side: releases, news releases, calendar, feeds.
+
+Every read goes through publications.selectors (the embargo: a scheduled release shows
+only its title and time in the calendar; its news release and values stay hidden).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.syndication.views import Feed
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from stats.models import Topic
+from stats.pagecache import cached_page
+
+from .news_markup import figure_references, figures_resolve, news_body_html
+from .selectors import (
+    calendar_entries_public,
+    news_public,
+    news_public_filtered,
+    news_years_public,
+    release_observations_public,
+    release_public_get,
+    releases_public,
+)
+
+PAGE_SIZE = 20
+
+
+def _language() -> str:
+    return "en" if (translation.get_language() or "id")[:2] == "en" else "id"
+
+
+def _page_number(request: HttpRequest) -> int | None:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+
+
+@cached_page
+def release_list(request: HttpRequest) -> HttpResponse:
+    number = _page_number(request)
+    if number is None:
+        context = {"error": _("page: use a whole number from 1")}
+        return render(request, "publications/release_list.html", context, status=400)
+    paginator = Paginator(releases_public(), PAGE_SIZE)
+    if number > paginator.num_pages:
+        raise Http404(_("page: there are only %(count)d pages") % {"count": paginator.num_pages})
+    return render(request, "publications/release_list.html", {"page": paginator.page(number)})
+
+
+@cached_page
+def release_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    release = release_public_get(slug=slug)
+    if release is None:
+        raise Http404(_("No published release with this name."))
+    observations = list(release_observations_public(release=release))
+    published = [o for o in observations if o.provenance is None]
+    derived = [o for o in observations if o.provenance is not None]
+    context = {
+        "release": release,
+        "observations": published,
+        "revisions": [o for o in published if o.previous_value is not None],
+        "derived": derived,
+        "news": list(news_public().filter(release=release)),
+        "corrections": list(releases_public().filter(corrects=release)),
+    }
+    return render(request, "publications/release_detail.html", context)
+
+
+@cached_page
+def news_list(request: HttpRequest) -> HttpResponse:
+    topic = request.GET.get("topic") or None
+    raw_year = request.GET.get("year") or None
+    topics = list(Topic.objects.all())
+    errors = []
+    if topic and topic not in {t.code for t in topics}:
+        errors.append(_("topic: %(value)s is not a topic") % {"value": topic})
+    year = None
+    if raw_year:
+        if raw_year.isdigit() and len(raw_year) == 4:
+            year = int(raw_year)
+        else:
+            errors.append(_("year: use a four-digit year, e.g. 2024"))
+    number = _page_number(request)
+    if number is None:
+        errors.append(_("page: use a whole number from 1"))
+    context = {"topics": topics, "years": news_years_public(), "topic": topic, "year": year}
+    if errors:
+        context["errors"] = errors
+        return render(request, "publications/news_list.html", context, status=400)
+    paginator = Paginator(news_public_filtered(topic=topic, year=year), PAGE_SIZE)
+    if number > paginator.num_pages:
+        raise Http404(_("page: there are only %(count)d pages") % {"count": paginator.num_pages})
+    context["page"] = paginator.page(number)
+    return render(request, "publications/news_list.html", context)
+
+
+@cached_page
+def news_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    news_release = news_public().select_related("release").filter(slug=slug).first()
+    if news_release is None:
+        raise Http404(_("No published news release with this name."))
+    figures = figures_resolve(
+        references=figure_references(news_release.body), published_at=news_release.published_at
+    )
+    context = {
+        "news_release": news_release,
+        "body": news_body_html(body=news_release.body, figures=figures, language=_language()),
+        "figures": [f for f in figures.values() if f.current is not None],
+        "indicators": list(news_release.indicators.order_by("code")),
+    }
+    return render(request, "publications/news_detail.html", context)
+
+
+@cached_page
+def calendar(request: HttpRequest) -> HttpResponse:
+    entries = calendar_entries_public()
+    return render(request, "publications/calendar.html", entries)
+
+
+def _ics_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_instant(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _ics_fold(line: str) -> str:
+    """Lines longer than 75 octets are folded (RFC 5545 3.1)."""
+    encoded = line.encode()
+    if len(encoded) <= 75:
+        return line
+    parts, current = [], b""
+    for char in line:
+        piece = char.encode()
+        if len(current) + len(piece) > (75 if not parts else 74):
+            parts.append(current.decode())
+            current = b""
+        current += piece
+    parts.append(current.decode())
+    return "\r\n ".join(parts)
+
+
+@cached_page
+def calendar_ics(request: HttpRequest) -> HttpResponse:
+    """The release calendar as iCalendar: subscribe once, see every scheduled release."""
+    language = _language()
+    entries = calendar_entries_public()
+    host = request.get_host().split(":")[0] or "angka"
+    stamp = _ics_instant(timezone.now())
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//angka//release calendar//" + language.upper(),
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:" + _ics_escape(_("angka release calendar")),
+        "X-WR-TIMEZONE:Asia/Jakarta",
+    ]
+    calendar_url = request.build_absolute_uri(reverse("publications:calendar"))
+    for entry in entries["upcoming"]:
+        title = entry["title_en"] if language == "en" and entry["title_en"] else entry["title_id"]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:release-{entry['pk']}@{host}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{_ics_instant(entry['scheduled_for'])}",
+            f"DTEND:{_ics_instant(entry['scheduled_for'] + dt.timedelta(minutes=30))}",
+            "SUMMARY:" + _ics_escape(title),
+            "STATUS:CONFIRMED",
+            f"URL:{calendar_url}",
+            "END:VEVENT",
+        ]
+    for release in entries["past"]:
+        url = request.build_absolute_uri(reverse("publications:release", args=[release.slug]))
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:release-{release.pk}@{host}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{_ics_instant(release.published_at)}",
+            f"DTEND:{_ics_instant(release.published_at + dt.timedelta(minutes=30))}",
+            "SUMMARY:" + _ics_escape(release.title),
+            f"URL:{url}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    body = "\r\n".join(_ics_fold(line) for line in lines) + "\r\n"
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="angka-kalender-rilis.ics"'
+    return response
+
+
+class ReleaseFeed(Feed):
+    """Atom feed of published releases."""
+
+    feed_type = Atom1Feed
+    title = gettext_lazy("angka: statistics releases")
+    subtitle = gettext_lazy("Releases of BPJS Ketenagakerjaan statistics, newest first.")
+
+    def link(self):
+        return reverse("publications:releases")
+
+    def items(self):
+        return releases_public()[:50]
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return item.localized("summary")
+
+    def item_link(self, item):
+        return reverse("publications:release", args=[item.slug])
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.published_at
+
+
+class NewsFeed(Feed):
+    """Atom feed of published news releases."""
+
+    feed_type = Atom1Feed
+    title = gettext_lazy("angka: news releases")
+    subtitle = gettext_lazy("News releases on BPJS Ketenagakerjaan statistics, newest first.")
+
+    def link(self):
+        return reverse("publications:news")
+
+    def items(self):
+        return news_public()[:50]
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return item.lead
+
+    def item_link(self, item):
+        return reverse("publications:news-detail", args=[item.slug])
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.published_at
+
+
+release_feed = cached_page(ReleaseFeed())
+news_feed = cached_page(NewsFeed())

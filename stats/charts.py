@@ -1,0 +1,293 @@
+"""Charts drawn on the server as SVG: they show without JavaScript, print, and can be saved.
+
+Each chart carries its own text alternative (``<title>`` and ``<desc>``); the pages put
+the same numbers in a table next to it. Colours pass WCAG AA contrast on white.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .formatting import number_short, period_short, value_short
+from .periods import PERIODS_PER_YEAR, parse_period
+
+INK = "#1b1f24"
+MUTED = "#57606a"
+GRID = "#d8dee4"
+LINE = "#0b5394"
+TARGET = "#b3261e"
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    period: str
+    value: Decimal
+
+
+def _ordinal(period: str) -> int:
+    parsed = parse_period(period)
+    return parsed.year * PERIODS_PER_YEAR[parsed.frequency] + parsed.index - 1
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round axis ticks covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten."""
+    if high <= low:
+        high = low + (abs(low) or 1.0)
+    raw_step = (high - low) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw_step)
+    first = math.floor(low / step) * step
+    ticks = [round(first, 10)]
+    while ticks[-1] < high:
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
+def _axis_label(value: float, unit: str, language: str) -> str:
+    number = Decimal(str(value))
+    if unit == "percent":
+        return number_short(number, language=language, decimals=1)
+    if unit in ("rupiah", "rupiah_per_person"):
+        return "Rp" + number_short(number, language=language, decimals=1)
+    return number_short(number, language=language, decimals=1)
+
+
+def line_chart(
+    points: list[ChartPoint],
+    *,
+    unit: str,
+    language: str,
+    title: str,
+    description: str,
+    target: ChartPoint | None = None,
+    decimals: int = 1,
+    chart_id: str = "chart",
+    width: int = 720,
+    height: int = 320,
+) -> SafeString:
+    """A line chart of one series, the target as a dashed line and marker where there is one."""
+    margin_left, margin_right, margin_top, margin_bottom = 78, 24, 20, 40
+    plot_w = width - margin_left - margin_right
+    plot_h = height - margin_top - margin_bottom
+    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'class="chart" role="img" aria-labelledby="{title_id} {desc_id}" '
+        f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">',
+        f'<title id="{title_id}">{escape(title)}</title>',
+        f'<desc id="{desc_id}">{escape(description)}</desc>',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
+    if not points:
+        parts.append(
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}">–</text>'
+        )
+        parts.append("</svg>")
+        return mark_safe("".join(parts))
+    ordinals = [_ordinal(p.period) for p in points]
+    values = [float(p.value) for p in points]
+    x_min, x_max = min(ordinals), max(ordinals)
+    all_values = list(values)
+    if target is not None:
+        x_max = max(x_max, _ordinal(target.period))
+        all_values.append(float(target.value))
+    low = min(0.0, min(all_values))
+    ticks = nice_ticks(low, max(all_values))
+    y_min, y_max = ticks[0], ticks[-1]
+
+    def sx(ordinal: int) -> float:
+        if x_max == x_min:
+            return margin_left + plot_w / 2
+        return margin_left + (ordinal - x_min) / (x_max - x_min) * plot_w
+
+    def sy(value: float) -> float:
+        return margin_top + plot_h - (value - y_min) / (y_max - y_min) * plot_h
+
+    for tick in ticks:
+        y = sy(tick)
+        parts.append(
+            f'<line x1="{margin_left}" x2="{width - margin_right}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{margin_left - 8}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}">'
+            f"{escape(_axis_label(tick, unit, language))}</text>"
+        )
+    # At most about eight period labels along the bottom, always the first and last.
+    labelled = sorted({*range(x_min, x_max + 1, max(1, math.ceil((x_max - x_min + 1) / 8)))})
+    frequency = parse_period(points[0].period).frequency
+    per_year = PERIODS_PER_YEAR[frequency]
+    for ordinal in labelled:
+        year, index0 = divmod(ordinal, per_year)
+        code = _code(frequency, year, index0 + 1)
+        parts.append(
+            f'<text x="{sx(ordinal):.1f}" y="{height - margin_bottom + 18}" text-anchor="middle" '
+            f'fill="{MUTED}">{escape(period_short(code, language=language))}</text>'
+        )
+    parts.append(
+        f'<line x1="{margin_left}" x2="{width - margin_right}" y1="{sy(y_min):.1f}" '
+        f'y2="{sy(y_min):.1f}" stroke="{INK}" stroke-width="1"/>'
+    )
+    if target is not None:
+        ty = sy(float(target.value))
+        label = value_short(target.value, unit=unit, language=language, decimals=decimals)
+        word = "Target"  # the same word in Indonesian and English
+        parts.append(
+            f'<line x1="{margin_left}" x2="{width - margin_right}" y1="{ty:.1f}" y2="{ty:.1f}" '
+            f'stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="6 4" class="target-line"/>'
+        )
+        tx = sx(_ordinal(target.period))
+        parts.append(
+            f'<circle cx="{tx:.1f}" cy="{ty:.1f}" r="5" fill="#ffffff" stroke="{TARGET}" '
+            f'stroke-width="2"/>'
+        )
+        parts.append(
+            f'<text x="{min(tx, width - margin_right) - 8:.1f}" y="{ty - 9:.1f}" '
+            f'text-anchor="end" fill="{TARGET}" font-weight="600">'
+            f"{escape(word)} {escape(period_short(target.period, language=language))}: "
+            f"{escape(label)}</text>"
+        )
+    path = " ".join(
+        f"{'M' if i == 0 else 'L'}{sx(o):.1f},{sy(v):.1f}"
+        for i, (o, v) in enumerate(zip(ordinals, values, strict=True))
+    )
+    parts.append(
+        f'<path d="{path}" fill="none" stroke="{LINE}" stroke-width="2.5" '
+        f'stroke-linejoin="round" stroke-linecap="round" class="series-line"/>'
+    )
+    if len(points) <= 40:
+        for point, o, v in zip(points, ordinals, values, strict=True):
+            text = value_short(point.value, unit=unit, language=language, decimals=decimals)
+            parts.append(
+                f'<circle cx="{sx(o):.1f}" cy="{sy(v):.1f}" r="3.5" fill="{LINE}">'
+                f"<title>{escape(period_short(point.period, language=language))}: "
+                f"{escape(text)}</title></circle>"
+            )
+    last_o, last_v = ordinals[-1], values[-1]
+    last_text = value_short(points[-1].value, unit=unit, language=language, decimals=decimals)
+    anchor = "end" if sx(last_o) > width - margin_right - 60 else "start"
+    dx = -8 if anchor == "end" else 8
+    parts.append(
+        f'<text x="{sx(last_o) + dx:.1f}" y="{sy(last_v) + 18:.1f}" text-anchor="{anchor}" '
+        f'fill="{INK}" font-weight="600">{escape(last_text)}</text>'
+    )
+    parts.append("</svg>")
+    # Safe: every text in the parts was escaped; the rest are numbers and fixed markup.
+    return mark_safe("".join(parts))
+
+
+def _code(frequency: str, year: int, index: int) -> str:
+    if frequency == "A":
+        return f"{year:04d}"
+    if frequency == "S":
+        return f"{year:04d}-S{index}"
+    if frequency == "Q":
+        return f"{year:04d}-Q{index}"
+    return f"{year:04d}-{index:02d}"
+
+
+def sparkline(values: list[Decimal], *, width: int = 120, height: int = 32) -> SafeString:
+    """A small trend line, decorative: the figure and its change are written beside it."""
+    if len(values) < 2:
+        return mark_safe("")
+    floats = [float(v) for v in values]
+    low, high = min(floats), max(floats)
+    span = (high - low) or 1.0
+    step = (width - 4) / (len(floats) - 1)
+    coords = [
+        (2 + i * step, height - 3 - (v - low) / span * (height - 6)) for i, v in enumerate(floats)
+    ]
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(coords))
+    last_x, last_y = coords[-1]
+    # Safe: numbers and fixed markup only.
+    return mark_safe(
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'class="sparkline" width="{width}" height="{height}" aria-hidden="true" '
+        f'focusable="false"><path d="{path}" fill="none" stroke="{LINE}" stroke-width="2" '
+        f'stroke-linejoin="round"/><circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" '
+        f'fill="{LINE}"/></svg>'
+    )
+
+
+# Indonesia's provinces (BPS codes) on a grid of equal tiles, roughly where they lie:
+# Sumatra to the west, Java and Nusa Tenggara along the south, Papua to the east.
+PROVINCE_TILES = {
+    "11": (0, 0), "12": (1, 0), "21": (3, 0), "13": (1, 1), "14": (2, 1), "17": (1, 2),
+    "15": (2, 2), "16": (3, 2), "19": (4, 2), "18": (3, 3), "36": (3, 4), "31": (4, 4),
+    "32": (5, 4), "33": (6, 4), "34": (6, 5), "35": (7, 4), "51": (8, 4), "52": (9, 4),
+    "53": (10, 4), "61": (5, 1), "62": (6, 1), "64": (7, 1), "65": (7, 0), "63": (7, 2),
+    "75": (9, 0), "71": (10, 0), "72": (9, 1), "76": (8, 2), "73": (9, 2), "74": (10, 2),
+    "82": (11, 1), "81": (11, 2), "92": (12, 1), "91": (13, 1), "94": (14, 1), "96": (13, 2),
+    "97": (14, 2), "95": (14, 3),
+}  # fmt: skip
+TILE_COLOURS = ("#dbe9f6", "#a9cce3", "#6baed6", "#2b7bba", "#0b4f8a")
+TILE_TEXT = ("#1b1f24", "#1b1f24", "#1b1f24", "#ffffff", "#ffffff")
+
+
+def tile_map(
+    tiles: list[tuple[str, str, str, Decimal, str]],
+    *,
+    unit: str,
+    language: str,
+    title: str,
+    description: str,
+    decimals: int = 1,
+) -> SafeString:
+    """A tile map of the provinces, shaded in five equal-count classes.
+
+    ``tiles``: (BPS code, short label, name, value, link). Each tile is a link with
+    the province's name and value as its title; the page has the same values as a table.
+    """
+    placed = [tile for tile in tiles if tile[0] in PROVINCE_TILES]
+    size, gap, margin = 46, 4, 8
+    width = margin * 2 + 15 * (size + gap)
+    height = margin * 2 + 6 * (size + gap) + 44
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'class="tile-map" role="img" aria-labelledby="tiles-title tiles-desc" '
+        f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">',
+        f'<title id="tiles-title">{escape(title)}</title>',
+        f'<desc id="tiles-desc">{escape(description)}</desc>',
+    ]
+    ordered = sorted(float(tile[3]) for tile in placed)
+
+    def shade(value: float) -> int:
+        if len(ordered) < 2:
+            return len(TILE_COLOURS) - 1
+        rank = sum(1 for other in ordered if other < value)
+        return min(len(TILE_COLOURS) - 1, rank * len(TILE_COLOURS) // len(ordered))
+
+    for code, label, name, value, link in placed:
+        col, row = PROVINCE_TILES[code]
+        x, y = margin + col * (size + gap), margin + row * (size + gap)
+        level = shade(float(value))
+        text = value_short(value, unit=unit, language=language, decimals=decimals)
+        parts.append(
+            f'<a href="{escape(link)}"><title>{escape(name)}: {escape(text)}</title>'
+            f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="4" '
+            f'fill="{TILE_COLOURS[level]}"/>'
+            f'<text x="{x + size / 2}" y="{y + size / 2 + 4}" text-anchor="middle" '
+            f'fill="{TILE_TEXT[level]}" font-weight="600">{escape(label)}</text></a>'
+        )
+    legend_y = height - 36
+    for index, colour in enumerate(TILE_COLOURS):
+        parts.append(
+            f'<rect x="{margin + index * 34}" y="{legend_y}" width="32" height="12" '
+            f'fill="{colour}"/>'
+        )
+    low_word, high_word = (
+        ("lebih kecil", "lebih besar") if language == "id" else ("lower", "higher")
+    )
+    parts.append(
+        f'<text x="{margin}" y="{legend_y + 26}" fill="{MUTED}">{low_word}</text>'
+        f'<text x="{margin + 5 * 34 - 2}" y="{legend_y + 26}" text-anchor="end" '
+        f'fill="{MUTED}">{high_word}</text>'
+    )
+    parts.append("</svg>")
+    # Safe: every text in the parts was escaped; the rest are numbers and fixed markup.
+    return mark_safe("".join(parts))

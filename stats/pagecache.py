@@ -1,0 +1,62 @@
+"""Whole-page caching for the public site, keyed on what was last published.
+
+The key holds the path, query, language and ``site_version()``: a publication,
+a release scheduled or a news release saved changes the version, so the next
+request renders afresh and the old entry is never served again (it expires).
+Only anonymous GET requests answered 200 are cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from .selectors import site_version
+
+PAGE_CACHE_SECONDS = getattr(settings, "ANGKA_PAGE_CACHE_SECONDS", 300)
+
+
+def page_cache_key(request: HttpRequest, version: str) -> str:
+    raw = "|".join(
+        [request.get_full_path(), translation.get_language() or "", request.get_host(), version]
+    )
+    return "angka:page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cached_page(view):
+    """Serve ``view`` from the cache while nothing new has been published."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        key = page_cache_key(request, site_version())
+        stored = cache.get(key)
+        if stored is not None:
+            content, content_type, headers = stored
+            response = HttpResponse(content, content_type=content_type)
+            for name, value in headers.items():
+                response[name] = value
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            if hasattr(response, "render") and callable(response.render):
+                response.render()
+            headers = {
+                name: response[name]
+                for name in ("Content-Language", "Content-Disposition")
+                if response.has_header(name)
+            }
+            cache.set(
+                key, (response.content, response["Content-Type"], headers), PAGE_CACHE_SECONDS
+            )
+            response["X-Page-Cache"] = "miss"
+        return response
+
+    return wrapper

@@ -1,0 +1,540 @@
+"""Public pages of the statistics: home, indicators, methodology, search, sitemap, robots.
+
+Thin views: every read goes through the public selectors (the same embargo as the
+API), the numbers are written by stats.formatting, the charts by stats.charts.
+Pages are cached until something new is published (stats.pagecache).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from publications.selectors import calendar_upcoming, news_public, releases_public
+
+from . import charts, formatting
+from .models import DerivedDefinition, DerivedInput, Indicator, Target, Topic, series_key
+from .pagecache import cached_page
+from .selectors import (
+    breakdowns_public,
+    codes_in_use,
+    headline_figures_public,
+    indicators_public,
+    series_points_public,
+    series_public,
+    series_vintages_public,
+    total_codes,
+)
+
+# The figures on the home page, national totals at annual frequency, in this order.
+HEADLINE_INDICATORS = (
+    "ACTIVE_PARTICIPANTS",
+    "FUNDS_UNDER_MANAGEMENT",
+    "ACTIVE_COVERAGE_ELIGIBLE",
+    "BENEFITS_PAID",
+)
+SEARCH_MIN_LENGTH = 2
+SEARCH_LIMIT = 20
+
+
+def _language() -> str:
+    return "en" if (translation.get_language() or "id")[:2] == "en" else "id"
+
+
+def language_root(request: HttpRequest) -> HttpResponse:
+    """``/``: the Indonesian home page (English is one click away, at /en/)."""
+    return redirect(f"/{settings.LANGUAGE_CODE}/")
+
+
+def _change(figure: dict) -> tuple[Decimal | None, bool]:
+    """Change on a year earlier: percent for levels, percentage points for rates."""
+    latest, previous = figure["latest"], figure["previous"]
+    if previous is None:
+        return None, False
+    if figure["indicator"].unit == "percent":
+        return latest.value - previous.value, True
+    return formatting.change_percent(latest.value, previous.value), False
+
+
+@cached_page
+def home(request: HttpRequest) -> HttpResponse:
+    figures = headline_figures_public(codes=HEADLINE_INDICATORS)
+    for figure in figures:
+        figure["change"], figure["change_in_points"] = _change(figure)
+        figure["sparkline"] = charts.sparkline([p.value for p in figure["points"]])
+        target = figure["target"]
+        if target is not None and target.value:
+            progress = figure["latest"].value / target.value * 100
+            width = min(max(progress, Decimal(0)), Decimal(100))
+            figure["progress_text"] = formatting.percent(progress, language=_language())
+            figure["progress_width"] = f"{width:.1f}"
+            figure["progress_now"] = f"{width:.0f}"
+    context = {
+        "figures": figures,
+        "releases": list(releases_public()[:5]),
+        "news": list(news_public()[:4]),
+        "upcoming": list(calendar_upcoming()[:4]),
+        "topics": list(Topic.objects.all()),
+    }
+    return render(request, "stats/home.html", context)
+
+
+@cached_page
+def indicator_list(request: HttpRequest) -> HttpResponse:
+    indicators = list(indicators_public().order_by("topic__order", "topic__code", "code"))
+    topics: dict[int, dict] = {}
+    for indicator in indicators:
+        topics.setdefault(indicator.topic_id, {"topic": indicator.topic, "indicators": []})
+        topics[indicator.topic_id]["indicators"].append(indicator)
+    return render(request, "stats/indicator_list.html", {"topics": list(topics.values())})
+
+
+class SelectionError(ValueError):
+    """A filter of the indicator page that is not valid; carries the field name."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _selection(request: HttpRequest, indicator: Indicator, codelists, options) -> dict:
+    """The chosen frequency and codes; defaults: main frequency, totals."""
+    frequency = request.GET.get("frequency", indicator.frequency)
+    if frequency not in indicator.frequencies:
+        raise SelectionError(
+            "frequency",
+            _("%(value)s is not published for this indicator; use one of %(choices)s")
+            % {"value": frequency, "choices": ", ".join(indicator.frequencies)},
+        )
+    totals = total_codes(codelist_ids=[c.id for c in codelists])
+    dimensions = {}
+    for codelist in codelists:
+        value = request.GET.get(codelist.id, totals.get(codelist.id, ""))
+        allowed = {code.code for code in options.get(codelist.id, [])}
+        if value not in allowed and value != totals.get(codelist.id):
+            raise SelectionError(
+                codelist.id,
+                _("%(value)s is not a code with data for this indicator") % {"value": value},
+            )
+        dimensions[codelist.id] = value
+    return {"frequency": frequency, "dimensions": dimensions, "totals": totals}
+
+
+def _selection_label(dimensions, totals, codes_by_key) -> str:
+    parts = []
+    for codelist_id, value in dimensions.items():
+        code = codes_by_key.get((codelist_id, value))
+        if value != totals.get(codelist_id) or codelist_id == "region":
+            parts.append(code.name if code else value)
+    return ", ".join(parts)
+
+
+@cached_page
+def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
+    indicator = indicators_public().filter(code=code).first()
+    if indicator is None:
+        raise Http404(_("No published indicator with this code."))
+    codelists = list(indicator.dimensions.order_by("order", "id"))
+    options: dict[str, list] = {}
+    codes_by_key = {}
+    for item in codes_in_use(indicator_id=indicator.pk).select_related("codelist"):
+        options.setdefault(item.codelist_id, []).append(item)
+        codes_by_key[(item.codelist_id, item.code)] = item
+    try:
+        selection = _selection(request, indicator, codelists, options)
+    except SelectionError as error:
+        context = {"indicator": indicator, "error": error, "codelists": codelists}
+        return render(request, "stats/indicator_error.html", context, status=400)
+    frequency, dimensions = selection["frequency"], selection["dimensions"]
+    key = series_key(dimensions, [c.id for c in codelists])
+    series = series_public().filter(indicator=indicator, frequency=frequency, key=key).first()
+    language = _language()
+    points = list(series_points_public(series_id=series.pk)) if series else []
+    target = (
+        Target.objects.filter(series=series).order_by("-period_start").first() if series else None
+    )
+    vintages = list(series_vintages_public(series_id=series.pk)) if series else []
+    revised_periods = _revised_periods(vintages)
+    selection_label = _selection_label(dimensions, selection["totals"], codes_by_key)
+    chart = charts.line_chart(
+        [charts.ChartPoint(p.period, p.value) for p in points],
+        unit=indicator.unit,
+        language=language,
+        title=f"{indicator.name} — {selection_label}",
+        description=_chart_description(indicator, points, target, language),
+        target=charts.ChartPoint(target.period, target.value) if target else None,
+        decimals=max(indicator.decimals, 1),
+        chart_id=f"chart-{indicator.code.lower()}",
+    )
+    query = {"frequency": frequency, **dimensions}
+    permalink = request.build_absolute_uri(
+        reverse("stats:indicator", args=[indicator.code]) + "?" + urlencode(query)
+    )
+    api_query = urlencode({"indicator": indicator.code, **query})
+    api_url = request.build_absolute_uri(f"/api/v1/observations/?{api_query}")
+    derivation = DerivedDefinition.objects.filter(indicator=indicator, is_active=True).first()
+    derived_from_this = list(
+        DerivedInput.objects.filter(indicator=indicator, definition__is_active=True)
+        .select_related("definition__indicator")
+        .order_by("definition__indicator__code")
+    )
+    used_by = {
+        item.definition.indicator.code: item.definition.indicator for item in derived_from_this
+    }
+    context = {
+        "indicator": indicator,
+        "codelists": [
+            {"codelist": c, "options": options.get(c.id, []), "selected": dimensions[c.id]}
+            for c in codelists
+        ],
+        "frequency": frequency,
+        "frequencies": [(letter, _frequency_name(letter)) for letter in indicator.frequencies],
+        "series": series,
+        "selection_label": selection_label,
+        "points": points,
+        "points_newest_first": list(reversed(points)),
+        "has_provenance": any(p.provenance for p in points),
+        "target": target,
+        "chart": chart,
+        "vintages": vintages,
+        "revised_periods": revised_periods,
+        "breakdowns": _with_shares(
+            breakdowns_public(indicator=indicator, frequency=frequency),
+            indicator=indicator,
+            frequency=frequency,
+            language=language,
+        ),
+        "derivation": derivation,
+        "derivation_formula": _formula(derivation, language),
+        "used_by": list(used_by.values()),
+        "news": list(news_public().filter(indicators=indicator)[:5]),
+        "permalink": permalink,
+        "api_url": api_url,
+        "csv_url": f"{api_url}&format=csv",
+        "json_url": f"{api_url}&format=json",
+        "svg_url": reverse("stats:indicator-svg", args=[indicator.code]) + "?" + urlencode(query),
+        "pandas": f'pd.read_csv("{api_url}&format=csv")',
+        "citation": _citation(indicator, selection_label, points, permalink, language),
+    }
+    return render(request, "stats/indicator_detail.html", context)
+
+
+@cached_page
+def indicator_svg(request: HttpRequest, code: str) -> HttpResponse:
+    """The indicator's chart as a stand-alone SVG file, for reuse."""
+    indicator = indicators_public().filter(code=code).first()
+    if indicator is None:
+        raise Http404(_("No published indicator with this code."))
+    codelists = list(indicator.dimensions.order_by("order", "id"))
+    options: dict[str, list] = {}
+    codes_by_key = {}
+    for item in codes_in_use(indicator_id=indicator.pk):
+        options.setdefault(item.codelist_id, []).append(item)
+        codes_by_key[(item.codelist_id, item.code)] = item
+    try:
+        selection = _selection(request, indicator, codelists, options)
+    except SelectionError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    key = series_key(selection["dimensions"], [c.id for c in codelists])
+    series = (
+        series_public()
+        .filter(indicator=indicator, frequency=selection["frequency"], key=key)
+        .first()
+    )
+    points = list(series_points_public(series_id=series.pk)) if series else []
+    target = (
+        Target.objects.filter(series=series).order_by("-period_start").first() if series else None
+    )
+    language = _language()
+    label = _selection_label(selection["dimensions"], selection["totals"], codes_by_key)
+    svg = charts.line_chart(
+        [charts.ChartPoint(p.period, p.value) for p in points],
+        unit=indicator.unit,
+        language=language,
+        title=f"{indicator.name} — {label}",
+        description=_chart_description(indicator, points, target, language),
+        target=charts.ChartPoint(target.period, target.value) if target else None,
+        decimals=max(indicator.decimals, 1),
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{indicator.code.lower()}-{selection["frequency"].lower()}.svg"'
+    )
+    return response
+
+
+def _formula(derivation: DerivedDefinition | None, language: str) -> str:
+    if derivation is None:
+        return ""
+    return (derivation.formula_en if language == "en" else "") or derivation.formula_id
+
+
+def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language: str) -> list:
+    """Each row's bar length (percent of the largest value); provinces also as a tile map."""
+    for breakdown in breakdowns:
+        if breakdown["codelist"].id == "region":
+            period = formatting.period_label(breakdown["period"], language=language)
+            breakdown["tile_map"] = charts.tile_map(
+                [
+                    (
+                        code.code,
+                        (code.alt_code or code.code).removeprefix("ID-"),
+                        code.name,
+                        observation.value,
+                        "?" + urlencode({"frequency": frequency, "region": code.code}),
+                    )
+                    for code, observation in breakdown["rows"]
+                    if code is not None
+                ],
+                unit=indicator.unit,
+                language=language,
+                title=f"{indicator.name}, {period}",
+                description=_(
+                    "Tile map of the provinces; darker tiles have higher values. "
+                    "The table below gives every value."
+                ),
+                decimals=max(indicator.decimals, 1),
+            )
+        largest = max((abs(obs.value) for _code, obs in breakdown["rows"]), default=0)
+        breakdown["rows"] = [
+            {
+                "code": code,
+                "observation": observation,
+                "share": f"{(abs(observation.value) / largest * 100) if largest else 0:.1f}",
+            }
+            for code, observation in breakdown["rows"]
+        ]
+    return breakdowns
+
+
+def _frequency_name(letter: str) -> str:
+    from .choices import Frequency
+
+    return str(Frequency(letter).label)
+
+
+def _revised_periods(vintages) -> set[str]:
+    seen: dict[str, int] = {}
+    for vintage in vintages:
+        seen[vintage.period] = seen.get(vintage.period, 0) + 1
+    return {period for period, count in seen.items() if count > 1}
+
+
+def _chart_description(indicator, points, target, language: str) -> str:
+    if not points:
+        return _("No published values for this selection.")
+    first, last = points[0], points[-1]
+    unit, decimals = indicator.unit, max(indicator.decimals, 1)
+    text = _(
+        "Line chart from %(first)s to %(last)s. First value %(first_value)s, "
+        "latest value %(last_value)s (%(last)s)."
+    ) % {
+        "first": formatting.period_label(first.period, language=language),
+        "last": formatting.period_label(last.period, language=language),
+        "first_value": formatting.value_short(
+            first.value, unit=unit, language=language, decimals=decimals
+        ),
+        "last_value": formatting.value_short(
+            last.value, unit=unit, language=language, decimals=decimals
+        ),
+    }
+    if target is not None:
+        text += " " + _("Target for %(period)s: %(value)s, drawn as a dashed line.") % {
+            "period": formatting.period_label(target.period, language=language),
+            "value": formatting.value_short(
+                target.value, unit=unit, language=language, decimals=decimals
+            ),
+        }
+    return text
+
+
+def _citation(indicator, label: str, points, permalink: str, language: str) -> str:
+    span = ""
+    if points:
+        first = formatting.period_label(points[0].period, language=language)
+        last = formatting.period_label(points[-1].period, language=language)
+        span = f", {first}–{last}" if first != last else f", {first}"
+    accessed = formatting.date_label(timezone.now(), language=language)
+    accessed_word = "Diakses" if language == "id" else "Accessed"
+    source = indicator.source or "BPJS Ketenagakerjaan"
+    return (
+        f"{source}. {indicator.name} ({label}){span}. angka. "
+        f"{accessed_word} {accessed}. {permalink}"
+    )
+
+
+@cached_page
+def methodology(request: HttpRequest) -> HttpResponse:
+    return render(request, "stats/methodology.html", {"topics": list(Topic.objects.all())})
+
+
+@cached_page
+def methodology_topic(request: HttpRequest, topic: str) -> HttpResponse:
+    found = Topic.objects.filter(code=topic).first()
+    if found is None:
+        raise Http404(_("No such topic."))
+    indicators = list(
+        indicators_public()
+        .filter(topic=found)
+        .select_related("derivation")
+        .prefetch_related("derivation__inputs__indicator")
+        .order_by("code")
+    )
+    context = {
+        "topic": found,
+        "indicators": indicators,
+        "topics": list(Topic.objects.all()),
+    }
+    return render(request, "stats/methodology_topic.html", context)
+
+
+def _search_indicators(query: str):
+    queryset = indicators_public()
+    if settings.DATABASE_VENDOR == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = SearchVector("code", "name_id", "description_id", config="simple") + SearchVector(
+            "name_en", "description_en", config="english"
+        )
+        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+            query, config="english", search_type="websearch"
+        )
+        return (
+            queryset.annotate(rank=SearchRank(vector, search), document=vector)
+            .filter(Q(document=search) | Q(name_id__icontains=query) | Q(name_en__icontains=query))
+            .order_by("-rank", "code")
+        )
+    return queryset.filter(
+        Q(code__icontains=query)
+        | Q(name_id__icontains=query)
+        | Q(name_en__icontains=query)
+        | Q(description_id__icontains=query)
+        | Q(description_en__icontains=query)
+    ).order_by("code")
+
+
+def _search_releases(query: str):
+    queryset = releases_public()
+    if settings.DATABASE_VENDOR == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("title_id", "summary_id", config="simple") + SearchVector(
+            "title_en", "summary_en", config="english"
+        )
+        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+            query, config="english", search_type="websearch"
+        )
+        return queryset.annotate(document=vector).filter(
+            Q(document=search) | Q(title_id__icontains=query) | Q(title_en__icontains=query)
+        )
+    return queryset.filter(
+        Q(title_id__icontains=query)
+        | Q(title_en__icontains=query)
+        | Q(summary_id__icontains=query)
+        | Q(summary_en__icontains=query)
+    )
+
+
+def _search_news(query: str):
+    queryset = news_public()
+    if settings.DATABASE_VENDOR == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("title", "lead", "body", config="simple")
+        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+            query, config="english", search_type="websearch"
+        )
+        return queryset.annotate(document=vector).filter(
+            Q(document=search) | Q(title__icontains=query)
+        )
+    return queryset.filter(
+        Q(title__icontains=query) | Q(lead__icontains=query) | Q(body__icontains=query)
+    )
+
+
+@cached_page
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    context: dict = {"query": query, "searched": False}
+    if query and len(query) < SEARCH_MIN_LENGTH:
+        context["error"] = _("q: type at least %(count)d characters") % {"count": SEARCH_MIN_LENGTH}
+        return render(request, "stats/search.html", context, status=400)
+    if len(query) > 200:
+        context["error"] = _("q: at most 200 characters")
+        return render(request, "stats/search.html", context, status=400)
+    if query:
+        context.update(
+            searched=True,
+            indicators=list(_search_indicators(query)[:SEARCH_LIMIT]),
+            releases=list(_search_releases(query)[:SEARCH_LIMIT]),
+            news=list(_search_news(query)[:SEARCH_LIMIT]),
+        )
+        context["total"] = (
+            len(context["indicators"]) + len(context["releases"]) + len(context["news"])
+        )
+    return render(request, "stats/search.html", context)
+
+
+def _both_languages(path_name: str, *args) -> list[tuple[str, str]]:
+    urls = []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            urls.append((code, reverse(path_name, args=args)))
+    return urls
+
+
+@cached_page
+def sitemap(request: HttpRequest) -> HttpResponse:
+    """sitemap.xml: every public page in both languages, each naming its other language."""
+    entries = []
+
+    def add(name: str, *args, lastmod=None) -> None:
+        alternates = [
+            (code, request.build_absolute_uri(url)) for code, url in _both_languages(name, *args)
+        ]
+        for _code, url in alternates:
+            entries.append({"loc": url, "alternates": alternates, "lastmod": lastmod})
+
+    for name in (
+        "stats:home",
+        "stats:indicators",
+        "stats:methodology",
+        "publications:releases",
+        "publications:news",
+        "publications:calendar",
+    ):
+        add(name)
+    for topic in Topic.objects.all():
+        add("stats:methodology-topic", topic.code)
+    for indicator in indicators_public().order_by("code"):
+        add("stats:indicator", indicator.code, lastmod=indicator.updated_at)
+    for release in releases_public():
+        add("publications:release", release.slug, lastmod=release.published_at)
+    for news_release in news_public():
+        add("publications:news-detail", news_release.slug, lastmod=news_release.published_at)
+    return render(
+        request,
+        "stats/sitemap.xml",
+        {"entries": entries},
+        content_type="application/xml; charset=utf-8",
+    )
+
+
+def robots(request: HttpRequest) -> HttpResponse:
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Allow: /",
+        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

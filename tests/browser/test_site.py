@@ -1,0 +1,95 @@
+"""A visitor and a journalist use the public site in a real browser."""
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import BROWSER_MISSING, CHROMIUM, SCREENSHOTS
+
+pytestmark = pytest.mark.skipif(
+    BROWSER_MISSING, reason=f"{CHROMIUM} is missing (run `make install-browser`); CI runs these"
+)
+
+
+def _table_values(page) -> dict[str, str]:
+    """Period label -> value as the page's data table writes it."""
+    rows = page.locator("#data-table tbody tr")
+    values = {}
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        values[row.get_attribute("data-period")] = row.locator("td.num").inner_text().strip()
+    return values
+
+
+def test_visitor_follows_a_headline_figure_switches_to_english_and_downloads_csv(
+    site, page, screenshot
+):
+    page.goto(site.url + "/")
+    assert page.url == site.url + "/id/"
+    assert page.locator("html").get_attribute("lang") == "id"
+    headline = page.locator('[data-headline="ACTIVE_PARTICIPANTS"]')
+    assert headline.inner_text() == "Peserta aktif"
+    assert "45,2 juta" in page.locator(".figure-card").first.inner_text()
+    screenshot(page, "home")
+
+    headline.click()
+    page.wait_for_url(re.compile(r"/id/indikator/ACTIVE_PARTICIPANTS/$"))
+    assert page.locator("h1").inner_text() == "Peserta aktif"
+    assert page.locator("svg.chart").count() == 1
+
+    page.locator('[data-language-switch="en"]').click()
+    page.wait_for_url(re.compile(r"/en/indikator/ACTIVE_PARTICIPANTS/$"))
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Active participants"
+    table = _table_values(page)
+    assert table["2024"] == "45,200,000"
+    screenshot(page, "indicator")
+
+    with page.expect_download() as download_info:
+        page.locator('[data-download="csv"]').click()
+    download = download_info.value
+    content = Path(download.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(content)))
+    from_csv = {row["period"]: row["value"] for row in rows}
+    from_table = {period: text.replace(",", "") for period, text in table.items()}
+    assert from_csv == from_table
+    assert len(from_csv) == 10  # 2014 and 2016-2024
+
+
+def test_journalist_finds_the_next_release_and_opens_a_news_release(site, page, screenshot):
+    page.goto(site.url + "/id/")
+    page.get_by_role("link", name="Kalender rilis", exact=True).first.click()
+    page.wait_for_url(re.compile(r"/id/kalender/$"))
+    upcoming = page.locator("#upcoming").inner_text()
+    assert "Angka tahunan 2025" in upcoming
+    assert "WIB" in upcoming
+
+    page.locator("#past").get_by_role("link", name="Angka tahunan 2024").click()
+    page.wait_for_url(re.compile(r"/id/rilis/angka-tahunan-2024/$"))
+    page.locator("#news-heading + ul").get_by_role("link").first.click()
+    page.wait_for_url(re.compile(r"/id/siaran-pers/peserta-aktif-2024/$"))
+    figures = page.locator(".prose a.figure")
+    cited = [figures.nth(i).inner_text() for i in range(figures.count())]
+    assert cited[0] == "45,2 juta"  # [[ACTIVE_PARTICIPANTS 2024]], live
+    assert "29,3 juta" in cited  # wage earners
+    assert "9,9 juta" in cited  # informal sector
+    screenshot(page, "news")
+    assert (SCREENSHOTS / "news.png").stat().st_size > 0
+
+    figures.first.click()
+    page.wait_for_url(re.compile(r"/id/indikator/ACTIVE_PARTICIPANTS/\?frequency=A"))
+    assert page.locator("h1").inner_text() == "Peserta aktif"
+
+
+def test_pages_work_on_a_phone_screen(site, browser, screenshot):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(site.url + "/id/indikator/ACTIVE_PARTICIPANTS/")
+    # Nothing wider than the screen except inside the scrollable table regions.
+    overflow = phone.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= 390
+    screenshot(phone, "indicator-phone")
+    context.close()

@@ -1,0 +1,385 @@
+"""The public statistics pages: home, indicator, methodology, search, sitemap, robots.
+
+The demo data set is loaded once for the module (inside a transaction rolled back at
+the end); every test starts with an empty page cache.
+"""
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from publications.models import NewsRelease, Release
+from publications.services import release_create, release_publish
+from stats.demo.loader import demo_load
+from stats.services import observations_import
+
+EMBARGOED_VALUE = "51234567"
+
+
+@pytest.fixture(scope="module")
+def _demo_loaded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo_load()
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(_demo_loaded, db):
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _draft_release(slug: str, rows: str, title_id: str, title_en: str) -> Release:
+    release = release_create(slug=slug, title_id=title_id, title_en=title_en)
+    header = "indicator,region,segment,program,period,value,status,note,source\n"
+    report = observations_import(stream=io.StringIO(header + rows), release=release, commit=True)
+    assert report.ok, report.errors
+    return release
+
+
+@pytest.fixture
+def embargoed(demo):
+    """A scheduled release (values not yet public) with its news release."""
+    release = _draft_release(
+        "angka-embargo-2025",
+        f"ACTIVE_PARTICIPANTS,ID,_T,_T,2025,{EMBARGOED_VALUE},normal,,test\n",
+        title_id="Angka rahasia 2025",
+        title_en="Secret figures 2025",
+    )
+    Release.objects.filter(pk=release.pk).update(
+        status="scheduled", scheduled_for=timezone.now() + dt.timedelta(days=7)
+    )
+    NewsRelease.objects.create(
+        release=release,
+        slug="berita-embargo",
+        title="Berita embargo peserta",
+        lead="Tidak boleh tampil.",
+        body="Peserta [[ACTIVE_PARTICIPANTS 2025]].",
+    )
+    return Release.objects.get(pk=release.pk)
+
+
+def _html(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    return response.content.decode()
+
+
+def test_root_leads_to_the_indonesian_home_page(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/id/"
+
+
+def test_home_shows_headline_figures_in_indonesian(client, demo):
+    html = _html(client, "/id/")
+    assert '<html lang="id">' in html
+    assert "45,2 juta" in html  # active participants 2024
+    assert "naik 8,8 persen" in html  # on 41.56 million in 2023
+    assert "Rp1.001 triliun" in html  # the 2026 funds target
+    assert "Target 2026: 70 juta" in html
+    assert "64,6 persen dari target tercapai" in html
+    assert "naik 2,8 poin persentase" in html  # computed coverage, 41.6 -> 44.4 percent
+    assert 'class="sparkline"' in html
+    assert 'role="progressbar"' in html
+
+
+def test_home_in_english_writes_numbers_the_english_way(client, demo):
+    html = _html(client, "/en/")
+    assert '<html lang="en">' in html
+    assert "45.2 million" in html
+    assert "up 8.8%" in html
+    assert "Rp1,001 trillion" in html
+    assert "Headline figures" in html
+
+
+def test_home_links_each_headline_figure_to_its_indicator(client, demo):
+    html = _html(client, "/id/")
+    assert 'href="/id/indikator/ACTIVE_PARTICIPANTS/" data-headline="ACTIVE_PARTICIPANTS"' in html
+
+
+def test_every_page_has_hreflang_links_and_a_switcher_keeping_the_page(client, demo):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?segment=BPU")
+    assert (
+        'hreflang="en" href="http://testserver/en/indikator/ACTIVE_PARTICIPANTS/?segment=BPU"'
+        in (html)
+    )
+    assert (
+        'hreflang="id" href="http://testserver/id/indikator/ACTIVE_PARTICIPANTS/?segment=BPU"'
+        in (html)
+    )
+    assert 'href="/en/indikator/ACTIVE_PARTICIPANTS/?segment=BPU" hreflang="en"' in html
+
+
+def test_indicator_page_has_chart_target_and_table_with_the_same_numbers(client, demo):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
+    assert 'role="img"' in html
+    assert "<desc id=" in html
+    assert 'class="target-line"' in html
+    assert "Target 2026: 70 juta" in html
+    table = html[html.index('id="data-table"') :]
+    table = table[: table.index("</table>")]
+    assert re.findall(r'data-value="(\d+)"', table)[:3] == ["45200000", "41560000", "35300000"]
+    assert "45.200.000" in table
+    assert "17.000.000" in table
+
+
+def test_indicator_page_in_english_uses_english_formats(client, demo):
+    html = _html(client, "/en/indikator/ACTIVE_PARTICIPANTS/")
+    assert "Active participants" in html
+    assert "45,200,000" in html
+    assert "Target 2026: 70 million" in html
+
+
+def test_indicator_page_shows_the_revision_history(client, demo):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
+    history = html[html.index('id="revision-table"') :]
+    history = history[: history.index("</table>")]
+    # 2023 was first published as 40 million (Dec 2023), then revised to 41.56 million.
+    assert "40.000.000" in history
+    assert "41.560.000" in history
+    assert "15 Desember 2023" in history
+    assert 'class="superseded"' in history
+
+
+def test_indicator_page_filters_by_segment_and_keeps_them_in_the_permalink(client, demo):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?segment=BPU")
+    assert "9.900.000" in html  # BPU 2024
+    assert "7.600.000" in html  # BPU 2023 from the 2023 release... revised to 9.19 million
+    assert (
+        "http://testserver/id/indikator/ACTIVE_PARTICIPANTS/"
+        "?frequency=A&amp;region=ID&amp;segment=BPU&amp;program=_T"
+    ) in html
+
+
+def test_indicator_page_gives_downloads_api_call_pandas_and_citation(client, demo):
+    html = _html(client, "/id/indikator/FUNDS_UNDER_MANAGEMENT/")
+    api = (
+        "http://testserver/api/v1/observations/?indicator=FUNDS_UNDER_MANAGEMENT"
+        "&amp;frequency=A&amp;region=ID&amp;segment=_T&amp;program=_T"
+    )
+    assert f"GET {api}" in html
+    assert f'href="{api}&amp;format=csv"' in html
+    assert f'href="{api}&amp;format=json"' in html
+    assert f"pd.read_csv(&quot;{api}&amp;format=csv&quot;)" in html
+    assert "Dana kelolaan (Indonesia), 2016–2023. angka. Diakses" in html
+
+
+def test_monthly_frequency_shows_month_names(client, demo):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?frequency=M")
+    assert "Desember 2024" in html
+    html = _html(client, "/en/indikator/ACTIVE_PARTICIPANTS/?frequency=M")
+    assert "December 2024" in html
+
+
+def test_indicator_page_breaks_down_by_province_segment_and_program(client, demo):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
+    assert "Menurut Wilayah, 2024" in html
+    assert "Jawa Barat" in html
+    assert 'class="tile-map"' in html
+    assert '<a href="?frequency=A&amp;region=32"><title>Jawa Barat: ' in html
+    assert "Menurut Segmen kepesertaan, 2024" in html
+    assert "Penerima Upah" in html
+    assert "Menurut Program, 2023" in html
+    assert "Jaminan Hari Tua" in html
+
+
+def test_derived_indicator_shows_its_formula_and_inputs(client, demo):
+    html = _html(client, "/id/indikator/ACTIVE_COVERAGE_ELIGIBLE/")
+    assert "<code>41.56 = 41560000 / 100000000 × 100</code>" in html
+    assert "Masukan nilai terbaru" in html
+    assert 'href="/id/indikator/ELIGIBLE_WORKERS/"' in html
+
+
+def test_inputs_link_to_the_indicators_derived_from_them(client, demo):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
+    assert "Indikator turunan yang dihitung dari indikator ini" in html
+    assert 'href="/id/indikator/ACTIVE_COVERAGE_ELIGIBLE/"' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("frequency=Q", "frequency"), ("segment=NOPE", "segment"), ("region=99", "region")],
+)
+def test_a_bad_filter_gives_400_naming_the_field(client, demo, query, field):
+    html = _html(client, f"/id/indikator/ACTIVE_PARTICIPANTS/?{query}", status=400)
+    assert f"<code>{field}</code>" in html
+
+
+def test_an_unknown_indicator_is_404(client, demo):
+    _html(client, "/id/indikator/NOT_AN_INDICATOR/", status=404)
+
+
+def test_chart_downloads_as_svg(client, demo):
+    response = client.get("/en/indikator/ACTIVE_PARTICIPANTS/grafik.svg?segment=BPU")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/svg+xml")
+    assert "active_participants-a.svg" in response["Content-Disposition"]
+    assert b"9.9 million" in response.content
+
+
+def test_indicator_list_groups_by_topic(client, demo):
+    html = _html(client, "/en/indikator/")
+    assert 'id="topic-kepesertaan"' in html
+    assert "Funds under management" in html
+
+
+def test_methodology_explains_both_coverage_denominators_in_both_languages(client, demo):
+    html = _html(client, "/id/metodologi/")
+    assert "Pekerja yang layak" in html
+    assert "Sakernas" in html
+    assert "Kebijakan revisi" in html
+    html = _html(client, "/en/metodologi/kepesertaan/")
+    assert "Eligible workers" in html
+    assert "Release policy" in html
+    assert "Coverage of eligible workers" in html
+
+
+def test_unknown_methodology_topic_is_404(client, demo):
+    _html(client, "/id/metodologi/nope/", status=404)
+
+
+def test_search_finds_indicators_releases_in_both_languages(client, demo):
+    html = _html(client, "/id/cari/?q=peserta")
+    assert 'href="/id/indikator/ACTIVE_PARTICIPANTS/"' in html
+    html = _html(client, "/en/cari/?q=funds")
+    assert 'href="/en/indikator/FUNDS_UNDER_MANAGEMENT/"' in html
+    assert 'href="/en/rilis/dana-kelolaan-2021-audit/"' in html
+
+
+def test_search_with_too_short_a_query_says_why(client, demo):
+    html = _html(client, "/en/cari/?q=a", status=400)
+    assert "q: type at least 2 characters" in html
+
+
+def test_sitemap_lists_pages_in_both_languages(client, demo):
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/xml")
+    xml = response.content.decode()
+    assert "<loc>http://testserver/id/indikator/ACTIVE_PARTICIPANTS/</loc>" in xml
+    assert "<loc>http://testserver/en/indikator/ACTIVE_PARTICIPANTS/</loc>" in xml
+    assert 'hreflang="en" href="http://testserver/en/rilis/antara-2023-ikn/"' in xml
+
+
+def test_robots_points_to_the_sitemap(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Disallow: /admin/" in text
+    assert "Sitemap: http://testserver/sitemap.xml" in text
+
+
+# --- Embargo: nothing scheduled shows anywhere. ---
+
+
+def test_embargoed_values_are_not_on_the_indicator_page_or_chart(client, embargoed):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
+    assert "51.234.567" not in html
+    assert "51,2 juta" not in html
+    assert "2025" not in html.split('id="data-table"')[1].split("</table>")[0]
+    svg = client.get("/id/indikator/ACTIVE_PARTICIPANTS/grafik.svg").content.decode()
+    assert "51,2 juta" not in svg
+
+
+def test_embargoed_values_are_not_on_the_home_page(client, embargoed):
+    html = _html(client, "/id/")
+    assert "45,2 juta" in html
+    assert "51,2 juta" not in html
+    assert "Berita embargo" not in html
+    # The calendar may tell its title and time only.
+    assert "Angka rahasia 2025" in html
+    assert "angka-embargo-2025" not in html
+
+
+def test_embargoed_release_is_not_in_search_or_sitemap(client, embargoed):
+    html = _html(client, "/id/cari/?q=rahasia")
+    assert "angka-embargo-2025" not in html
+    assert "0 hasil" in html
+    html = _html(client, "/id/cari/?q=embargo")
+    assert "berita-embargo" not in html
+    xml = client.get("/sitemap.xml").content.decode()
+    assert "angka-embargo-2025" not in xml
+    assert "berita-embargo" not in xml
+
+
+def test_embargoed_series_is_not_searchable_as_an_indicator(client, embargoed):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?frequency=A")
+    assert EMBARGOED_VALUE not in html
+
+
+# --- Caching and query counts. ---
+
+
+def test_pages_are_cached_until_something_is_published(client, demo):
+    first = client.get("/id/")
+    assert first["X-Page-Cache"] == "miss"
+    second = client.get("/id/")
+    assert second["X-Page-Cache"] == "hit"
+    assert second.content == first.content
+    release = _draft_release(
+        "angka-tahunan-2025",
+        "ACTIVE_PARTICIPANTS,ID,_T,_T,2025,50000000,normal,,test\n",
+        title_id="Angka tahunan 2025",
+        title_en="Annual figures 2025",
+    )
+    release_publish(release=release)
+    third = client.get("/id/")
+    assert third["X-Page-Cache"] == "miss"
+    html = third.content.decode()
+    assert "50 juta" in html
+    assert "naik 10,6 persen" in html
+
+
+def test_cached_pages_stay_per_language(client, demo):
+    assert "45,2 juta" in _html(client, "/id/")
+    assert "45.2 million" in _html(client, "/en/")
+    assert "45,2 juta" in _html(client, "/id/")
+
+
+@pytest.mark.parametrize(
+    ("url", "limit"),
+    [
+        ("/id/", 12),
+        ("/en/indikator/", 6),
+        ("/id/indikator/ACTIVE_PARTICIPANTS/", 24),
+        ("/id/indikator/ACTIVE_PARTICIPANTS/?frequency=M", 24),
+        ("/id/indikator/ACTIVE_COVERAGE_ELIGIBLE/", 24),
+        ("/id/metodologi/", 6),
+        ("/id/metodologi/kepesertaan/", 10),
+        ("/id/cari/?q=peserta", 8),
+        ("/sitemap.xml", 10),
+    ],
+)
+def test_every_page_runs_a_bounded_number_of_queries(
+    client, demo, django_assert_max_num_queries, url, limit
+):
+    with django_assert_max_num_queries(limit):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+def test_a_cached_page_costs_only_the_version_queries(client, demo, django_assert_max_num_queries):
+    client.get("/id/indikator/ACTIVE_PARTICIPANTS/")
+    with django_assert_max_num_queries(3):
+        response = client.get("/id/indikator/ACTIVE_PARTICIPANTS/")
+    assert response["X-Page-Cache"] == "hit"
+
+
+def test_an_unknown_page_says_so_in_the_site_language(client, demo):
+    html = _html(client, "/id/tidak-ada/", status=404)
+    assert "Halaman tidak ditemukan" in html
+    assert "Page not found" in _html(client, "/en/nothing-here/", status=404)
