@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -178,46 +180,137 @@ def definition_validate(*, definition: DerivedDefinition, inputs: list[DerivedIn
 
 # -- reading inputs -----------------------------------------------------------------
 
+# (value, observation id, status) of one input value
+_Found = tuple[Decimal, int, str]
+_LOAD_CHUNK = 2000
+
 
 @dataclass
 class _Values:
-    """Input values: series id -> period -> (value, observation id)."""
+    """Input values: series id -> period -> (value, observation id, status).
 
-    by_series: dict[int, dict[str, tuple[Decimal, int, str]]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )
+    Two ways of loading, one per run: every period of a series (a full recompute), or
+    only the (series, period) pairs a change needs (``_load_pairs``). Values computed in
+    this run (``put``) take precedence over the stored ones, as they would once written.
+    """
 
-    def get(self, series_id: int | None, period: str) -> tuple[Decimal, int, str] | None:
+    by_series: dict[int, dict[str, _Found]] = field(default_factory=lambda: defaultdict(dict))
+    complete: set[int] = field(default_factory=set)
+    loaded: set[tuple[int, str]] = field(default_factory=set)
+    pending: dict[int, dict[str, _Found]] = field(default_factory=lambda: defaultdict(dict))
+    partial: bool = False  # loaded by pairs (a change), not by whole series
+
+    def get(self, series_id: int | None, period: str) -> _Found | None:
         if series_id is None:
             return None
         return self.by_series.get(series_id, {}).get(period)
 
+    def put(self, series_id: int, period: str, found: _Found) -> None:
+        """A value computed in this run, for the definitions that read it."""
+        if self.partial or series_id in self.complete:
+            self.by_series[series_id][period] = found
+        else:
+            # Applied over the stored values when (if) the series is loaded.
+            self.pending[series_id][period] = found
+        self.loaded.add((series_id, period))
+
+
+def _rows(queryset, *fields):
+    """values_list rows of a queryset, fetched in one go (no server-side cursor)."""
+    return queryset.values_list(*fields)
+
 
 def _load_values(series_ids: set[int], release_id: int | None, values: _Values) -> None:
-    missing = [s for s in series_ids if s not in values.by_series]
+    """Every period of each series not loaded yet (stored, then the release's drafts)."""
+    missing = [s for s in series_ids if s not in values.complete]
     if not missing:
         return
-    for start in range(0, len(missing), 2000):
-        chunk = missing[start : start + 2000]
+    by_series = values.by_series
+    for start in range(0, len(missing), _LOAD_CHUNK):
+        chunk = missing[start : start + _LOAD_CHUNK]
         rows = Observation.objects.current().filter(series_id__in=chunk)
-        for series_id, period, value, obs_id, status in rows.values_list(
-            "series_id", "period", "value", "id", "status"
-        ).iterator(chunk_size=10000):
-            values.by_series[series_id][period] = (value, obs_id, status)
+        for series_id, period, value, obs_id, status in _rows(
+            rows, "series_id", "period", "value", "id", "status"
+        ):
+            by_series[series_id][period] = (value, obs_id, status)
         if release_id is not None:
             drafts = Observation.objects.filter(
                 release_id=release_id, valid_from__isnull=True, series_id__in=chunk
             )
-            for series_id, period, value, obs_id, status in drafts.values_list(
-                "series_id", "period", "value", "id", "status"
+            for series_id, period, value, obs_id, status in _rows(
+                drafts, "series_id", "period", "value", "id", "status"
             ):
-                values.by_series[series_id][period] = (value, obs_id, status)
+                by_series[series_id][period] = (value, obs_id, status)
         for series_id in chunk:
-            values.by_series.setdefault(series_id, {})
+            data = by_series[series_id]
+            overlay = values.pending.pop(series_id, None)
+            if overlay:
+                data.update(overlay)
+            values.complete.add(series_id)
 
 
-def _series_index() -> dict[tuple[int, str, str], Series]:
-    return {(s.indicator_id, s.frequency, s.key): s for s in Series.objects.all()}
+def _load_pairs(needed: dict[int, set[str]], release_id: int | None, values: _Values) -> None:
+    """Only the (series, period) pairs in ``needed`` that are not loaded yet."""
+    wanted: dict[int, set[str]] = {}
+    for series_id, periods in needed.items():
+        if series_id in values.complete:
+            continue
+        todo = {p for p in periods if (series_id, p) not in values.loaded}
+        if todo:
+            wanted[series_id] = todo
+    if not wanted:
+        return
+    by_series, loaded = values.by_series, values.loaded
+    ids = list(wanted)
+    for start in range(0, len(ids), _LOAD_CHUNK):
+        chunk = ids[start : start + _LOAD_CHUNK]
+        periods = set().union(*(wanted[s] for s in chunk))
+        fetched: dict[tuple[int, str], _Found] = {}
+        rows = Observation.objects.current().filter(series_id__in=chunk, period__in=periods)
+        for series_id, period, value, obs_id, status in _rows(
+            rows, "series_id", "period", "value", "id", "status"
+        ):
+            fetched[(series_id, period)] = (value, obs_id, status)
+        if release_id is not None:
+            drafts = Observation.objects.filter(
+                release_id=release_id,
+                valid_from__isnull=True,
+                series_id__in=chunk,
+                period__in=periods,
+            )
+            for series_id, period, value, obs_id, status in _rows(
+                drafts, "series_id", "period", "value", "id", "status"
+            ):
+                fetched[(series_id, period)] = (value, obs_id, status)
+        # Every pair of chunk x periods is now known (found or absent), except those
+        # loaded or computed before, which stay as they are.
+        for (series_id, period), found in fetched.items():
+            if (series_id, period) not in loaded:
+                by_series[series_id][period] = found
+        for series_id in chunk:
+            by_series.setdefault(series_id, {})
+            loaded.update((series_id, p) for p in periods)
+
+
+class _SeriesIndex:
+    """Every series, by (indicator, frequency, key) and by indicator (in that order)."""
+
+    def __init__(self):
+        self.by_key: dict[tuple[int, str, str], Series] = {}
+        self.by_indicator: dict[int, list[Series]] = defaultdict(list)
+        for series in Series.objects.select_related("indicator"):
+            self.add(series)
+
+    def add(self, series: Series) -> None:
+        self.by_key[(series.indicator_id, series.frequency, series.key)] = series
+        self.by_indicator[series.indicator_id].append(series)
+
+    def get(self, key: tuple[int, str, str]) -> Series | None:
+        return self.by_key.get(key)
+
+
+def _series_index() -> _SeriesIndex:
+    return _SeriesIndex()
 
 
 def _matches(dimensions: dict[str, str], codes: dict[str, str], totals: set[tuple[str, str]]):
@@ -243,44 +336,46 @@ def _refresh_codelist_order() -> None:
     _CODELIST_ORDER[:] = CodeList.objects.order_by("order", "id").values_list("id", flat=True)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Output:
     frequency: str
     dimensions: dict[str, str]
     inputs: dict[str, Series | None]  # role (or term#i) -> series
     target: Target | None = None
     wanted: dict[str, str] = field(default_factory=dict)  # role -> "CODE key" it looked for
+    key: str = ""  # the output series key
+    series: Series | None = None  # the output series, once known
 
 
-def _outputs(definition: DerivedDefinition, series_index, totals) -> list[_Output]:
+def _outputs(definition: DerivedDefinition, series_index: _SeriesIndex, totals) -> list[_Output]:
     """Every output series of a definition and the input series each one reads."""
     inputs = list(definition.inputs.all())
     driver = next(i for i in inputs if i.role in (InputRole.X, InputRole.A, InputRole.TERM))
     others = [i for i in inputs if i is not driver]
+    driver_role = "term0" if driver.role == InputRole.TERM else driver.role
     outputs = []
-    for (indicator_id, frequency, _), series in series_index.items():
-        if indicator_id != driver.indicator_id:
-            continue
+    for series in list(series_index.by_indicator.get(driver.indicator_id, ())):
         if not _matches(series.dimensions, driver.codes, totals):
             continue
-        roles: dict[str, Series | None] = {
-            "term0" if driver.role == InputRole.TERM else driver.role: series
-        }
+        frequency = series.frequency
+        roles: dict[str, Series | None] = {driver_role: series}
         wanted: dict[str, str] = {}
         for position, other in enumerate(others, start=1):
             dimensions = dict(series.dimensions)
             dimensions.update({k: v for k, v in other.codes.items() if v != "*"})
             name = f"term{position}" if other.role == InputRole.TERM else other.role
-            roles[name] = series_index.get((other.indicator_id, frequency, _key(dimensions)))
-            wanted[name] = f"{other.indicator.code} {_key(dimensions)}"
-        outputs.append(_Output(frequency, dict(series.dimensions), roles, wanted=wanted))
+            key = _key(dimensions)
+            roles[name] = series_index.get((other.indicator_id, frequency, key))
+            wanted[name] = f"{other.indicator.code} {key}"
+        dimensions = dict(series.dimensions)
+        outputs.append(_Output(frequency, dimensions, roles, wanted=wanted, key=_key(dimensions)))
     return outputs
 
 
 # -- arithmetic -----------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     value: Decimal | None
     reason: str = ""
@@ -293,6 +388,11 @@ class Result:
     @property
     def status(self) -> str:
         """The weakest status of the inputs: an estimate in, an estimate out."""
+        for used in self.used:
+            if used[5] != "normal":
+                break
+        else:
+            return "normal"
         statuses = {u[5] for u in self.used}
         for weakest in ("break", "estimate", "provisional"):
             if weakest in statuses:
@@ -304,9 +404,25 @@ def _fmt(value: Decimal) -> str:
     return exact_text(value)
 
 
+@lru_cache(maxsize=65536)
+def _shift(period: str, steps: int) -> str:
+    """The code of the period ``steps`` periods after ``period`` (before when negative)."""
+    return parse_period(period).shift(steps).code
+
+
 def _root(base: Decimal, n: Decimal) -> Decimal:
     """base ** (1/n) in Decimal arithmetic (base > 0)."""
     return _CONTEXT.power(base, _CONTEXT.divide(Decimal(1), n))
+
+
+def _missing(output: _Output, role: str, at: str, period: str) -> Result:
+    series = output.inputs.get(role)
+    if series is None:
+        return Result(None, f"there is no series {output.wanted.get(role, role)}")
+    driver = role in ("x", "a", "term0") and at == period
+    return Result(
+        None, f"no value of {series.indicator.code} {series.key} for {at}", expected=not driver
+    )
 
 
 def compute(definition: DerivedDefinition, output: _Output, period: str, values: _Values) -> Result:
@@ -323,19 +439,12 @@ def compute(definition: DerivedDefinition, output: _Output, period: str, values:
         return found[0]
 
     def missing(role: str, at: str) -> Result:
-        series = output.inputs.get(role)
-        if series is None:
-            return Result(None, f"there is no series {output.wanted.get(role, role)}")
-        driver = role in ("x", "a", "term0") and at == period
-        return Result(
-            None, f"no value of {series.indicator.code} {series.key} for {at}", expected=not driver
-        )
+        return _missing(output, role, at, period)
 
-    current = parse_period(period)
     c = _CONTEXT
     if kind in SHIFT_KINDS or kind in YEAR_KINDS:
-        steps = _steps(definition, current.frequency)
-        earlier = current.shift(-steps).code
+        steps = _steps(definition, parse_period(period).frequency)
+        earlier = _shift(period, -steps)
         x_now, x_then = read("x", period), read("x", earlier)
         if x_now is None:
             return missing("x", period)
@@ -404,7 +513,7 @@ def compute(definition: DerivedDefinition, output: _Output, period: str, values:
             text=f"{_fmt(x_now)} / {_fmt(target.value)} (target {target.period}) × 100",
             used=used,
         )
-    years = parse_period(target.period).year - current.year
+    years = parse_period(target.period).year - parse_period(period).year
     if years <= 0:
         return Result(None, f"the target year {target.period} is not after {period}", used=used)
     if x_now <= 0:
@@ -419,6 +528,91 @@ def compute(definition: DerivedDefinition, output: _Output, period: str, values:
     )
 
 
+class _Texts(dict):
+    """exact_text of values, each formatted once per run (it depends on the value only)."""
+
+    def __missing__(self, value: Decimal) -> str:
+        text = self[value] = exact_text(value)
+        return text
+
+
+def _compute_shift(definition, output, periods, values, texts) -> Iterable[tuple[str, Result]]:
+    """compute() for change, percent change and multiple, one output series at a time."""
+    kind = definition.kind
+    series = output.inputs["x"]
+    data = values.by_series.get(series.pk, {})
+    divide, subtract, multiply = _CONTEXT.divide, _CONTEXT.subtract, _CONTEXT.multiply
+    for period in periods:
+        now = data.get(period)
+        if now is None:
+            continue  # the driver has no value: none expected
+        earlier = _shift(period, -_steps(definition, parse_period(period).frequency))
+        then = data.get(earlier)
+        if then is None:
+            yield period, _missing(output, "x", earlier, period)
+            continue
+        x_now, x_then = now[0], then[0]
+        used = [("x", series, period, *now), ("x", series, earlier, *then)]
+        if kind == DerivedKind.CHANGE:
+            text = f"{texts[x_now]} - {texts[x_then]}"
+            yield period, Result(subtract(x_now, x_then), text=text, used=used)
+        elif x_then == 0:
+            yield period, Result(None, f"the value for {earlier} is zero", used=used)
+        elif kind == DerivedKind.PERCENT_CHANGE:
+            value = multiply(subtract(divide(x_now, x_then), 1), ONE_HUNDRED)
+            text = f"({texts[x_now]} / {texts[x_then]} - 1) × 100"
+            yield period, Result(value, text=text, used=used)
+        else:  # multiple
+            text = f"{texts[x_now]} / {texts[x_then]}"
+            yield period, Result(divide(x_now, x_then), text=text, used=used)
+
+
+def _compute_binary(definition, output, periods, values, texts) -> Iterable[tuple[str, Result]]:
+    """compute() for ratio, share, per unit and difference, one output series at a time."""
+    kind = definition.kind
+    a_series, b_series = output.inputs["a"], output.inputs.get("b")
+    a_data = values.by_series.get(a_series.pk, {})
+    b_data = values.by_series.get(b_series.pk, {}) if b_series is not None else {}
+    divide, subtract, multiply = _CONTEXT.divide, _CONTEXT.subtract, _CONTEXT.multiply
+    scale = ONE_HUNDRED if kind == DerivedKind.SHARE else definition.scale
+    scale_text = "" if scale == 1 else f" × {_fmt(scale)}"
+    for period in periods:
+        a_found = a_data.get(period)
+        if a_found is None:
+            continue  # the driver has no value: none expected
+        b_found = b_data.get(period)
+        if b_found is None:
+            yield period, _missing(output, "b", period, period)
+            continue
+        a, b = a_found[0], b_found[0]
+        used = [("a", a_series, period, *a_found), ("b", b_series, period, *b_found)]
+        if kind == DerivedKind.DIFFERENCE:
+            text = f"{texts[a]} - {texts[b]}"
+            yield period, Result(subtract(a, b), text=text, used=used)
+        elif b == 0:
+            yield period, Result(None, f"the denominator for {period} is zero", used=used)
+        elif kind == DerivedKind.PER_UNIT:
+            yield period, Result(divide(a, b), text=f"{texts[a]} / {texts[b]}", used=used)
+        else:
+            text = f"{texts[a]} / {texts[b]}{scale_text}"
+            yield period, Result(multiply(divide(a, b), scale), text=text, used=used)
+
+
+def _compute_output(definition, output, periods, values, texts) -> Iterable[tuple[str, Result]]:
+    """(period, result) for each period a value is expected, in the order of ``periods``."""
+    kind = definition.kind
+    if kind in SHIFT_KINDS or kind == DerivedKind.MULTIPLE:
+        yield from _compute_shift(definition, output, periods, values, texts)
+        return
+    if kind in BINARY_KINDS:
+        yield from _compute_binary(definition, output, periods, values, texts)
+        return
+    for period in periods:
+        result = compute(definition, output, period, values)
+        if result.expected:
+            yield period, result
+
+
 def _steps(definition: DerivedDefinition, frequency: str) -> int:
     """How many periods back: k for changes (0 means one year), n years otherwise."""
     if definition.kind in SHIFT_KINDS and definition.periods:
@@ -430,32 +624,41 @@ def _periods_for(
     definition: DerivedDefinition,
     output: _Output,
     values: _Values,
-    changed: set[tuple[int, str]] | None,
+    changed: dict[int, set[str]] | None,
 ) -> set[str]:
-    """The output periods to (re)compute: all, or those an input change affects."""
-    kind = definition.kind
-    series_ids = {s.pk for s in output.inputs.values() if s is not None}
+    """The output periods to (re)compute: all, or those an input change affects.
+
+    ``changed`` maps a series id to its changed periods.
+    """
     if changed is None:
         driver = output.inputs.get("x") or output.inputs.get("a") or output.inputs.get("term0")
-        periods = set(values.by_series.get(driver.pk, {})) if driver else set()
-    else:
-        periods = {p for s, p in changed if s in series_ids}
+        return set(values.by_series.get(driver.pk, {})) if driver else set()
+    periods: set[str] = set()
+    for series in output.inputs.values():
+        if series is not None:
+            periods.update(changed.get(series.pk, ()))
+    kind = definition.kind
     if kind in SHIFT_KINDS or kind in YEAR_KINDS:
-        shifted = set()
-        for period in periods:
-            parsed = parse_period(period)
-            steps = _steps(definition, parsed.frequency)
-            shifted.add(parsed.shift(steps).code)
-        if changed is None:
-            return periods
-        periods |= shifted
+        periods |= {
+            _shift(period, _steps(definition, parse_period(period).frequency)) for period in periods
+        }
+    return periods
+
+
+def _periods_read(definition: DerivedDefinition, output: _Output, periods: set[str]) -> set[str]:
+    """The input periods computing ``periods`` of ``output`` reads."""
+    if definition.kind in SHIFT_KINDS or definition.kind in YEAR_KINDS:
+        return periods | {
+            _shift(period, -_steps(definition, parse_period(period).frequency))
+            for period in periods
+        }
     return periods
 
 
 # -- the run ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class ComputedValue:
     definition: DerivedDefinition
     output: _Output
@@ -488,51 +691,67 @@ def derived_compute(
     series_index = _series_index()
     totals = set(Code.objects.filter(is_total=True).values_list("codelist_id", "code"))
     targets = {t.series_id: t for t in Target.objects.order_by("period_start")}
-    values = _Values()
+    values = _Values(partial=changed is not None)
+    texts = _Texts()
     computed: list[ComputedValue] = []
-    changed_indicators = (
-        None
-        if changed is None
-        else {
-            series.indicator_id for series in Series.objects.filter(pk__in={s for s, _ in changed})
-        }
-    )
+    # Changed periods by series, extended with what each definition produces.
+    changes: dict[int, set[str]] | None = None
+    changed_indicators: set[int] | None = None
+    if changed is not None:
+        changes = defaultdict(set)
+        for series_id, period in changed:
+            changes[series_id].add(period)
+        changed_indicators = set(
+            Series.objects.filter(pk__in=list(changes)).values_list("indicator_id", flat=True)
+        )
     wanted = set(only) if only is not None else None
-    changed = set(changed) if changed is not None else None
-    for definition in definitions_in_order():
+    definitions = definitions_in_order()
+    # Indicators some definition reads: only their computed values are kept as inputs.
+    read_by_some = {i.indicator_id for d in definitions for i in d.inputs.all()}
+    for definition in definitions:
         if wanted is not None and definition.indicator_id not in wanted:
             continue
         input_indicators = {i.indicator_id for i in definition.inputs.all()}
         if changed_indicators is not None and not input_indicators & changed_indicators:
             continue
         outputs = _outputs(definition, series_index, totals)
-        needed = {s.pk for o in outputs for s in o.inputs.values() if s is not None}
-        _load_values(needed, release_id, values)
-        produced: list[tuple[_Output, str, Result]] = []
-        for output in outputs:
-            if definition.kind in (DerivedKind.PROGRESS_TO_TARGET, DerivedKind.REQUIRED_GROWTH):
+        if definition.kind in (DerivedKind.PROGRESS_TO_TARGET, DerivedKind.REQUIRED_GROWTH):
+            for output in outputs:
                 output.target = targets.get(output.inputs["x"].pk)
-                if output.target is None:
+            outputs = [output for output in outputs if output.target is not None]
+        if changes is None:
+            needed = {s.pk for o in outputs for s in o.inputs.values() if s is not None}
+            _load_values(needed, release_id, values)
+            plan = [(output, _periods_for(definition, output, values, None)) for output in outputs]
+        else:
+            plan, reads = [], defaultdict(set)
+            for output in outputs:
+                periods = _periods_for(definition, output, values, changes)
+                if not periods:
                     continue
-            for period in sorted(_periods_for(definition, output, values, changed)):
-                result = compute(definition, output, period, values)
-                if not result.expected:
-                    continue
-                computed.append(ComputedValue(definition, output, period, result))
-                produced.append((output, period, result))
+                plan.append((output, periods))
+                read = _periods_read(definition, output, periods)
+                for series in output.inputs.values():
+                    if series is not None:
+                        reads[series.pk] |= read
+            _load_pairs(reads, release_id, values)
+        produced: list[tuple[_Output, list[tuple[str, Result]]]] = []
+        for output, periods in plan:
+            results = list(_compute_output(definition, output, sorted(periods), values, texts))
+            if results:
+                computed.extend(ComputedValue(definition, output, p, r) for p, r in results)
+                produced.append((output, results))
+        _outputs_series(definition.indicator, [output for output, _ in produced], series_index)
+        if definition.indicator_id not in read_by_some:
+            continue
         # What this definition produced is an input of the ones after it.
-        out_index = {}
-        for output, period, result in produced:
-            key = (definition.indicator_id, output.frequency, _key(output.dimensions))
-            series = series_index.get(key)
-            if series is None:
-                series = _output_series(definition.indicator, output, series_index)
-            out_index[key] = series
-            _load_values({series.pk}, release_id, values)
-            if result.value is not None:
-                values.by_series[series.pk][period] = (_stored(result.value), 0, result.status)
-                if changed is not None:
-                    changed.add((series.pk, period))
+        for output, results in produced:
+            series_id = output.series.pk
+            for period, result in results:
+                if result.value is not None:
+                    values.put(series_id, period, (_stored(result.value), 0, result.status))
+                    if changes is not None:
+                        changes[series_id].add(period)
         if changed_indicators is not None and produced:
             changed_indicators.add(definition.indicator_id)
     return computed
@@ -542,22 +761,83 @@ def _stored(value: Decimal) -> Decimal:
     return value.quantize(_QUANTUM, context=_CONTEXT)
 
 
-def _output_series(indicator: Indicator, output: _Output, series_index) -> Series:
-    from .services import series_get_or_create
+_SQLITE_DIGITS = decimal.Context(prec=15)
 
-    series = series_get_or_create(
-        indicator=indicator, frequency=output.frequency, dimensions=output.dimensions
-    )
-    series_index[(indicator.pk, output.frequency, series.key)] = series
-    return series
+
+def _same_as_stored(stored: Decimal | None, value: Decimal) -> bool:
+    """Whether ``value`` is what the database already holds.
+
+    PostgreSQL keeps the exact Decimal. SQLite (the embedded default) keeps a float, 15
+    significant digits, so the comparison is made at that precision there; otherwise
+    every confirmation would "revise" a value it had just written.
+    """
+    if stored is None:
+        return False
+    if connection.vendor == "sqlite":
+        return _SQLITE_DIGITS.plus(stored) == _SQLITE_DIGITS.plus(value)
+    return stored == value
+
+
+def _outputs_series(
+    indicator: Indicator, outputs: list[_Output], series_index: _SeriesIndex
+) -> None:
+    """Set ``output.series`` of each output, creating the series that do not exist yet."""
+    from .services import _series_bulk_create
+
+    missing: dict[tuple[int, str, str], dict[str, str]] = {}
+    for output in outputs:
+        if output.series is not None:
+            continue
+        ref = (indicator.pk, output.frequency, output.key)
+        output.series = series_index.get(ref)
+        if output.series is None:
+            # The key's code-list order, as series_get_or_create stores it.
+            missing[ref] = {
+                c: output.dimensions[c] for c in _CODELIST_ORDER if c in output.dimensions
+            }
+    if missing:
+        code_ids = {
+            (codelist, code): code_id
+            for code_id, codelist, code in Code.objects.filter(
+                codelist_id__in={c for dims in missing.values() for c in dims}
+            ).values_list("id", "codelist_id", "code")
+        }
+        unknown = sorted(
+            f"{c}={v}"
+            for dims in missing.values()
+            for c, v in dims.items()
+            if (c, v) not in code_ids
+        )
+        if unknown:
+            raise ValueError(f"unknown codes: {', '.join(unknown[:10])}")
+        ids = _series_bulk_create(list(missing), missing, code_ids)
+        for start in range(0, len(ids), _LOAD_CHUNK):
+            chunk = list(ids.values())[start : start + _LOAD_CHUNK]
+            for series in Series.objects.filter(pk__in=chunk).select_related("indicator"):
+                series_index.add(series)
+        for output in outputs:
+            if output.series is None:
+                output.series = series_index.get((indicator.pk, output.frequency, output.key))
+
+
+def _output_series(indicator: Indicator, output: _Output, series_index: _SeriesIndex) -> Series:
+    if output.series is None:
+        _outputs_series(indicator, [output], series_index)
+    return output.series
+
+
+def _formula_prefix(definition: DerivedDefinition) -> dict:
+    return {
+        "kind": definition.kind,
+        "formula": definition.formula_en or DEFAULT_FORMULAS[definition.kind],
+        "formula_id": definition.formula_id or DEFAULT_FORMULAS[definition.kind],
+    }
 
 
 def _provenance(computed: ComputedValue) -> dict:
     definition, result = computed.definition, computed.result
     return {
-        "kind": definition.kind,
-        "formula": definition.formula_en or DEFAULT_FORMULAS[definition.kind],
-        "formula_id": definition.formula_id or DEFAULT_FORMULAS[definition.kind],
+        **_formula_prefix(definition),
         "expression": f"{exact_text(_stored(result.value))} = {result.text}",
         "inputs": [
             {
@@ -573,6 +853,116 @@ def _provenance(computed: ComputedValue) -> dict:
     }
 
 
+def _json(value) -> str:
+    # Non-ASCII (the × of a formula) as UTF-8: then a backslash is the only character
+    # of the text that COPY needs escaped (JSON escapes control characters itself).
+    return json.dumps(value, ensure_ascii=False)
+
+
+class _ProvenanceText:
+    """_provenance() as JSON text, the constant parts encoded once per definition/series."""
+
+    def __init__(self, texts: _Texts):
+        self.texts = texts
+        self.heads: dict[int, str] = {}
+        self.inputs: dict[tuple[str, int], str] = {}
+
+    def __call__(self, computed: ComputedValue, stored: Decimal) -> str:
+        definition, result = computed.definition, computed.result
+        head = self.heads.get(definition.pk)
+        if head is None:
+            head = self.heads[definition.pk] = _json(_formula_prefix(definition))[:-1]
+        texts, inputs = self.texts, self.inputs
+        parts = []
+        for role, series, period, value, obs_id, _ in result.used:
+            start = inputs.get((role, series.pk))
+            if start is None:
+                start = inputs[(role, series.pk)] = _json(
+                    {"role": role, "indicator": series.indicator.code, "series_key": series.key}
+                )[:-1]
+            parts.append(
+                f'{start}, "period": {json.dumps(period)}, "value": "{texts[value]}", '
+                f'"observation": {obs_id or "null"}}}'
+            )
+        expression = _json(f"{texts[stored]} = {result.text}")
+        return f'{head}, "expression": {expression}, "inputs": [{", ".join(parts)}]}}'
+
+
+_DERIVED_COPY = (
+    "COPY stats_observation (series_id, release_id, period, period_start, period_end, value, "
+    "status, note, source, reference_date, provenance, valid_from, created_at) FROM STDIN"
+)
+_DERIVED_SOURCE = "angka: derived"
+
+
+def _copy_rows(rows: list[tuple], release_id: int, texts: _Texts) -> int:
+    """COPY derived rows (series id, period, value, status, computed) into stats_observation.
+
+    The text is formatted while a worker thread sends it (psycopg's QueuedLibpqWriter); the
+    two foreign keys are checked during the COPY instead of all at once at commit.
+    """
+    from psycopg import sql as pg_sql
+    from psycopg.copy import QueuedLibpqWriter
+
+    from .services import _COPY_NULL, _copy_field
+
+    provenance = _ProvenanceText(texts)
+    tail = f"\t\t{_copy_field(_DERIVED_SOURCE)}\t{_COPY_NULL}\t"
+    created = f"\t{_COPY_NULL}\t{timezone.now().isoformat()}\n"
+    release = f"\t{release_id}\t"
+    periods: dict[str, str] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = "
+            "'stats_observation'::regclass AND contype = 'f' AND condeferrable"
+        )
+        names = [name for (name,) in cursor.fetchall()]
+        raw = cursor.cursor
+        keys = ", ".join(pg_sql.Identifier(n).as_string(raw.connection) for n in names)
+        if keys:
+            cursor.execute(f"SET CONSTRAINTS {keys} IMMEDIATE")
+        with raw.copy(_DERIVED_COPY, writer=QueuedLibpqWriter(raw)) as copy:
+            lines = []
+            for series_id, period, value, status, item in rows:
+                head = periods.get(period)
+                if head is None:
+                    parsed = parse_period(period)
+                    head = periods[period] = (
+                        f"{release}{_copy_field(period)}\t{parsed.start.isoformat()}\t"
+                        f"{parsed.end.isoformat()}\t"
+                    )
+                json_text = provenance(item, value).replace("\\", "\\\\")
+                lines.append(f"{series_id}{head}{value}\t{status}{tail}{json_text}{created}")
+                if len(lines) >= 5000:
+                    copy.write("".join(lines))
+                    lines = []
+            if lines:
+                copy.write("".join(lines))
+        count = raw.rowcount
+        if keys:
+            cursor.execute(f"SET CONSTRAINTS {keys} DEFERRED")
+    return count
+
+
+def _current_values(
+    series_ids: list[int], periods: set[str] | None
+) -> dict[tuple[int, str], Decimal]:
+    current: dict[tuple[int, str], Decimal] = {}
+    for start in range(0, len(series_ids), _LOAD_CHUNK):
+        rows = Observation.objects.current().filter(
+            series_id__in=series_ids[start : start + _LOAD_CHUNK]
+        )
+        if periods is not None:
+            rows = rows.filter(period__in=periods)
+        for series_id, period, value in _rows(rows, "series_id", "period", "value"):
+            current[(series_id, period)] = value
+    return current
+
+
+# Compare with the stored values of only the computed periods when there are few.
+_FEW_PERIODS = 100
+
+
 @transaction.atomic
 def derived_write(
     *,
@@ -585,80 +975,92 @@ def derived_write(
     record a gap for each value that could not be computed."""
     summary = RecomputeSummary()
     _refresh_codelist_order()
-    series_index = _series_index()
-    by_series: dict[int, list[tuple[str, ComputedValue]]] = defaultdict(list)
+    series_index = None
+    by_series: dict[int, list[ComputedValue]] = defaultdict(list)
     for item in computed:
-        key = (item.definition.indicator_id, item.output.frequency, _key(item.output.dimensions))
-        series = series_index.get(key) or _output_series(
-            item.definition.indicator, item.output, series_index
-        )
-        by_series[series.pk].append((item.period, item))
-    current: dict[tuple[int, str], Decimal] = {}
+        output = item.output
+        if output.series is None:
+            if series_index is None:
+                series_index = _series_index()
+            _output_series(item.definition.indicator, output, series_index)
+        by_series[output.series.pk].append(item)
     ids = list(by_series)
-    for start in range(0, len(ids), 2000):
-        for series_id, period, value in (
-            Observation.objects.current()
-            .filter(series_id__in=ids[start : start + 2000])
-            .values_list("series_id", "period", "value")
-        ):
-            current[(series_id, period)] = value
+    periods = {item.period for item in computed}
+    current = _current_values(ids, periods if len(periods) <= _FEW_PERIODS else None)
     if release is not None:
         Observation.objects.filter(
             release=release, valid_from__isnull=True, series_id__in=ids
         ).delete()
-    new_rows, gap_keys = [], []
+    new_rows, gaps = [], {}
     for series_id, items in by_series.items():
-        for period, item in items:
+        for item in items:
             summary.computed += 1
-            definition = item.definition
-            series_key = _key(item.output.dimensions)
-            if item.result.value is None:
+            result = item.result
+            if result.value is None:
                 summary.gaps += 1
-                gap_keys.append((definition, series_key, period, item.result.reason))
+                gaps[(item.definition.pk, item.output.key, item.period)] = (
+                    item.definition,
+                    result.reason,
+                )
                 continue
-            value = _stored(item.result.value)
-            if current.get((series_id, period)) == value:
+            value = _stored(result.value)
+            if _same_as_stored(current.get((series_id, item.period)), value):
                 summary.unchanged += 1
                 continue
-            parsed = parse_period(period)
-            new_rows.append(
-                Observation(
-                    series_id=series_id,
-                    period=period,
-                    period_start=parsed.start,
-                    period_end=parsed.end,
-                    value=value,
-                    status=item.result.status,
-                    provenance=_provenance(item),
-                    note="",
-                    source="angka: derived",
-                )
-            )
+            new_rows.append((series_id, item.period, value, result.status, item))
+    texts = _Texts()
     if new_rows:
         if release is None:
             release = new_release()
-        for row in new_rows:
-            row.release = release
-        Observation.objects.bulk_create(new_rows, batch_size=2000)
+        if connection.vendor == "postgresql":
+            _copy_rows(new_rows, release.pk, texts)
+        else:
+            Observation.objects.bulk_create(
+                (
+                    Observation(
+                        series_id=series_id,
+                        release=release,
+                        period=period,
+                        period_start=parse_period(period).start,
+                        period_end=parse_period(period).end,
+                        value=value,
+                        status=status,
+                        provenance=_provenance(item),
+                        note="",
+                        source=_DERIVED_SOURCE,
+                    )
+                    for series_id, period, value, status, item in new_rows
+                ),
+                batch_size=2000,
+            )
     summary.written = len(new_rows)
     summary.release = release
     # Gaps are diagnostics of the latest computation: replace those of what was computed.
     computed_keys: dict[int, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for item in computed:
-        keys, periods = computed_keys[item.definition.pk]
-        keys.add(_key(item.output.dimensions))
-        periods.add(item.period)
-    for definition_id, (keys, periods) in computed_keys.items():
+        keys, item_periods = computed_keys[item.definition.pk]
+        keys.add(item.output.key)
+        item_periods.add(item.period)
+    for definition_id, (keys, item_periods) in computed_keys.items():
         DerivedGap.objects.filter(
-            definition_id=definition_id, series_key__in=keys, period__in=periods
+            definition_id=definition_id, series_key__in=keys, period__in=item_periods
         ).delete()
-    for definition, series_key, period, reason in gap_keys:
-        DerivedGap.objects.update_or_create(
-            definition=definition,
-            series_key=series_key,
-            period=period,
-            defaults={"reason": reason[:255], "release": release},
-        )
+    DerivedGap.objects.bulk_create(
+        [
+            DerivedGap(
+                definition=definition,
+                series_key=series_key,
+                period=period,
+                reason=reason[:255],
+                release=release,
+            )
+            for (_, series_key, period), (definition, reason) in gaps.items()
+        ],
+        batch_size=5000,
+        update_conflicts=True,
+        unique_fields=["definition", "series_key", "period"],
+        update_fields=["reason", "release", "computed_at"],
+    )
     summary.definitions = sorted({item.definition.indicator.code for item in computed})
     return summary
 

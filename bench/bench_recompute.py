@@ -1,0 +1,646 @@
+"""Benchmark: the derived-indicator engine on 2,000,000 observations against one SQL statement.
+
+Run with ``make bench-recompute`` (or ``.venv/bin/python -m bench.bench_recompute``). It
+needs PostgreSQL: DATABASE_URL, or by default
+postgres://postgres@127.0.0.1:5432/angka_bench_recompute, a database of its own that it
+creates and migrates when missing. It loads the demo, generates the synthetic monthly
+series (``stats.generate``) once, and declares derived definitions over them as data,
+validated like admin input (``definition_validate``):
+
+* year-on-year percent change of every synthetic count and amount series;
+* the share of each segment in the total of active participants, for every region and
+  programme;
+* contributions and funds per active participant.
+
+Then it measures, against ``SQL``: one statement computing the year-on-year change of
+every monthly input row with a window function (``LAG`` over the series by period),
+materialised into a temporary table, the limit of any engine:
+
+(a) the full recompute of every derived indicator (``derived_recompute_all``'s steps:
+    compute, write what differs as drafts of a new release, publish it), timed step by
+    step. "Cold" rounds find no derived value stored yet (each runs in a transaction that
+    is rolled back, so rounds and reruns measure the same); "warm" rounds find every
+    value stored and unchanged, the usual case of a nightly recompute;
+(b) a release of one new month for every input series: imported through
+    ``observations_import`` into a draft, then timed from ``release_publish`` until every
+    derived value of that month is public, with the precompute done at schedule time
+    (``release_schedule`` calls ``derived_precompute``) and with it inside the timing.
+
+Celery runs eagerly here (REDIS_URL is ignored), so the confirming recompute that
+``release_publish`` enqueues runs in the same process right after the commit; its start
+and end are read from the outbox row. Each new month stays published: a rerun adds the
+next month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import os
+import re
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from bench.bench_import import _database_create_if_missing, _machine_note, _peak_rss_mb
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "BENCHMARKS.md"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/angka_bench_recompute"
+SECTION_START = "<!-- bench-recompute:start -->"
+SECTION_END = "<!-- bench-recompute:end -->"
+OBSERVATIONS = 2_000_000
+GENERATED_RELEASE = "synthetic-data"
+NAMES = {
+    "percent_change": (
+        "Pertumbuhan tahunan {} (sintetis)",
+        "Year-on-year growth of {} (synthetic)",
+    ),
+    "share": ("Pangsa segmen dalam {} (sintetis)", "Share of each segment in {} (synthetic)"),
+    "per_unit": ("{} per peserta aktif (sintetis)", "{} per active participant (synthetic)"),
+}
+# Counts and amounts of the synthetic data: their year-on-year change is meaningful.
+COUNT_INDICATORS = (
+    "SYN_ACTIVE_PARTICIPANTS",
+    "SYN_NEW_REGISTRATIONS",
+    "SYN_CONTRIBUTIONS_COLLECTED",
+    "SYN_FUNDS_UNDER_MANAGEMENT",
+)
+PER_PARTICIPANT = ("SYN_CONTRIBUTIONS_COLLECTED", "SYN_FUNDS_UNDER_MANAGEMENT")
+PARTICIPANTS = "SYN_ACTIVE_PARTICIPANTS"
+
+
+def bench_definitions(available: set[str]) -> list[dict]:
+    """The derived definitions of the benchmark over the synthetic indicators that exist."""
+    specs = []
+    for code in COUNT_INDICATORS:
+        if code in available:
+            specs.append(
+                {
+                    "code": f"{code}_YOY",
+                    "kind": "percent_change",
+                    "periods": 0,
+                    "years": 1,
+                    "unit": "percent",
+                    "of": code,
+                    "inputs": [("x", code, {})],
+                }
+            )
+    if PARTICIPANTS in available:
+        specs.append(
+            {
+                "code": f"{PARTICIPANTS}_SEGMENT_SHARE",
+                "kind": "share",
+                "unit": "percent",
+                "of": PARTICIPANTS,
+                "inputs": [
+                    ("a", PARTICIPANTS, {"segment": "*"}),
+                    ("b", PARTICIPANTS, {"segment": "_T"}),
+                ],
+            }
+        )
+        for code in PER_PARTICIPANT:
+            if code in available:
+                specs.append(
+                    {
+                        "code": f"{code}_PER_PARTICIPANT",
+                        "kind": "per_unit",
+                        "unit": "rupiah_per_person",
+                        "of": code,
+                        "inputs": [("a", code, {}), ("b", PARTICIPANTS, {})],
+                    }
+                )
+    return specs
+
+
+def definitions_load(specs: list[dict]) -> list[int]:
+    """Upsert the output indicators and their definitions; return the indicator ids."""
+    from django.db import transaction
+
+    from stats.choices import MeasureKind
+    from stats.derived import definition_validate
+    from stats.models import CodeList, DerivedDefinition, DerivedInput, Indicator
+
+    dimensions = list(CodeList.objects.filter(id__in=["region", "segment", "program"]))
+    ids = []
+    with transaction.atomic():
+        for spec in specs:
+            source = Indicator.objects.get(code=spec["of"])
+            name_id, name_en = NAMES[spec["kind"]]
+            indicator, _ = Indicator.objects.update_or_create(
+                code=spec["code"],
+                defaults={
+                    "topic": source.topic,
+                    "unit": spec["unit"],
+                    "measure_kind": MeasureKind.RATE,
+                    "frequencies": "M",
+                    "decimals": 2 if spec["unit"] == "percent" else 0,
+                    "negative_allowed": spec["kind"] == "percent_change",
+                    "name_id": name_id.format(source.name_id),
+                    "name_en": name_en.format(source.name_en),
+                    "description_en": "Derived from synthetic data for the benchmark.",
+                    "description_id": "Diturunkan dari data sintetis untuk uji kinerja.",
+                    "source": source.source,
+                },
+            )
+            indicator.dimensions.set(dimensions)
+            definition, _ = DerivedDefinition.objects.update_or_create(
+                indicator=indicator,
+                defaults={
+                    "kind": spec["kind"],
+                    "periods": spec.get("periods", 1),
+                    "years": spec.get("years", 1),
+                },
+            )
+            inputs = [
+                DerivedInput(
+                    definition=definition,
+                    role=role,
+                    order=order,
+                    codes=codes,
+                    indicator=Indicator.objects.get(code=code),
+                )
+                for order, (role, code, codes) in enumerate(spec["inputs"])
+            ]
+            definition_validate(definition=definition, inputs=inputs)
+            definition.inputs.all().delete()
+            DerivedInput.objects.bulk_create(inputs)
+            ids.append(indicator.pk)
+    return ids
+
+
+# -- the reference: one SQL statement ----------------------------------------------------
+
+YOY_SQL = """
+CREATE TEMPORARY TABLE bench_yoy AS
+SELECT o.id, o.series_id, o.period,
+       (o.value / NULLIF(LAG(o.value, 12) OVER w, 0) - 1) * 100 AS yoy
+FROM stats_observation o
+JOIN stats_series s ON s.id = o.series_id
+WHERE s.frequency = 'M'
+  AND o.valid_from IS NOT NULL AND o.valid_to IS NULL
+  AND o.provenance IS NULL
+WINDOW w AS (PARTITION BY o.series_id ORDER BY o.period_start)
+"""
+
+
+def time_sql() -> dict:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute(YOY_SQL)
+        seconds = time.perf_counter() - started
+        cursor.execute("SELECT count(*), count(yoy) FROM bench_yoy")
+        rows, values = cursor.fetchone()
+        cursor.execute("DROP TABLE bench_yoy")
+    return {"seconds": seconds, "rows": rows, "values": values}
+
+
+# -- (a) full recompute ----------------------------------------------------------------------
+
+
+def _derived_rows_delete_in_transaction(indicator_ids: list[int]) -> int:
+    """Inside a transaction the caller rolls back: remove the stored derived values.
+
+    Published rows are guarded by a trigger; it is disabled for this transaction only
+    (ALTER TABLE is transactional), so the cold rounds of a rerun start as the first did.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE stats_observation DISABLE TRIGGER stats_observation_guard")
+        cursor.execute(
+            "DELETE FROM stats_observation o USING stats_series s WHERE s.id = o.series_id "
+            "AND s.indicator_id = ANY(%s) AND o.provenance IS NOT NULL",
+            [indicator_ids],
+        )
+        deleted = cursor.rowcount
+        cursor.execute("ALTER TABLE stats_observation ENABLE TRIGGER stats_observation_guard")
+        cursor.execute(
+            "DELETE FROM stats_derivedgap g USING stats_deriveddefinition d "
+            "WHERE d.id = g.definition_id AND d.indicator_id = ANY(%s)",
+            [indicator_ids],
+        )
+    return deleted
+
+
+def time_full_recompute(indicator_ids: list[int], *, cold: bool) -> dict:
+    """One full recompute, step by step, as derived_recompute_all does it.
+
+    Cold: in a transaction rolled back at the end, with no derived value stored.
+    Warm: committed, every value stored already.
+    """
+    from django.db import transaction
+
+    from publications.services import release_publish
+    from stats.derived import _system_release, derived_compute, derived_write
+
+    result: dict = {}
+    with transaction.atomic():
+        if cold:
+            result["deleted"] = _derived_rows_delete_in_transaction(indicator_ids)
+        started = time.perf_counter()
+        computed = derived_compute(changed=None, release_id=None)
+        computed_at = time.perf_counter()
+        with transaction.atomic():
+            summary = derived_write(
+                computed=computed,
+                new_release=lambda: _system_release(
+                    slug_base="derived-full-recompute",
+                    title_id="Penghitungan ulang nilai turunan",
+                    title_en="Full recompute of derived values",
+                ),
+            )
+            written_at = time.perf_counter()
+            if summary.written:
+                release_publish(release=summary.release)
+        finished = time.perf_counter()
+        if cold:
+            transaction.set_rollback(True)
+    del computed
+    result.update(
+        compute=computed_at - started,
+        write=written_at - computed_at,
+        publish=finished - written_at,
+        seconds=finished - started,
+        computed=summary.computed,
+        written=summary.written,
+        unchanged=summary.unchanged,
+        gaps=summary.gaps,
+    )
+    return result
+
+
+def time_recompute_all() -> dict:
+    """derived_recompute_all itself, committed (what the Celery task runs)."""
+    from stats.derived import derived_recompute_all
+
+    started = time.perf_counter()
+    summary = derived_recompute_all()
+    return {
+        "seconds": time.perf_counter() - started,
+        "computed": summary.computed,
+        "written": summary.written,
+        "unchanged": summary.unchanged,
+        "gaps": summary.gaps,
+    }
+
+
+# -- (b) one new month ---------------------------------------------------------------------
+
+
+def _next_month(indicator_codes: list[str]) -> tuple[str, str]:
+    """The latest month of the input series and the one after it."""
+    from stats.models import Observation
+    from stats.periods import parse_period
+
+    latest = (
+        Observation.objects.current()
+        .filter(series__indicator__code__in=indicator_codes, series__frequency="M")
+        .order_by("-period_start")
+        .values_list("period", flat=True)
+        .first()
+    )
+    return latest, parse_period(latest).shift(1).code
+
+
+def new_month_csv(indicator_codes: list[str]) -> tuple[str, str, int]:
+    """A CSV of the next month for every monthly input series: its value a year before,
+    grown 5% (counts and amounts, whole units) or moved 0.1 (rates, capped at 100)."""
+    from django.db.models import F
+
+    from stats.models import Indicator, Observation
+    from stats.periods import parse_period
+
+    _latest, month = _next_month(indicator_codes)
+    year_before = parse_period(month).shift(-12).code
+    decimals = dict(
+        Indicator.objects.filter(code__in=indicator_codes).values_list("code", "decimals")
+    )
+    units = dict(Indicator.objects.filter(code__in=indicator_codes).values_list("code", "unit"))
+    rows = (
+        Observation.objects.current()
+        .filter(series__indicator__code__in=indicator_codes, period=year_before)
+        .annotate(code=F("series__indicator__code"))
+        .values_list("code", "series__dimensions", "value")
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["indicator", "region", "segment", "program", "period", "value"])
+    count = 0
+    for code, dims, value in rows.iterator(chunk_size=5000):
+        quantum = Decimal(1).scaleb(-decimals[code])
+        if units[code] == "percent":
+            new = min(value + Decimal("0.1"), Decimal(100))
+        else:
+            new = value * Decimal("1.05")
+        writer.writerow(
+            [code, dims["region"], dims["segment"], dims["program"], month, new.quantize(quantum)]
+        )
+        count += 1
+    return month, buffer.getvalue(), count
+
+
+def _derived_present(indicator_ids: list[int], month: str) -> int:
+    from stats.models import Observation
+
+    return (
+        Observation.objects.current()
+        .filter(series__indicator_id__in=indicator_ids, period=month)
+        .count()
+    )
+
+
+def time_new_month(indicator_ids: list[int], input_codes: list[str], *, precompute_timed: bool):
+    from publications.services import release_create, release_publish
+    from stats.derived import derived_precompute
+    from stats.models import RecomputeRequest
+    from stats.periods import parse_period
+    from stats.services import observations_import
+
+    month, text, rows = new_month_csv(input_codes)
+    previous = parse_period(month).shift(-1).code
+    expected = _derived_present(indicator_ids, previous)
+    release = release_create(
+        slug=f"bench-month-{month}",
+        title_id=f"Data bulan {month} (sintetis)",
+        title_en=f"Data for {month} (synthetic)",
+        source="benchmark (synthetic)",
+    )
+    started = time.perf_counter()
+    report = observations_import(stream=io.StringIO(text), release=release, commit=True)
+    imported = time.perf_counter() - started
+    if not report.ok:
+        raise SystemExit(f"the import of {month} failed: {report.errors[:3]}")
+    precompute = None
+    if not precompute_timed:
+        started = time.perf_counter()
+        precomputed = derived_precompute(release=release)
+        precompute = time.perf_counter() - started
+    wall = time.time()
+    started = time.perf_counter()
+    if precompute_timed:
+        precomputed = derived_precompute(release=release)
+    release_publish(release=release)
+    finished = time.perf_counter()
+    present = _derived_present(indicator_ids, month)
+    request = RecomputeRequest.objects.filter(release=release).first()
+    committed = confirm = None
+    if request is not None and request.started_at and request.finished_at:
+        committed = request.started_at.timestamp() - wall
+        confirm = (request.finished_at - request.started_at).total_seconds()
+    if present != expected:
+        raise SystemExit(f"{month}: {present} derived values public, expected {expected}")
+    return {
+        "month": month,
+        "rows": rows,
+        "import": imported,
+        "precompute": precompute,
+        "precomputed": precomputed.written,
+        "seconds": finished - started,
+        "consistent": committed,
+        "confirm": confirm,
+        "confirm_written": (request.result or {}).get("written") if request else None,
+        "present": present,
+    }
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def _median(items: list[dict], key: str) -> float:
+    return statistics.median(item[key] for item in items)
+
+
+def _runs(items: list[dict], key: str) -> str:
+    return ", ".join(f"{item[key]:.2f}" for item in items)
+
+
+def _report_section(results: dict) -> str:
+    sql = _median(results["sql"], "seconds")
+    cold, warm = results["cold"], results["warm"]
+    schedule, inside = results["month_scheduled"], results["month_inside"]
+
+    def full_line(label: str, items: list[dict]) -> str:
+        return (
+            f"| {label} | {_runs(items, 'seconds')} | {_median(items, 'compute'):.1f} | "
+            f"{_median(items, 'write'):.1f} | {_median(items, 'publish'):.1f} | "
+            f"{_median(items, 'seconds'):.1f} | {_median(items, 'seconds') / sql:.1f}x |"
+        )
+
+    cold_total = _median(cold, "seconds")
+    warm_total = _median(warm, "seconds")
+    month_scheduled = _median(schedule, "seconds")
+    month_inside = _median(inside, "seconds")
+    first = cold[0]
+    met = "met" if warm_total <= 2 * sql else "not met"
+    cold_met = "met" if cold_total <= 2 * sql else "not met"
+    month_met = "met" if month_scheduled < 2 else "not met"
+    inside_met = "met" if month_inside < 2 else "not met"
+    consistent = [r["consistent"] for r in schedule + inside if r["consistent"] is not None]
+    confirm = [r["confirm"] for r in schedule + inside if r["confirm"] is not None]
+    lines = [
+        SECTION_START,
+        "## Derived indicators: full recompute and one new month against one SQL statement",
+        "",
+        f"Measured {results['date']} with `make bench-recompute`.",
+        f"Machine: {results['machine']}",
+        "",
+        f"Data: the demo plus {results['generated']:,} generated observations "
+        f"({results['input_series']:,} monthly series of {len(results['inputs'])} synthetic "
+        f"indicators). {len(results['definitions'])} derived definitions over them, "
+        "declared as data: " + ", ".join(f"`{code}`" for code in results["definitions"]) + " "
+        f"(plus the demo's {results['demo_definitions']}). A full recompute computes "
+        f"{first['computed']:,} derived values ({first['gaps']:,} of them gaps: the first "
+        "year has no year before), each with its formula and exact inputs.",
+        "",
+        f"SQL, the limit: one statement (`CREATE TEMPORARY TABLE ... AS SELECT ... "
+        f"LAG(value, 12) OVER (PARTITION BY series_id ORDER BY period_start)`) computing "
+        f"the year-on-year change of all {results['sql'][0]['rows']:,} current monthly input "
+        f"rows: runs {_runs(results['sql'], 'seconds')} s, median **{sql:.2f} s**.",
+        "",
+        "### (a) Full recompute of every derived indicator",
+        "",
+        "| Run | Runs (s) | Compute (s) | Write (s) | Publish (s) | Median total (s) | / SQL |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        full_line(f"Cold: nothing stored, {first['written']:,} values written", cold),
+        full_line(f"Warm: all stored, {warm[0]['unchanged']:,} unchanged, 0 written", warm),
+        "",
+        f"Goal, full recompute at most 2x the SQL time ({2 * sql:.1f} s): **{cold_met}** "
+        f"when every value is new ({cold_total / sql:.1f}x), **{met}** when the values are "
+        f"stored and unchanged ({warm_total / sql:.1f}x). Cold rounds run in a transaction "
+        "that is rolled back, so each starts with no derived value stored.",
+        "",
+        "### (b) A release of one new month for every series",
+        "",
+        f"Each round imports {schedule[0]['rows']:,} rows of a new month (one per input "
+        f"series, `observations_import`, {_median(schedule + inside, 'import'):.1f} s, "
+        "not timed) into a draft release; its "
+        f"{schedule[0]['precomputed']:,} derived values are precomputed as drafts of it; "
+        "the timing runs from the call of `release_publish` until every derived value of "
+        "the month is public.",
+        "",
+        "| Precompute | Months | Runs (s) | Median (s) |",
+        "| --- | --- | --- | ---: |",
+        f"| At schedule time (`derived_precompute` took "
+        f"{statistics.median(r['precompute'] for r in schedule):.2f} s before) | "
+        f"{', '.join(r['month'] for r in schedule)} | {_runs(schedule, 'seconds')} | "
+        f"{month_scheduled:.2f} |",
+        f"| Inside the timing (`derived_precompute` + `release_publish`) | "
+        f"{', '.join(r['month'] for r in inside)} | {_runs(inside, 'seconds')} | "
+        f"{month_inside:.2f} |",
+        "",
+        f"Goal, one new month consistent in under 2 seconds: **{month_met}** with the "
+        f"precompute at schedule time ({month_scheduled:.2f} s), **{inside_met}** with it "
+        f"inside the timing ({month_inside:.2f} s).",
+    ]
+    if consistent:
+        lines += [
+            "",
+            "The derived values are public in the same transaction as the inputs; that "
+            f"transaction committed {statistics.median(consistent):.2f} s (median) after "
+            "the call. The times above include the confirming recompute that the outbox "
+            f"enqueues (Celery eager here): {statistics.median(confirm):.2f} s (median), "
+            f"which wrote {max(r['confirm_written'] or 0 for r in schedule + inside)} values "
+            "(the precomputed ones were right).",
+        ]
+    lines += [
+        "",
+        f"Peak memory (RSS) of the process: {results['rss']:.0f} MB.",
+        "",
+        "Reproduce: `make bench-recompute` (PostgreSQL at DATABASE_URL, default "
+        f"`{DEFAULT_DATABASE_URL}`, created, migrated and filled when missing; the first "
+        "run generates the data, about a minute).",
+        SECTION_END,
+    ]
+    return "\n".join(lines)
+
+
+def _write_report(section: str) -> None:
+    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n"
+    if SECTION_START in text and SECTION_END in text:
+        text = re.sub(
+            re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END),
+            lambda _match: section,
+            text,
+            flags=re.DOTALL,
+        )
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    REPORT.write_text(text, encoding="utf-8")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _configure_environment() -> str:
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Celery eager and a local cache: the confirming task runs in this process.
+    os.environ.pop("REDIS_URL", None)
+    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(f"bench-recompute needs PostgreSQL; DATABASE_URL is {url!r}")
+    return url
+
+
+def prepare(observations: int) -> dict:
+    from django.core.management import call_command
+
+    from publications.models import Release
+    from stats.demo.loader import demo_load
+    from stats.generate import synthetic_data_generate
+    from stats.models import DerivedDefinition, Indicator, Series
+
+    call_command("migrate", verbosity=0, interactive=False)
+    demo_load()
+    generated = Release.objects.filter(slug=GENERATED_RELEASE).first()
+    if generated is None:
+        _log(f"generating {observations:,} observations")
+        result = synthetic_data_generate(observations=observations)
+        _log(f"generated {result.observations:,} in {result.seconds:.0f} s")
+        generated = result.release
+    count = generated.observations.count()
+    inputs = sorted(
+        Indicator.objects.filter(code__startswith="SYN_", derivation__isnull=True)
+        .filter(series__observations__release=generated)
+        .distinct()
+        .values_list("code", flat=True)
+    )
+    specs = bench_definitions(set(inputs))
+    ids = definitions_load(specs)
+    return {
+        "generated": count,
+        "inputs": inputs,
+        "input_series": Series.objects.filter(indicator__code__in=inputs).count(),
+        "definitions": [spec["code"] for spec in specs],
+        "definition_ids": ids,
+        "demo_definitions": DerivedDefinition.objects.exclude(indicator_id__in=ids).count(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each measure (>= 1)")
+    parser.add_argument(
+        "--observations", type=int, default=OBSERVATIONS, help="generated on the first run"
+    )
+    parser.add_argument(
+        "--no-report", action="store_true", help="print the numbers; leave BENCHMARKS.md alone"
+    )
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    url = _configure_environment()
+    _database_create_if_missing(url)
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    results = prepare(args.observations)
+    results.update(date=dt.date.today().isoformat(), machine=_machine_note())
+    results.update(sql=[], cold=[], warm=[], month_scheduled=[], month_inside=[])
+    ids = results["definition_ids"]
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE stats_observation")
+    for round_number in range(1, args.rounds + 1):
+        sql = time_sql()
+        results["sql"].append(sql)
+        _log(f"round {round_number}: SQL {sql['seconds']:.2f} s ({sql['rows']:,} rows)")
+        cold = time_full_recompute(ids, cold=True)
+        results["cold"].append(cold)
+        _log(f"round {round_number}: cold full recompute {cold}")
+    # Store every derived value once (what the Celery task derived_recompute_all does).
+    stored = time_recompute_all()
+    _log(f"derived_recompute_all (committed): {stored}")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE stats_observation")
+    for round_number in range(1, args.rounds + 1):
+        warm = time_full_recompute(ids, cold=False)
+        results["warm"].append(warm)
+        _log(f"round {round_number}: warm full recompute {warm}")
+        sql = time_sql()
+        results["sql"].append(sql)
+        _log(f"round {round_number}: SQL {sql['seconds']:.2f} s")
+    for round_number in range(1, args.rounds + 1):
+        for timed, key in ((False, "month_scheduled"), (True, "month_inside")):
+            month = time_new_month(ids, results["inputs"], precompute_timed=timed)
+            results[key].append(month)
+            _log(f"round {round_number}: new month ({key}) {month}")
+    results["rss"] = _peak_rss_mb()
+    section = _report_section(results)
+    print(section)
+    if not args.no_report:
+        _write_report(section)
+        _log(f"updated {REPORT}")
+
+
+if __name__ == "__main__":
+    main()
