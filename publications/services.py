@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from stats.derived import derived_precompute, recompute_request_create
@@ -467,11 +467,9 @@ def release_publish(
         if not claimed:
             return _refresh(release, Release.objects.get(pk=stored.pk))
         # A revision must come after what it revises, or the vintages would overlap.
-        latest = (
-            Observation.objects.current()
-            .filter(_revised_by(stored.pk))
-            .aggregate(latest=Max("valid_from"))["latest"]
-        )
+        latest = Observation.objects.filter(_revised_by(stored.pk)).aggregate(
+            latest=Max("valid_from")
+        )["latest"]
         if latest is not None and latest >= at:
             raise ReleaseError(
                 f"release {stored.slug} revises values published at {latest.isoformat()}; "
@@ -578,19 +576,27 @@ def release_cancel(*, release: Release, user, reason: str) -> Release:
 
 
 def _revised_by(release_id: int):
-    return Exists(
-        Observation.objects.filter(
-            release_id=release_id,
-            series_id=OuterRef("series_id"),
-            period=OuterRef("period"),
-            valid_from__isnull=True,
-        )
+    """The current vintages that the drafts of the release will replace.
+
+    Driven from the release's own draft rows (its unique index), each matched to the
+    current row of its series and period (the one-current-value index), so the cost
+    follows the size of the release, not of the whole observation table.
+    """
+    current = Observation.objects.current().filter(
+        series_id=OuterRef("series_id"), period=OuterRef("period")
     )
+    replaced = (
+        Observation.objects.filter(release_id=release_id, valid_from__isnull=True)
+        .annotate(replaced_id=Subquery(current.values("id")[:1]))
+        .filter(replaced_id__isnull=False)
+        .values("replaced_id")
+    )
+    return Q(pk__in=replaced)
 
 
 def _close_revised(*, release_id: int, at: dt.datetime) -> int:
     """Close the current vintage of every (series, period) the release brings anew."""
-    return Observation.objects.current().filter(_revised_by(release_id)).update(valid_to=at)
+    return Observation.objects.filter(_revised_by(release_id)).update(valid_to=at)
 
 
 # --- news releases ----------------------------------------------------------------------
