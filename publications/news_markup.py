@@ -19,7 +19,7 @@ import markdown
 import nh3
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -190,7 +190,9 @@ def news_body_html(
         reference = FigureReference(match["indicator"], match["period"], codes)
         token = f"ANGKAFIGURE{len(placeholders)}X"
         figure = figures.get(reference) or Figure(reference)
-        placeholders[token] = figure_html(figure, language=language)
+        # The figure's words follow the page's language, not whatever is active.
+        with translation.override(language):
+            placeholders[token] = figure_html(figure, language=language)
         return token
 
     text = FIGURE_PATTERN.sub(substitute, body or "")

@@ -193,7 +193,7 @@ def wait_for(predicate, seconds=30.0):
 
 @needs_redis
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_publishes_a_scheduled_release_at_its_time(draft, clerk, reviewer, worker):
     NewsReleaseFactory(release=draft, slug="siaran-tepat-waktu")
     when = timezone.now() + dt.timedelta(seconds=3)
@@ -217,7 +217,7 @@ def test_a_real_worker_publishes_a_scheduled_release_at_its_time(draft, clerk, r
 
 @needs_redis
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_beat_job_for_a_lost_task(draft, clerk, reviewer, worker, no_lock):
     with mock.patch.object(tasks.release_publish_scheduled, "apply_async"):  # lost
         schedule(draft, clerk, reviewer, when=in_future(30))
