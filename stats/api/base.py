@@ -87,18 +87,24 @@ def api_exception_handler(exc, context):
 # --- rate limits (rates read at request time, so they follow the settings) ---
 
 
+def _rate(scope: str) -> str | None:
+    """The rate of ``scope``; "off" (e.g. API_ANON_RATE=off for a load test) is no limit."""
+    rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
+    return None if rate in (None, "off") else rate
+
+
 class ApiAnonThrottle(AnonRateThrottle):
     scope = "api_anon"
 
     def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        return _rate(self.scope)
 
 
 class ApiUserThrottle(UserRateThrottle):
     scope = "api_user"
 
     def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        return _rate(self.scope)
 
 
 # --- cursor ---
@@ -398,8 +404,28 @@ class PublicReadMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.validate_request(request)
+        self.activate_language(request)
+        self.compute_validators(request)
+        # A response is cached only after its request passed every check, under a key
+        # made of the full URL, language, format and data version: the same key means
+        # the same valid request, so a hit skips the checks (and their catalogue reads).
+        self.cached_body = self._cache_get()
+        if self.cached_body is None:
+            self.validate_request(request)
         self.check_conditional(request)
+
+    def activate_language(self, request) -> None:
+        """``?lang=``, when it is one good value (validate_request reports the others)."""
+        values = request.query_params.getlist("lang")
+        if (
+            len(values) == 1
+            and values[0] in LANGUAGE_CODES
+            and not hasattr(self, "language_before")
+        ):
+            # Restored in finalize_response, so the choice does not outlive the request.
+            self.language_before = translation.get_language()
+            translation.activate(values[0])
+            request.LANGUAGE_CODE = values[0]
 
     def validate_request(self, request) -> None:
         params = request.query_params
@@ -436,10 +462,7 @@ class PublicReadMixin:
             if language not in LANGUAGE_CODES:
                 errors["lang"] = [f"use one of {', '.join(LANGUAGE_CODES)}"]
             else:
-                # Restored in finalize_response, so the choice does not outlive the request.
-                self.language_before = translation.get_language()
-                translation.activate(language)
-                request.LANGUAGE_CODE = language
+                self.activate_language(request)
         if is_list:
             self.validate_extra(params, errors)
         if filterset is not None:
@@ -492,10 +515,12 @@ class PublicReadMixin:
         """The last edit, other than a publication, that changes the answer (metadata)."""
         return None
 
-    def check_conditional(self, request) -> None:
+    def compute_validators(self, request) -> None:
+        """``last_modified`` and ``etag`` of the answer, before any other work."""
         self.last_published = last_publication_at()
         instants = [i for i in (self.last_published, self.edited_at()) if i is not None]
         self.last_modified = max(instants) if instants else None
+        self.etag = None
         if request.method not in ("GET", "HEAD"):
             return
         renderer = getattr(request, "accepted_renderer", None)
@@ -508,6 +533,10 @@ class PublicReadMixin:
         ]
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
         self.etag = f'W/"{digest}"'
+
+    def check_conditional(self, request) -> None:
+        if self.etag is None:
+            return
         if_none_match = request.headers.get("If-None-Match")
         if if_none_match:
             tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
@@ -522,10 +551,24 @@ class PublicReadMixin:
     def cache_key(self) -> str:
         return f"api-response:{self.etag}"
 
-    def cached_response(self) -> HttpResponse | None:
-        if not self.cache_responses or self.wants_csv or self.request.method not in ("GET", "HEAD"):
+    @property
+    def response_cache_on(self) -> bool:
+        """API_CACHE_SECONDS=0 turns the response cache off (ETags and 304s stay)."""
+        return self.cache_responses and settings.ANGKA_API_CACHE_SECONDS > 0
+
+    def _cache_get(self) -> bytes | None:
+        if (
+            not self.response_cache_on
+            or self.wants_csv
+            or self.etag is None
+            or self.action not in ("list", "retrieve")
+        ):
             return None
-        body = cache.get(self.cache_key())
+        return cache.get(self.cache_key())
+
+    def cached_response(self) -> HttpResponse | None:
+        """The cached JSON of this request, found by ``initial``, or None."""
+        body = getattr(self, "cached_body", None)
         if body is None:
             return None
         return HttpResponse(body, content_type="application/json")
@@ -549,7 +592,7 @@ class PublicReadMixin:
             if (
                 response.status_code == 200
                 and isinstance(response, Response)
-                and self.cache_responses
+                and self.response_cache_on
                 and self.action in ("list", "retrieve")
                 and etag
             ):

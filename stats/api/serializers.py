@@ -99,6 +99,7 @@ class ObservationRows:
         self.indicators = lookups.indicators_by_id
         self.releases = lookups.release_slugs
         self._series_cells: dict[int, list[str]] = {}
+        self._series_json: dict[int, tuple] = {}
         self._units: dict[int, str] = {}
         self._period_cells: dict[str, list[str]] = {}
         self._instants: dict = {}
@@ -118,10 +119,11 @@ class ObservationRows:
         }
 
     def json(self, row: tuple | dict) -> dict:
+        """One JSON row; what repeats (series, period dates, instants) is prepared once."""
         if isinstance(row, dict):
-            row = tuple(row[name] for name in OBSERVATION_VALUES)
+            row = tuple(map(row.__getitem__, OBSERVATION_VALUES))
         (
-            _series_id,
+            series_id,
             indicator_id,
             frequency,
             key,
@@ -136,23 +138,41 @@ class ObservationRows:
             release_id,
             valid_from,
         ) = row
-        indicator = self.indicators[indicator_id]
+        series = self._series_json.get(series_id)
+        if series is None:
+            indicator = self.indicators[indicator_id]
+            series = self._series_json[series_id] = (
+                indicator.code,
+                self.indicator_name(indicator_id),
+                frequency,
+                key,
+                self.dimensions(codes),
+                indicator.unit,
+            )
+        dates = self._period_cells.get(period)
+        if dates is None:
+            dates = self._period_cells[period] = [period_start.isoformat(), period_end.isoformat()]
+        if valid_from in self._instants:
+            published = self._instants[valid_from] or None
+        else:
+            published = instant_text(valid_from)
+            self._instants[valid_from] = published or ""
         return {
-            "indicator": indicator.code,
-            "indicator_name": self.indicator_name(indicator_id),
-            "frequency": frequency,
-            "series_key": key,
-            "dimensions": self.dimensions(codes),
+            "indicator": series[0],
+            "indicator_name": series[1],
+            "frequency": series[2],
+            "series_key": series[3],
+            "dimensions": series[4],
             "period": period,
-            "period_start": period_start.isoformat(),
-            "period_end": period_end.isoformat(),
+            "period_start": dates[0],
+            "period_end": dates[1],
             "value": exact_text(value),
-            "unit": indicator.unit,
+            "unit": series[5],
             "status": status,
             "note": note,
             "reference_date": date_text(reference_date),
             "release": self.releases.get(release_id, ""),
-            "published_at": instant_text(valid_from),
+            "published_at": published,
         }
 
     def csv_header(self) -> list[str]:
@@ -223,6 +243,77 @@ class ObservationRows:
             self.releases.get(release_id, ""),
             published,
         ]
+
+    def copy_sql(self, queryset, ordering: list[tuple[str, bool]]) -> tuple[str, list]:
+        """A SELECT giving the ``csv`` cells of the rows of ``queryset`` (observations,
+        filtered, embargo applied), in ``ordering``, formatted by PostgreSQL: the same
+        text as ``csv``, empty cells as NULL (see ``stats.renderers.copy_csv_chunks``,
+        which runs it in the site's time zone). Values are ``trim_scale``d (12.9, not
+        12.9000000000), as ``exact_text`` writes them.
+
+        ``ordering`` holds (field, descending) pairs over ``CSV_VALUES`` columns.
+        """
+        inner = queryset.order_by().values(*CSV_VALUES)
+        inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+
+        def label(table: str) -> str:
+            if self.english:
+                return f"NULLIF(COALESCE(NULLIF({table}.name_en, ''), {table}.name_id), '')"
+            return f"NULLIF({table}.name_id, '')"
+
+        def day(column: str) -> str:
+            return f"to_char({column}, 'YYYY-MM-DD')"
+
+        dimension_cells, joins, join_params = [], [], []
+        for index, codelist in enumerate(self.codelists):
+            alias = f"c{index}"
+            dimension_cells += ["NULLIF(s.dimensions ->> %s, '')", label(alias)]
+            joins.append(
+                f"LEFT JOIN stats_code {alias} ON {alias}.codelist_id = %s "
+                f"AND {alias}.code = s.dimensions ->> %s"
+            )
+            join_params += [codelist, codelist]
+        # isoformat() of the local time: microseconds only when not zero, offset +HH:MM.
+        # The session's time zone is the site's (see copy_csv_chunks), so TZH:TZM is its.
+        published = (
+            "replace(to_char(o.valid_from, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'), '.000000', '')"
+        )
+        dimension_sql = "".join(f"{cell}, " for cell in dimension_cells)
+        cells = (
+            "i.code, "
+            f"{label('i')}, "
+            "NULLIF(s.frequency, ''), "
+            "NULLIF(s.key, ''), "
+            f"{dimension_sql}"
+            "NULLIF(o.period, ''), "
+            f"{day('o.period_start')}, "
+            f"{day('o.period_end')}, "
+            "trim_scale(o.value)::text, "
+            "NULLIF(i.unit, ''), "
+            "NULLIF(o.status, ''), "
+            "NULLIF(o.note, ''), "
+            f"{day('o.reference_date')}, "
+            "CASE WHEN o.release_id = ANY(%s) THEN NULLIF(r.slug, '') END, "
+            f"{published}"
+        )
+        order = ", ".join(
+            f"o.{field} {'DESC' if descending else 'ASC'}" for field, descending in ordering
+        )
+        sql = (
+            f"SELECT {cells} FROM ({inner_sql}) o "
+            "JOIN stats_series s ON s.id = o.series_id "
+            "JOIN stats_indicator i ON i.id = s.indicator_id "
+            f"{' '.join(joins)} "
+            "LEFT JOIN publications_release r ON r.id = o.release_id "
+            f"ORDER BY {order}"
+        )
+        params = [
+            *self.codelists,
+            list(self.releases),
+            *inner_params,
+            *join_params,
+        ]
+        return sql, params
 
 
 class DimensionCodeSerializer(serializers.Serializer):

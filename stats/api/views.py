@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models import Count, Max, Prefetch
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.openapi import AutoSchema
@@ -25,7 +25,7 @@ from rest_framework.response import Response
 
 from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
 from stats.models import Code, CodeList, Indicator, Observation, Series, Target, exact_text
-from stats.renderers import csv_streaming_response
+from stats.renderers import csv_copy_response, csv_streaming_response
 from stats.selectors import series_public, series_with_latest_public
 
 from .base import PublicReadMixin
@@ -340,6 +340,8 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     default_ordering = "series"
     list_params = ("layout",)
     layout = "long"
+    # CSV through PostgreSQL's COPY when on PostgreSQL (else, and when False, Python).
+    csv_copy = True
 
     def filterset_kwargs(self):
         return {"snapshot_at": self.cursor.at if self.cursor is not None else None}
@@ -378,6 +380,16 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         if self.layout == "wide":
             return self.wide_response(queryset)
         rows = ObservationRows(self.lookups)
+        if self.wants_csv and self.csv_copy and connection.vendor == "postgresql":
+            # PostgreSQL formats the rows (COPY): the same file as below, about 3x faster.
+            spec = self.ordering_options[self.ordering_name or self.default_ordering]
+            sql, params = rows.copy_sql(queryset, spec)
+            return csv_copy_response(
+                header=rows.csv_header(),
+                sql=sql,
+                params=params,
+                filename=f"{self.download_name()}.csv",
+            )
         if self.wants_csv:
             rows.series_load(
                 Series.objects.filter(pk__in=queryset.values("series_id")).values_list(

@@ -1,0 +1,864 @@
+"""Benchmark: the read API under load, against Datasette serving the same rows.
+
+Run with ``make bench-api`` (or ``.venv/bin/python -m bench.bench_api``). It needs
+PostgreSQL (DATABASE_URL, by default postgres://postgres@127.0.0.1:5432/angka_bench_api,
+created and migrated when missing) and Redis (REDIS_URL, by default
+redis://127.0.0.1:6379/0; its keys get a prefix of their own). It
+
+* loads the demo and generates 2,000,000 synthetic observations (``stats.generate``)
+  unless they are there already;
+* serves the site with gunicorn as the README's production section says (4 workers,
+  DEBUG off), once with the response cache off (API_CACHE_SECONDS=0) and once with it;
+* exports the same rows to SQLite, with indexes on the filtered columns, and serves
+  them with Datasette (installed with pip into bench-data/datasette-venv, outside the
+  project's dependencies);
+* runs the same fixed query mix against each with wrk (16 connections over loopback):
+  (1) one long monthly series as JSON, (2) a cross-section of all regions at one
+  period, (3) a filtered page of 1,000 rows, and (4) the CSV of one indicator, timed
+  as downloads next to PostgreSQL's ``COPY ... TO STDOUT`` of the same rows, with the
+  gunicorn workers' memory read from /proc while they stream;
+
+and writes the numbers into its section of BENCHMARKS.md. Rate limits are off for the
+run (API_ANON_RATE=off): one client past any fair-use limit is the point of a load test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import http.client
+import io
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "bench-data"
+REPORT = ROOT / "BENCHMARKS.md"
+DATASETTE_VENV = DATA_DIR / "datasette-venv"
+SQLITE_PATH = DATA_DIR / "datasette" / "observations.db"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/angka_bench_api"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+OBSERVATIONS = 2_000_000
+SECTION_START = "<!-- bench-api:start -->"
+SECTION_END = "<!-- bench-api:end -->"
+CONNECTIONS = 16
+# As the README's production section serves it.
+WORKERS = 4
+THREADS = 4
+SERIES_INDICATOR = "SYN_ACTIVE_PARTICIPANTS"
+PAGE_INDICATOR = "SYN_CONTRIBUTIONS_COLLECTED"
+CSV_INDICATOR = "SYN_NEW_REGISTRATIONS"
+CROSS_SECTION_PERIOD = "2025-12"
+PAGE_REGION = "31"
+TABLE = "observations"
+
+
+@dataclass
+class Query:
+    key: str
+    label: str
+    angka: str
+    datasette: str
+
+
+def queries() -> list[Query]:
+    """The JSON query mix; the same filters in angka's and Datasette's syntax."""
+    series = {"indicator": SERIES_INDICATOR, "region": "ID", "segment": "_T", "program": "_T"}
+    cross = {
+        "indicator": SERIES_INDICATOR,
+        "segment": "_T",
+        "program": "_T",
+    }
+    page = {"indicator": PAGE_INDICATOR, "region": PAGE_REGION}
+    q = urllib.parse.urlencode
+    base, table = "/api/v1/observations/?", f"/{TABLE}/{TABLE}.json?"
+    return [
+        Query(
+            "1",
+            "(1) one monthly series, 2000-01 to 2025-12 (312 rows)",
+            base + q({**series, "page_size": 1000}),
+            table + q({**series, "_size": 1000}),
+        ),
+        Query(
+            "2",
+            f"(2) cross-section: every region at {CROSS_SECTION_PERIOD}",
+            base
+            + q(
+                {
+                    **cross,
+                    "period_start": CROSS_SECTION_PERIOD,
+                    "period_end": CROSS_SECTION_PERIOD,
+                    "page_size": 1000,
+                }
+            ),
+            table + q({**cross, "period": CROSS_SECTION_PERIOD, "_size": 1000}),
+        ),
+        Query(
+            "3",
+            f"(3) filtered page of 1,000 rows ({PAGE_INDICATOR}, region {PAGE_REGION})",
+            base + q({**page, "page_size": 1000}),
+            table + q({**page, "_size": 1000}),
+        ),
+    ]
+
+
+def csv_paths() -> tuple[str, str]:
+    q = urllib.parse.urlencode
+    return (
+        "/api/v1/observations/?" + q({"indicator": CSV_INDICATOR, "format": "csv"}),
+        f"/{TABLE}/{TABLE}.csv?" + q({"indicator": CSV_INDICATOR, "_stream": "on", "_size": "max"}),
+    )
+
+
+# -- setup ------------------------------------------------------------------------------
+
+
+def _configure_environment() -> tuple[str, str]:
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(f"bench-api needs PostgreSQL; DATABASE_URL is {url!r}")
+    redis_url = os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    return url, redis_url
+
+
+def _database_prepare(observations: int) -> dict:
+    """Migrate, load the demo, generate the synthetic rows unless they are there."""
+    from bench.bench_import import _database_create_if_missing
+
+    _database_create_if_missing(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from publications.models import Release
+    from stats.demo.loader import demo_load
+    from stats.generate import DEFAULT_RELEASE_SLUG, synthetic_data_generate
+    from stats.models import Observation
+
+    call_command("migrate", verbosity=0, interactive=False)
+    generated = None
+    if not Release.objects.filter(slug=DEFAULT_RELEASE_SLUG).exists():
+        demo_load()
+        print(f"generating {observations:,} observations", file=sys.stderr)
+        result = synthetic_data_generate(observations=observations)
+        generated = result.seconds
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    total = Observation.objects.current().count()
+    release = Release.objects.get(slug=DEFAULT_RELEASE_SLUG)
+    synthetic = Observation.objects.filter(release=release).count()
+    return {
+        "observations": total,
+        "synthetic": synthetic,
+        "generated_seconds": generated,
+        "version": f"{release.pk}:{release.published_at.isoformat()}:{total}",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(port: int, path: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited with {process.returncode}")
+        try:
+            status, _body = http_get(port, path)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the server on port {port} did not answer {path} in {seconds:.0f} s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def gunicorn_start(port: int, *, cache_seconds: int, prefix: str, threads: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-api-" + os.urandom(16).hex(),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "API_CACHE_SECONDS": str(cache_seconds),
+        "API_ANON_RATE": "off",
+        "API_USER_RATE": "off",
+        "CACHE_KEY_PREFIX": prefix,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "config.wsgi",
+        "--workers",
+        str(WORKERS),
+        *(["--worker-class", "gthread", "--threads", str(threads)] if threads else []),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    _wait_ready(port, "/api/v1/codelists/", process)
+    return process
+
+
+# -- Datasette ----------------------------------------------------------------------------
+
+
+def datasette_install() -> Path:
+    binary = DATASETTE_VENV / "bin" / "datasette"
+    if not binary.exists():
+        print("installing Datasette into bench-data/datasette-venv", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(DATASETTE_VENV)], check=True)
+        subprocess.run(
+            [str(DATASETTE_VENV / "bin" / "pip"), "install", "--quiet", "datasette"], check=True
+        )
+    return binary
+
+
+def sqlite_export(version: str) -> dict:
+    """Every public observation, as angka's CSV has them, into one SQLite table.
+
+    The rows come from angka's own COPY statement (the columns of ``?format=csv``);
+    the table gets indexes on the filtered columns, as its publisher would add.
+    """
+    from django.db import connection
+    from django.utils import timezone, translation
+
+    from stats.api.serializers import ObservationRows
+    from stats.filtersets import CatalogueLookups
+    from stats.models import Observation
+
+    marker = SQLITE_PATH.with_suffix(".version")
+    if SQLITE_PATH.exists() and marker.exists() and marker.read_text() == version:
+        with sqlite3.connect(SQLITE_PATH) as db:
+            (count,) = db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+        return {"rows": count, "seconds": None, "size_mb": SQLITE_PATH.stat().st_size / 1e6}
+    started = time.perf_counter()
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    SQLITE_PATH.unlink(missing_ok=True)
+    with translation.override("id"):
+        rows = ObservationRows(CatalogueLookups())
+        header = rows.csv_header()
+        queryset = Observation.objects.as_of(timezone.now())
+        sql, params = rows.copy_sql(queryset, [("series_id", False), ("period_start", False)])
+    db = sqlite3.connect(SQLITE_PATH)
+    columns = ", ".join(f'"{name}" TEXT' for name in header)
+    db.execute(f"CREATE TABLE {TABLE} ({columns})")
+    insert = f"INSERT INTO {TABLE} VALUES ({', '.join('?' * len(header))})"
+    count = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('TimeZone', %s, false)", ["Asia/Jakarta"])
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+            lines: list[bytes] = []
+            for data in copy:
+                lines.append(bytes(data))
+                if len(lines) >= 20_000:
+                    count += _sqlite_insert(db, insert, lines)
+                    lines = []
+            count += _sqlite_insert(db, insert, lines)
+        cursor.execute("SELECT set_config('TimeZone', 'UTC', false)")
+    db.execute(f"CREATE INDEX idx_series ON {TABLE} (indicator, region, segment, program, period)")
+    db.execute(f"CREATE INDEX idx_period ON {TABLE} (indicator, period)")
+    db.commit()
+    db.execute("ANALYZE")
+    db.close()
+    marker.write_text(version)
+    return {
+        "rows": count,
+        "seconds": time.perf_counter() - started,
+        "size_mb": SQLITE_PATH.stat().st_size / 1e6,
+    }
+
+
+def _sqlite_insert(db: sqlite3.Connection, insert: str, lines: list[bytes]) -> int:
+    rows = list(csv.reader(io.StringIO(b"".join(lines).decode("utf-8"))))
+    db.executemany(insert, rows)
+    return len(rows)
+
+
+def datasette_start(binary: Path, port: int) -> subprocess.Popen:
+    command = [
+        str(binary),
+        "serve",
+        "-i",
+        str(SQLITE_PATH),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--setting",
+        "max_csv_mb",
+        "0",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=DATA_DIR,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_ready(port, f"/{TABLE}.json", process, seconds=120)
+    return process
+
+
+# -- load and measurements ----------------------------------------------------------------
+
+
+def http_get(port: int, path: str, timeout: float = 300) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _milliseconds(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"cannot read the latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass
+class Load:
+    rate: float
+    p50: float
+    p99: float
+    requests: int
+    errors: int
+    tool: str
+    extra: dict = field(default_factory=dict)
+
+
+def wrk(port: int, path: str, seconds: int) -> Load:
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "30s",
+        "--latency",
+        f"http://127.0.0.1:{port}{path}",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    distribution = re.search(r"Latency Distribution\s+50%\s+(\S+).*?99%\s+(\S+)", output, re.S)
+    if requests == 0 or distribution is None:
+        # Nothing finished within the run: the latency is at least its duration.
+        p50 = p99 = seconds * 1000.0
+    else:
+        p50, p99 = (_milliseconds(distribution.group(index)) for index in (1, 2))
+    errors = 0
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if bad:
+        errors += int(bad.group(1))
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if sockets:
+        errors += int(sockets.group(1)) + int(sockets.group(4))
+    return Load(rate, p50, p99, requests, errors, "wrk")
+
+
+def python_load(port: int, path: str, seconds: int) -> Load:
+    """Used when wrk is missing: CONNECTIONS threads, one request at a time each."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def run() -> None:
+        nonlocal errors
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                status, _body = http_get(port, path, timeout=30)
+            except OSError:
+                status = 0
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                errors += status != 200
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run) for _ in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    latencies.sort()
+    return Load(
+        len(latencies) / wall,
+        latencies[len(latencies) // 2],
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        len(latencies),
+        errors,
+        "python",
+    )
+
+
+def load(port: int, path: str, seconds: int, warmup: int) -> Load:
+    status, _body = http_get(port, path)
+    if status != 200:
+        raise RuntimeError(f"{path} answered {status}")
+    runner = wrk if shutil.which("wrk") else python_load
+    if warmup:
+        runner(port, path, warmup)
+    return runner(port, path, seconds)
+
+
+class MemorySampler:
+    """Peaks of the summed memory of a gunicorn master's workers, read from /proc.
+
+    RSS counts the pages the workers share (the interpreter, libraries) once per worker;
+    PSS splits each shared page between the processes that map it, so the PSS sum is
+    what the workers take together.
+    """
+
+    def __init__(self, master: int):
+        self.master = master
+        self.peak_rss = 0.0
+        self.peak_pss = 0.0
+        self.peak_master = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _field_mb(path: str, name: str) -> float:
+        try:
+            with open(path, encoding="ascii") as handle:
+                for line in handle:
+                    if line.startswith(name):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            return 0.0
+        return 0.0
+
+    def workers(self) -> list[int]:
+        try:
+            with open(f"/proc/{self.master}/task/{self.master}/children", encoding="ascii") as f:
+                return [int(pid) for pid in f.read().split()]
+        except OSError:
+            return []
+
+    def sample(self) -> dict:
+        pids = self.workers()
+        rss = sum(self._field_mb(f"/proc/{pid}/status", "VmRSS:") for pid in pids)
+        pss = sum(self._field_mb(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in pids)
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+        master = self._field_mb(f"/proc/{self.master}/status", "VmRSS:")
+        self.peak_master = max(self.peak_master, master)
+        return {"rss": rss, "pss": pss, "workers": len(pids)}
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.sample()
+
+    def __enter__(self) -> MemorySampler:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+def download(port: int, path: str) -> dict:
+    """Read a CSV the way a client does, in 1 MB reads; count rows and time it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    started = time.perf_counter()
+    conn.request("GET", path)
+    response = conn.getresponse()
+    if response.status != 200:
+        raise RuntimeError(f"{path} answered {response.status}")
+    lines = size = 0
+    first = b""
+    while chunk := response.read(1 << 20):
+        if not first:
+            first = chunk[:4096]
+        lines += chunk.count(b"\n")
+        size += len(chunk)
+    conn.close()
+    seconds = time.perf_counter() - started
+    rows = lines - 1
+    return {"rows": rows, "seconds": seconds, "rate": rows / seconds, "bytes": size}
+
+
+def downloads_concurrent(port: int, path: str, streams: int) -> dict:
+    results: list[dict] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        result = download(port, path)
+        with lock:
+            results.append(result)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run) for _ in range(streams)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    rows = sum(result["rows"] for result in results)
+    times = sorted(result["seconds"] for result in results)
+    return {"streams": streams, "rate": rows / wall, "wall": wall, "slowest": times[-1]}
+
+
+def copy_rates(runs: int) -> dict:
+    """PostgreSQL's COPY TO STDOUT of the CSV's rows, read by psycopg as the API reads it:
+    the observation columns as stored (raw), and angka's own formatting statement."""
+    from django.db import connection
+    from django.utils import timezone, translation
+
+    from stats.api.serializers import ObservationRows
+    from stats.filtersets import CatalogueLookups
+    from stats.models import Indicator, Observation
+
+    indicator = Indicator.objects.get(code=CSV_INDICATOR)
+    now = timezone.now()
+    raw = (
+        "SELECT o.series_id, o.period, o.period_start, o.period_end, o.value, o.status, o.note, "
+        "o.reference_date, o.release_id, o.valid_from FROM stats_observation o "
+        "JOIN stats_series s ON s.id = o.series_id WHERE s.indicator_id = %s "
+        "AND o.valid_from <= %s AND (o.valid_to IS NULL OR o.valid_to > %s) "
+        "ORDER BY o.series_id, o.period_start"
+    )
+    with translation.override("id"):
+        rows = ObservationRows(CatalogueLookups())
+        formatted, formatted_params = rows.copy_sql(
+            Observation.objects.as_of(now).filter(series__indicator_id=indicator.pk),
+            [("series_id", False), ("period_start", False)],
+        )
+    statements = {
+        "raw": (raw, [indicator.pk, now, now]),
+        "formatted": (formatted, formatted_params),
+    }
+    results: dict[str, list[dict]] = {name: [] for name in statements}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('TimeZone', %s, false)", ["Asia/Jakarta"])
+        for _ in range(runs):
+            for name, (sql, params) in statements.items():
+                count = 0
+                started = time.perf_counter()
+                with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+                    for _data in copy:
+                        count += 1
+                seconds = time.perf_counter() - started
+                results[name].append({"rows": count, "seconds": seconds, "rate": count / seconds})
+        cursor.execute("SELECT set_config('TimeZone', 'UTC', false)")
+    return {name: _median_run(runs_) for name, runs_ in results.items()}
+
+
+def _median_run(runs: list[dict]) -> dict:
+    rates = sorted(run["rate"] for run in runs)
+    return {
+        "rate": statistics.median(rates),
+        "rows": runs[0]["rows"],
+        "runs": rates,
+    }
+
+
+def check_same_rows(angka_port: int, datasette_port: int, query: Query) -> tuple[int, int]:
+    """The number of rows and the values of both answers, which must agree."""
+    import json
+
+    _status, body = http_get(angka_port, query.angka)
+    ours = json.loads(body)["results"]
+    _status, body = http_get(datasette_port, query.datasette)
+    theirs = json.loads(body)
+    position = theirs["columns"].index("value")
+    values = sorted(row[position] for row in theirs["rows"])
+    if sorted(row["value"] for row in ours) != values:
+        raise RuntimeError(f"angka and Datasette disagree on {query.label}")
+    return len(ours), len(values)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def _machine_note() -> str:
+    from bench.bench_import import _machine_note as note
+
+    return note()
+
+
+def _goal(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def report_section(results: dict) -> str:
+    lines = [
+        SECTION_START,
+        "## Read API under load against Datasette",
+        "",
+        f"Measured {results['date']} with `make bench-api`.",
+        f"Machine: {results['machine']} wrk, the servers and PostgreSQL share the 2 cores.",
+        "",
+        f"Data: {results['observations']:,} public observations ({results['synthetic']:,} "
+        "synthetic monthly ones from `manage.py generate_data`, the rest the demo) in "
+        f"PostgreSQL. angka: gunicorn, {results['server']}, DEBUG off, Redis cache; rate "
+        "limits off for the run. Datasette "
+        f"{results['datasette_version']}: the same rows as angka's CSV columns "
+        f"({results['sqlite']['rows']:,} rows, {results['sqlite']['size_mb']:.0f} MB) in "
+        "one SQLite table opened immutable (`datasette serve -i`, as `datasette publish` "
+        "does), indexed on (indicator, region, segment, program, period) and (indicator, "
+        "period), default settings but `max_csv_mb 0`.",
+        "",
+        f"Load: {results['tool']}, {CONNECTIONS} connections over loopback, "
+        f"{results['seconds']} s per query after a {results['warmup']} s warm-up. "
+        "Rates in requests/s, latencies in ms.",
+        "",
+        "| Query | rows | angka, no cache: req/s, p50, p99 | angka, cache: req/s, p50, p99 "
+        "| Datasette: req/s, p50, p99 | no cache / Datasette | cache / Datasette |",
+        "| --- | ---: | --- | --- | --- | ---: | ---: |",
+    ]
+    goals = {"2x": True, "10x": True, "p99": True}
+    for query in results["queries"]:
+        plain, cached, theirs = query["plain"], query["cached"], query["datasette"]
+
+        def cell(load: Load) -> str:
+            errors = f", **{load.errors} errors**" if load.errors else ""
+            return f"{load.rate:,.0f}, {load.p50:.0f}, {load.p99:.0f}{errors}"
+
+        plain_ratio = plain.rate / theirs.rate
+        cached_ratio = cached.rate / theirs.rate
+        goals["2x"] &= plain_ratio >= 2
+        goals["10x"] &= cached_ratio >= 10
+        goals["p99"] &= plain.p99 < 100 and cached.p99 < 100
+        lines.append(
+            f"| {query['label']} | {query['rows']:,} | {cell(plain)} | {cell(cached)} "
+            f"| {cell(theirs)} | {plain_ratio:.1f}x | {cached_ratio:.1f}x |"
+        )
+    csv_result = results["csv"]
+    copy_raw, copy_formatted = csv_result["copy"]["raw"], csv_result["copy"]["formatted"]
+    ours, theirs = csv_result["angka"], csv_result["datasette"]
+    concurrent = csv_result["concurrent"]
+    started, idle = csv_result["started"], csv_result["idle"]
+    share = ours["rate"] / copy_raw["rate"]
+    memory_ok = csv_result["peak_pss"] < 200
+    lines += [
+        "",
+        f"(4) CSV of one indicator ({CSV_INDICATOR}, {ours['rows']:,} rows, "
+        f"{ours['bytes'] / 1e6:.0f} MB from angka), whole downloads, rows/s (median of "
+        f"{len(ours['runs'])}):",
+        "",
+        "| Source | rows/s | runs |",
+        "| --- | ---: | --- |",
+        _csv_line(
+            "PostgreSQL `COPY (SELECT observation columns) TO STDOUT`, read by psycopg", copy_raw
+        ),
+        _csv_line(
+            "PostgreSQL `COPY` of angka's own CSV statement (labels, exact text)", copy_formatted
+        ),
+        _csv_line("angka `?format=csv`, one client", ours),
+        _csv_line("Datasette `.csv?_stream=on`, one client", theirs),
+        "",
+        f"angka / COPY: **{share:.0%}** (goal 50%); angka / Datasette: "
+        f"**{ours['rate'] / theirs['rate']:.1f}x**. With {concurrent['streams']} clients "
+        f"downloading at once, angka serves {concurrent['rate']:,.0f} rows/s in all (the "
+        f"slowest download took {concurrent['slowest']:.1f} s).",
+        "",
+        f"Memory of the {WORKERS} gunicorn workers together, read from /proc every 50 ms "
+        "(PSS counts each shared page once, RSS once per worker):",
+        "",
+        "| When | PSS sum, MB | RSS sum, MB |",
+        "| --- | ---: | ---: |",
+        f"| Just started | {started['pss']:.0f} | {started['rss']:.0f} |",
+        f"| After the JSON runs, before the CSV | {idle['pss']:.0f} | {idle['rss']:.0f} |",
+        f"| Peak while streaming (1, then {concurrent['streams']} clients) "
+        f"| **{csv_result['peak_pss']:.0f}** | {csv_result['peak_rss']:.0f} |",
+        "",
+        f"Streaming added {csv_result['peak_pss'] - idle['pss']:.0f} MB (PSS) to what the "
+        "workers held before it: the CSV is sent as COPY reads it, a few hundred rows at a "
+        f"time. The master process: {csv_result['peak_master_mb']:.0f} MB RSS at most.",
+        "",
+        "Goals of the issue:",
+        "",
+        f"- every query at least 2x Datasette's rate without the response cache: "
+        f"{_goal(goals['2x'])}",
+        f"- every query at least 10x Datasette's rate with the response cache: "
+        f"{_goal(goals['10x'])}",
+        f"- p99 under 100 ms at {CONNECTIONS} connections for (1)-(3): {_goal(goals['p99'])}",
+        f"- CSV at least 50% of COPY's rate: {_goal(share >= 0.5)}",
+        f"- server memory under 200 MB while streaming (PSS of the workers): {_goal(memory_ok)}",
+        "",
+        "Reproduce: `make bench-api` (PostgreSQL at DATABASE_URL, default "
+        f"`{DEFAULT_DATABASE_URL}`, created and filled when missing; Redis at REDIS_URL, "
+        f"default `{DEFAULT_REDIS_URL}`). `--seconds` and `--warmup` set the durations.",
+        SECTION_END,
+    ]
+    return "\n".join(lines)
+
+
+def _csv_line(label: str, result: dict) -> str:
+    runs = ", ".join(f"{rate:,.0f}" for rate in result["runs"])
+    return f"| {label} | {result['rate']:,.0f} | {runs} |"
+
+
+def write_report(section: str) -> None:
+    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n"
+    if SECTION_START in text and SECTION_END in text:
+        text = re.sub(
+            re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END),
+            lambda _match: section,
+            text,
+            flags=re.DOTALL,
+        )
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    REPORT.write_text(text, encoding="utf-8")
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=12, help="load per query and server")
+    parser.add_argument("--warmup", type=int, default=2, help="unrecorded load before each")
+    parser.add_argument("--csv-runs", type=int, default=3, help="downloads of the CSV (>= 1)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=THREADS,
+        help=f"threads per gunicorn worker (gthread, as the README says: {THREADS}); 0: sync",
+    )
+
+    parser.add_argument(
+        "--no-report", action="store_true", help="print the numbers; leave BENCHMARKS.md alone"
+    )
+    args = parser.parse_args(argv)
+    if args.seconds < 1 or args.warmup < 0 or args.csv_runs < 1:
+        parser.error("--seconds and --csv-runs must be at least 1, --warmup at least 0")
+    if shutil.which("wrk") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
+
+    _configure_environment()
+    data = _database_prepare(OBSERVATIONS)
+    binary = datasette_install()
+    print("exporting the rows to SQLite for Datasette", file=sys.stderr)
+    sqlite = sqlite_export(data["version"])
+    version = subprocess.run(
+        [str(binary), "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
+
+    mix = queries()
+    angka_csv, datasette_csv = csv_paths()
+    results = {
+        "date": dt.date.today().isoformat(),
+        "machine": _machine_note(),
+        "tool": "wrk" if shutil.which("wrk") else "a Python load generator (wrk missing)",
+        "server": f"{WORKERS} workers of {args.threads} threads (gthread)"
+        if args.threads
+        else f"{WORKERS} sync workers",
+        "seconds": args.seconds,
+        "warmup": args.warmup,
+        "datasette_version": version,
+        "sqlite": sqlite,
+        **data,
+        "queries": [{"label": query.label, "key": query.key} for query in mix],
+    }
+
+    datasette_port = _free_port()
+    datasette = datasette_start(binary, datasette_port)
+    try:
+        for query, entry in zip(mix, results["queries"], strict=True):
+            entry["datasette"] = load(datasette_port, query.datasette, args.seconds, args.warmup)
+            print(f"Datasette {query.key}: {entry['datasette']}", file=sys.stderr)
+        theirs = [download(datasette_port, datasette_csv) for _ in range(max(1, args.csv_runs - 1))]
+        print(f"Datasette CSV: {[run['rate'] for run in theirs]}", file=sys.stderr)
+
+        prefix = f"bench-api-{os.getpid()}-{int(time.time())}"
+        for name, cache_seconds in (("plain", 0), ("cached", 600)):
+            port = _free_port()
+            server = gunicorn_start(
+                port, cache_seconds=cache_seconds, prefix=f"{prefix}-{name}", threads=args.threads
+            )
+            try:
+                if name == "plain":
+                    started_memory = MemorySampler(server.pid).sample()
+                for query, entry in zip(mix, results["queries"], strict=True):
+                    if name == "plain":
+                        entry["rows"], _ = check_same_rows(port, datasette_port, query)
+                    entry[name] = load(port, query.angka, args.seconds, args.warmup)
+                    print(f"angka {name} {query.key}: {entry[name]}", file=sys.stderr)
+                if name == "plain":
+                    sampler = MemorySampler(server.pid)
+                    idle = sampler.sample()
+                    with sampler:
+                        ours = [download(port, angka_csv) for _ in range(args.csv_runs)]
+                        concurrent = downloads_concurrent(port, angka_csv, CONNECTIONS)
+                    print(
+                        f"angka CSV: {[run['rate'] for run in ours]}, {concurrent}", file=sys.stderr
+                    )
+            finally:
+                _stop(server)
+    finally:
+        _stop(datasette)
+
+    if ours[0]["rows"] != theirs[0]["rows"]:
+        raise RuntimeError(
+            f"the CSVs differ: angka {ours[0]['rows']:,} rows, Datasette {theirs[0]['rows']:,}"
+        )
+    results["csv"] = {
+        "copy": copy_rates(args.csv_runs),
+        "angka": {**_median_run(ours), "bytes": ours[0]["bytes"]},
+        "datasette": _median_run(theirs),
+        "concurrent": concurrent,
+        "peak_rss": sampler.peak_rss,
+        "peak_pss": sampler.peak_pss,
+        "peak_master_mb": sampler.peak_master,
+        "started": started_memory,
+        "idle": idle,
+    }
+    section = report_section(results)
+    print(section)
+    if not args.no_report:
+        write_report(section)
+        print(f"updated {REPORT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

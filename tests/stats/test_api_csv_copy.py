@@ -1,0 +1,108 @@
+"""The observation CSV through PostgreSQL's COPY is byte for byte the CSV written in Python."""
+
+import datetime as dt
+import io
+import os
+
+import pytest
+from django.db import connection
+
+from publications.services import release_create, release_publish
+from stats.api.views import ObservationViewSet
+from stats.services import observations_import
+from tests.stats.helpers import csv_text
+from tests.stats.test_api import OBSERVATIONS, T2, WIB, body, clear_cache, published  # noqa: F401
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql" and os.environ.get("CI") != "true",
+    reason="COPY exists on PostgreSQL only (SQLite keeps the Python path); CI runs on PostgreSQL",
+)
+
+HEADER = ["indicator", "region", "segment", "program", "period", "value", "status", "note"]
+AWKWARD_NOTE = 'revised, see "Catatan"\nline two'
+
+
+@pytest.fixture
+def awkward(published):  # noqa: F811
+    """Values and notes that test the formatting: quotes, commas, newlines, dates, decimals."""
+    release = release_create(slug="rilis-khusus", title_id="Khusus", title_en="Special")
+    rows = [
+        ("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2024", "1001000000000000", "normal", ""),
+        ("FUNDS_UNDER_MANAGEMENT_YOY", "ID", "_T", "_T", "2024", "0.0500", "estimate", ""),
+        ("ACTIVE_PARTICIPANTS", "31", "_T", "_T", "2024", "4100000", "provisional", AWKWARD_NOTE),
+        ("ACTIVE_PARTICIPANTS", "ID", "BPU", "_T", "2024", "7700000", "normal", "a,b"),
+    ]
+    # The first row refers to a day; the others have none.
+    dates = ["2024-06-30", "", "", ""]
+    text = csv_text(
+        [(*row, day) for row, day in zip(rows, dates, strict=True)],
+        header=[*HEADER, "reference_date"],
+    )
+    report = observations_import(stream=io.StringIO(text), release=release, commit=True)
+    assert report.ok, report.errors
+    # Published at an instant with microseconds, as a live publication is.
+    release_publish(release=release, at=T2 + dt.timedelta(days=30, microseconds=123456))
+    return release
+
+
+def csv_both_ways(client, monkeypatch, **params) -> tuple[bytes, bytes]:
+    params = {"format": "csv", **params}
+    monkeypatch.setattr(ObservationViewSet, "csv_copy", True)
+    by_copy = client.get(OBSERVATIONS, params)
+    monkeypatch.setattr(ObservationViewSet, "csv_copy", False)
+    by_python = client.get(OBSERVATIONS, params)
+    assert by_copy.status_code == by_python.status_code == 200
+    assert by_copy.streaming and by_python.streaming
+    assert by_copy["Content-Type"] == by_python["Content-Type"] == "text/csv; charset=utf-8"
+    assert by_copy["Content-Disposition"] == by_python["Content-Disposition"]
+    return body(by_copy), body(by_python)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"lang": "en"},
+        {"ordering": "-value"},
+        {"ordering": "-published_at", "region": "ID,31"},
+        {"indicator": "FUNDS_UNDER_MANAGEMENT,FUNDS_UNDER_MANAGEMENT_YOY"},
+        {"as_of": "2024-12-31"},
+        {"status": "provisional"},
+    ],
+)
+def test_copy_csv_is_the_python_csv(client, awkward, monkeypatch, params):
+    by_copy, by_python = csv_both_ways(client, monkeypatch, **params)
+    assert by_copy == by_python
+    assert by_copy.count(b"\r\n") >= 2
+
+
+def test_copy_csv_writes_exact_values_dates_and_quotes(client, awkward, monkeypatch):
+    by_copy, by_python = csv_both_ways(client, monkeypatch, lang="en")
+    assert by_copy == by_python
+    text = by_copy.decode("utf-8")
+    assert text.startswith("indicator,indicator_name,frequency,series_key,region,region_name,")
+    assert ",1001000000000000,rupiah," in text
+    assert ",12.9," in text and ",0.05," in text
+    assert ",2024-06-30,rilis-khusus," in text
+    assert '"revised, see ""Catatan""\nline two"' in text
+    assert '"a,b"' in text
+    assert "2025-03-17T10:00:00.123456+07:00\r\n" in text
+    assert "2024-02-15T10:00:00+07:00\r\n" in text
+    # The draft stays hidden in both.
+    assert "777" not in text and "rilis-draf" not in text
+
+
+def test_copy_csv_of_nothing_is_the_header(client, awkward, monkeypatch):
+    by_copy, by_python = csv_both_ways(client, monkeypatch, period_start="2030")
+    assert by_copy == by_python
+    assert by_copy.count(b"\r\n") == 1
+
+
+def test_copy_csv_leaves_the_session_time_zone_alone(client, awkward, monkeypatch):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW TimeZone")
+        before = cursor.fetchone()[0]
+    csv_both_ways(client, monkeypatch)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW TimeZone")
+        assert cursor.fetchone()[0] == before
