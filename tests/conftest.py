@@ -1,8 +1,9 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
+from django.db import transaction
 
-from stats.demo.loader import codelists_load, indicators_load
+from stats.demo.loader import codelists_load, demo_load, indicators_load
 
 
 @pytest.fixture
@@ -17,3 +18,18 @@ def staff_user(django_user_model):
     return django_user_model.objects.create_user(
         username="petugas", password="kata-sandi-uji-1", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture(scope="module")
+def _demo_loaded(django_db_setup, django_db_blocker):
+    """The demo, loaded once per test module inside a transaction rolled back at its end."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo_load()
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(_demo_loaded, db):
+    """The full demo data set (2023 release, history, targets, derived values, news)."""
+    return None

@@ -6,29 +6,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
 from publications.models import NewsRelease, Release
 from publications.services import release_create
-from stats.demo.loader import demo_load
 from stats.models import Indicator
 from stats.services import observations_import
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture(scope="module")
-def _demo_loaded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo_load()
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def demo(_demo_loaded, db):
-    return None
 
 
 @pytest.fixture(autouse=True)

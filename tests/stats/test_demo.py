@@ -7,26 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 
 from publications.models import Release
-from stats.demo.loader import DATA, demo_load, figures_2023
+from stats.demo.loader import DATA, figures_2023
 from stats.models import Code, Indicator, Observation, Series, Target
 from stats.periods import parse_period
-
-
-@pytest.fixture(scope="module")
-def _demo_loaded(django_db_setup, django_db_blocker):
-    """Load the demo once for the module, inside a transaction rolled back at the end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo_load()
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def demo(_demo_loaded, db):
-    return None
 
 
 def _observation(row):
