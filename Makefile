@@ -9,7 +9,7 @@ MANAGE := $(PY) manage.py
 # Local runs are development runs unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: help venv install install-test install-browser run test lint migrate-check bench-import bench-api bench-recompute clean
+.PHONY: help venv install install-test install-browser run test lint migrate-check bench-import bench-api bench-recompute bench-pages clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ bench-api: install ## Load-test the read API (gunicorn) against Datasette on 2,0
 
 bench-recompute: install ## Benchmark derived recompute and one new month against SQL (PostgreSQL)
 	$(PY) -m bench.bench_recompute
+
+bench-pages: install ## Time to first byte of the public pages, page cache warm and cold, on 2,000,000 rows (PostgreSQL, Redis)
+	$(PY) -m bench.bench_pages
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var staticfiles

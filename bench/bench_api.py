@@ -7,8 +7,9 @@ redis://127.0.0.1:6379/0; its keys get a prefix of their own). It
 
 * loads the demo and generates 2,000,000 synthetic observations (``stats.generate``)
   unless they are there already;
-* serves the site with gunicorn as the README's production section says (4 workers,
-  DEBUG off), once with the response cache off (API_CACHE_SECONDS=0) and once with it;
+* serves the site with gunicorn as the README's production section says
+  (``config/gunicorn.conf.py``, DEBUG off), once with the response cache off
+  (API_CACHE_SECONDS=0) and once with it;
 * exports the same rows to SQLite, with indexes on the filtered columns, and serves
   them with Datasette (installed with pip into bench-data/datasette-venv, outside the
   project's dependencies);
@@ -56,8 +57,7 @@ SECTION_START = "<!-- bench-api:start -->"
 SECTION_END = "<!-- bench-api:end -->"
 CONNECTIONS = 16
 # As the README's production section serves it.
-WORKERS = 4
-THREADS = 4
+GUNICORN_CONFIG = ROOT / "config" / "gunicorn.conf.py"
 SERIES_INDICATOR = "SYN_ACTIVE_PARTICIPANTS"
 PAGE_INDICATOR = "SYN_CONTRIBUTIONS_COLLECTED"
 CSV_INDICATOR = "SYN_NEW_REGISTRATIONS"
@@ -203,7 +203,20 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def gunicorn_start(port: int, *, cache_seconds: int, prefix: str, threads: int) -> subprocess.Popen:
+def gunicorn_settings() -> dict:
+    """Workers, threads and preloading as ``config/gunicorn.conf.py`` sets them here."""
+    import runpy
+
+    values = runpy.run_path(str(GUNICORN_CONFIG))
+    return {
+        "workers": values["workers"],
+        "threads": values["threads"],
+        "worker_class": values["worker_class"],
+        "preload": values.get("preload_app", False),
+    }
+
+
+def gunicorn_start(port: int, *, cache_seconds: int, prefix: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DEBUG": "false",
@@ -214,15 +227,13 @@ def gunicorn_start(port: int, *, cache_seconds: int, prefix: str, threads: int) 
         "API_USER_RATE": "off",
         "CACHE_KEY_PREFIX": prefix,
         "LOG_LEVEL": "WARNING",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
     }
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--config",
+        str(GUNICORN_CONFIG),
         "config.wsgi",
-        "--workers",
-        str(WORKERS),
-        *(["--worker-class", "gthread", "--threads", str(threads)] if threads else []),
-        "--bind",
-        f"127.0.0.1:{port}",
         "--log-level",
         "warning",
     ]
@@ -248,15 +259,15 @@ def datasette_install() -> Path:
 def sqlite_export(version: str) -> dict:
     """Every public observation, as angka's CSV has them, into one SQLite table.
 
-    The rows come from angka's own COPY statement (the columns of ``?format=csv``);
+    The rows come from angka's own CSV statement (the lines of ``?format=csv``);
     the table gets indexes on the filtered columns, as its publisher would add.
     """
-    from django.db import connection
+    from django.db import connection, transaction
     from django.utils import timezone, translation
 
     from stats.api.serializers import ObservationRows
     from stats.filtersets import CatalogueLookups
-    from stats.models import Observation
+    from stats.models import Observation, Series
 
     marker = SQLITE_PATH.with_suffix(".version")
     if SQLITE_PATH.exists() and marker.exists() and marker.read_text() == version:
@@ -270,23 +281,21 @@ def sqlite_export(version: str) -> dict:
         rows = ObservationRows(CatalogueLookups())
         header = rows.csv_header()
         queryset = Observation.objects.as_of(timezone.now())
-        sql, params = rows.copy_sql(queryset, [("series_id", False), ("period_start", False)])
+        sql, params = rows.csv_lines_sql(
+            queryset, [("series_id", False), ("period_start", False)], Series.objects.all()
+        )
     db = sqlite3.connect(SQLITE_PATH)
     columns = ", ".join(f'"{name}" TEXT' for name in header)
     db.execute(f"CREATE TABLE {TABLE} ({columns})")
     insert = f"INSERT INTO {TABLE} VALUES ({', '.join('?' * len(header))})"
     count = 0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('TimeZone', %s, false)", ["Asia/Jakarta"])
-        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
-            lines: list[bytes] = []
-            for data in copy:
-                lines.append(bytes(data))
-                if len(lines) >= 20_000:
-                    count += _sqlite_insert(db, insert, lines)
-                    lines = []
-            count += _sqlite_insert(db, insert, lines)
-        cursor.execute("SELECT set_config('TimeZone', 'UTC', false)")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", ["Asia/Jakarta"])
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while lines := cursor.fetchmany(20_000):
+                count += _sqlite_insert(db, insert, [line for (line,) in lines])
     db.execute(f"CREATE INDEX idx_series ON {TABLE} (indicator, region, segment, program, period)")
     db.execute(f"CREATE INDEX idx_period ON {TABLE} (indicator, period)")
     db.commit()
@@ -300,8 +309,8 @@ def sqlite_export(version: str) -> dict:
     }
 
 
-def _sqlite_insert(db: sqlite3.Connection, insert: str, lines: list[bytes]) -> int:
-    rows = list(csv.reader(io.StringIO(b"".join(lines).decode("utf-8"))))
+def _sqlite_insert(db: sqlite3.Connection, insert: str, lines: list[str]) -> int:
+    rows = list(csv.reader(io.StringIO("".join(lines), newline="")))
     db.executemany(insert, rows)
     return len(rows)
 
@@ -458,6 +467,7 @@ class MemorySampler:
         self.peak_rss = 0.0
         self.peak_pss = 0.0
         self.peak_master = 0.0
+        self.peak_server_pss = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -486,8 +496,10 @@ class MemorySampler:
         self.peak_rss = max(self.peak_rss, rss)
         self.peak_pss = max(self.peak_pss, pss)
         master = self._field_mb(f"/proc/{self.master}/status", "VmRSS:")
+        master_pss = self._field_mb(f"/proc/{self.master}/smaps_rollup", "Pss:")
         self.peak_master = max(self.peak_master, master)
-        return {"rss": rss, "pss": pss, "workers": len(pids)}
+        self.peak_server_pss = max(self.peak_server_pss, pss + master_pss)
+        return {"rss": rss, "pss": pss, "server_pss": pss + master_pss, "workers": len(pids)}
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
@@ -554,7 +566,7 @@ def copy_rates(runs: int) -> dict:
 
     from stats.api.serializers import ObservationRows
     from stats.filtersets import CatalogueLookups
-    from stats.models import Indicator, Observation
+    from stats.models import Indicator, Observation, Series
 
     indicator = Indicator.objects.get(code=CSV_INDICATOR)
     now = timezone.now()
@@ -567,14 +579,17 @@ def copy_rates(runs: int) -> dict:
     )
     with translation.override("id"):
         rows = ObservationRows(CatalogueLookups())
-        formatted, formatted_params = rows.copy_sql(
+        formatted, formatted_params = rows.csv_lines_sql(
             Observation.objects.as_of(now).filter(series__indicator_id=indicator.pk),
             [("series_id", False), ("period_start", False)],
+            Series.objects.filter(indicator_id=indicator.pk),
         )
     statements = {
         "raw": (raw, [indicator.pk, now, now]),
+        # One text column (the line): COPY's text format, which needs no quoting.
         "formatted": (formatted, formatted_params),
     }
+    formats = {"raw": "csv", "formatted": "text"}
     results: dict[str, list[dict]] = {name: [] for name in statements}
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('TimeZone', %s, false)", ["Asia/Jakarta"])
@@ -582,13 +597,14 @@ def copy_rates(runs: int) -> dict:
             for name, (sql, params) in statements.items():
                 count = 0
                 started = time.perf_counter()
-                with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+                copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT {formats[name]})"
+                with cursor.cursor.copy(copy_sql, params) as copy:
                     for _data in copy:
                         count += 1
                 seconds = time.perf_counter() - started
                 results[name].append({"rows": count, "seconds": seconds, "rate": count / seconds})
         cursor.execute("SELECT set_config('TimeZone', 'UTC', false)")
-    return {name: _median_run(runs_) for name, runs_ in results.items()}
+    return {name: {**_median_run(runs_), "all": runs_} for name, runs_ in results.items()}
 
 
 def _median_run(runs: list[dict]) -> dict:
@@ -677,12 +693,14 @@ def report_section(results: dict) -> str:
     concurrent = csv_result["concurrent"]
     started, idle = csv_result["started"], csv_result["idle"]
     share = ours["rate"] / copy_raw["rate"]
-    memory_ok = csv_result["peak_pss"] < 200
+    memory_ok = csv_result["peak_server_pss"] < 200
+    workers = results["gunicorn"]["workers"]
     lines += [
         "",
         f"(4) CSV of one indicator ({CSV_INDICATOR}, {ours['rows']:,} rows, "
         f"{ours['bytes'] / 1e6:.0f} MB from angka), whole downloads, rows/s (median of "
-        f"{len(ours['runs'])}):",
+        f"{len(ours['runs'])}; each angka download right after a COPY of each kind, so "
+        "they meet the same load):",
         "",
         "| Source | rows/s | runs |",
         "| --- | ---: | --- |",
@@ -690,7 +708,8 @@ def report_section(results: dict) -> str:
             "PostgreSQL `COPY (SELECT observation columns) TO STDOUT`, read by psycopg", copy_raw
         ),
         _csv_line(
-            "PostgreSQL `COPY` of angka's own CSV statement (labels, exact text)", copy_formatted
+            "PostgreSQL `COPY` of angka's own CSV statement (whole lines: labels, exact text)",
+            copy_formatted,
         ),
         _csv_line("angka `?format=csv`, one client", ours),
         _csv_line("Datasette `.csv?_stream=on`, one client", theirs),
@@ -700,19 +719,24 @@ def report_section(results: dict) -> str:
         f"downloading at once, angka serves {concurrent['rate']:,.0f} rows/s in all (the "
         f"slowest download took {concurrent['slowest']:.1f} s).",
         "",
-        f"Memory of the {WORKERS} gunicorn workers together, read from /proc every 50 ms "
-        "(PSS counts each shared page once, RSS once per worker):",
+        f"Memory of the gunicorn server (its master and {workers} workers), read from /proc "
+        "every 50 ms. PSS counts each shared page once (the application is loaded before "
+        "the workers fork, so its pages are shared), RSS once per process:",
         "",
-        "| When | PSS sum, MB | RSS sum, MB |",
-        "| --- | ---: | ---: |",
-        f"| Just started | {started['pss']:.0f} | {started['rss']:.0f} |",
-        f"| After the JSON runs, before the CSV | {idle['pss']:.0f} | {idle['rss']:.0f} |",
+        "| When | PSS, master and workers, MB | PSS, workers, MB | RSS sum of workers, MB |",
+        "| --- | ---: | ---: | ---: |",
+        f"| Just started | {started['server_pss']:.0f} | {started['pss']:.0f} "
+        f"| {started['rss']:.0f} |",
+        f"| After the JSON runs, before the CSV | {idle['server_pss']:.0f} | {idle['pss']:.0f} "
+        f"| {idle['rss']:.0f} |",
         f"| Peak while streaming (1, then {concurrent['streams']} clients) "
-        f"| **{csv_result['peak_pss']:.0f}** | {csv_result['peak_rss']:.0f} |",
+        f"| **{csv_result['peak_server_pss']:.0f}** | {csv_result['peak_pss']:.0f} "
+        f"| {csv_result['peak_rss']:.0f} |",
         "",
-        f"Streaming added {csv_result['peak_pss'] - idle['pss']:.0f} MB (PSS) to what the "
-        "workers held before it: the CSV is sent as COPY reads it, a few hundred rows at a "
-        f"time. The master process: {csv_result['peak_master_mb']:.0f} MB RSS at most.",
+        f"Streaming added {csv_result['peak_server_pss'] - idle['server_pss']:.0f} MB (PSS) "
+        "to what the server held before it: the CSV is sent as the database produces it, a "
+        f"few hundred rows at a time. The master process alone: "
+        f"{csv_result['peak_master_mb']:.0f} MB RSS at most.",
         "",
         "Goals of the issue:",
         "",
@@ -722,7 +746,8 @@ def report_section(results: dict) -> str:
         f"{_goal(goals['10x'])}",
         f"- p99 under 100 ms at {CONNECTIONS} connections for (1)-(3): {_goal(goals['p99'])}",
         f"- CSV at least 50% of COPY's rate: {_goal(share >= 0.5)}",
-        f"- server memory under 200 MB while streaming (PSS of the workers): {_goal(memory_ok)}",
+        f"- server memory under 200 MB while streaming (PSS of master and workers): "
+        f"{_goal(memory_ok)}",
         "",
         "Reproduce: `make bench-api` (PostgreSQL at DATABASE_URL, default "
         f"`{DEFAULT_DATABASE_URL}`, created and filled when missing; Redis at REDIS_URL, "
@@ -760,13 +785,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=2, help="unrecorded load before each")
     parser.add_argument("--csv-runs", type=int, default=3, help="downloads of the CSV (>= 1)")
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=THREADS,
-        help=f"threads per gunicorn worker (gthread, as the README says: {THREADS}); 0: sync",
-    )
-
-    parser.add_argument(
         "--no-report", action="store_true", help="print the numbers; leave BENCHMARKS.md alone"
     )
     args = parser.parse_args(argv)
@@ -785,14 +803,16 @@ def main(argv: list[str] | None = None) -> None:
     ).stdout.split()[-1]
 
     mix = queries()
+    gunicorn = gunicorn_settings()
     angka_csv, datasette_csv = csv_paths()
     results = {
         "date": dt.date.today().isoformat(),
         "machine": _machine_note(),
         "tool": "wrk" if shutil.which("wrk") else "a Python load generator (wrk missing)",
-        "server": f"{WORKERS} workers of {args.threads} threads (gthread)"
-        if args.threads
-        else f"{WORKERS} sync workers",
+        "gunicorn": gunicorn,
+        "server": f"`config/gunicorn.conf.py`: {gunicorn['workers']} workers of "
+        f"{gunicorn['threads']} threads ({gunicorn['worker_class']})"
+        + (", application preloaded" if gunicorn["preload"] else ""),
         "seconds": args.seconds,
         "warmup": args.warmup,
         "datasette_version": version,
@@ -813,9 +833,7 @@ def main(argv: list[str] | None = None) -> None:
         prefix = f"bench-api-{os.getpid()}-{int(time.time())}"
         for name, cache_seconds in (("plain", 0), ("cached", 600)):
             port = _free_port()
-            server = gunicorn_start(
-                port, cache_seconds=cache_seconds, prefix=f"{prefix}-{name}", threads=args.threads
-            )
+            server = gunicorn_start(port, cache_seconds=cache_seconds, prefix=f"{prefix}-{name}")
             try:
                 if name == "plain":
                     started_memory = MemorySampler(server.pid).sample()
@@ -828,7 +846,12 @@ def main(argv: list[str] | None = None) -> None:
                     sampler = MemorySampler(server.pid)
                     idle = sampler.sample()
                     with sampler:
-                        ours = [download(port, angka_csv) for _ in range(args.csv_runs)]
+                        # COPY and angka's download take turns, so both meet the same
+                        # load from whatever else the machine runs.
+                        ours, copies = [], []
+                        for _ in range(args.csv_runs):
+                            copies.append(copy_rates(1))
+                            ours.append(download(port, angka_csv))
                         concurrent = downloads_concurrent(port, angka_csv, CONNECTIONS)
                     print(
                         f"angka CSV: {[run['rate'] for run in ours]}, {concurrent}", file=sys.stderr
@@ -843,12 +866,16 @@ def main(argv: list[str] | None = None) -> None:
             f"the CSVs differ: angka {ours[0]['rows']:,} rows, Datasette {theirs[0]['rows']:,}"
         )
     results["csv"] = {
-        "copy": copy_rates(args.csv_runs),
+        "copy": {
+            name: _median_run([run for copy in copies for run in copy[name]["all"]])
+            for name in ("raw", "formatted")
+        },
         "angka": {**_median_run(ours), "bytes": ours[0]["bytes"]},
         "datasette": _median_run(theirs),
         "concurrent": concurrent,
         "peak_rss": sampler.peak_rss,
         "peak_pss": sampler.peak_pss,
+        "peak_server_pss": sampler.peak_server_pss,
         "peak_master_mb": sampler.peak_master,
         "started": started_memory,
         "idle": idle,

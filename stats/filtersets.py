@@ -10,6 +10,7 @@ queries whatever the number of values given.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from django.utils import timezone
 from publications.selectors import releases_public
 
 from .choices import Frequency, ObservationStatus, Unit
-from .models import Code, CodeList, Indicator, Observation, Series, SeriesCode, Topic
+from .models import Code, CodeList, Indicator, Observation, Series, Topic
 from .periods import Period, PeriodError, parse_period
 
 MAX_LIST_ITEMS = 500
@@ -215,7 +216,12 @@ class IndicatorFilter(ListFilter):
 
 
 class DimensionFilter(ListFilter):
-    """Codes of one code list (``region=31,32``): series having any of them."""
+    """Codes of one code list (``region=31,32``): series having any of them.
+
+    Matched on the series' key (``Series.dimensions``, one code per code list, kept with
+    its ``SeriesCode`` rows): a condition on the series row itself, so any number of
+    dimension filters costs no sub-query and little planning.
+    """
 
     def __init__(self, *args, codelist_id: str, **kwargs):
         self.codelist_id = codelist_id
@@ -228,13 +234,13 @@ class DimensionFilter(ListFilter):
                 f"unknown {self.codelist_id} code {', '.join(unknown)}; "
                 f"see /api/v1/codelists/{self.codelist_id}/"
             )
-        return [lookups.codes[(self.codelist_id, code)].id for code in values]
+        return values
 
     def filter(self, qs, value):
         if not value:
             return qs
-        series_ids = SeriesCode.objects.filter(code_id__in=value).values("series_id")
-        return qs.filter(**{f"{self.field_name}__in": series_ids})
+        # field_name: the path to the series' dimensions, e.g. "series__dimensions".
+        return qs.filter(**{f"{self.field_name}__{self.codelist_id}__in": value})
 
 
 class ReleaseFilter(ListFilter):
@@ -385,7 +391,7 @@ class ObservationFilterSet(StrictFilterSet):
         # Code lists are data: every one of them is a filter named by its id.
         return {
             codelist_id: DimensionFilter(
-                field_name="series_id",
+                field_name="series__dimensions",
                 codelist_id=codelist_id,
                 help_text=f"{name_en} code(s), comma list allowed.",
             )
@@ -410,6 +416,19 @@ class ObservationFilterSet(StrictFilterSet):
             self.snapshot_at = timezone.now()
         return self.snapshot_at
 
+    def series_queryset(self) -> QuerySet:
+        """The series the result can come from: the filters on the series (indicator,
+        frequency, code lists) applied to ``Series``. Call after ``validate``."""
+        series = Series.objects.all()
+        for name, value in self.form.cleaned_data.items():
+            filter_ = self.filters[name]
+            if value in (None, "", []) or not filter_.field_name.startswith("series__"):
+                continue
+            on_series = copy.copy(filter_)
+            on_series.field_name = filter_.field_name.removeprefix("series__")
+            series = on_series.filter(series, value)
+        return series
+
     def filter_queryset(self, queryset):
         if self.form.cleaned_data.get("as_of") is None:
             queryset = queryset.as_of(self.effective_at)
@@ -433,7 +452,7 @@ class SeriesFilterSet(StrictFilterSet):
     def dynamic_filters(self):
         return {
             codelist_id: DimensionFilter(
-                field_name="pk",
+                field_name="dimensions",
                 codelist_id=codelist_id,
                 help_text=f"{name_en} code(s), comma list allowed.",
             )

@@ -14,10 +14,13 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from publications.models import Release
 from publications.selectors import calendar_upcoming, news_public, releases_public
 
 from . import charts, formatting
@@ -41,6 +44,9 @@ HEADLINE_INDICATORS = (
     "ACTIVE_COVERAGE_ELIGIBLE",
     "BENEFITS_PAID",
 )
+# Observation columns the indicator page and its charts never show: not loaded (a long
+# series has hundreds of rows; the query-count tests catch any later access to them).
+UNSHOWN = ("created_at", "reference_date", "source", "period_end")
 SEARCH_MIN_LENGTH = 2
 SEARCH_LIMIT = 20
 
@@ -109,7 +115,8 @@ class SelectionError(ValueError):
 def _selection(request: HttpRequest, indicator: Indicator, codelists, options) -> dict:
     """The chosen frequency and codes; defaults: main frequency, totals."""
     frequency = request.GET.get("frequency", indicator.frequency)
-    if frequency not in indicator.frequencies:
+    # ``frequencies`` is a string of letters: compare letters, not substrings ("" or "AM").
+    if frequency not in list(indicator.frequencies):
         raise SelectionError(
             "frequency",
             _("%(value)s is not published for this indicator; use one of %(choices)s")
@@ -158,11 +165,22 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     key = series_key(dimensions, [c.id for c in codelists])
     series = series_public().filter(indicator=indicator, frequency=frequency, key=key).first()
     language = _language()
-    points = list(series_points_public(series_id=series.pk)) if series else []
+    # The releases in one query for both tables (_table_rows), not one copy per row, and
+    # none of the columns the page does not show.
+    points = (
+        list(series_points_public(series_id=series.pk).select_related(None).defer(*UNSHOWN))
+        if series
+        else []
+    )
     target = (
         Target.objects.filter(series=series).order_by("-period_start").first() if series else None
     )
-    vintages = list(series_vintages_public(series_id=series.pk)) if series else []
+    vintages = (
+        list(series_vintages_public(series_id=series.pk).select_related(None).defer(*UNSHOWN))
+        if series
+        else []
+    )
+    _table_rows([*points, *vintages], decimals=indicator.decimals, language=language)
     revised_periods = _revised_periods(vintages)
     selection_label = _selection_label(dimensions, selection["totals"], codes_by_key)
     chart = charts.line_chart(
@@ -222,15 +240,18 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "csv_url": f"{api_url}&format=csv",
         "json_url": f"{api_url}&format=json",
         "svg_url": reverse("stats:indicator-svg", args=[indicator.code]) + "?" + urlencode(query),
+        "png_url": reverse("stats:indicator-png", args=[indicator.code]) + "?" + urlencode(query),
         "pandas": f'pd.read_csv("{api_url}&format=csv")',
         "citation": _citation(indicator, selection_label, points, permalink, language),
     }
     return render(request, "stats/indicator_detail.html", context)
 
 
-@cached_page
-def indicator_svg(request: HttpRequest, code: str) -> HttpResponse:
-    """The indicator's chart as a stand-alone SVG file, for reuse."""
+def _chart_download(request: HttpRequest, code: str) -> tuple[str, SafeString] | HttpResponse:
+    """The chosen selection's chart for the SVG and PNG downloads: (file stem, SVG).
+
+    A bad filter is answered here, as a plain-text 400 naming the field.
+    """
     indicator = indicators_public().filter(code=code).first()
     if indicator is None:
         raise Http404(_("No published indicator with this code."))
@@ -250,7 +271,11 @@ def indicator_svg(request: HttpRequest, code: str) -> HttpResponse:
         .filter(indicator=indicator, frequency=selection["frequency"], key=key)
         .first()
     )
-    points = list(series_points_public(series_id=series.pk)) if series else []
+    points = (
+        list(series_points_public(series_id=series.pk).select_related(None).defer(*UNSHOWN))
+        if series
+        else []
+    )
     target = (
         Target.objects.filter(series=series).order_by("-period_start").first() if series else None
     )
@@ -265,11 +290,76 @@ def indicator_svg(request: HttpRequest, code: str) -> HttpResponse:
         target=charts.ChartPoint(target.period, target.value) if target else None,
         decimals=max(indicator.decimals, 1),
     )
+    return f"{indicator.code.lower()}-{selection['frequency'].lower()}", svg
+
+
+@cached_page
+def indicator_svg(request: HttpRequest, code: str) -> HttpResponse:
+    """The indicator's chart as a stand-alone SVG file, for reuse."""
+    chart = _chart_download(request, code)
+    if isinstance(chart, HttpResponse):
+        return chart
+    stem, svg = chart
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{indicator.code.lower()}-{selection["frequency"].lower()}.svg"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{stem}.svg"'
     return response
+
+
+@cached_page
+def indicator_png(request: HttpRequest, code: str) -> HttpResponse:
+    """The same chart as the SVG download, rasterised to PNG on the server."""
+    chart = _chart_download(request, code)
+    if isinstance(chart, HttpResponse):
+        return chart
+    stem, svg = chart
+    response = HttpResponse(charts.png(svg), content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="{stem}.png"'
+    return response
+
+
+def _table_rows(observations: list, *, decimals: int, language: str) -> None:
+    """Give each observation of the data and revision tables its texts, once per distinct
+    value: the period, the value, the status, the release (one query for all, one URL
+    each) and the publication and replacement dates. A long monthly series has hundreds
+    of rows; formatting in the template, row by row, was most of the page's cost."""
+    if not observations:
+        return
+    release_ids = {observation.release_id for observation in observations}
+    releases = {release.pk: release for release in Release.objects.filter(pk__in=release_ids)}
+    urls = {pk: reverse("publications:release", args=[r.slug]) for pk, r in releases.items()}
+    titles = {pk: release.title for pk, release in releases.items()}
+    periods: dict[str, str] = {}
+    statuses: dict[str, str] = {}
+    dates: dict = {}
+
+    def date_texts(instant) -> tuple[str, str]:
+        if instant not in dates:
+            dates[instant] = (
+                date_filter(timezone.localtime(instant), "c"),
+                formatting.date_label(instant, language=language),
+            )
+        return dates[instant]
+
+    for observation in observations:
+        observation.release = releases[observation.release_id]
+        observation.release_url = urls[observation.release_id]
+        observation.release_title = titles[observation.release_id]
+        period = observation.period
+        if period not in periods:
+            periods[period] = formatting.period_label(period, language=language)
+        observation.period_text = periods[period]
+        observation.value_text = formatting.value_full(
+            observation.value, unit="", language=language, decimals=decimals
+        )
+        if observation.status not in statuses:
+            statuses[observation.status] = observation.get_status_display()
+        observation.status_text = statuses[observation.status]
+        if observation.valid_from is not None:
+            observation.valid_from_iso, observation.valid_from_text = date_texts(
+                observation.valid_from
+            )
+        if observation.valid_to is not None:
+            observation.valid_to_iso, observation.valid_to_text = date_texts(observation.valid_to)
 
 
 def _formula(derivation: DerivedDefinition | None, language: str) -> str:

@@ -12,8 +12,9 @@ The contract (see the OpenAPI description at /api/schema/):
   walk visits each row once; observation cursors also pin the instant of the first
   page, so publications during a walk do not shift it;
 - ``ETag``/``Last-Modified`` follow the last publication: a conditional request is
-  answered 304 before the query runs, and the rendered JSON is cached under the ETag,
-  which a publication changes (so publishing invalidates without a purge).
+  answered 304 before the query runs; the rendered JSON is cached under the data
+  generation (``stats.api.cache``), which a publication ends, and anonymous hits are
+  served by ``ApiResponseCacheMiddleware`` before DRF, without SQL.
 """
 
 from __future__ import annotations
@@ -40,14 +41,15 @@ from rest_framework.pagination import BasePagination
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from stats.filtersets import CatalogueLookups
 from stats.renderers import CSVRenderer, csv_streaming_response
 from stats.selectors import last_publication_at
+
+from .cache import generation_memo, request_generation, response_cache_key, response_cache_on
+from .throttling import ApiAnonThrottle, ApiUserThrottle
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
@@ -82,29 +84,6 @@ def api_exception_handler(exc, context):
             errors = {"non_field_errors": _messages(detail)}
         response.data = {"errors": errors}
     return response
-
-
-# --- rate limits (rates read at request time, so they follow the settings) ---
-
-
-def _rate(scope: str) -> str | None:
-    """The rate of ``scope``; "off" (e.g. API_ANON_RATE=off for a load test) is no limit."""
-    rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
-    return None if rate in (None, "off") else rate
-
-
-class ApiAnonThrottle(AnonRateThrottle):
-    scope = "api_anon"
-
-    def get_rate(self):
-        return _rate(self.scope)
-
-
-class ApiUserThrottle(UserRateThrottle):
-    scope = "api_user"
-
-    def get_rate(self):
-        return _rate(self.scope)
 
 
 # --- cursor ---
@@ -211,31 +190,47 @@ class KeysetPagination(BasePagination):
     """
 
     def paginate_queryset(self, queryset, request, view=None):
+        page = self.page_queryset(queryset, request, view)
+        keys = [name for name, _field, _descending in self.keys]
+        return self.paginate_rows(list(page), lambda row: _position(row, keys))
+
+    def page_queryset(self, queryset, request, view) -> QuerySet:
+        """``queryset`` sorted in the page's order, after the cursor, one row past the page.
+
+        ``self.keys`` gets the sort keys as (annotation, field, descending in this order).
+        """
         self.request = request
         self.view = view
         spec = view.ordering_options[view.ordering_name]
-        keys = _sort_keys(len(spec))
+        names = _sort_keys(len(spec))
         queryset = queryset.annotate(
-            **{key: F(path) for key, (path, _desc) in zip(keys, spec, strict=True)}
+            **{key: F(path) for key, (path, _desc) in zip(names, spec, strict=True)}
         )
         cursor: Cursor | None = view.cursor
-        reverse = bool(cursor and cursor.reverse)
+        self.reverse = reverse = bool(cursor and cursor.reverse)
+        self.keys = []
         order_by = []
-        for key, (_path, descending) in zip(keys, spec, strict=True):
+        for key, (path, descending) in zip(names, spec, strict=True):
             forwards = not descending if not reverse else descending
             order_by.append(F(key).asc() if forwards else F(key).desc())
+            self.keys.append((key, path, not forwards))
         queryset = queryset.order_by(*order_by)
         if cursor is not None:
-            queryset = queryset.filter(_after(keys, spec, cursor.position, reverse))
-        size = view.page_size
-        rows = list(queryset[: size + 1])
+            queryset = queryset.filter(_after(names, spec, cursor.position, reverse))
+        return queryset[: view.page_size + 1]
+
+    def paginate_rows(self, rows: list, position) -> list:
+        """The page of ``rows`` (from ``page_queryset``); ``position(row)`` is a row's sort key."""
+        cursor: Cursor | None = self.view.cursor
+        reverse = self.reverse
+        size = self.view.page_size
         more = len(rows) > size
         rows = rows[:size]
         if reverse:
             rows.reverse()
         self.next_position = self.previous_position = None
         if rows:
-            first, last = _position(rows[0], keys), _position(rows[-1], keys)
+            first, last = position(rows[0]), position(rows[-1])
             if reverse:
                 self.next_position = last
                 self.previous_position = first if more else None
@@ -250,6 +245,9 @@ class KeysetPagination(BasePagination):
                 self.previous_position = cursor.position
         return rows
 
+    def links(self) -> tuple[str | None, str | None]:
+        return self._link(self.next_position, False), self._link(self.previous_position, True)
+
     def _link(self, position, reverse: bool) -> str | None:
         if position is None:
             return None
@@ -260,13 +258,8 @@ class KeysetPagination(BasePagination):
         return replace_query_param(url, "cursor", token)
 
     def get_paginated_response(self, data):
-        return Response(
-            {
-                "next": self._link(self.next_position, False),
-                "previous": self._link(self.previous_position, True),
-                "results": data,
-            }
-        )
+        next_link, previous_link = self.links()
+        return Response({"next": next_link, "previous": previous_link, "results": data})
 
     def get_paginated_response_schema(self, schema):
         return {
@@ -342,6 +335,10 @@ class StrictFilterBackend(DjangoFilterBackend):
 # --- the view base ---
 
 
+class CachedJSON(HttpResponse):
+    """A JSON body taken from the response cache (or rendered by the database)."""
+
+
 class PublicReadMixin:
     """Mix into a GenericViewSet with ``list``/``retrieve``."""
 
@@ -387,8 +384,11 @@ class PublicReadMixin:
 
     @property
     def lookups(self) -> CatalogueLookups:
+        """The catalogue, read once per worker process and data generation."""
         if not hasattr(self, "_lookups"):
-            self._lookups = CatalogueLookups()
+            self._lookups = generation_memo(
+                request_generation(self.request), "catalogue", CatalogueLookups
+            )
         return self._lookups
 
     # parameters
@@ -404,12 +404,13 @@ class PublicReadMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # A response is cached only after its request passed every check, under a key
+        # made of the data generation, URL, language and Accept header (stats.api.cache):
+        # the same key means the same valid request, so a hit skips the checks. Anonymous
+        # hits are served earlier still, by ApiResponseCacheMiddleware.
+        self.cached_body = self._cache_get(request)
         self.activate_language(request)
         self.compute_validators(request)
-        # A response is cached only after its request passed every check, under a key
-        # made of the full URL, language, format and data version: the same key means
-        # the same valid request, so a hit skips the checks (and their catalogue reads).
-        self.cached_body = self._cache_get()
         if self.cached_body is None:
             self.validate_request(request)
         self.check_conditional(request)
@@ -517,7 +518,10 @@ class PublicReadMixin:
 
     def compute_validators(self, request) -> None:
         """``last_modified`` and ``etag`` of the answer, before any other work."""
-        self.last_published = last_publication_at()
+        # Once per worker and data generation: a publication starts a new generation.
+        self.last_published = generation_memo(
+            request_generation(request), "last_publication_at", last_publication_at
+        )
         instants = [i for i in (self.last_published, self.edited_at()) if i is not None]
         self.last_modified = max(instants) if instants else None
         self.etag = None
@@ -548,30 +552,33 @@ class PublicReadMixin:
         if since is not None and modified is not None and int(modified.timestamp()) <= since:
             raise NotModified()
 
-    def cache_key(self) -> str:
-        return f"api-response:{self.etag}"
-
     @property
     def response_cache_on(self) -> bool:
         """API_CACHE_SECONDS=0 turns the response cache off (ETags and 304s stay)."""
-        return self.cache_responses and settings.ANGKA_API_CACHE_SECONDS > 0
+        return self.cache_responses and response_cache_on()
 
-    def _cache_get(self) -> bytes | None:
+    def _cache_get(self, request) -> bytes | None:
+        """The cached JSON of a request the middleware did not look up (tokens, sessions,
+        HEAD): the body of an answer stored for the same URL, language and Accept."""
+        django_request = request._request
         if (
-            not self.response_cache_on
+            getattr(django_request, "api_cache_key", None) is not None
+            or not self.response_cache_on
+            or request.method not in ("GET", "HEAD")
             or self.wants_csv
-            or self.etag is None
             or self.action not in ("list", "retrieve")
         ):
             return None
-        return cache.get(self.cache_key())
+        key = response_cache_key(django_request, request_generation(request))
+        entry = cache.get(key)
+        return entry[1] if entry is not None else None
 
     def cached_response(self) -> HttpResponse | None:
         """The cached JSON of this request, found by ``initial``, or None."""
         body = getattr(self, "cached_body", None)
         if body is None:
             return None
-        return HttpResponse(body, content_type="application/json")
+        return CachedJSON(body, content_type="application/json")
 
     def finalize_response(self, request, response, *args, **kwargs):
         if response.status_code >= 400 and isinstance(
@@ -591,13 +598,14 @@ class PublicReadMixin:
                 response["Cache-Control"] = f"public, max-age={max_age}"
             if (
                 response.status_code == 200
-                and isinstance(response, Response)
+                and isinstance(response, Response | CachedJSON)
                 and self.response_cache_on
                 and self.action in ("list", "retrieve")
                 and etag
+                and not self.wants_csv
             ):
-                response.render()
-                cache.set(self.cache_key(), response.content, settings.ANGKA_API_CACHE_SECONDS)
+                # ApiResponseCacheMiddleware stores it, with the headers of the way out.
+                response.api_cacheable = True
         response["Content-Language"] = translation.get_language() or settings.LANGUAGE_CODE
         patch_vary_headers(response, ("Accept", "Accept-Language"))
         if getattr(self, "language_before", None) is not None:

@@ -1,8 +1,16 @@
-"""CORS for the read API: any origin may read /api/ (it is public and read-only)."""
+"""CORS for the read API (any origin may read /api/: it is public and read-only), and
+its response cache, served before the rest of the stack."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import parse_http_date_safe
+
+from .cache import generation, response_cache_key, response_cache_on
+from .throttling import throttle_anonymous
 
 ALLOWED_HEADERS = "Accept, Accept-Language, Authorization, If-None-Match, If-Modified-Since"
 EXPOSED_HEADERS = "ETag, Last-Modified, Retry-After, Content-Disposition, Content-Language"
@@ -25,3 +33,100 @@ class ApiCorsMiddleware:
         response["Access-Control-Allow-Origin"] = "*"
         response["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
         return response
+
+
+class ApiResponseCacheMiddleware:
+    """Serves the read API's cached answers before sessions, authentication and DRF.
+
+    For an anonymous GET under /api/v1/ (no Authorization header, no session cookie) it
+    applies the anonymous rate limit, looks the answer up (``stats.api.cache``) and, on a
+    hit, replays it, or answers 304 to a matching ``If-None-Match`` or
+    ``If-Modified-Since``, without a database query. On a miss the request goes on; the
+    answer is stored with its headers if the view marked it cacheable. Other requests
+    (tokens, sessions, HEAD, CSV) take the normal way, where the views do the same checks.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self._eligible(request):
+            return self.get_response(request)
+        try:
+            host_ok = bool(request.get_host())
+        except DisallowedHost:
+            host_ok = False
+        if not host_ok:
+            return self.get_response(request)
+        refusal = throttle_anonymous(request)
+        if refusal is not None:
+            return refusal
+        token = generation()
+        request.api_generation = token
+        key = request.api_cache_key = response_cache_key(request, token)
+        entry = cache.get(key)
+        if entry is not None:
+            return replay(request, entry)
+        response = self.get_response(request)
+        if (
+            getattr(response, "api_cacheable", False)
+            and response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+        ):
+            headers = [(name, value) for name, value in response.items() if name not in SKIPPED]
+            cache.set(key, (headers, response.content), settings.ANGKA_API_CACHE_SECONDS)
+        return response
+
+    @staticmethod
+    def _eligible(request: HttpRequest) -> bool:
+        return (
+            request.method == "GET"
+            and request.path.startswith("/api/v1/")
+            and response_cache_on()
+            and "HTTP_AUTHORIZATION" not in request.META
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        )
+
+
+# Set again on the way out by the middleware above this one (CORS, security).
+SKIPPED = frozenset(
+    {
+        "Content-Length",
+        "Access-Control-Allow-Origin",
+        "Access-Control-Expose-Headers",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "Cross-Origin-Opener-Policy",
+    }
+)
+NOT_MODIFIED_DROPS = frozenset({"Content-Type", "Content-Disposition"})
+
+
+def replay(request: HttpRequest, entry) -> HttpResponse:
+    headers, body = entry
+    found = dict(headers)
+    if _not_modified(request, found.get("ETag"), found.get("Last-Modified")):
+        response = HttpResponse(status=304)
+        del response["Content-Type"]
+        for name, value in headers:
+            if name not in NOT_MODIFIED_DROPS:
+                response[name] = value
+        return response
+    response = HttpResponse(body)
+    for name, value in headers:
+        response[name] = value
+    return response
+
+
+def _not_modified(request: HttpRequest, etag: str | None, last_modified: str | None) -> bool:
+    """The rules of ``stats.api.base.PublicReadMixin.check_conditional``."""
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+    if if_none_match:
+        if etag is None:
+            return False
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+    modified = parse_http_date_safe(last_modified or "")
+    return since is not None and modified is not None and modified <= since

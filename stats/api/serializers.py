@@ -9,6 +9,8 @@ use, so the two formats cannot disagree. Values are exact text (``exact_text``):
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import json
 
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -51,6 +53,26 @@ CSV_VALUES = (
     "release_id",
     "valid_from",
 )
+
+
+# Text of a sort key (its column in ``json_page_sql``), and back (``sort_key_value``).
+SORT_KEY_TEXT = {
+    "series_id": "{}::text",
+    "period_start": "to_char({}, 'YYYY-MM-DD')",
+    "valid_from": "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00:00')",
+    "value": "{}::text",
+}
+SORT_KEY_VALUE = {
+    "series_id": int,
+    "period_start": dt.date.fromisoformat,
+    "valid_from": dt.datetime.fromisoformat,
+    "value": decimal.Decimal,
+}
+
+
+def json_text(value) -> str:
+    """JSON as DRF's JSONRenderer writes it: compact, UTF-8 (not ASCII-escaped)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def english() -> bool:
@@ -103,6 +125,8 @@ class ObservationRows:
         self._units: dict[int, str] = {}
         self._period_cells: dict[str, list[str]] = {}
         self._instants: dict = {}
+        self._series_text: dict[int, tuple[str, str]] = {}
+        self._instant_text: dict[str | None, str] = {}
 
     def indicator_name(self, indicator_id: int) -> str:
         ref = self.indicators[indicator_id]
@@ -244,76 +268,169 @@ class ObservationRows:
             published,
         ]
 
-    def copy_sql(self, queryset, ordering: list[tuple[str, bool]]) -> tuple[str, list]:
-        """A SELECT giving the ``csv`` cells of the rows of ``queryset`` (observations,
-        filtered, embargo applied), in ``ordering``, formatted by PostgreSQL: the same
-        text as ``csv``, empty cells as NULL (see ``stats.renderers.copy_csv_chunks``,
-        which runs it in the site's time zone). Values are ``trim_scale``d (12.9, not
-        12.9000000000), as ``exact_text`` writes them.
+    # --- JSON pages formatted by PostgreSQL ---
 
-        ``ordering`` holds (field, descending) pairs over ``CSV_VALUES`` columns.
+    def json_page_sql(self, queryset, keys: list[tuple[str, str]]) -> tuple[str, list]:
+        """A SELECT over ``queryset`` (observations, filtered, sorted and sliced: a page)
+        giving, per row in its order: the series id, the text of each sort key, and the
+        two parts of the row's JSON text that are the observation's own (see ``json_row``).
+
+        ``keys`` holds (annotation, field) pairs of the sort keys, in order, with the
+        direction of the page: ``(name, field, descending)``.
+        """
+        names = [name for name, _field, _descending in keys]
+        inner = queryset.values(*CSV_VALUES, *names)
+        inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+        key_cells = ", ".join(
+            f"{SORT_KEY_TEXT[field].format(f'o.{name}')}" for name, field, _descending in keys
+        )
+        order = ", ".join(
+            f"o.{name} {'DESC' if descending else 'ASC'}" for name, _field, descending in keys
+        )
+        own = (
+            "'\"period\":' || to_json(o.period)::text"
+            " || ',\"period_start\":\"' || to_char(o.period_start, 'YYYY-MM-DD')"
+            " || '\",\"period_end\":\"' || to_char(o.period_end, 'YYYY-MM-DD')"
+            ' || \'","value":"\' || trim_scale(o.value)::text || \'"\''
+        )
+        rest = (
+            "',\"status\":' || to_json(o.status)::text"
+            " || ',\"note\":' || to_json(o.note)::text"
+            " || ',\"reference_date\":' || COALESCE("
+            "'\"' || to_char(o.reference_date, 'YYYY-MM-DD') || '\"', 'null')"
+            " || ',\"release\":' || CASE WHEN o.release_id = ANY(%s) "
+            "THEN to_json(r.slug)::text ELSE '\"\"' END"
+            " || ',\"published_at\":'"
+        )
+        published = "to_char(o.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00:00')"
+        sql = (
+            f"SELECT o.series_id, {key_cells}, {own}, {rest}, {published} "
+            f"FROM ({inner_sql}) o "
+            "LEFT JOIN publications_release r ON r.id = o.release_id "
+            f"ORDER BY {order}"
+        )
+        return sql, [list(self.releases), *inner_params]
+
+    def json_series_load(self, series_rows) -> None:
+        """The JSON text of what a row takes from its series, from (id, indicator_id,
+        frequency, key, dimensions) rows: the same text as ``json`` rendered by DRF."""
+        for series_id, indicator_id, frequency, key, codes in series_rows:
+            indicator = self.indicators[indicator_id]
+            head = json_text(
+                {
+                    "indicator": indicator.code,
+                    "indicator_name": self.indicator_name(indicator_id),
+                    "frequency": frequency,
+                    "series_key": key,
+                    "dimensions": self.dimensions(codes),
+                }
+            )
+            # '{"indicator":...,"dimensions":{...}' and ',"unit":"..."' around the row's own.
+            self._series_text[series_id] = (head[:-1] + ",", ',"unit":' + json_text(indicator.unit))
+
+    def json_series_missing(self, series_ids) -> list[int]:
+        return [series_id for series_id in series_ids if series_id not in self._series_text]
+
+    def json_row(self, series_id: int, own: str, rest: str, published: str | None) -> str:
+        """One row's JSON text from the parts ``json_page_sql`` gives."""
+        head, unit = self._series_text[series_id]
+        instant = self._instant_text.get(published)
+        if instant is None:
+            instant = self._instant_text[published] = json_text(
+                instant_text(dt.datetime.fromisoformat(published)) if published else None
+            )
+        return f"{head}{own}{unit}{rest}{instant}}}"
+
+    def csv_lines_sql(
+        self, queryset, ordering: list[tuple[str, bool]], series, *, per_series: bool = False
+    ) -> tuple[str, list]:
+        """A SELECT giving each CSV line (CRLF included) of the rows of ``queryset``
+        (observations, filtered, embargo applied) in ``ordering``: the same text as
+        ``csv`` written by Python's ``csv`` module (a cell is quoted when it holds a comma,
+        a quote, CR or LF, its quotes doubled). What a line takes from its series is
+        formatted once per series, for the series of ``series`` (a Series queryset that
+        holds at least those of the rows). Run it in the site's time zone (see
+        ``stats.renderers.lines_csv_chunks``).
+
+        ``per_series``: one value per series instead, its lines joined (for an
+        ``ordering`` that starts with ``series_id``; see ``stats.renderers.
+        series_csv_chunks``).
         """
         inner = queryset.order_by().values(*CSV_VALUES)
         inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+        series_sql, series_params = series.values("pk").query.get_compiler(using=series.db).as_sql()
 
         def label(table: str) -> str:
             if self.english:
-                return f"NULLIF(COALESCE(NULLIF({table}.name_en, ''), {table}.name_id), '')"
-            return f"NULLIF({table}.name_id, '')"
+                return f"COALESCE(NULLIF({table}.name_en, ''), {table}.name_id)"
+            return f"{table}.name_id"
 
-        def day(column: str) -> str:
-            return f"to_char({column}, 'YYYY-MM-DD')"
-
-        dimension_cells, joins, join_params = [], [], []
+        cells, joins, join_params = [], [], []
         for index, codelist in enumerate(self.codelists):
             alias = f"c{index}"
-            dimension_cells += ["NULLIF(s.dimensions ->> %s, '')", label(alias)]
+            literal = "'" + codelist.replace("'", "''") + "'"
+            cells += [_csv_cell(f"(s.dimensions ->> {literal})"), _csv_cell(label(alias))]
             joins.append(
                 f"LEFT JOIN stats_code {alias} ON {alias}.codelist_id = %s "
                 f"AND {alias}.code = s.dimensions ->> %s"
             )
             join_params += [codelist, codelist]
+        head = " || ',' || ".join(
+            [
+                _csv_cell("i.code"),
+                _csv_cell(label("i")),
+                _csv_cell("s.frequency"),
+                _csv_cell("s.key"),
+                *cells,
+            ]
+        )
         # isoformat() of the local time: microseconds only when not zero, offset +HH:MM.
-        # The session's time zone is the site's (see copy_csv_chunks), so TZH:TZM is its.
         published = (
             "replace(to_char(o.valid_from, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'), '.000000', '')"
         )
-        dimension_sql = "".join(f"{cell}, " for cell in dimension_cells)
-        cells = (
-            "i.code, "
-            f"{label('i')}, "
-            "NULLIF(s.frequency, ''), "
-            "NULLIF(s.key, ''), "
-            f"{dimension_sql}"
-            "NULLIF(o.period, ''), "
-            f"{day('o.period_start')}, "
-            f"{day('o.period_end')}, "
-            "trim_scale(o.value)::text, "
-            "NULLIF(i.unit, ''), "
-            "NULLIF(o.status, ''), "
-            "NULLIF(o.note, ''), "
-            f"{day('o.reference_date')}, "
-            "CASE WHEN o.release_id = ANY(%s) THEN NULLIF(r.slug, '') END, "
-            f"{published}"
+        line = (
+            "h.head || o.period || ',' || to_char(o.period_start, 'YYYY-MM-DD') || ',' "
+            "|| to_char(o.period_end, 'YYYY-MM-DD') || ',' || trim_scale(o.value)::text "
+            f"|| h.unit || o.status || ',' || {_csv_cell('o.note')} || ',' "
+            "|| COALESCE(to_char(o.reference_date, 'YYYY-MM-DD'), '') || ',' "
+            f"|| CASE WHEN o.release_id = ANY(%s) THEN {_csv_cell('r.slug')} ELSE '' END "
+            f"|| ',' || COALESCE({published}, '') || E'\\r\\n'"
         )
         order = ", ".join(
             f"o.{field} {'DESC' if descending else 'ASC'}" for field, descending in ordering
         )
+        grouping = ""
+        if per_series:
+            if not ordering or ordering[0][0] != "series_id":
+                raise ValueError("per_series needs an ordering that starts with series_id")
+            within = ", ".join(
+                f"o.{field} {'DESC' if descending else 'ASC'}" for field, descending in ordering[1:]
+            )
+            line = f"string_agg({line}, ''{f' ORDER BY {within}' if within else ''})"
+            grouping = "GROUP BY o.series_id "
+            order = f"o.series_id {'DESC' if ordering[0][1] else 'ASC'}"
         sql = (
-            f"SELECT {cells} FROM ({inner_sql}) o "
-            "JOIN stats_series s ON s.id = o.series_id "
-            "JOIN stats_indicator i ON i.id = s.indicator_id "
-            f"{' '.join(joins)} "
+            "WITH heads AS MATERIALIZED ("
+            f"SELECT s.id, {head} || ',' AS head, ',' || {_csv_cell('i.unit')} || ',' AS unit "
+            "FROM stats_series s JOIN stats_indicator i ON i.id = s.indicator_id "
+            f"{' '.join(joins)} WHERE s.id IN ({series_sql})) "
+            f"SELECT {line} FROM ({inner_sql}) o "
+            "JOIN heads h ON h.id = o.series_id "
             "LEFT JOIN publications_release r ON r.id = o.release_id "
-            f"ORDER BY {order}"
+            f"{grouping}ORDER BY {order}"
         )
-        params = [
-            *self.codelists,
-            list(self.releases),
-            *inner_params,
-            *join_params,
-        ]
+        params = [*join_params, *series_params, list(self.releases), *inner_params]
         return sql, params
+
+
+def _csv_cell(expression: str) -> str:
+    """SQL for one CSV cell of a text ``expression``, as Python's ``csv`` writes it: quoted
+    (quotes doubled) when it holds a comma, a quote, CR or LF; NULL as an empty cell."""
+    return (
+        f"COALESCE(CASE WHEN strpos({expression}, ',') > 0 OR strpos({expression}, '\"') > 0 "
+        f"OR strpos({expression}, chr(10)) > 0 OR strpos({expression}, chr(13)) > 0 "
+        f"THEN '\"' || replace({expression}, '\"', '\"\"') || '\"' ELSE {expression} END, '')"
+    )
 
 
 class DimensionCodeSerializer(serializers.Serializer):

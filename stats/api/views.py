@@ -25,13 +25,15 @@ from rest_framework.response import Response
 
 from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
 from stats.models import Code, CodeList, Indicator, Observation, Series, Target, exact_text
-from stats.renderers import csv_copy_response, csv_streaming_response
+from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import series_public, series_with_latest_public
 
-from .base import PublicReadMixin
+from .base import CachedJSON, PublicReadMixin
+from .cache import generation_memo, request_generation
 from .serializers import (
     CSV_VALUES,
     OBSERVATION_VALUES,
+    SORT_KEY_VALUE,
     CodeListDetailSerializer,
     CodeListSerializer,
     IndicatorDetailSerializer,
@@ -40,6 +42,7 @@ from .serializers import (
     ObservationSerializer,
     SeriesSerializer,
     WideTableSerializer,
+    json_text,
 )
 
 CSV_CHUNK_ROWS = 2000
@@ -342,6 +345,8 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     layout = "long"
     # CSV through PostgreSQL's COPY when on PostgreSQL (else, and when False, Python).
     csv_copy = True
+    # JSON rows formatted by PostgreSQL when on PostgreSQL (else, and when False, Python).
+    json_sql = True
 
     def filterset_kwargs(self):
         return {"snapshot_at": self.cursor.at if self.cursor is not None else None}
@@ -381,10 +386,20 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             return self.wide_response(queryset)
         rows = ObservationRows(self.lookups)
         if self.wants_csv and self.csv_copy and connection.vendor == "postgresql":
-            # PostgreSQL formats the rows (COPY): the same file as below, about 3x faster.
+            # PostgreSQL formats each line: the same file as below, several times faster.
             spec = self.ordering_options[self.ordering_name or self.default_ordering]
-            sql, params = rows.copy_sql(queryset, spec)
-            return csv_copy_response(
+            series = self.filterset.series_queryset()
+            if spec[0][0] == "series_id":
+                # Sorted by series first: one value per series, streamed by COPY.
+                sql, params = rows.csv_lines_sql(queryset, spec, series, per_series=True)
+                return csv_series_response(
+                    header=rows.csv_header(),
+                    sql=sql,
+                    params=params,
+                    filename=f"{self.download_name()}.csv",
+                )
+            sql, params = rows.csv_lines_sql(queryset, spec, series)
+            return csv_lines_response(
                 header=rows.csv_header(),
                 sql=sql,
                 params=params,
@@ -404,9 +419,54 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
                 rows=(rows.csv(record) for record in records),
                 filename=f"{self.download_name()}.csv",
             )
+        if (
+            self.json_sql
+            and connection.vendor == "postgresql"
+            and "indent" not in (request.accepted_media_type or "")
+        ):
+            return self.json_page_response(queryset, rows)
         page = self.paginate_queryset(queryset.values(*OBSERVATION_VALUES))
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
+
+    def json_page_response(self, queryset, rows: ObservationRows) -> CachedJSON:
+        """The JSON page with its rows formatted by PostgreSQL (``json_page_sql``) and
+        joined here: the same text as the serializer path, a few times faster."""
+        paginator = self.paginator
+        page = paginator.page_queryset(queryset, self.request, self)
+        sql, params = rows.json_page_sql(page, paginator.keys)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            records = cursor.fetchall()
+        width = len(paginator.keys)
+        parsers = [SORT_KEY_VALUE[field] for _name, field, _descending in paginator.keys]
+
+        def position(record) -> tuple:
+            return tuple(
+                parse(text) for parse, text in zip(parsers, record[1 : 1 + width], strict=True)
+            )
+
+        records = paginator.paginate_rows(records, position)
+        # What rows take from their series, kept per worker, generation and language.
+        rows._series_text = generation_memo(
+            request_generation(self.request), f"series-json-{int(rows.english)}", dict
+        )
+        missing = rows.json_series_missing({record[0] for record in records})
+        if missing:
+            rows.json_series_load(
+                Series.objects.filter(pk__in=missing).values_list(
+                    "id", "indicator_id", "frequency", "key", "dimensions"
+                )
+            )
+        results = ",".join(rows.json_row(record[0], *record[1 + width :]) for record in records)
+        next_link, previous_link = paginator.links()
+        body = (
+            f'{{"next":{json_text(next_link)},"previous":{json_text(previous_link)},'
+            f'"results":[{results}]}}'
+        )
+        # As DRF's JSONRenderer does, for JSON that is also a JavaScript literal.
+        body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        return CachedJSON(body.encode(), content_type="application/json")
 
     def download_name(self) -> str:
         indicator = self.request.query_params.get("indicator", "")

@@ -86,3 +86,27 @@ def site(transactional_db, live_server):
     )
     yield live_server
     cache.clear()
+
+
+@pytest.fixture
+def clerk_and_reviewer(site, django_user_model):
+    """A data-entry clerk and a reviewer, with the roles of migration 0004 (re-made here:
+    the transactional tests flush the groups the migration created)."""
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.contrib.auth.models import Group
+
+    from publications.models import ROLE_DATA_ENTRY, ROLE_REVIEWER
+
+    migration = importlib.import_module("publications.migrations.0004_roles")
+    if Group.objects.filter(name__in=migration.ROLES).count() < len(migration.ROLES):
+        migration.create_roles(django_apps, None)
+    users = []
+    for username, role in (("entri", ROLE_DATA_ENTRY), ("peninjau", ROLE_REVIEWER)):
+        user = django_user_model.objects.create_user(
+            username=username, password="kata-sandi-uji-1", is_staff=True
+        )
+        user.groups.set(Group.objects.filter(name=role))
+        users.append(django_user_model.objects.get(pk=user.pk))  # fresh permission cache
+    return tuple(users)

@@ -58,8 +58,50 @@ def test_visitor_follows_a_headline_figure_switches_to_english_and_downloads_csv
     assert from_csv == from_table
     assert len(from_csv) == 10  # 2014 and 2016-2024
 
+    with page.expect_download() as download_info:
+        page.locator('[data-download="png"]').click()
+    png = download_info.value
+    assert png.suggested_filename == "active_participants-a.png"
+    assert Path(png.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-def test_journalist_finds_the_next_release_and_opens_a_news_release(site, page, screenshot):
+
+def _correction_publish(clerk, reviewer, *, corrects: str, value: int) -> None:
+    """A correction of ``corrects`` revising active participants in 2024, through the
+    services and by two people (four eyes): created and submitted by the clerk, approved
+    and published by the reviewer."""
+    from publications.models import Release
+    from publications.services import (
+        release_approve,
+        release_create,
+        release_publish,
+        release_submit,
+    )
+    from stats.services import observations_import
+
+    correction = release_create(
+        slug=f"{corrects}-koreksi",
+        title_id="Koreksi angka tahunan 2024",
+        title_en="Correction of the annual figures 2024",
+        corrects=Release.objects.get(slug=corrects),
+        correction_reason="Data terlambat dari kantor cabang",
+        user=clerk,
+    )
+    rows = (
+        "indicator,region,segment,program,period,value,status,note\n"
+        f"ACTIVE_PARTICIPANTS,ID,_T,_T,2024,{value},normal,Data kantor cabang\n"
+    )
+    report = observations_import(
+        stream=io.StringIO(rows), release=correction, commit=True, user=clerk
+    )
+    assert report.ok, report.errors
+    release_submit(release=correction, user=clerk)
+    release_approve(release=correction, user=reviewer)
+    release_publish(release=correction, user=reviewer)
+
+
+def test_journalist_finds_the_next_release_and_opens_a_news_release(
+    site, page, screenshot, clerk_and_reviewer
+):
     page.goto(site.url + "/id/")
     page.get_by_role("link", name="Kalender rilis", exact=True).first.click()
     page.wait_for_url(re.compile(r"/id/kalender/$"))
@@ -79,9 +121,34 @@ def test_journalist_finds_the_next_release_and_opens_a_news_release(site, page, 
     screenshot(page, "news")
     assert (SCREENSHOTS / "news.png").stat().st_size > 0
 
+    assert page.locator(".prose .revised-note").count() == 0
+    news_url = page.url
+
     figures.first.click()
     page.wait_for_url(re.compile(r"/id/indikator/ACTIVE_PARTICIPANTS/\?frequency=A"))
     assert page.locator("h1").inner_text() == "Peserta aktif"
+
+    # Later a correction revises the figure the news release cites: the news page now
+    # shows the new value, and says what it said when it was published.
+    _correction_publish(*clerk_and_reviewer, corrects="angka-tahunan-2024", value=45_612_345)
+    page.goto(news_url)
+    figures = page.locator(".prose a.figure")
+    assert figures.first.inner_text() == "45,6 juta"
+    notes = page.locator(".prose .revised-note")
+    assert notes.count() == 1
+    assert notes.first.inner_text() == (
+        "(direvisi sejak siaran pers ini terbit; saat itu tertulis 45,2 juta)"
+    )
+    assert notes.first.is_visible()
+    screenshot(page, "news-revised")
+    assert (SCREENSHOTS / "news-revised.png").stat().st_size > 0
+
+    page.locator('[data-language-switch="en"]').click()
+    page.wait_for_url(re.compile(r"/en/"))
+    assert page.locator(".prose a.figure").first.inner_text() == "45.6 million"
+    assert "revised since this news release was published; it then said 45.2 million" in (
+        page.locator(".prose .revised-note").first.inner_text()
+    )
 
 
 def test_pages_work_on_a_phone_screen(site, browser, screenshot):

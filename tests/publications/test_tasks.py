@@ -19,6 +19,7 @@ from publications.choices import ReleaseStatus
 from publications.models import AuditAction, AuditEntry, Release
 from publications.selectors import news_public
 from publications.services import release_approve, release_schedule, release_submit
+from stats.api.cache import bump_after_commit
 from stats.models import Observation
 from tests.publications.conftest import in_future
 from tests.publications.factories import NewsReleaseFactory
@@ -80,7 +81,7 @@ def test_the_beat_job_publishes_a_release_whose_task_was_lost(
     # The callback that would queue the task is captured and never run: the task is lost.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         schedule(draft, clerk, reviewer, when=in_future(30))
-    assert len(callbacks) == 1
+    assert len([c for c in callbacks if c is not bump_after_commit]) == 1  # the task's
     time_passes(draft)
     assert tasks.releases_publish_due.apply().get() == "published 1"
     draft.refresh_from_db()

@@ -6,6 +6,7 @@ the OpenAPI description and its docs, and a fuzz run over the observation filter
 # ruff: noqa: F811
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,6 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from publications.services import release_create, release_publish
 from stats.demo.loader import demo_load
+from stats.models import Indicator
 from stats.renderers import ROWS_PER_CHUNK
 from tests.stats.helpers import import_rows
 from tests.stats.test_api import OBSERVATIONS, clear_cache, published  # noqa: F401
@@ -93,6 +95,145 @@ def test_a_repeated_request_is_served_from_the_response_cache(client, published)
     # Only the parameter checks and the version (last publication) are read again.
     assert not any("stats_observation" in query["sql"] for query in cached.captured_queries)
     assert any("stats_observation" in query["sql"] for query in computed.captured_queries)
+
+
+def test_a_cache_hit_performs_no_query(client, published, django_assert_num_queries):
+    first = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})
+    with django_assert_num_queries(0):
+        again = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})
+    assert again.content == first.content
+    for header in ("ETag", "Last-Modified", "Cache-Control", "Content-Type", "Vary"):
+        assert again[header] == first[header]
+    assert again["Content-Language"] == first["Content-Language"]
+    assert again["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_cached_answer_is_answered_304_without_a_query(
+    client, published, django_assert_num_queries
+):
+    first = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})
+    with django_assert_num_queries(0):
+        by_tag = client.get(
+            OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"}, HTTP_IF_NONE_MATCH=first["ETag"]
+        )
+        by_date = client.get(
+            OBSERVATIONS,
+            {"indicator": "ACTIVE_PARTICIPANTS"},
+            HTTP_IF_MODIFIED_SINCE=first["Last-Modified"],
+        )
+    for response in (by_tag, by_date):
+        assert response.status_code == 304
+        assert response.content == b""
+        assert response["ETag"] == first["ETag"]
+
+
+def test_the_cache_keys_on_language_and_host(client, published):
+    indonesian = client.get(OBSERVATIONS, {"indicator": "FUNDS_UNDER_MANAGEMENT"})
+    english = client.get(
+        OBSERVATIONS, {"indicator": "FUNDS_UNDER_MANAGEMENT"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert english.json()["results"][0]["indicator_name"] == "Funds under management"
+    assert indonesian.json()["results"][0]["indicator_name"] != "Funds under management"
+    first = client.get(OBSERVATIONS, {"page_size": 2}, HTTP_HOST="localhost")
+    other = client.get(OBSERVATIONS, {"page_size": 2}, HTTP_HOST="127.0.0.1")
+    assert first.json()["next"].startswith("http://localhost/")
+    assert other.json()["next"].startswith("http://127.0.0.1/")
+
+
+def test_a_token_request_reads_what_an_anonymous_one_cached(
+    client, published, django_assert_max_num_queries
+):
+    user = get_user_model().objects.create_user(username="pembaca", password="x" * 12)
+    token = Token.objects.create(user=user)
+    anonymous = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})
+    with CaptureQueriesContext(connection) as queries:
+        by_token = client.get(
+            OBSERVATIONS,
+            {"indicator": "ACTIVE_PARTICIPANTS"},
+            HTTP_AUTHORIZATION=f"Token {token.key}",
+        )
+    assert by_token.content == anonymous.content
+    assert by_token["ETag"] == anonymous["ETag"]
+    assert not any("stats_observation" in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_publication_that_comes_due_replaces_the_cached_answer(client, published, monkeypatch):
+    """A release published a few seconds ahead (the clock tolerance) shows from its instant."""
+    from django.utils import timezone
+
+    import stats.api.cache
+
+    params = {"indicator": "FUNDS_UNDER_MANAGEMENT", "program": "_T"}
+    release = release_create(slug="sebentar-lagi", title_id="Segera", title_en="Soon")
+    import_rows(release, [("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2024", "700000000000000")])
+    start = timezone.now()
+    release_publish(release=release, at=start + dt.timedelta(seconds=3))
+    before = client.get(OBSERVATIONS, params)
+    assert [row["period"] for row in before.json()["results"]] == ["2023"]
+    assert client.get(OBSERVATIONS, params).content == before.content
+    later = start + dt.timedelta(seconds=4)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    monkeypatch.setattr(stats.api.cache.time, "time", later.timestamp)
+    after = client.get(OBSERVATIONS, params)
+    assert [row["period"] for row in after.json()["results"]] == ["2023", "2024"]
+    assert after["ETag"] != before["ETag"]
+
+
+def test_an_indicator_saved_in_the_admin_way_replaces_the_cached_catalogue(client, published):
+    before = client.get("/api/v1/indicators/ACTIVE_PARTICIPANTS/", {"lang": "en"})
+    indicator = Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
+    indicator.name_en = "Active members"
+    indicator.save()
+    after = client.get("/api/v1/indicators/ACTIVE_PARTICIPANTS/", {"lang": "en"})
+    assert before.json()["name"] != "Active members"
+    assert after.json()["name"] == "Active members"
+    rows = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS", "lang": "en"}).json()
+    assert {row["indicator_name"] for row in rows["results"]} == {"Active members"}
+
+
+def test_a_publication_starts_a_new_generation_at_once_and_again_after_commit(
+    published, django_capture_on_commit_callbacks
+):
+    """A token made while the publication's transaction is open (it would file answers
+    computed from the data before the commit) is not used once the transaction commits;
+    one after-commit callback per transaction, however many rows it saved."""
+    from stats.api.cache import bump_after_commit, generation
+
+    release = release_create(slug="koreksi-lagi", title_id="Koreksi", title_en="Correction")
+    import_rows(release, [("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2023", "686600000000000")])
+    before = generation()
+    with django_capture_on_commit_callbacks():
+        release_publish(release=release)
+        during = generation()
+    assert during != before
+    pending = [entry[1] for entry in connection.run_on_commit]
+    assert pending.count(bump_after_commit) == 1
+    bump_after_commit()  # what the commit runs (the test's transaction never commits)
+    assert generation() not in {before, during}
+
+
+def test_a_cache_that_cannot_be_reached_does_not_stop_a_save(published, monkeypatch, caplog):
+    from django.core.cache import cache
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "delete", unreachable)
+    indicator = Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
+    indicator.name_en = "Active members"
+    indicator.save()
+    assert "could not start a new API cache generation" in caplog.text
+
+
+def test_an_uncached_page_reads_the_catalogue_once_per_generation(
+    client, published, django_assert_max_num_queries
+):
+    client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})
+    # Another query, same generation: the catalogue and the last publication are known;
+    # the page is one query (and one for series not seen yet).
+    with django_assert_max_num_queries(2):
+        response = client.get(OBSERVATIONS, {"indicator": "FUNDS_UNDER_MANAGEMENT"})
+    assert len(response.json()["results"]) == 2
 
 
 # --- rate limits ---
@@ -297,10 +438,21 @@ def test_an_options_request_does_not_poison_the_response_cache(client, published
     assert len(response.json()["results"]) == 10
 
 
-def test_a_large_csv_is_sent_in_chunks_as_it_is_read(client, db):
+@pytest.mark.parametrize("ordering", ["series", "period"])
+def test_a_large_csv_is_sent_in_chunks_as_it_is_read(client, db, ordering):
+    from stats.models import Observation
+
     demo_load()
-    response = client.get(OBSERVATIONS, {"format": "csv"})
+    response = client.get(OBSERVATIONS, {"format": "csv", "ordering": ordering})
     chunks = list(response.streaming_content)
     rows = b"".join(chunks).decode().splitlines()
     assert len(rows) - 1 > ROWS_PER_CHUNK
-    assert len(chunks) == -(-(len(rows) - 1) // ROWS_PER_CHUNK)
+    lines = [chunk.count(b"\r\n") for chunk in chunks]
+    if ordering == "series":
+        # Sorted by series: one chunk per series (the first with the header).
+        sizes = Counter(Observation.objects.current().values_list("series_id", flat=True))
+        assert len(chunks) == len(sizes)
+        assert max(lines) <= max(sizes.values()) + 1
+    else:
+        assert len(chunks) == -(-(len(rows) - 1) // ROWS_PER_CHUNK)
+        assert max(lines) <= ROWS_PER_CHUNK + 1

@@ -163,6 +163,21 @@ def test_indicator_page_gives_downloads_api_call_pandas_and_citation(client, dem
     assert "Dana kelolaan (Indonesia), 2016–2023. angka. Diakses" in html
 
 
+@pytest.mark.parametrize(
+    ("language", "svg_label", "png_label"),
+    [("id", "Grafik (SVG)", "Grafik (PNG)"), ("en", "Chart (SVG)", "Chart (PNG)")],
+)
+def test_indicator_page_offers_the_chart_as_svg_and_png_with_the_filters(
+    client, demo, language, svg_label, png_label
+):
+    html = _html(client, f"/{language}/indikator/ACTIVE_PARTICIPANTS/?segment=BPU")
+    query = "frequency=A&amp;region=ID&amp;segment=BPU&amp;program=_T"
+    base = f"/{language}/indikator/ACTIVE_PARTICIPANTS/grafik"
+    assert f'<a href="{base}.svg?{query}" download data-download="svg">{svg_label}</a>' in html
+    assert f'<a href="{base}.png?{query}" download data-download="png">{png_label}</a>' in html
+    assert client.get(f"{base}.png?{query.replace('&amp;', '&')}").status_code == 200
+
+
 def test_monthly_frequency_shows_month_names(client, demo):
     html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?frequency=M")
     assert "Desember 2024" in html
@@ -197,7 +212,13 @@ def test_inputs_link_to_the_indicators_derived_from_them(client, demo):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("frequency=Q", "frequency"), ("segment=NOPE", "segment"), ("region=99", "region")],
+    [
+        ("frequency=Q", "frequency"),
+        ("frequency=", "frequency"),
+        ("frequency=AM", "frequency"),
+        ("segment=NOPE", "segment"),
+        ("region=99", "region"),
+    ],
 )
 def test_a_bad_filter_gives_400_naming_the_field(client, demo, query, field):
     html = _html(client, f"/id/indikator/ACTIVE_PARTICIPANTS/?{query}", status=400)
@@ -304,6 +325,31 @@ def test_embargoed_release_is_not_in_search_or_sitemap(client, embargoed):
 def test_embargoed_series_is_not_searchable_as_an_indicator(client, embargoed):
     html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?frequency=A")
     assert EMBARGOED_VALUE not in html
+
+
+def test_a_code_only_in_an_embargoed_series_is_not_offered_until_published(client, demo):
+    """Migrant workers (PMI) have no public ACTIVE_PARTICIPANTS series in the demo."""
+    release = _draft_release(
+        "angka-pmi-2024",
+        f"ACTIVE_PARTICIPANTS,ID,PMI,_T,2024,{EMBARGOED_VALUE},normal,,test\n",
+        title_id="Angka PMI 2024",
+        title_en="PMI figures 2024",
+    )
+    Release.objects.filter(pk=release.pk).update(
+        status="scheduled", scheduled_for=timezone.now() + dt.timedelta(days=7)
+    )
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
+    assert 'value="PMI"' not in html  # not in the segment filter
+    assert "segment=PMI" not in html  # nor in the breakdown by segment
+    assert "51.234.567" not in html
+    _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?segment=PMI", status=400)
+    assert client.get("/id/indikator/ACTIVE_PARTICIPANTS/grafik.png?segment=PMI").status_code == 400
+
+    release_publish(release=Release.objects.get(pk=release.pk))
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
+    assert 'value="PMI"' in html
+    assert "segment=PMI" in html
+    assert "51.234.567" in _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?segment=PMI")
 
 
 # --- Caching and query counts. ---

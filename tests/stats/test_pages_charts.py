@@ -1,10 +1,20 @@
-"""Server-side SVG charts: axes cover the data and the target, texts are escaped."""
+"""Server-side charts: SVG axes cover the data and the target, texts are escaped; the PNG
+download is the same SVG rasterised, honours the filters, is cached and hides embargoed data."""
 
+import datetime as dt
+import io
+import re
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
+from django.utils import timezone
 
+from publications.models import Release
+from publications.services import release_create, release_publish
+from stats import charts
 from stats.charts import PROVINCE_TILES, ChartPoint, line_chart, nice_ticks, sparkline, tile_map
+from stats.services import observations_import
 
 
 @pytest.mark.parametrize(
@@ -62,3 +72,143 @@ def test_tile_map_draws_every_province_as_a_link():
     assert len(PROVINCE_TILES) == 38
     assert svg.count("<a href=") == 38
     assert "<title>Provinsi 32: 32</title>" in svg
+
+
+# --- PNG: the same SVG rasterised on the server. ---
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from the PNG's IHDR chunk (the first chunk, right after the signature)."""
+    assert png[:8] == PNG_SIGNATURE
+    assert png[12:16] == b"IHDR"
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _chart_svg() -> str:
+    return str(
+        line_chart(
+            _points(),
+            unit="persons",
+            language="id",
+            title="Peserta aktif",
+            description="Grafik garis",
+            target=ChartPoint("2026", Decimal(70_000_000)),
+        )
+    )
+
+
+def test_png_is_the_svg_at_twice_its_size():
+    png = charts.png(_chart_svg())
+    assert _png_size(png) == (720 * charts.PNG_ZOOM, 320 * charts.PNG_ZOOM)
+    assert _png_size(charts.png(_chart_svg(), zoom=1)) == (720, 320)
+
+
+def test_png_draws_the_texts_of_the_chart():
+    svg = _chart_svg()
+    without_texts = re.sub(r"<text\b.*?</text>", "", svg)
+    assert without_texts != svg
+    # With no font found, resvg would drop the texts and both pictures would be the same.
+    assert charts.png(svg) != charts.png(without_texts)
+
+
+@pytest.fixture
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.usefixtures("_empty_cache")
+def test_chart_downloads_as_png_of_the_same_svg(client, demo):
+    url = "/en/indikator/ACTIVE_PARTICIPANTS/grafik"
+    response = client.get(f"{url}.png?segment=BPU")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert 'filename="active_participants-a.png"' in response["Content-Disposition"]
+    assert _png_size(response.content) == (1440, 640)
+    svg = client.get(f"{url}.svg?segment=BPU").content.decode()
+    assert "9.9 million" in svg
+    assert response.content == charts.png(svg)
+    # Another selection is another picture.
+    assert client.get(f"{url}.png?segment=PU").content != response.content
+
+
+@pytest.mark.usefixtures("_empty_cache")
+def test_png_follows_the_language_and_frequency(client, demo):
+    indonesian = client.get("/id/indikator/ACTIVE_PARTICIPANTS/grafik.png?frequency=M")
+    english = client.get("/en/indikator/ACTIVE_PARTICIPANTS/grafik.png?frequency=M")
+    assert indonesian.status_code == english.status_code == 200
+    assert 'filename="active_participants-m.png"' in english["Content-Disposition"]
+    assert indonesian.content != english.content
+    svg = client.get("/id/indikator/ACTIVE_PARTICIPANTS/grafik.svg?frequency=M").content
+    assert indonesian.content == charts.png(svg.decode())
+
+
+@pytest.mark.usefixtures("_empty_cache")
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("frequency=Q", "frequency"),
+        ("frequency=", "frequency"),
+        ("segment=NOPE", "segment"),
+        ("region=99", "region"),
+        ("program=%3Cscript%3E", "program"),
+    ],
+)
+def test_png_with_a_bad_filter_is_a_400_naming_the_field(client, demo, query, field):
+    response = client.get(f"/id/indikator/ACTIVE_PARTICIPANTS/grafik.png?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode().startswith(f"{field}: ")
+
+
+@pytest.mark.usefixtures("_empty_cache")
+def test_png_of_an_unknown_indicator_is_404(client, demo):
+    assert client.get("/id/indikator/NOT_AN_INDICATOR/grafik.png").status_code == 404
+
+
+@pytest.mark.usefixtures("_empty_cache")
+def test_png_is_cached_and_costs_bounded_queries(client, demo, django_assert_max_num_queries):
+    url = "/id/indikator/ACTIVE_PARTICIPANTS/grafik.png"
+    with django_assert_max_num_queries(10):
+        first = client.get(url)
+    assert first["X-Page-Cache"] == "miss"
+    with django_assert_max_num_queries(3):
+        second = client.get(url)
+    assert second["X-Page-Cache"] == "hit"
+    assert second["Content-Type"] == "image/png"
+    assert second["Content-Disposition"] == first["Content-Disposition"]
+    assert second.content == first.content
+
+
+def _release_with(slug: str, value: str) -> Release:
+    release = release_create(slug=slug, title_id=f"Rilis {slug}", title_en=f"Release {slug}")
+    header = "indicator,region,segment,program,period,value,status,note,source\n"
+    row = f"ACTIVE_PARTICIPANTS,ID,_T,_T,2025,{value},normal,,test\n"
+    report = observations_import(stream=io.StringIO(header + row), release=release, commit=True)
+    assert report.ok, report.errors
+    return release
+
+
+@pytest.mark.usefixtures("_empty_cache")
+def test_png_leaves_out_embargoed_values_until_they_are_published(client, demo):
+    url = "/id/indikator/ACTIVE_PARTICIPANTS/grafik"
+    published_png = client.get(f"{url}.png").content
+    published_svg = client.get(f"{url}.svg").content
+    release = _release_with("angka-embargo-png-2025", "51234567")
+    Release.objects.filter(pk=release.pk).update(
+        status="scheduled", scheduled_for=timezone.now() + dt.timedelta(days=7)
+    )
+    cache.clear()
+    embargoed_svg = client.get(f"{url}.svg").content
+    assert b"51,2 juta" not in embargoed_svg
+    assert embargoed_svg == published_svg
+    # Byte for byte the picture of the published data: no pixel of the scheduled value.
+    assert client.get(f"{url}.png").content == published_png
+    release_publish(release=Release.objects.get(pk=release.pk))
+    after = client.get(f"{url}.png")
+    assert after["X-Page-Cache"] == "miss"
+    assert after.content != published_png
+    assert b"51,2 juta" in client.get(f"{url}.svg").content
