@@ -45,6 +45,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.report import section_write
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench-data"
 REPORT = ROOT / "BENCHMARKS.md"
@@ -763,17 +765,7 @@ def _csv_line(label: str, result: dict) -> str:
 
 
 def write_report(section: str) -> None:
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n"
-    if SECTION_START in text and SECTION_END in text:
-        text = re.sub(
-            re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END),
-            lambda _match: section,
-            text,
-            flags=re.DOTALL,
-        )
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(text, encoding="utf-8")
+    section_write(section, start=SECTION_START, end=SECTION_END, report=REPORT)
 
 
 # -- main ----------------------------------------------------------------------------------

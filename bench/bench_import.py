@@ -25,13 +25,14 @@ import datetime as dt
 import os
 import platform
 import random
-import re
 import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import IO
+
+from bench.report import section_write
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench-data"
@@ -360,22 +361,7 @@ def _report_section(results: dict) -> str:
 
 
 def _write_report(section: str) -> None:
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
-    if SECTION_START in text and SECTION_END in text:
-        text = re.sub(
-            re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END),
-            lambda _match: section,
-            text,
-            flags=re.DOTALL,
-        )
-    else:
-        if not text:
-            text = (
-                "# Benchmarks\n\nNumbers measured on the development machine. Sections between "
-                "the bench markers are rewritten by the benchmark that owns them.\n"
-            )
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(text, encoding="utf-8")
+    section_write(section, start=SECTION_START, end=SECTION_END, report=REPORT)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -45,6 +44,7 @@ from bench.bench_api import (
     gunicorn_settings,
     gunicorn_start,
 )
+from bench.report import section_write
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "BENCHMARKS.md"
@@ -330,18 +330,7 @@ def _synthetic_sizes() -> dict:
 
 
 def write_report(section: str) -> None:
-    """Replace this benchmark's own section of BENCHMARKS.md (appended the first time)."""
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n"
-    if SECTION_START in text and SECTION_END in text:
-        text = re.sub(
-            re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END),
-            lambda _match: section,
-            text,
-            flags=re.DOTALL,
-        )
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(text, encoding="utf-8")
+    section_write(section, start=SECTION_START, end=SECTION_END, report=REPORT)
 
 
 # -- main ----------------------------------------------------------------------------------
