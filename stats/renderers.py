@@ -73,9 +73,12 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[byte
 def csv_streaming_response(
     *, header: Sequence[str], rows: Iterable[Sequence], filename: str
 ) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        csv_chunks(header, rows), content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8"
-    )
+    return _csv_response(csv_chunks(header, rows), filename)
+
+
+def _csv_response(chunks: Iterable[bytes], filename: str) -> StreamingHttpResponse:
+    """The streamed CSV download of ``chunks`` (every CSV answer goes through here)."""
+    response = StreamingHttpResponse(chunks, content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 
@@ -188,21 +191,15 @@ def csv_series_response(
     *, header: Sequence[str], sql: str, params: Sequence, filename: str
 ) -> StreamingHttpResponse:
     """Like ``csv_lines_response``, one chunk per series (binary COPY)."""
-    response = StreamingHttpResponse(
-        series_csv_chunks(header, sql, params, time_zone=settings.TIME_ZONE),
-        content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+    return _csv_response(
+        series_csv_chunks(header, sql, params, time_zone=settings.TIME_ZONE), filename
     )
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
 
 
 def csv_lines_response(
     *, header: Sequence[str], sql: str, params: Sequence, filename: str
 ) -> StreamingHttpResponse:
     """Like ``csv_streaming_response``, each line formatted by PostgreSQL."""
-    response = StreamingHttpResponse(
-        lines_csv_chunks(header, sql, params, time_zone=settings.TIME_ZONE),
-        content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+    return _csv_response(
+        lines_csv_chunks(header, sql, params, time_zone=settings.TIME_ZONE), filename
     )
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
