@@ -18,12 +18,15 @@ materialised into a temporary table, the limit of any engine:
 
 (a) the full recompute of every derived indicator (``derived_recompute_all``'s steps:
     compute, write what differs as drafts of a new release, publish it), timed step by
-    step. "Cold" rounds find no derived value stored yet (each runs in a transaction that
-    is rolled back, so rounds and reruns measure the same); "warm" rounds find every
-    value stored and unchanged, the usual case of a nightly recompute;
+    step, with the set-based engine (``derived_run_sql``, the default on PostgreSQL) and,
+    for comparison, one warm round of the Python engine. "Cold" rounds find no derived
+    value stored yet (each runs in a transaction that is rolled back, so rounds and
+    reruns measure the same); "warm" rounds find every value stored and unchanged, the
+    usual case of a nightly recompute;
 (b) a release of one new month for every input series: imported through
     ``observations_import`` into a draft, then timed from ``release_publish`` until every
-    derived value of that month is public, with the precompute done at schedule time
+    derived value of that month is public (the commit) and until the confirming
+    recompute has finished, with the precompute done at schedule time
     (``release_schedule`` calls ``derived_precompute``) and with it inside the timing.
 
 Celery runs eagerly here (REDIS_URL is ignored), so the confirming recompute that
@@ -39,7 +42,6 @@ import csv
 import datetime as dt
 import io
 import os
-import re
 import statistics
 import sys
 import time
@@ -47,6 +49,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.bench_import import _database_create_if_missing, _machine_note, _peak_rss_mb
+from bench.report import section_write
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "BENCHMARKS.md"
@@ -229,40 +232,46 @@ def _derived_rows_delete_in_transaction(indicator_ids: list[int]) -> int:
     return deleted
 
 
-def time_full_recompute(indicator_ids: list[int], *, cold: bool) -> dict:
+def time_full_recompute(indicator_ids: list[int], *, cold: bool, engine: str = "sql") -> dict:
     """One full recompute, step by step, as derived_recompute_all does it.
 
-    Cold: in a transaction rolled back at the end, with no derived value stored.
-    Warm: committed, every value stored already.
+    ``engine`` "sql": the set-based engine (``derived_run_sql``: compute, compare with the
+    stored values and write what differs, in PostgreSQL); "python": the reference engine
+    (``derived_compute`` then ``derived_write``). Cold: in a transaction rolled back at
+    the end, with no derived value stored. Warm: committed, every value stored already.
     """
     from django.db import transaction
 
     from publications.services import release_publish
-    from stats.derived import _system_release, derived_compute, derived_write
+    from stats.derived import _system_release, derived_compute, derived_run_sql, derived_write
 
-    result: dict = {}
+    def new_release():
+        return _system_release(
+            slug_base="derived-full-recompute",
+            title_id="Penghitungan ulang nilai turunan",
+            title_en="Full recompute of derived values",
+        )
+
+    result: dict = {"engine": engine}
     with transaction.atomic():
         if cold:
             result["deleted"] = _derived_rows_delete_in_transaction(indicator_ids)
         started = time.perf_counter()
-        computed = derived_compute(changed=None, release_id=None)
-        computed_at = time.perf_counter()
         with transaction.atomic():
-            summary = derived_write(
-                computed=computed,
-                new_release=lambda: _system_release(
-                    slug_base="derived-full-recompute",
-                    title_id="Penghitungan ulang nilai turunan",
-                    title_en="Full recompute of derived values",
-                ),
-            )
+            if engine == "sql":
+                summary = derived_run_sql(new_release=new_release)
+                computed_at = time.perf_counter()
+            else:
+                computed = derived_compute(changed=None, release_id=None)
+                computed_at = time.perf_counter()
+                summary = derived_write(computed=computed, new_release=new_release)
+                del computed
             written_at = time.perf_counter()
             if summary.written:
                 release_publish(release=summary.release)
         finished = time.perf_counter()
         if cold:
             transaction.set_rollback(True)
-    del computed
     result.update(
         compute=computed_at - started,
         write=written_at - computed_at,
@@ -421,35 +430,52 @@ def _runs(items: list[dict], key: str) -> str:
     return ", ".join(f"{item[key]:.2f}" for item in items)
 
 
+def _load(results: dict) -> str:
+    before, after = results["load_before"], results["load_after"]
+    return (
+        f"load average (1 min) {before[0]:.1f} at the start, {after[0]:.1f} at the end, "
+        f"{results['load_max']:.1f} at most between steps, on 2 cores shared with other work"
+    )
+
+
 def _report_section(results: dict) -> str:
-    sql = _median(results["sql"], "seconds")
-    cold, warm = results["cold"], results["warm"]
+    sql_runs = {
+        phase: [r for r in results["sql"] if r["phase"] == phase]
+        for phase in ("cold", "warm", "python")
+    }
+    sql = {phase: _median(runs, "seconds") for phase, runs in sql_runs.items() if runs}
+    cold, warm, python = results["cold"], results["warm"], results["python_warm"]
     schedule, inside = results["month_scheduled"], results["month_inside"]
 
-    def full_line(label: str, items: list[dict]) -> str:
+    def full_line(label: str, items: list[dict], phase: str) -> str:
         return (
             f"| {label} | {_runs(items, 'seconds')} | {_median(items, 'compute'):.1f} | "
             f"{_median(items, 'write'):.1f} | {_median(items, 'publish'):.1f} | "
-            f"{_median(items, 'seconds'):.1f} | {_median(items, 'seconds') / sql:.1f}x |"
+            f"{_median(items, 'seconds'):.1f} | {sql[phase]:.2f} | "
+            f"{_median(items, 'seconds') / sql[phase]:.1f}x |"
         )
+
+    def verdict(seconds: float, limit: float) -> str:
+        return "met" if seconds <= limit else "not met"
 
     cold_total = _median(cold, "seconds")
     warm_total = _median(warm, "seconds")
+    first = cold[0]
+    public = {
+        key: [r["consistent"] for r in rows if r["consistent"] is not None]
+        for key, rows in (("schedule", schedule), ("inside", inside))
+    }
+    confirm = [r["confirm"] for r in schedule + inside if r["confirm"] is not None]
+    public_scheduled = statistics.median(public["schedule"])
+    public_inside = statistics.median(public["inside"])
     month_scheduled = _median(schedule, "seconds")
     month_inside = _median(inside, "seconds")
-    first = cold[0]
-    met = "met" if warm_total <= 2 * sql else "not met"
-    cold_met = "met" if cold_total <= 2 * sql else "not met"
-    month_met = "met" if month_scheduled < 2 else "not met"
-    inside_met = "met" if month_inside < 2 else "not met"
-    consistent = [r["consistent"] for r in schedule + inside if r["consistent"] is not None]
-    confirm = [r["confirm"] for r in schedule + inside if r["confirm"] is not None]
     lines = [
         SECTION_START,
         "## Derived indicators: full recompute and one new month against one SQL statement",
         "",
         f"Measured {results['date']} with `make bench-recompute`.",
-        f"Machine: {results['machine']}",
+        f"Machine: {results['machine']} During this run: {_load(results)}.",
         "",
         f"Data: the demo plus {results['generated']:,} generated observations "
         f"({results['input_series']:,} monthly series of {len(results['inputs'])} synthetic "
@@ -459,80 +485,120 @@ def _report_section(results: dict) -> str:
         f"{first['computed']:,} derived values ({first['gaps']:,} of them gaps: the first "
         "year has no year before), each with its formula and exact inputs.",
         "",
+        "Engines: the set-based one (`stats/derived_sql.py`, the default on PostgreSQL) "
+        "computes each definition of a kind SQL can compute exactly in one statement "
+        "(numeric arithmetic, quotients rounded once half to even to 10 decimals, "
+        "provenance built with `jsonb_build_object`), compares with the stored values in "
+        "the same statement and writes only what differs; the Python engine "
+        "(`stats/derived.py`, the reference and the engine on SQLite) gives the same rows "
+        "(`tests/stats/test_derived.py` compares both, row for row).",
+        "",
         f"SQL, the limit: one statement (`CREATE TEMPORARY TABLE ... AS SELECT ... "
         f"LAG(value, 12) OVER (PARTITION BY series_id ORDER BY period_start)`) computing "
         f"the year-on-year change of all {results['sql'][0]['rows']:,} current monthly input "
-        f"rows: runs {_runs(results['sql'], 'seconds')} s, median **{sql:.2f} s**.",
+        "rows, run next to each kind of round so that each ratio is taken under the same "
+        "load: "
+        + "; ".join(
+            f"{phase} rounds {_runs(runs, 'seconds')} s (median **{sql[phase]:.2f} s**)"
+            for phase, runs in sql_runs.items()
+            if runs
+        )
+        + ".",
         "",
         "### (a) Full recompute of every derived indicator",
         "",
-        "| Run | Runs (s) | Compute (s) | Write (s) | Publish (s) | Median total (s) | / SQL |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-        full_line(f"Cold: nothing stored, {first['written']:,} values written", cold),
-        full_line(f"Warm: all stored, {warm[0]['unchanged']:,} unchanged, 0 written", warm),
+        "| Run | Runs (s) | Compute (s) | Write (s) | Publish (s) | Median total (s) | "
+        "SQL then (s) | / SQL |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        full_line(
+            f"Set-based, warm: all stored, {warm[0]['unchanged']:,} unchanged, "
+            f"{warm[0]['written']:,} written",
+            warm,
+            "warm",
+        ),
+        full_line(
+            f"Set-based, cold: nothing stored, {first['written']:,} values written", cold, "cold"
+        ),
+    ]
+    if python:
+        lines.append(
+            full_line(
+                f"Python engine, warm: {python[0]['unchanged']:,} unchanged, "
+                f"{python[0]['written']:,} written",
+                python,
+                "python",
+            )
+        )
+    lines += [
         "",
-        f"Goal, full recompute at most 2x the SQL time ({2 * sql:.1f} s): **{cold_met}** "
-        f"when every value is new ({cold_total / sql:.1f}x), **{met}** when the values are "
-        f"stored and unchanged ({warm_total / sql:.1f}x). Cold rounds run in a transaction "
-        "that is rolled back, so each starts with no derived value stored.",
+        "Compute: the set-based engine's statements (compute, compare with the stored "
+        "values, keep what differs with its provenance); for the Python engine, "
+        "`derived_compute`. Write: the drafts and gaps (`derived_write` for the Python "
+        "engine). Publish: `release_publish` of the new release (only when something "
+        "differs). Cold rounds run in a transaction that is rolled back, so each starts "
+        "with no derived value stored.",
+        "",
+        "Goal, full recompute at most 2x the SQL time: "
+        f"**{verdict(warm_total, 2 * sql['warm'])}** for the nightly case, values stored and "
+        f"unchanged ({warm_total / sql['warm']:.1f}x the SQL runs next to it); "
+        f"**{verdict(cold_total, 2 * sql['cold'])}** when every value is new "
+        f"({cold_total / sql['cold']:.1f}x: writing {first['written']:,} rows with their "
+        "provenance and then publishing them, an update of each, is most of it).",
+    ]
+    if python:
+        python_total = _median(python, "seconds")
+        lines.append(
+            f"The set-based engine is {python_total / warm_total:.1f}x faster than the Python "
+            f"engine on the warm recompute ({python_total:.1f} s, measured in this run)."
+        )
+    lines += [
         "",
         "### (b) A release of one new month for every series",
         "",
         f"Each round imports {schedule[0]['rows']:,} rows of a new month (one per input "
         f"series, `observations_import`, {_median(schedule + inside, 'import'):.1f} s, "
         "not timed) into a draft release; its "
-        f"{schedule[0]['precomputed']:,} derived values are precomputed as drafts of it; "
-        "the timing runs from the call of `release_publish` until every derived value of "
-        "the month is public.",
+        f"{schedule[0]['precomputed']:,} derived values are precomputed as drafts of it. "
+        "Timed from the call of `release_publish`: until its transaction commits (inputs, "
+        "derived values and news public together), and until the confirming recompute "
+        "that the outbox enqueues (Celery eager here, so in the same call) has finished.",
         "",
-        "| Precompute | Months | Runs (s) | Median (s) |",
-        "| --- | --- | --- | ---: |",
+        "| Precompute | Months | Until public, runs (s) | Median (s) | "
+        "Until confirmed, runs (s) | Median (s) |",
+        "| --- | --- | --- | ---: | --- | ---: |",
         f"| At schedule time (`derived_precompute` took "
         f"{statistics.median(r['precompute'] for r in schedule):.2f} s before) | "
-        f"{', '.join(r['month'] for r in schedule)} | {_runs(schedule, 'seconds')} | "
-        f"{month_scheduled:.2f} |",
+        f"{', '.join(r['month'] for r in schedule)} | "
+        f"{', '.join(f'{v:.2f}' for v in public['schedule'])} | {public_scheduled:.2f} | "
+        f"{_runs(schedule, 'seconds')} | {month_scheduled:.2f} |",
         f"| Inside the timing (`derived_precompute` + `release_publish`) | "
-        f"{', '.join(r['month'] for r in inside)} | {_runs(inside, 'seconds')} | "
-        f"{month_inside:.2f} |",
+        f"{', '.join(r['month'] for r in inside)} | "
+        f"{', '.join(f'{v:.2f}' for v in public['inside'])} | {public_inside:.2f} | "
+        f"{_runs(inside, 'seconds')} | {month_inside:.2f} |",
         "",
-        f"Goal, one new month consistent in under 2 seconds: **{month_met}** with the "
-        f"precompute at schedule time ({month_scheduled:.2f} s), **{inside_met}** with it "
-        f"inside the timing ({month_inside:.2f} s).",
-    ]
-    if consistent:
-        lines += [
-            "",
-            "The derived values are public in the same transaction as the inputs; that "
-            f"transaction committed {statistics.median(consistent):.2f} s (median) after "
-            "the call. The times above include the confirming recompute that the outbox "
-            f"enqueues (Celery eager here): {statistics.median(confirm):.2f} s (median), "
-            f"which wrote {max(r['confirm_written'] or 0 for r in schedule + inside)} values "
-            "(the precomputed ones were right).",
-        ]
-    lines += [
+        f"Goal, one new month consistent in under 2 seconds: with the precompute at "
+        f"schedule time, **{verdict(public_scheduled, 2)}** for the values being public "
+        f"({public_scheduled:.2f} s) and **{verdict(month_scheduled, 2)}** including the "
+        f"confirmation ({month_scheduled:.2f} s); with the precompute inside the timing, "
+        f"**{verdict(public_inside, 2)}** ({public_inside:.2f} s) and "
+        f"**{verdict(month_inside, 2)}** ({month_inside:.2f} s). The confirming recompute "
+        f"took {statistics.median(confirm):.2f} s (median) and wrote "
+        f"{max(r['confirm_written'] or 0 for r in schedule + inside)} values (the "
+        "precomputed ones were right).",
         "",
         f"Peak memory (RSS) of the process: {results['rss']:.0f} MB.",
         "",
         "Reproduce: `make bench-recompute` (PostgreSQL at DATABASE_URL, default "
         f"`{DEFAULT_DATABASE_URL}`, created, migrated and filled when missing; the first "
-        "run generates the data, about a minute).",
+        "run generates the data, about a minute; `--python-rounds 0` skips the Python "
+        "engine's warm round).",
         SECTION_END,
     ]
     return "\n".join(lines)
 
 
 def _write_report(section: str) -> None:
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n"
-    if SECTION_START in text and SECTION_END in text:
-        text = re.sub(
-            re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END),
-            lambda _match: section,
-            text,
-            flags=re.DOTALL,
-        )
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(text, encoding="utf-8")
+    section_write(section, start=SECTION_START, end=SECTION_END, report=REPORT)
 
 
 def _log(message: str) -> None:
@@ -592,11 +658,19 @@ def main(argv: list[str] | None = None) -> None:
         "--observations", type=int, default=OBSERVATIONS, help="generated on the first run"
     )
     parser.add_argument(
+        "--python-rounds",
+        type=int,
+        default=1,
+        help="warm full recomputes with the Python engine, for comparison (0: none)",
+    )
+    parser.add_argument(
         "--no-report", action="store_true", help="print the numbers; leave BENCHMARKS.md alone"
     )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.python_rounds < 0:
+        parser.error("--python-rounds must be 0 or more")
     url = _configure_environment()
     _database_create_if_missing(url)
     import django
@@ -606,34 +680,52 @@ def main(argv: list[str] | None = None) -> None:
 
     results = prepare(args.observations)
     results.update(date=dt.date.today().isoformat(), machine=_machine_note())
-    results.update(sql=[], cold=[], warm=[], month_scheduled=[], month_inside=[])
+    results.update(sql=[], cold=[], warm=[], python_warm=[], month_scheduled=[], month_inside=[])
+    results["load_before"] = os.getloadavg()
+    loads = [results["load_before"][0]]
     ids = results["definition_ids"]
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE stats_observation")
     for round_number in range(1, args.rounds + 1):
-        sql = time_sql()
+        sql = dict(time_sql(), phase="cold")
         results["sql"].append(sql)
         _log(f"round {round_number}: SQL {sql['seconds']:.2f} s ({sql['rows']:,} rows)")
         cold = time_full_recompute(ids, cold=True)
         results["cold"].append(cold)
         _log(f"round {round_number}: cold full recompute {cold}")
+        loads.append(os.getloadavg()[0])
     # Store every derived value once (what the Celery task derived_recompute_all does).
     stored = time_recompute_all()
     _log(f"derived_recompute_all (committed): {stored}")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE stats_observation")
+    # The warm rounds between SQL runs: each ratio is taken against the SQL runs of its
+    # own phase, measured under the same load.
+    results["sql"].append(dict(time_sql(), phase="warm"))
     for round_number in range(1, args.rounds + 1):
         warm = time_full_recompute(ids, cold=False)
         results["warm"].append(warm)
         _log(f"round {round_number}: warm full recompute {warm}")
-        sql = time_sql()
+        sql = dict(time_sql(), phase="warm")
         results["sql"].append(sql)
         _log(f"round {round_number}: SQL {sql['seconds']:.2f} s")
+        loads.append(os.getloadavg()[0])
+    for round_number in range(1, args.python_rounds + 1):
+        python = time_full_recompute(ids, cold=False, engine="python")
+        results["python_warm"].append(python)
+        _log(f"round {round_number}: warm full recompute, Python engine {python}")
+        sql = dict(time_sql(), phase="python")
+        results["sql"].append(sql)
+        _log(f"round {round_number}: SQL {sql['seconds']:.2f} s")
+        loads.append(os.getloadavg()[0])
     for round_number in range(1, args.rounds + 1):
         for timed, key in ((False, "month_scheduled"), (True, "month_inside")):
             month = time_new_month(ids, results["inputs"], precompute_timed=timed)
             results[key].append(month)
             _log(f"round {round_number}: new month ({key}) {month}")
+            loads.append(os.getloadavg()[0])
+    results["load_after"] = os.getloadavg()
+    results["load_max"] = max(loads)
     results["rss"] = _peak_rss_mb()
     section = _report_section(results)
     print(section)

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -467,15 +467,12 @@ def release_publish(
         if not claimed:
             return _refresh(release, Release.objects.get(pk=stored.pk))
         # A revision must come after what it revises, or the vintages would overlap.
-        latest = Observation.objects.filter(_revised_by(stored.pk)).aggregate(
-            latest=Max("valid_from")
-        )["latest"]
+        latest, revised = _close_revised(release_id=stored.pk, at=at)
         if latest is not None and latest >= at:
             raise ReleaseError(
                 f"release {stored.slug} revises values published at {latest.isoformat()}; "
                 f"it cannot be published earlier ({at.isoformat()})"
             )
-        revised = _close_revised(release_id=stored.pk, at=at)
         published = Observation.objects.filter(release=stored, valid_from__isnull=True).update(
             valid_from=at
         )
@@ -594,9 +591,40 @@ def _revised_by(release_id: int):
     return Q(pk__in=replaced)
 
 
-def _close_revised(*, release_id: int, at: dt.datetime) -> int:
-    """Close the current vintage of every (series, period) the release brings anew."""
-    return Observation.objects.filter(_revised_by(release_id)).update(valid_to=at)
+_CLOSE_REVISED_SQL = """
+WITH revised AS MATERIALIZED (
+    SELECT c.id, c.valid_from FROM stats_observation r
+    JOIN stats_observation c ON c.series_id = r.series_id AND c.period = r.period
+        AND c.valid_from IS NOT NULL AND c.valid_to IS NULL
+    WHERE r.release_id = %(release)s AND r.valid_from IS NULL
+),
+latest AS (SELECT max(valid_from) AS latest FROM revised),
+closed AS (
+    UPDATE stats_observation o SET valid_to = %(at)s FROM revised, latest
+    WHERE o.id = revised.id AND (latest.latest IS NULL OR latest.latest < %(at)s)
+    RETURNING 1
+)
+SELECT (SELECT latest FROM latest), (SELECT count(*) FROM closed)
+"""
+
+
+def _close_revised(*, release_id: int, at: dt.datetime) -> tuple[dt.datetime | None, int]:
+    """Close the current vintage of every (series, period) the release brings anew,
+    unless one was published at or after ``at``. Returns (latest valid_from among them,
+    how many were closed); nothing is closed when the latest is not before ``at``.
+
+    On PostgreSQL one statement finds them once; elsewhere, a query and an update.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_CLOSE_REVISED_SQL, {"release": release_id, "at": at})
+            latest, closed = cursor.fetchone()
+        return latest, closed
+    revised = Observation.objects.filter(_revised_by(release_id))
+    latest = revised.aggregate(latest=Max("valid_from"))["latest"]
+    if latest is not None and latest >= at:
+        return latest, 0
+    return latest, revised.update(valid_to=at)
 
 
 # --- news releases ----------------------------------------------------------------------

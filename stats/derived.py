@@ -10,6 +10,12 @@ reason, never an exception and never a wrong number.
 Derived values are observations like any other: written as drafts into the release
 whose data caused them, they become public in the same transaction as that release's
 inputs, and follow the same vintages.
+
+Two engines give the same rows: this module's (``derived_compute`` + ``derived_write``),
+the reference and the one on SQLite, and the set-based one on PostgreSQL
+(``derived_run_sql``, statements in ``stats/derived_sql.py``), the default there. The
+public entry points (``derived_precompute``, ``derived_confirm``,
+``derived_recompute_all``) choose by database; ``engine=`` forces one.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
@@ -292,14 +299,57 @@ def _load_pairs(needed: dict[int, set[str]], release_id: int | None, values: _Va
             loaded.update((series_id, p) for p in periods)
 
 
-class _SeriesIndex:
-    """Every series, by (indicator, frequency, key) and by indicator (in that order)."""
+@dataclass(slots=True)
+class _IndexedSeries:
+    """What the engine reads of a series (the attributes of a Series it uses)."""
 
-    def __init__(self):
+    pk: int
+    indicator_id: int
+    indicator: Indicator
+    frequency: str
+    key: str
+    dimensions: dict[str, str]
+
+
+class _SeriesIndex:
+    """Every series (or those of ``indicator_ids``), by (indicator, frequency, key) and by
+    indicator (in that order)."""
+
+    def __init__(self, indicator_ids: Iterable[int] | None = None):
         self.by_key: dict[tuple[int, str, str], Series] = {}
         self.by_indicator: dict[int, list[Series]] = defaultdict(list)
-        for series in Series.objects.select_related("indicator"):
-            self.add(series)
+        indicators = Indicator.objects.all()
+        sql = (
+            "SELECT id, indicator_id, frequency, key, dimensions FROM stats_series "
+            "{} ORDER BY indicator_id, frequency, key"
+        )
+        params: list = []
+        if indicator_ids is not None:
+            ids = sorted(set(indicator_ids))
+            indicators = indicators.filter(pk__in=ids)
+            sql = sql.format("WHERE indicator_id IN (SELECT unnest(%s::bigint[]))")
+            params = [ids]
+        else:
+            sql = sql.format("")
+        by_pk = {indicator.pk: indicator for indicator in indicators}
+        # Plain rows, not model instances: thousands of series in a fraction of the time.
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                sql = sql.replace("dimensions FROM", "dimensions::text FROM")
+            else:
+                sql = sql.replace(
+                    "IN (SELECT unnest(%s::bigint[]))", "IN (SELECT value FROM json_each(%s))"
+                )
+                params = [json.dumps(p) for p in params]
+            cursor.execute(sql, params)
+            for pk, indicator_id, frequency, key, dimensions in cursor.fetchall():
+                if isinstance(dimensions, str):
+                    dimensions = json.loads(dimensions)
+                self.add(
+                    _IndexedSeries(
+                        pk, indicator_id, by_pk[indicator_id], frequency, key, dimensions
+                    )
+                )
 
     def add(self, series: Series) -> None:
         self.by_key[(series.indicator_id, series.frequency, series.key)] = series
@@ -309,8 +359,8 @@ class _SeriesIndex:
         return self.by_key.get(key)
 
 
-def _series_index() -> _SeriesIndex:
-    return _SeriesIndex()
+def _series_index(indicator_ids: Iterable[int] | None = None) -> _SeriesIndex:
+    return _SeriesIndex(indicator_ids)
 
 
 def _matches(dimensions: dict[str, str], codes: dict[str, str], totals: set[tuple[str, str]]):
@@ -404,6 +454,19 @@ def _fmt(value: Decimal) -> str:
     return exact_text(value)
 
 
+_SCALE = 10**VALUE_DECIMAL_PLACES
+
+
+def _quotient(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """numerator / denominator rounded once, half to even, to the stored 10 decimals.
+
+    Exact: the rational quotient is rounded, not a 50-digit approximation of it, so the
+    set-based engine on PostgreSQL (stats/derived_sql.py) gives the same digits.
+    """
+    units = round(Fraction(numerator) * _SCALE / Fraction(denominator))
+    return Decimal(units).scaleb(-VALUE_DECIMAL_PLACES, context=_CONTEXT)
+
+
 @lru_cache(maxsize=65536)
 def _shift(period: str, steps: int) -> str:
     """The code of the period ``steps`` periods after ``period`` (before when negative)."""
@@ -457,11 +520,11 @@ def compute(definition: DerivedDefinition, output: _Output, period: str, values:
         if x_then == 0:
             return Result(None, f"the value for {earlier} is zero", used=used)
         if kind == DerivedKind.PERCENT_CHANGE:
-            value = c.multiply(c.subtract(c.divide(x_now, x_then), 1), ONE_HUNDRED)
+            value = _quotient(c.multiply(c.subtract(x_now, x_then), ONE_HUNDRED), x_then)
             return Result(value, text=f"({_fmt(x_now)} / {_fmt(x_then)} - 1) × 100", used=used)
         if kind == DerivedKind.MULTIPLE:
             return Result(
-                c.divide(x_now, x_then), text=f"{_fmt(x_now)} / {_fmt(x_then)}", used=used
+                _quotient(x_now, x_then), text=f"{_fmt(x_now)} / {_fmt(x_then)}", used=used
             )
         ratio = c.divide(x_now, x_then)
         if ratio < 0:
@@ -483,10 +546,10 @@ def compute(definition: DerivedDefinition, output: _Output, period: str, values:
         if b == 0:
             return Result(None, f"the denominator for {period} is zero", used=used)
         if kind == DerivedKind.PER_UNIT:
-            return Result(c.divide(a, b), text=f"{_fmt(a)} / {_fmt(b)}", used=used)
+            return Result(_quotient(a, b), text=f"{_fmt(a)} / {_fmt(b)}", used=used)
         scale = ONE_HUNDRED if kind == DerivedKind.SHARE else definition.scale
         text = f"{_fmt(a)} / {_fmt(b)}" + ("" if scale == 1 else f" × {_fmt(scale)}")
-        return Result(c.multiply(c.divide(a, b), scale), text=text, used=used)
+        return Result(_quotient(c.multiply(a, scale), b), text=text, used=used)
     if kind == DerivedKind.SUM:
         total = Decimal(0)
         parts = []
@@ -541,7 +604,7 @@ def _compute_shift(definition, output, periods, values, texts) -> Iterable[tuple
     kind = definition.kind
     series = output.inputs["x"]
     data = values.by_series.get(series.pk, {})
-    divide, subtract, multiply = _CONTEXT.divide, _CONTEXT.subtract, _CONTEXT.multiply
+    subtract, multiply = _CONTEXT.subtract, _CONTEXT.multiply
     for period in periods:
         now = data.get(period)
         if now is None:
@@ -559,12 +622,12 @@ def _compute_shift(definition, output, periods, values, texts) -> Iterable[tuple
         elif x_then == 0:
             yield period, Result(None, f"the value for {earlier} is zero", used=used)
         elif kind == DerivedKind.PERCENT_CHANGE:
-            value = multiply(subtract(divide(x_now, x_then), 1), ONE_HUNDRED)
+            value = _quotient(multiply(subtract(x_now, x_then), ONE_HUNDRED), x_then)
             text = f"({texts[x_now]} / {texts[x_then]} - 1) × 100"
             yield period, Result(value, text=text, used=used)
         else:  # multiple
             text = f"{texts[x_now]} / {texts[x_then]}"
-            yield period, Result(divide(x_now, x_then), text=text, used=used)
+            yield period, Result(_quotient(x_now, x_then), text=text, used=used)
 
 
 def _compute_binary(definition, output, periods, values, texts) -> Iterable[tuple[str, Result]]:
@@ -573,7 +636,7 @@ def _compute_binary(definition, output, periods, values, texts) -> Iterable[tupl
     a_series, b_series = output.inputs["a"], output.inputs.get("b")
     a_data = values.by_series.get(a_series.pk, {})
     b_data = values.by_series.get(b_series.pk, {}) if b_series is not None else {}
-    divide, subtract, multiply = _CONTEXT.divide, _CONTEXT.subtract, _CONTEXT.multiply
+    subtract, multiply = _CONTEXT.subtract, _CONTEXT.multiply
     scale = ONE_HUNDRED if kind == DerivedKind.SHARE else definition.scale
     scale_text = "" if scale == 1 else f" × {_fmt(scale)}"
     for period in periods:
@@ -592,10 +655,10 @@ def _compute_binary(definition, output, periods, values, texts) -> Iterable[tupl
         elif b == 0:
             yield period, Result(None, f"the denominator for {period} is zero", used=used)
         elif kind == DerivedKind.PER_UNIT:
-            yield period, Result(divide(a, b), text=f"{texts[a]} / {texts[b]}", used=used)
+            yield period, Result(_quotient(a, b), text=f"{texts[a]} / {texts[b]}", used=used)
         else:
             text = f"{texts[a]} / {texts[b]}{scale_text}"
-            yield period, Result(multiply(divide(a, b), scale), text=text, used=used)
+            yield period, Result(_quotient(multiply(a, scale), b), text=text, used=used)
 
 
 def _compute_output(definition, output, periods, values, texts) -> Iterable[tuple[str, Result]]:
@@ -676,22 +739,65 @@ class RecomputeSummary:
     release: object = None
 
 
+@dataclass
+class _Context:
+    """What every definition of a run needs: series, totals, targets, definitions."""
+
+    series_index: _SeriesIndex
+    totals: set[tuple[str, str]]
+    targets: dict[int, Target]
+    definitions: list[DerivedDefinition]
+
+
+def _downstream(definitions: list[DerivedDefinition], changed: set[int]) -> set[int]:
+    """The indicators a run over ``changed`` indicators reads or writes."""
+    reached, used = set(changed), set()
+    for definition in definitions:
+        inputs = {i.indicator_id for i in definition.inputs.all()}
+        if inputs & reached:
+            reached.add(definition.indicator_id)
+            used |= inputs | {definition.indicator_id}
+    return used
+
+
+def _context(changed_indicators: set[int] | None = None) -> _Context:
+    """The run's context; with ``changed_indicators``, only the series it can touch."""
+    _refresh_codelist_order()
+    definitions = definitions_in_order()
+    used = None
+    if changed_indicators is not None:
+        used = _downstream(definitions, changed_indicators)
+    return _Context(
+        series_index=_series_index(used),
+        totals=set(Code.objects.filter(is_total=True).values_list("codelist_id", "code")),
+        targets={t.series_id: t for t in Target.objects.order_by("period_start")},
+        definitions=definitions,
+    )
+
+
 def derived_compute(
     *,
     changed: set[tuple[int, str]] | None,
     release_id: int | None,
     only: Iterable[int] | None = None,
+    overlay: Iterable[tuple[int, str, Decimal, str]] = (),
+    context: _Context | None = None,
 ) -> list[ComputedValue]:
     """Compute the derived values downstream of ``changed`` (None: everything).
 
     ``release_id`` overlays that release's draft values on the published ones, so a
-    scheduled release's consequences can be computed before it is public.
+    scheduled release's consequences can be computed before it is public. ``overlay``
+    (series, period, value, status) takes precedence over both: values computed earlier
+    in the same run by the set-based engine.
     """
-    _refresh_codelist_order()
-    series_index = _series_index()
-    totals = set(Code.objects.filter(is_total=True).values_list("codelist_id", "code"))
-    targets = {t.series_id: t for t in Target.objects.order_by("period_start")}
+    if context is None:
+        context = _context()
+    else:
+        _refresh_codelist_order()
+    series_index, totals, targets = context.series_index, context.totals, context.targets
     values = _Values(partial=changed is not None)
+    for series_id, period, value, status in overlay:
+        values.put(series_id, period, (value, 0, status))
     texts = _Texts()
     computed: list[ComputedValue] = []
     # Changed periods by series, extended with what each definition produces.
@@ -705,7 +811,7 @@ def derived_compute(
             Series.objects.filter(pk__in=list(changes)).values_list("indicator_id", flat=True)
         )
     wanted = set(only) if only is not None else None
-    definitions = definitions_in_order()
+    definitions = context.definitions
     # Indicators some definition reads: only their computed values are kept as inputs.
     read_by_some = {i.indicator_id for d in definitions for i in d.inputs.all()}
     for definition in definitions:
@@ -1065,6 +1171,170 @@ def derived_write(
     return summary
 
 
+def derived_engine(engine: str | None = None) -> str:
+    """The engine of a run: "sql" (set-based, PostgreSQL) or "python" (the reference)."""
+    if engine is None:
+        return "sql" if connection.vendor == "postgresql" else "python"
+    if engine not in ("sql", "python"):
+        raise ValueError(f"engine: {engine!r} is neither 'sql' nor 'python'")
+    if engine == "sql" and connection.vendor != "postgresql":
+        raise ValueError("engine: the set-based engine needs PostgreSQL")
+    return engine
+
+
+@transaction.atomic
+def derived_run_sql(
+    *,
+    changed: set[tuple[int, str]] | None = None,
+    changed_release_id: int | None = None,
+    release_id: int | None = None,
+    only: Iterable[int] | None = None,
+    release=None,
+    new_release=None,
+) -> RecomputeSummary:
+    """derived_compute + derived_write, set-based: the same rows, computed in PostgreSQL.
+
+    The changes are ``changed`` pairs, or the input values of ``changed_release_id``, or
+    (both None) everything. ``release_id``, ``release`` and ``new_release`` mean what
+    they mean for derived_compute and derived_write.
+    """
+    from . import derived_sql as q
+
+    scoped = changed is not None or changed_release_id is not None
+    q.temp_tables_create()
+    if changed is not None:
+        q.scope_load_pairs(changed)
+    elif changed_release_id is not None:
+        q.scope_load_release(changed_release_id)
+    summary = RecomputeSummary(release=release)
+    changed_indicators = q.scope_indicators() if scoped else None
+    if scoped and not changed_indicators:
+        return summary
+    context = _context(changed_indicators)
+    # The series with changed values (grown with what each definition produces): a
+    # scoped run maps only the outputs that read one of them.
+    scope_series = q.scope_series_ids() if scoped else set()
+    wanted = set(only) if only is not None else None
+    read_by_some = {i.indicator_id for d in context.definitions for i in d.inputs.all()}
+    overlay_series: set[int] = set()
+    output_series: set[int] = set()
+    python_items: list[ComputedValue] = []
+    codes: set[str] = set()
+    candidates = 0
+    for definition in context.definitions:
+        if wanted is not None and definition.indicator_id not in wanted:
+            continue
+        input_indicators = {i.indicator_id for i in definition.inputs.all()}
+        if changed_indicators is not None and not input_indicators & changed_indicators:
+            continue
+        feeds = definition.indicator_id in read_by_some
+        if definition.kind in q.SQL_KINDS:
+            outputs = _outputs(definition, context.series_index, context.totals)
+            if scoped:
+                outputs = [
+                    o
+                    for o in outputs
+                    if any(s is not None and s.pk in scope_series for s in o.inputs.values())
+                ]
+            if not outputs:
+                continue
+            for output in outputs:
+                output.series = context.series_index.get(
+                    (definition.indicator_id, output.frequency, output.key)
+                )
+            inputs = {s.pk for o in outputs for s in o.inputs.values() if s is not None}
+            overlay = bool(inputs & overlay_series)
+            rows = q.map_load(definition, outputs, _steps)
+            if any(o.series is None for o in outputs):
+                missing = q.outputs_without_series(
+                    definition, scoped=scoped, release_id=release_id, overlay=overlay
+                )
+                if missing:
+                    _outputs_series(
+                        definition.indicator,
+                        [rows[i].output for i in sorted(missing)],
+                        context.series_index,
+                    )
+                    q.map_copy(rows)
+            result = q.definition_run(
+                definition,
+                backs=sorted({(row.back, row.output.frequency) for row in rows}),
+                scoped=scoped,
+                release_id=release_id,
+                overlay=overlay,
+                feeds_others=feeds,
+            )
+            if not result.computed:
+                continue
+            summary.computed += result.computed
+            summary.gaps += result.gaps
+            candidates += result.candidates
+            produced = {o.series.pk for o in outputs if o.series is not None}
+        else:
+            inputs = {
+                s.pk
+                for o in _outputs(definition, context.series_index, context.totals)
+                for s in o.inputs.values()
+                if s is not None
+            }
+            pairs = None
+            if scoped:
+                pairs = {(s, p) for s, ps in q.scope_series(sorted(inputs)).items() for p in ps}
+                if not pairs:
+                    continue
+            overlay_values = q.overlay_rows(sorted(inputs & overlay_series))
+            items = derived_compute(
+                changed=pairs,
+                release_id=release_id,
+                only=[definition.indicator_id],
+                overlay=overlay_values,
+                context=context,
+            )
+            if not items:
+                continue
+            q.python_results_add(definition.pk, items, _stored, feeds_others=feeds, scoped=scoped)
+            python_items.extend(items)
+            summary.computed += len(items)
+            summary.gaps += sum(1 for item in items if item.result.value is None)
+            produced = {item.output.series.pk for item in items}
+        codes.add(definition.indicator.code)
+        output_series |= produced
+        if feeds:
+            overlay_series |= produced
+            scope_series |= produced
+        if changed_indicators is not None:
+            changed_indicators.add(definition.indicator_id)
+    # What the Python engine computed: written where it differs from the stored value.
+    python_rows = []
+    if python_items:
+        ids = sorted({item.output.series.pk for item in python_items})
+        periods = {item.period for item in python_items}
+        current = _current_values(ids, periods if len(periods) <= _FEW_PERIODS else None)
+        for item in python_items:
+            if item.result.value is None:
+                continue
+            value = _stored(item.result.value)
+            series_id = item.output.series.pk
+            if not _same_as_stored(current.get((series_id, item.period)), value):
+                python_rows.append((series_id, item.period, value, item.result.status, item))
+    if release is not None and output_series:
+        q.release_drafts_delete(release.pk, sorted(output_series))
+    if candidates or python_rows:
+        if release is None:
+            release = new_release()
+        if candidates:
+            q.values_write(release.pk)
+        if python_rows:
+            _copy_rows(python_rows, release.pk, _Texts())
+    if codes:
+        q.gaps_write(release.pk if release is not None else None)
+    summary.written = candidates + len(python_rows)
+    summary.unchanged = summary.computed - summary.gaps - summary.written
+    summary.release = release
+    summary.definitions = sorted(codes)
+    return summary
+
+
 def release_input_changes(*, release) -> set[tuple[int, str]]:
     """The (series, period) pairs a release brings that are not derived values."""
     return set(
@@ -1074,12 +1344,16 @@ def release_input_changes(*, release) -> set[tuple[int, str]]:
     )
 
 
-def derived_precompute(*, release) -> RecomputeSummary:
+def derived_precompute(*, release, engine: str | None = None) -> RecomputeSummary:
     """Compute, as drafts of ``release``, the derived values its data will cause."""
     with transaction.atomic():
         Observation.objects.filter(
             release=release, valid_from__isnull=True, provenance__isnull=False
         ).delete()
+        if derived_engine(engine) == "sql":
+            return derived_run_sql(
+                changed_release_id=release.pk, release_id=release.pk, release=release
+            )
         changes = release_input_changes(release=release)
         if not changes:
             return RecomputeSummary()
@@ -1100,50 +1374,72 @@ def _system_release(*, slug_base: str, title_id: str, title_en: str):
 
 
 def _publish_differences(
-    computed: list[ComputedValue], *, slug_base: str, title_id: str, title_en: str
+    compute, *, slug_base: str, title_id: str, title_en: str
 ) -> RecomputeSummary:
-    """Write what differs from the published derived values into a new release, published now."""
+    """Write what differs from the published derived values into a new release, published now.
+
+    ``compute(new_release)`` computes and writes (derived_run_sql, or derived_compute
+    and derived_write); the new release is created only if there is anything to write.
+    """
     from publications.services import release_publish
 
+    def new_release():
+        return _system_release(slug_base=slug_base, title_id=title_id, title_en=title_en)
+
     with transaction.atomic():
-        summary = derived_write(
-            computed=computed,
-            new_release=lambda: _system_release(
-                slug_base=slug_base, title_id=title_id, title_en=title_en
-            ),
-        )
+        summary = compute(new_release)
         if summary.written:
             release_publish(release=summary.release)
     return summary
 
 
-def derived_confirm(*, release) -> RecomputeSummary:
+def derived_confirm(*, release, engine: str | None = None) -> RecomputeSummary:
     """After ``release`` is public, recompute what it affects from the published data.
 
     Normally this finds nothing to change (the values were computed with the release);
     if other data were published in between, the new values are published as a
     derived-values release. Running it twice leaves the same rows.
     """
+    names = {
+        "slug_base": f"derived-{release.slug}"[:90],
+        "title_id": f"Nilai turunan: {release.title_id}"[:255],
+        "title_en": f"Derived values: {release.title_en}"[:255],
+    }
+    if derived_engine(engine) == "sql":
+        return _publish_differences(
+            lambda new_release: derived_run_sql(
+                changed_release_id=release.pk, new_release=new_release
+            ),
+            **names,
+        )
     changes = release_input_changes(release=release)
     if not changes:
         return RecomputeSummary()
     computed = derived_compute(changed=changes, release_id=None)
     return _publish_differences(
-        computed,
-        slug_base=f"derived-{release.slug}"[:90],
-        title_id=f"Nilai turunan: {release.title_id}"[:255],
-        title_en=f"Derived values: {release.title_en}"[:255],
+        lambda new_release: derived_write(computed=computed, new_release=new_release),
+        **names,
     )
 
 
-def derived_recompute_all(*, only: Iterable[int] | None = None) -> RecomputeSummary:
+def derived_recompute_all(
+    *, only: Iterable[int] | None = None, engine: str | None = None
+) -> RecomputeSummary:
     """Recompute every derived value from the published data; publish what differs."""
+    names = {
+        "slug_base": "derived-full-recompute",
+        "title_id": "Penghitungan ulang nilai turunan",
+        "title_en": "Full recompute of derived values",
+    }
+    if derived_engine(engine) == "sql":
+        return _publish_differences(
+            lambda new_release: derived_run_sql(only=only, new_release=new_release),
+            **names,
+        )
     computed = derived_compute(changed=None, release_id=None, only=only)
     return _publish_differences(
-        computed,
-        slug_base="derived-full-recompute",
-        title_id="Penghitungan ulang nilai turunan",
-        title_en="Full recompute of derived values",
+        lambda new_release: derived_write(computed=computed, new_release=new_release),
+        **names,
     )
 
 

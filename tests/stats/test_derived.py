@@ -1,10 +1,14 @@
 """The derived-indicator engine: arithmetic of each kind, gaps, order, cycles, vintages."""
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
+from random import Random
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection, transaction
 
 from publications.services import release_create, release_publish
 from stats.choices import DerivedKind
@@ -17,7 +21,14 @@ from stats.derived import (
     derived_precompute,
     derived_recompute_all,
 )
-from stats.models import DerivedDefinition, DerivedGap, DerivedInput, Indicator, Observation
+from stats.models import (
+    DerivedDefinition,
+    DerivedGap,
+    DerivedInput,
+    Indicator,
+    Observation,
+    Series,
+)
 from stats.selectors import observations_as_of
 from tests.stats.factories import IndicatorFactory
 from tests.stats.helpers import import_rows
@@ -316,3 +327,253 @@ def test_confirming_the_demo_after_publication_changes_nothing(
     assert requests.exists() and {r.status for r in requests} == {"done"}
     assert {r.result["written"] for r in requests} == {0}
     assert not Release.objects.filter(slug__startswith="derived-").exists()
+
+
+# -- the set-based engine (PostgreSQL) against the Python engine ----------------------------
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the set-based engine runs on PostgreSQL"
+)
+_STAMP = re.compile(r"-\d{20}$")
+
+
+def _release_label(slug):
+    """A system release's slug without its creation stamp (it differs between runs)."""
+    return None if slug is None else _STAMP.sub("", slug)
+
+
+def derived_snapshot():
+    """Every derived row, derived series and gap, in a form both runs can be compared by."""
+    derived = list(DerivedDefinition.objects.values_list("indicator_id", flat=True))
+    rows = Observation.objects.filter(series__indicator_id__in=derived).values_list(
+        "series__indicator__code",
+        "series__key",
+        "series__frequency",
+        "period",
+        "period_start",
+        "period_end",
+        "value",
+        "status",
+        "provenance",
+        "release__slug",
+        "valid_from",
+        "valid_to",
+        "note",
+        "source",
+    )
+    observations = sorted(
+        (
+            *row[:8],
+            json.dumps(row[8], sort_keys=True),
+            _release_label(row[9]),
+            row[10] is not None,
+            row[11] is not None,
+            *row[12:],
+        )
+        for row in rows
+    )
+    series = sorted(
+        Series.objects.filter(indicator_id__in=derived).values_list(
+            "indicator__code", "key", "frequency"
+        )
+    )
+    gaps = sorted(
+        (code, key, period, reason, _release_label(slug))
+        for code, key, period, reason, slug in DerivedGap.objects.values_list(
+            "definition__indicator__code", "series_key", "period", "reason", "release__slug"
+        )
+    )
+    return observations, series, gaps
+
+
+def same_on_both_engines(action):
+    """Run ``action(engine)`` with the Python engine, roll back, run it with the set-based
+    one; assert both leave the same rows and report the same counts. Keeps the second."""
+    point = transaction.savepoint()
+    python = action("python")
+    expected = derived_snapshot()
+    transaction.savepoint_rollback(point)
+    sql = action("sql")
+    found = derived_snapshot()
+    assert found[0] == expected[0]
+    assert found[1:] == expected[1:]
+
+    def counts(summary):
+        return (summary.computed, summary.written, summary.unchanged, summary.gaps)
+
+    assert counts(sql) == counts(python)
+    assert sql.definitions == python.definitions
+    return sql
+
+
+def _derived_rows_delete():
+    """Remove the stored derived values and gaps (the guard trigger off for this statement)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE stats_observation DISABLE TRIGGER stats_observation_guard")
+        cursor.execute("DELETE FROM stats_observation WHERE provenance IS NOT NULL")
+        cursor.execute("ALTER TABLE stats_observation ENABLE TRIGGER stats_observation_guard")
+    DerivedGap.objects.all().delete()
+
+
+@needs_postgresql
+def test_both_engines_agree_on_the_demo(demo):
+    assert Observation.objects.filter(provenance__isnull=False).exists()
+    summary = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    assert summary.written == 0 and summary.computed > 0
+    published = derived_value("BPU_PARTICIPANTS_MULTIPLE_3Y", "2023", BPU)
+    _derived_rows_delete()
+    summary = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    assert summary.written == summary.computed - summary.gaps > 0
+    assert derived_value("BPU_PARTICIPANTS_MULTIPLE_3Y", "2023", BPU) == published
+
+
+BPU = "region=ID,segment=BPU,program=_T"
+KEYS = [("ID", "_T"), ("ID", "PU"), ("ID", "BPU"), ("31", "_T"), ("31", "PU"), ("32", "_T")]
+STATUSES = ["normal"] * 7 + ["provisional", "estimate", "break"]
+
+
+def _generated_rows(random, months, *, skip=0.1):
+    """Monthly and annual values of IN_A and IN_B with gaps, zeros, negatives, many
+    decimals, mixed statuses; IN_B has no series 31/PU (a missing denominator series)."""
+    out = []
+    for code in ("IN_A", "IN_B"):
+        for region, segment in KEYS:
+            if code == "IN_B" and (region, segment) == ("31", "PU"):
+                continue
+            periods = months + sorted({m[:4] for m in months})
+            for period in periods:
+                if random.random() < skip:
+                    continue
+                draw = random.random()
+                if draw < 0.06:
+                    value = "0"
+                elif draw < 0.12:
+                    value = str(-random.randint(1, 500))
+                else:
+                    value = str(Decimal(random.randint(1, 10**9)).scaleb(-random.randint(0, 6)))
+                out.append((code, region, segment, "_T", period, value, random.choice(STATUSES)))
+    # Quotients exactly half-way at the 11th decimal: rounded half to even.
+    out += [
+        ("IN_A", "32", "_T", "_T", "2030-01", "0.0001", "normal"),
+        ("IN_B", "32", "_T", "_T", "2030-01", "2000000", "normal"),
+        ("IN_A", "32", "_T", "_T", "2030-02", "0.0003", "normal"),
+        ("IN_B", "32", "_T", "_T", "2030-02", "2000000", "normal"),
+        # ... and with a scale that has decimals (D_TINY: a / b × 0.000001).
+        ("IN_A", "32", "_T", "_T", "2030-03", "0.00005", "normal"),
+        ("IN_B", "32", "_T", "_T", "2030-03", "1", "normal"),
+        ("IN_A", "32", "_T", "_T", "2030-04", "0.00015", "normal"),
+        ("IN_B", "32", "_T", "_T", "2030-04", "1", "normal"),
+    ]
+    return out
+
+
+@pytest.fixture
+def generated(catalogue):
+    """Two inputs and a graph of definitions of every kind, chained across both engines."""
+    for code in ("IN_A", "IN_B"):
+        IndicatorFactory(code=code, frequencies="AM", negative_allowed=True)
+    x = [("x", "IN_A", {})]
+    ab = [("a", "IN_A", {}), ("b", "IN_B", {})]
+    define("D_CHANGE", DerivedKind.CHANGE, x, periods=1)
+    define("D_YOY", DerivedKind.PERCENT_CHANGE, x, periods=0, years=1)
+    define("D_MULTIPLE", DerivedKind.MULTIPLE, x, years=1)
+    define("D_RATIO", DerivedKind.RATIO, ab, scale=1000)
+    define("D_TINY", DerivedKind.RATIO, ab, scale=Decimal("0.000001"))
+    define(
+        "D_SHARE",
+        DerivedKind.SHARE,
+        [("a", "IN_A", {"segment": "*"}), ("b", "IN_A", {"segment": "_T"})],
+    )
+    define("D_PER", DerivedKind.PER_UNIT, ab)
+    define("D_DIFF", DerivedKind.DIFFERENCE, ab)
+    define("D_SUM", DerivedKind.SUM, [("term", "IN_A", {}), ("term", "IN_B", {})])
+    define("D_CAGR_OF_PER", DerivedKind.CAGR, [("x", "D_PER", {})], years=1)  # Python <- SQL
+    define("D_CHANGE_OF_SUM", DerivedKind.CHANGE, [("x", "D_SUM", {})], periods=1)  # SQL <- Python
+    define("D_YOY_OF_RATIO", DerivedKind.PERCENT_CHANGE, [("x", "D_RATIO", {})], periods=1)
+
+
+@needs_postgresql
+def test_both_engines_agree_on_generated_data_with_gaps_zeros_and_revisions(generated):
+    random = Random(20261202)
+    months = [f"{year}-{month:02d}" for year in (2021, 2022, 2023) for month in range(1, 13)]
+    # A first release published without precompute: the full recompute finds nothing stored.
+    first = release_create(slug="first", title_id="first", title_en="first")
+    import_rows(first, _generated_rows(random, months))
+    release_publish(release=first, at=dt.datetime(2024, 1, 10, 10, tzinfo=WIB))
+    cold = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    assert cold.written > 1000 and cold.gaps > 100
+    assert derived_value("D_PER", "2030-01", "region=32,segment=_T,program=_T")[0] == 0
+    assert derived_value("D_PER", "2030-02", "region=32,segment=_T,program=_T")[0] == Decimal(
+        "0.0000000002"
+    )
+    tiny = "region=32,segment=_T,program=_T"
+    assert derived_value("D_TINY", "2030-03", tiny)[0] == 0
+    assert derived_value("D_TINY", "2030-04", tiny)[0] == Decimal("0.0000000002")
+    reasons = set(DerivedGap.objects.values_list("reason", flat=True))
+    assert any(r.startswith("there is no series IN_B") for r in reasons)
+    assert any(r.endswith("is zero") for r in reasons)
+    # A revision of part of the data (zeros become values, values become zeros) and a new
+    # month, precomputed as drafts of its release by each engine.
+    revision = release_create(slug="revision", title_id="revision", title_en="revision")
+    import_rows(revision, _generated_rows(random, [*months[-14:], "2024-01"], skip=0.6))
+    precomputed = same_on_both_engines(
+        lambda engine: derived_precompute(release=revision, engine=engine)
+    )
+    assert precomputed.written > 0
+    release_publish(release=revision)
+    # The confirmation and a nightly recompute find the precomputed values right.
+    confirmed = same_on_both_engines(
+        lambda engine: derived_confirm(release=revision, engine=engine)
+    )
+    assert confirmed.written == 0 and confirmed.computed > 0
+    warm = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    assert warm.written == 0 and warm.unchanged == warm.computed - warm.gaps
+    # A correction published without precompute (its confirmation not run yet): the
+    # nightly recompute publishes what changed and drops the gaps that were filled.
+    gaps_before = DerivedGap.objects.count()
+    correction = release_create(slug="correction", title_id="c", title_en="c")
+    import_rows(
+        correction,
+        [
+            ("IN_B", region, segment, "_T", period, "7", "normal")
+            for region, segment in KEYS
+            if (region, segment) != ("31", "PU")
+            for period in ("2021", "2021-01", "2022-01", "2023-01")
+        ],
+    )
+    release_publish(release=correction)
+    nightly = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    assert nightly.written > 0
+    assert DerivedGap.objects.count() < gaps_before
+    # The earlier vintages stay, closed at the revision.
+    assert Observation.objects.filter(
+        series__indicator__code="D_RATIO", valid_to__isnull=False
+    ).exists()
+
+
+@needs_postgresql
+def test_the_set_based_engine_runs_as_many_queries_for_many_series_as_for_few(generated):
+    """Statements per definition, not per value: ten times the series, the same queries."""
+    from django.test.utils import CaptureQueriesContext
+
+    def confirm_queries(regions):
+        release = release_create(slug=f"r{len(regions)}", title_id="r", title_en="r")
+        import_rows(
+            release,
+            [
+                (code, region, "_T", "_T", month, str(index + 1))
+                for index, month in enumerate(["2023-01", "2024-01"])
+                for code in ("IN_A", "IN_B")
+                for region in regions
+            ],
+        )
+        derived_precompute(release=release)
+        release_publish(release=release)
+        with CaptureQueriesContext(connection) as queries:
+            summary = derived_confirm(release=release)
+        assert summary.written == 0 and summary.computed > 0
+        return len(queries)
+
+    few = confirm_queries(["11"])
+    many = confirm_queries(["12", "13", "14", "15", "16", "17", "18", "19", "21", "31"])
+    assert many == few

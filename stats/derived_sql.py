@@ -1,0 +1,691 @@
+"""The derived-indicator engine, set-based on PostgreSQL.
+
+The same definitions, the same order and the same rows as the Python engine in
+``stats/derived.py`` (the reference, and the engine on SQLite), computed differently:
+each definition of a kind that SQL can compute exactly (change, percent change and
+multiple over k periods; ratio, share, per unit, difference) is ONE statement over all
+its output series. The statement reads the input values (the published ones, overlaid
+with a release's drafts and with the values computed earlier in the run), computes each
+value in numeric arithmetic, rounded once, half to even, to the stored 10 decimal
+places (the Python engine rounds the same exact quotient the same way), compares it with
+the stored current value, and keeps only what differs (and the gaps) in a temporary
+table, with its provenance already built (``jsonb_build_object``, the exact input texts
+and the formula). Nothing unchanged is written. The kinds that need a real power
+(compound growth, required growth), a target or a variable number of terms run through
+the Python engine inside the same run, reading and feeding the same overlay.
+
+Rounding: the inputs have at most 10 decimals and 30 digits, a ratio's scale at most 6
+decimals and 20 digits, so a quotient is n / d with an integer d below 10^36 (after
+scaling both to integers); unless it is exactly a tie at the 11th decimal, it is at
+least 1 / (2 * 10^10 * d) > 5e-47 away from one. Taken at 60 decimals (error below
+5e-61), it rounds, half to even, exactly as the exact quotient does, which is what the
+Python engine rounds (``derived._quotient``, with fractions).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+
+from .choices import DerivedKind
+from .models import DerivedDefinition, DerivedGap, Series, exact_text
+from .periods import _MONTHS_PER_PERIOD, parse_period
+
+SHIFT_SQL_KINDS = {DerivedKind.CHANGE, DerivedKind.PERCENT_CHANGE, DerivedKind.MULTIPLE}
+BINARY_SQL_KINDS = {
+    DerivedKind.RATIO,
+    DerivedKind.SHARE,
+    DerivedKind.PER_UNIT,
+    DerivedKind.DIFFERENCE,
+}
+SQL_KINDS = SHIFT_SQL_KINDS | BINARY_SQL_KINDS
+
+_TEMP_TABLES = """
+DROP TABLE IF EXISTS drv_map, drv_scope, drv_vals, drv_new, drv_keys, drv_periods;
+CREATE TEMPORARY TABLE drv_map (
+    idx integer PRIMARY KEY, out_id bigint, okey text, freq text, back integer,
+    x bigint, xcode text, xkey text, b bigint, bcode text, bkey text, bwanted text
+) ON COMMIT DROP;
+CREATE INDEX ON drv_map (okey);
+CREATE TEMPORARY TABLE drv_scope (
+    series_id bigint, period text, period_start date, PRIMARY KEY (series_id, period)
+) ON COMMIT DROP;
+CREATE TEMPORARY TABLE drv_vals (
+    series_id bigint, period text, period_start date, period_end date, value numeric,
+    status text, PRIMARY KEY (series_id, period)
+) ON COMMIT DROP;
+CREATE TEMPORARY TABLE drv_new (
+    def integer, out_id bigint, okey text, period text, period_start date, period_end date,
+    value numeric, status text, reason text, prov jsonb
+) ON COMMIT DROP;
+CREATE TEMPORARY TABLE drv_keys (def integer, okey text) ON COMMIT DROP;
+CREATE TEMPORARY TABLE drv_periods (def integer, period text) ON COMMIT DROP;
+"""
+
+_COPY_MAP = (
+    "COPY drv_map (idx, out_id, okey, freq, back, x, xcode, xkey, b, bcode, bkey, bwanted) "
+    "FROM STDIN"
+)
+
+
+def _text(expression: str) -> str:
+    """exact_text() in SQL: no exponent (numeric has none), no trailing zeros."""
+    return f"trim_scale({expression})::text"
+
+
+def _period_code(date: str) -> str:
+    """The code of the period of the drv_map row ``m`` that starts on ``date``."""
+    stamp = f"({date})::timestamp"
+    return (
+        f"CASE m.freq WHEN 'M' THEN to_char({stamp}, 'YYYY-MM') "
+        f"WHEN 'Q' THEN to_char({stamp}, 'YYYY-\"Q\"Q') "
+        f"WHEN 'S' THEN to_char({stamp}, 'YYYY') || "
+        f"CASE WHEN extract(month FROM {stamp}) <= 6 THEN '-S1' ELSE '-S2' END "
+        f"ELSE to_char({stamp}, 'YYYY') END"
+    )
+
+
+def _raw_value(definition: DerivedDefinition, a: str, b: str) -> tuple[str, bool]:
+    """The value of ``definition`` from inputs ``a`` (x now) and ``b`` (x then, or b):
+    exact for differences; for quotients, at 60 decimals (NULL for a zero denominator),
+    to be rounded by _half_even(). Returns (expression, is a quotient)."""
+    kind = definition.kind
+    if kind in (DerivedKind.CHANGE, DerivedKind.DIFFERENCE):
+        return f"({a} - {b})", False
+    if kind == DerivedKind.PERCENT_CHANGE:
+        numerator = f"({a} - {b}) * 100"
+    elif kind in (DerivedKind.MULTIPLE, DerivedKind.PER_UNIT):
+        numerator = a
+    else:
+        scale = Decimal(100) if kind == DerivedKind.SHARE else definition.scale
+        numerator = f"{a} * {scale}"
+    return f"(round({numerator}, 60) / NULLIF({b}, 0))", True
+
+
+def _half_even(q: str) -> str:
+    """A quotient column taken at 60 decimals, rounded half to even to 10 decimals.
+
+    Only a value with at most 11 decimals can be a tie: the cheap test comes first.
+    """
+    return (
+        f"(CASE WHEN round({q}, 11) <> {q} THEN round({q}, 10) "
+        f"WHEN abs({q} - trunc({q}, 10)) = 0.00000000005 "
+        f"AND mod(trunc({q}, 10) * 10000000000, 2) = 0 "
+        f"THEN trunc({q}, 10) ELSE round({q}, 10) END)"
+    )
+
+
+def _status(first: str, second: str) -> str:
+    """The weakest status of the two inputs (Result.status of the Python engine)."""
+    return (
+        f"CASE WHEN {first} = 'normal' AND {second} = 'normal' THEN 'normal' "
+        f"WHEN 'break' IN ({first}, {second}) OR 'estimate' IN ({first}, {second}) "
+        f"THEN 'estimate' WHEN 'provisional' IN ({first}, {second}) THEN 'provisional' "
+        "ELSE 'normal' END"
+    )
+
+
+def _inputs(release_id: int | None, overlay: bool, where: str) -> str:
+    """The input values of the run where ``where`` (on alias ``o``) holds: the current
+    values, under the release's drafts, under the values computed earlier in this run.
+
+    Written with the condition inside each branch, so that every branch is an index
+    scan when the subquery is joined LATERAL, row by row.
+    """
+    columns = "o.series_id, o.period, o.period_start, o.period_end, o.value, o.status"
+    hidden_by_draft = (
+        "NOT EXISTS (SELECT 1 FROM stats_observation r WHERE r.release_id = "
+        f"{int(release_id or 0)} AND r.valid_from IS NULL AND r.series_id = o.series_id "
+        "AND r.period = o.period)"
+    )
+    hidden_by_run = (
+        "NOT EXISTS (SELECT 1 FROM drv_vals w WHERE w.series_id = o.series_id "
+        "AND w.period = o.period)"
+    )
+    current = [f"o.valid_from IS NOT NULL AND o.valid_to IS NULL AND {where}"]
+    if release_id is not None:
+        current.append(hidden_by_draft)
+    if overlay:
+        current.append(hidden_by_run)
+    parts = [
+        f"SELECT {columns}, o.id AS obs FROM stats_observation o WHERE {' AND '.join(current)}"
+    ]
+    if release_id is not None:
+        draft = [f"o.release_id = {int(release_id)} AND o.valid_from IS NULL AND {where}"]
+        if overlay:
+            draft.append(hidden_by_run)
+        parts.append(
+            f"SELECT {columns}, o.id AS obs FROM stats_observation o WHERE {' AND '.join(draft)}"
+        )
+    if overlay:
+        parts.append(f"SELECT {columns}, NULL::bigint AS obs FROM drv_vals o WHERE {where}")
+    # OFFSET 0 keeps the planner from flattening the subquery into a hash or merge join
+    # over the whole table: joined LATERAL, it stays a few index lookups per row.
+    return "(SELECT * FROM (" + " UNION ALL ".join(parts) + ") z OFFSET 0)"
+
+
+@dataclass
+class SqlDefinitionResult:
+    computed: int = 0
+    gaps: int = 0
+    candidates: int = 0  # values that differ from the stored ones
+
+
+def _driver_sql(kind: str, scoped: bool, release_id: int | None, overlay: bool) -> str:
+    """FROM ... : every drv_map row ``m`` with its driver value ``d`` at each output period."""
+    if not scoped:
+        inputs = _inputs(release_id, overlay, "o.series_id = m.x")
+        return f"drv_map m CROSS JOIN LATERAL {inputs} d"
+    if kind in SHIFT_SQL_KINDS:
+        later = _period_code("s.period_start + make_interval(months => m.back)")
+        todo = (
+            "SELECT DISTINCT m.idx, t.period FROM drv_map m "
+            "JOIN drv_scope s ON s.series_id = m.x "
+            f"CROSS JOIN LATERAL (VALUES (s.period), ({later})) t(period)"
+        )
+    else:
+        todo = (
+            "SELECT m.idx, s.period FROM drv_map m JOIN drv_scope s ON s.series_id = m.x "
+            "UNION SELECT m.idx, s.period FROM drv_map m JOIN drv_scope s ON s.series_id = m.b"
+        )
+    inputs = _inputs(release_id, overlay, "o.series_id = m.x AND o.period = todo.period")
+    return f"({todo}) todo JOIN drv_map m ON m.idx = todo.idx CROSS JOIN LATERAL {inputs} d"
+
+
+def _result_sql(
+    definition: DerivedDefinition, *, scoped: bool, release_id: int | None, overlay: bool
+) -> str:
+    """SELECT of one narrow row per output value: the value (or NULL and the reason),
+    its status and the input values and observations it used."""
+    kind = definition.kind
+    driver = _driver_sql(kind, scoped, release_id, overlay)
+    if kind in SHIFT_SQL_KINDS:
+        earlier = _period_code("d.period_start - make_interval(months => m.back)")
+        other = _inputs(release_id, overlay, "o.series_id = e.x AND o.period = e.yperiod")
+        reason = (
+            "CASE WHEN y.value IS NULL THEN "
+            "'no value of ' || e.xcode || ' ' || e.xkey || ' for ' || e.yperiod"
+        )
+        if kind != DerivedKind.CHANGE:
+            reason += " WHEN y.value = 0 THEN 'the value for ' || e.yperiod || ' is zero'"
+        second_period = "e.yperiod"
+    else:
+        earlier = "NULL::text"
+        other = _inputs(release_id, overlay, "o.series_id = e.b AND o.period = e.period")
+        reason = (
+            "CASE WHEN e.b IS NULL THEN 'there is no series ' || e.bwanted "
+            "WHEN y.value IS NULL THEN 'no value of ' || e.bcode || ' ' || e.bkey || "
+            "' for ' || e.period"
+        )
+        if kind != DerivedKind.DIFFERENCE:
+            reason += " WHEN y.value = 0 THEN 'the denominator for ' || e.period || ' is zero'"
+        second_period = "e.period"
+    reason += " END"
+    raw, divided = _raw_value(definition, "e.xv", "y.value")
+    value = _half_even("g.q") if divided else "g.q"
+    return (
+        "SELECT g.idx, g.out_id, g.period, g.period_start, g.period_end, g.reason, "
+        f"CASE WHEN g.reason IS NULL THEN {value} "
+        "END AS value, g.status, g.xv, g.xo, g.yv, g.yo, g.p2 FROM ("
+        "SELECT e.idx, e.out_id, e.period, e.period_start, e.period_end, e.xv, e.xo, "
+        f"y.value AS yv, y.obs AS yo, {second_period} AS p2, {reason} AS reason, {raw} AS q, "
+        f"{_status('e.xs', 'y.status')} AS status "
+        "FROM (SELECT m.idx, m.out_id, m.x, m.b, m.xcode, m.xkey, m.bcode, m.bkey, m.bwanted, "
+        "d.period, d.period_start, d.period_end, d.value AS xv, d.obs AS xo, d.status AS xs, "
+        f"{earlier} AS yperiod FROM {driver}) e "
+        f"LEFT JOIN LATERAL {other} y ON true OFFSET 0) g"
+    )
+
+
+_CURRENT = "{0}.valid_from IS NOT NULL AND {0}.valid_to IS NULL"
+
+
+def _full_result_sql(definition: DerivedDefinition, backs: list[tuple[int, str]]) -> str:
+    """_result_sql for a full run over the published values only: one pass per output
+    series (an index scan in period order), the earlier value of a shift from a window
+    (``lag``) checked to be exactly ``back`` months before, the other input and the
+    stored value joined on
+    the period start; the stored value comes along (``cv``), so no lookup is left."""
+    kind = definition.kind
+    stored = (
+        "LEFT JOIN stats_observation c ON c.series_id = m.out_id "
+        f"AND c.period_start = d.period_start AND {_CURRENT.format('c')}"
+    )
+    branches = []
+    if kind in SHIFT_SQL_KINDS:
+        earlier = _period_code("r.period_start - make_interval(months => m.back)")
+        reason = (
+            "CASE WHEN r.yv IS NULL THEN "
+            f"'no value of ' || m.xcode || ' ' || m.xkey || ' for ' || {earlier}"
+        )
+        if kind != DerivedKind.CHANGE:
+            reason += f" WHEN r.yv = 0 THEN 'the value for ' || {earlier} || ' is zero'"
+        reason += " END"
+        for back, frequency in backs:
+            # The value ``rows`` rows before, when it is the period ``back`` months
+            # before (no gap in between); otherwise looked up (rare).
+            rows = back // _MONTHS_PER_PERIOD[frequency]
+            lag = "lag({}, " + str(rows) + ") OVER w"
+            branches.append(
+                "SELECT m.idx, m.out_id, m.xcode, m.xkey, m.freq, m.back, r.* FROM drv_map m "
+                "CROSS JOIN LATERAL (SELECT d.period, d.period_start, d.period_end, d.xv, "
+                "d.xo, d.xs, CASE WHEN d.lp = d.ep THEN d.lv ELSE z.value END AS yv, "
+                "CASE WHEN d.lp = d.ep THEN d.lo ELSE z.id END AS yo, "
+                "CASE WHEN d.lp = d.ep THEN d.ls ELSE z.status END AS ys, c.value AS cv FROM ("
+                "SELECT o.period, o.period_start, o.period_end, o.value AS xv, o.id AS xo, "
+                f"o.status AS xs, (o.period_start - interval '{int(back)} months')::date AS ep, "
+                f"{lag.format('o.value')} AS lv, {lag.format('o.id')} AS lo, "
+                f"{lag.format('o.status')} AS ls, {lag.format('o.period_start')} AS lp "
+                f"FROM stats_observation o WHERE o.series_id = m.x AND {_CURRENT.format('o')} "
+                "WINDOW w AS (ORDER BY o.period_start)) d "
+                "LEFT JOIN LATERAL (SELECT z.value, z.id, z.status FROM stats_observation z "
+                "WHERE d.lp IS DISTINCT FROM d.ep AND z.series_id = m.x "
+                f"AND z.period_start = d.ep AND {_CURRENT.format('z')} OFFSET 0) z ON true "
+                f"{stored} OFFSET 0) r WHERE m.back = {int(back)} AND m.freq = '{frequency}'"
+            )
+    else:
+        reason = (
+            "CASE WHEN m.b IS NULL THEN 'there is no series ' || m.bwanted "
+            "WHEN r.yv IS NULL THEN 'no value of ' || m.bcode || ' ' || m.bkey || "
+            "' for ' || r.period"
+        )
+        if kind != DerivedKind.DIFFERENCE:
+            reason += " WHEN r.yv = 0 THEN 'the denominator for ' || r.period || ' is zero'"
+        reason += " END"
+        branches.append(
+            "SELECT m.idx, m.out_id, m.b, m.bcode, m.bkey, m.bwanted, r.* FROM drv_map m "
+            "CROSS JOIN LATERAL (SELECT d.period, d.period_start, d.period_end, "
+            "d.value AS xv, d.id AS xo, d.status AS xs, y.value AS yv, y.id AS yo, "
+            "y.status AS ys, c.value AS cv FROM stats_observation d "
+            "LEFT JOIN stats_observation y ON y.series_id = m.b "
+            f"AND y.period_start = d.period_start AND {_CURRENT.format('y')} {stored} "
+            f"WHERE d.series_id = m.x AND {_CURRENT.format('d')} OFFSET 0) r"
+        )
+    rows = " UNION ALL ".join(f"({branch})" for branch in branches)
+    raw, divided = _raw_value(definition, "r.xv", "r.yv")
+    value = _half_even("g.q") if divided else "g.q"
+    return (
+        "SELECT g.idx, g.out_id, g.period, g.period_start, g.period_end, g.reason, "
+        f"CASE WHEN g.reason IS NULL THEN {value} END AS value, "
+        "g.status, g.xv, g.xo, g.yv, g.yo, NULL::text AS p2, g.cv FROM ("
+        "SELECT r.idx, r.out_id, r.period, r.period_start, r.period_end, r.xv, r.xo, r.yv, "
+        f"r.yo, r.cv, {reason.replace('m.', 'r.')} AS reason, {raw} AS q, "
+        f"{_status('r.xs', 'r.ys')} AS status FROM ({rows}) r OFFSET 0) g"
+    )
+
+
+def _formula_sql(definition: DerivedDefinition) -> str:
+    """The right side of the expression of a result row ``res`` (Result.text)."""
+    kind = definition.kind
+    a, b = _text("res.xv"), _text("res.yv")
+    if kind in (DerivedKind.CHANGE, DerivedKind.DIFFERENCE):
+        return f"{a} || ' - ' || {b}"
+    if kind == DerivedKind.PERCENT_CHANGE:
+        return f"'(' || {a} || ' / ' || {b} || ' - 1) × 100'"
+    if kind in (DerivedKind.MULTIPLE, DerivedKind.PER_UNIT):
+        return f"{a} || ' / ' || {b}"
+    scale = Decimal(100) if kind == DerivedKind.SHARE else definition.scale
+    scale_text = "" if scale == 1 else f" × {exact_text(scale)}"
+    return f"{a} || ' / ' || {b} || '{scale_text}'"
+
+
+def _provenance_sql(definition: DerivedDefinition) -> str:
+    """The provenance of a result row ``res`` with its map row ``m`` (derived._provenance)."""
+    shift = definition.kind in SHIFT_SQL_KINDS
+    if shift:
+        earlier = _period_code("res.period_start - make_interval(months => m.back)")
+        p2 = f"COALESCE(res.p2, {earlier})"
+    else:
+        p2 = "COALESCE(res.p2, res.period)"
+    roles = ("x", "x") if shift else ("a", "b")
+    second = ("m.xcode", "m.xkey") if shift else ("m.bcode", "m.bkey")
+    items = [
+        f"jsonb_build_object('role', '{roles[0]}', 'indicator', m.xcode, "
+        f"'series_key', m.xkey, 'period', res.period, 'value', {_text('res.xv')}, "
+        "'observation', res.xo)",
+        f"jsonb_build_object('role', '{roles[1]}', 'indicator', {second[0]}, "
+        f"'series_key', {second[1]}, 'period', {p2}, 'value', {_text('res.yv')}, "
+        "'observation', res.yo)",
+    ]
+    return (
+        "jsonb_build_object('kind', %(kind)s::text, 'formula', %(formula)s::text, "
+        "'formula_id', %(formula_id)s::text, "
+        f"'expression', {_text('res.value')} || ' = ' || {_formula_sql(definition)}, "
+        f"'inputs', jsonb_build_array({', '.join(items)}))"
+    )
+
+
+@dataclass
+class MapRow:
+    idx: int
+    output: object  # derived._Output
+    driver: Series
+    back: int
+    other: Series | None = None
+    wanted: str = ""
+    fields: list = field(default_factory=list)
+
+
+def map_load(definition: DerivedDefinition, outputs: list, steps) -> list[MapRow]:
+    """Load drv_map with the output series of ``definition`` and the input series of each."""
+    rows = []
+    kind = definition.kind
+    for idx, output in enumerate(outputs):
+        driver = output.inputs["x" if kind in SHIFT_SQL_KINDS else "a"]
+        back = 0
+        if kind in SHIFT_SQL_KINDS:
+            back = steps(definition, output.frequency) * _MONTHS_PER_PERIOD[output.frequency]
+        other = output.inputs.get("b")
+        rows.append(MapRow(idx, output, driver, back, other, output.wanted.get("b", "")))
+    map_copy(rows)
+    return rows
+
+
+def map_copy(rows: list[MapRow]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE drv_map")
+        with cursor.cursor.copy(_COPY_MAP) as copy:
+            for row in rows:
+                out, other, driver = row.output.series, row.other, row.driver
+                copy.write_row(
+                    (
+                        row.idx,
+                        out.pk if out is not None else None,
+                        row.output.key,
+                        row.output.frequency,
+                        row.back,
+                        driver.pk,
+                        driver.indicator.code,
+                        driver.key,
+                        other.pk if other is not None else None,
+                        other.indicator.code if other is not None else None,
+                        other.key if other is not None else None,
+                        row.wanted,
+                    )
+                )
+        cursor.execute("ANALYZE drv_map")
+
+
+def temp_tables_create() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_TEMP_TABLES)
+
+
+def scope_load_pairs(pairs) -> None:
+    """drv_scope: the changed (series, period) pairs."""
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy("COPY drv_scope (series_id, period, period_start) FROM STDIN") as c:
+            for series_id, period in pairs:
+                c.write_row((series_id, period, parse_period(period).start))
+        cursor.execute("ANALYZE drv_scope")
+
+
+def scope_load_release(release_id: int) -> None:
+    """drv_scope: the input values a release brings (what release_input_changes returns)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO drv_scope (series_id, period, period_start) "
+            "SELECT series_id, period, period_start FROM stats_observation "
+            "WHERE release_id = %s AND provenance IS NULL ON CONFLICT DO NOTHING",
+            [release_id],
+        )
+        cursor.execute("ANALYZE drv_scope")
+
+
+def scope_series(series_ids: list[int]) -> dict[int, set[str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT series_id, period FROM drv_scope WHERE series_id = ANY(%s)", [series_ids]
+        )
+        found: dict[int, set[str]] = defaultdict(set)
+        for series_id, period in cursor.fetchall():
+            found[series_id].add(period)
+    return found
+
+
+def scope_series_ids() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT series_id FROM drv_scope")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def scope_indicators() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT s.indicator_id FROM stats_series s "
+            "WHERE s.id IN (SELECT series_id FROM drv_scope)"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def outputs_without_series(
+    definition: DerivedDefinition, *, scoped: bool, release_id: int | None, overlay: bool
+) -> set[int]:
+    """drv_map rows with no output series yet that will produce a value or a gap."""
+    driver = _driver_sql(definition.kind, scoped, release_id, overlay)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT m.idx FROM {driver} WHERE m.out_id IS NULL")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def definition_run(
+    definition: DerivedDefinition,
+    *,
+    scoped: bool,
+    release_id: int | None,
+    overlay: bool,
+    feeds_others: bool,
+    backs: list[tuple[int, str]] = (),
+) -> SqlDefinitionResult:
+    """One statement: compute every value of ``definition`` in scope, keep what differs
+    from the stored values (and the gaps) in drv_new, and, when other definitions read
+    this one, its values in drv_vals (and, scoped, its periods in drv_scope)."""
+    from .derived import _formula_prefix
+
+    head = _formula_prefix(definition)
+    # A full run over the published values: one ordered pass per series. Otherwise
+    # (a change, a release's drafts, values of this run): index lookups row by row.
+    full = not scoped and release_id is None and not overlay
+    if full:
+        result = _full_result_sql(definition, backs)
+        stored = ""
+        differs = "res.cv IS DISTINCT FROM res.value"
+    else:
+        result = _result_sql(definition, scoped=scoped, release_id=release_id, overlay=overlay)
+        stored = (
+            "LEFT JOIN LATERAL (SELECT c.value FROM stats_observation c "
+            "WHERE c.series_id = res.out_id AND c.period = res.period "
+            "AND c.valid_from IS NOT NULL AND c.valid_to IS NULL OFFSET 0) c ON true "
+        )
+        differs = "c.value IS DISTINCT FROM res.value"
+    extra = ""
+    if feeds_others:
+        extra += (
+            ", v AS (INSERT INTO drv_vals (series_id, period, period_start, period_end, "
+            "value, status) SELECT out_id, period, period_start, period_end, value, status "
+            "FROM res WHERE value IS NOT NULL RETURNING 1)"
+        )
+        if scoped:
+            extra += (
+                ", s AS (INSERT INTO drv_scope (series_id, period, period_start) "
+                "SELECT out_id, period, period_start FROM res WHERE value IS NOT NULL "
+                "ON CONFLICT DO NOTHING RETURNING 1)"
+            )
+    # Gaps found no more are dropped (derived_write replaces the gaps of every key and
+    # period it computed): only a definition with gaps stored can have any.
+    keys = ""
+    if not DerivedGap.objects.filter(definition=definition).exists():
+        pass
+    elif full:
+        # Every output with a driver value was computed, at each of its periods: a
+        # stored gap is stale if its key and its period were computed and it is not
+        # among the gaps found now. Index lookups per stored gap, nothing per value.
+        current = _CURRENT.format("o")
+        keys = (
+            ", stale AS (DELETE FROM stats_derivedgap g WHERE g.definition_id = %(def)s "
+            "AND EXISTS (SELECT 1 FROM drv_map m WHERE m.okey = g.series_key AND EXISTS ("
+            f"SELECT 1 FROM stats_observation o WHERE o.series_id = m.x AND {current})) "
+            "AND EXISTS (SELECT 1 FROM drv_map m JOIN stats_observation o "
+            f"ON o.series_id = m.x AND o.period = g.period AND {current}) "
+            "AND (g.series_key || ' ' || g.period) NOT IN (SELECT m.okey || ' ' || res.period "
+            "FROM res JOIN drv_map m ON m.idx = res.idx WHERE res.reason IS NOT NULL) "
+            "RETURNING 1)"
+        )
+    else:
+        # The keys and periods computed, for gaps_write.
+        keys = (
+            ", k AS (INSERT INTO drv_keys (def, okey) SELECT %(def)s, m.okey "
+            "FROM (SELECT DISTINCT idx FROM res) i JOIN drv_map m ON m.idx = i.idx RETURNING 1)"
+            ", p AS (INSERT INTO drv_periods (def, period) SELECT DISTINCT %(def)s, period "
+            "FROM res RETURNING 1)"
+        )
+    sql = (
+        f"WITH res AS MATERIALIZED ({result}), "
+        "new AS (INSERT INTO drv_new (def, out_id, okey, period, period_start, period_end, "
+        "value, status, reason, prov) "
+        "SELECT %(def)s, res.out_id, m.okey, res.period, res.period_start, res.period_end, "
+        "res.value, res.status, res.reason, "
+        f"CASE WHEN res.reason IS NULL THEN {_provenance_sql(definition)} END "
+        f"FROM res JOIN drv_map m ON m.idx = res.idx {stored}"
+        f"WHERE res.reason IS NOT NULL OR {differs} "
+        "RETURNING reason)"
+        f"{keys}"
+        f"{extra} "
+        "SELECT n.computed, n.gaps, (SELECT count(*) FROM new WHERE reason IS NULL) "
+        "FROM (SELECT count(*) AS computed, count(reason) AS gaps FROM res) n"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        # Row estimates of the temporary tables are rough; the plan is a nested loop of
+        # index lookups either way, and JIT compilation would cost more than it saves.
+        cursor.execute("SET LOCAL enable_memoize = off")
+        cursor.execute("SET LOCAL jit = off")
+        if full:
+            # Per series, the inputs and the stored values come in period order from
+            # their indexes: merged, not hashed (a third less time).
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute(sql, {"def": definition.pk, **head})
+        computed, gaps, candidates = cursor.fetchone()
+        if full:
+            cursor.execute("SET LOCAL enable_hashjoin = on")
+    return SqlDefinitionResult(computed=computed, gaps=gaps, candidates=candidates)
+
+
+def overlay_rows(series_ids: list[int]) -> list[tuple]:
+    """Values computed earlier in this run for ``series_ids``: (series, period, value, status)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT series_id, period, value, status FROM drv_vals WHERE series_id = ANY(%s)",
+            [series_ids],
+        )
+        return cursor.fetchall()
+
+
+def python_results_add(
+    definition_id: int, computed: list, stored, *, feeds_others: bool, scoped: bool
+) -> None:
+    """Values of a definition computed by the Python engine: their gaps, keys and periods
+    into drv_new/drv_keys/drv_periods, and (if others read them) into drv_vals/drv_scope."""
+    gaps, keys, periods, values = [], set(), set(), []
+    for item in computed:
+        keys.add(item.output.key)
+        periods.add(item.period)
+        if item.result.value is None:
+            gaps.append((definition_id, item.output.key, item.period, item.result.reason))
+        else:
+            parsed = parse_period(item.period)
+            values.append(
+                (
+                    item.output.series.pk,
+                    item.period,
+                    parsed.start,
+                    parsed.end,
+                    stored(item.result.value),
+                    item.result.status,
+                )
+            )
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        if gaps:
+            with raw.copy("COPY drv_new (def, okey, period, reason) FROM STDIN") as copy:
+                for row in gaps:
+                    copy.write_row(row)
+        with raw.copy("COPY drv_keys (def, okey) FROM STDIN") as copy:
+            for key in keys:
+                copy.write_row((definition_id, key))
+        with raw.copy("COPY drv_periods (def, period) FROM STDIN") as copy:
+            for period in periods:
+                copy.write_row((definition_id, period))
+        if feeds_others and values:
+            with raw.copy(
+                "COPY drv_vals (series_id, period, period_start, period_end, value, status) "
+                "FROM STDIN"
+            ) as copy:
+                for row in values:
+                    copy.write_row(row)
+            if scoped:
+                cursor.execute(
+                    "INSERT INTO drv_scope (series_id, period, period_start) "
+                    "SELECT series_id, period, period_start FROM drv_vals "
+                    "WHERE series_id = ANY(%s) ON CONFLICT DO NOTHING",
+                    [sorted({row[0] for row in values})],
+                )
+
+
+def values_write(release_id: int) -> int:
+    """INSERT the differing values of drv_new as drafts of the release."""
+    from .derived import _DERIVED_SOURCE
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO stats_observation (series_id, release_id, period, period_start, "
+            "period_end, value, status, note, source, reference_date, provenance, valid_from, "
+            "valid_to, created_at) "
+            "SELECT out_id, %s, period, period_start, period_end, value, status, '', %s, "
+            "NULL, prov, NULL, NULL, now() FROM drv_new WHERE reason IS NULL",
+            [release_id, _DERIVED_SOURCE],
+        )
+        return cursor.rowcount
+
+
+def release_drafts_delete(release_id: int, series_ids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM stats_observation WHERE release_id = %s AND valid_from IS NULL "
+            "AND provenance IS NOT NULL AND series_id = ANY(%s)",
+            [release_id, series_ids],
+        )
+
+
+def gaps_write(release_id: int | None) -> None:
+    """The gaps of what was computed replace the earlier ones (as derived_write does):
+    for every definition, key and period computed, a gap iff this run found one."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE drv_keys")
+        cursor.execute("ANALYZE drv_periods")
+        cursor.execute("ANALYZE drv_new")
+        cursor.execute(
+            "DELETE FROM stats_derivedgap g USING (SELECT DISTINCT def, okey FROM drv_keys) k, "
+            "drv_periods p WHERE k.def = g.definition_id AND k.okey = g.series_key "
+            "AND p.def = g.definition_id AND p.period = g.period "
+            "AND NOT EXISTS (SELECT 1 FROM drv_new n WHERE n.reason IS NOT NULL "
+            "AND n.def = g.definition_id AND n.okey = g.series_key AND n.period = g.period)"
+        )
+        # Only the gaps not stored as they are (most, on a recompute that changes nothing).
+        cursor.execute(
+            "INSERT INTO stats_derivedgap (definition_id, series_key, period, reason, "
+            "release_id, computed_at) "
+            "SELECT n.def, n.okey, n.period, left(n.reason, 255), %s, now() FROM drv_new n "
+            "WHERE n.reason IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stats_derivedgap g "
+            "WHERE g.definition_id = n.def AND g.series_key = n.okey AND g.period = n.period "
+            "AND g.reason = left(n.reason, 255) AND g.release_id IS NOT DISTINCT FROM %s) "
+            "ON CONFLICT (definition_id, series_key, period) DO UPDATE SET "
+            "reason = EXCLUDED.reason, release_id = EXCLUDED.release_id, "
+            "computed_at = EXCLUDED.computed_at "
+            "WHERE stats_derivedgap.reason <> EXCLUDED.reason "
+            "OR stats_derivedgap.release_id IS DISTINCT FROM EXCLUDED.release_id",
+            [release_id, release_id],
+        )
