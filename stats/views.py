@@ -293,28 +293,29 @@ def _chart_download(request: HttpRequest, code: str) -> tuple[str, SafeString] |
     return f"{indicator.code.lower()}-{selection['frequency'].lower()}", svg
 
 
-@cached_page
-def indicator_svg(request: HttpRequest, code: str) -> HttpResponse:
-    """The indicator's chart as a stand-alone SVG file, for reuse."""
+def _chart_file(request: HttpRequest, code: str, *, extension: str, content_type: str, render):
+    """The chart download as a file: ``render`` turns the SVG into the file's bytes."""
     chart = _chart_download(request, code)
     if isinstance(chart, HttpResponse):
         return chart
     stem, svg = chart
-    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}.svg"'
+    response = HttpResponse(render(svg), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{stem}.{extension}"'
     return response
+
+
+@cached_page
+def indicator_svg(request: HttpRequest, code: str) -> HttpResponse:
+    """The indicator's chart as a stand-alone SVG file, for reuse."""
+    return _chart_file(
+        request, code, extension="svg", content_type="image/svg+xml; charset=utf-8", render=str
+    )
 
 
 @cached_page
 def indicator_png(request: HttpRequest, code: str) -> HttpResponse:
     """The same chart as the SVG download, rasterised to PNG on the server."""
-    chart = _chart_download(request, code)
-    if isinstance(chart, HttpResponse):
-        return chart
-    stem, svg = chart
-    response = HttpResponse(charts.png(svg), content_type="image/png")
-    response["Content-Disposition"] = f'attachment; filename="{stem}.png"'
-    return response
+    return _chart_file(request, code, extension="png", content_type="image/png", render=charts.png)
 
 
 def _table_rows(observations: list, *, decimals: int, language: str) -> None:
