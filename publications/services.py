@@ -460,6 +460,11 @@ def release_publish(
                 + ("" if user is None else "; only an approved release can be published")
             )
         before = stored.status
+        if before == ReleaseStatus.IN_REVIEW:
+            # Approved and published at once, never scheduled: its derived values are
+            # computed now, in this transaction, so they become public with the inputs
+            # (a scheduled release has them already, from release_schedule).
+            derived_precompute(release=stored)
         # The claim: of two publishers racing, only one changes the row.
         claimed = Release.objects.filter(pk=stored.pk, status=before).update(
             status=ReleaseStatus.PUBLISHED, published_at=at, updated_at=now

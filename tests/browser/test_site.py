@@ -134,8 +134,12 @@ def test_journalist_finds_the_next_release_and_opens_a_news_release(
     page.goto(news_url)
     figures = page.locator(".prose a.figure")
     assert figures.first.inner_text() == "45,6 juta"
+    # The derived figures it cites moved with their input, in the same publication:
+    # progress to the 70 million target is now 45,612,345 / 70,000,000 = 65.2%.
+    assert "65,2 persen" in figures.all_inner_texts()
     notes = page.locator(".prose .revised-note")
-    assert notes.count() == 1
+    # One notice per revised figure: participants, their growth, progress, required growth.
+    assert notes.count() == 4
     assert notes.first.inner_text() == (
         "(direvisi sejak siaran pers ini terbit; saat itu tertulis 45,2 juta)"
     )

@@ -125,3 +125,28 @@ def test_at_its_time_inputs_derived_values_and_news_appear_together(client, sche
     assert len(set(published)) == 1  # one instant for inputs and derived values
     news = client.get("/api/v1/news/").json()["results"]
     assert [n["slug"] for n in news] == ["siaran-2024"]
+
+
+def test_an_approved_release_published_at_once_brings_its_derived_values_with_it(
+    catalogue, clerk, reviewer, django_capture_on_commit_callbacks
+):
+    """Not scheduled, so nothing was precomputed: publishing computes the derived values in
+    the same transaction, public at the same instant as the inputs, before any task runs."""
+    targets_load()
+    derived_definitions_load()
+    earlier = release_create(slug="rilis-2023", title_id="2023", title_en="2023")
+    import_rows(earlier, [ROW])
+    release_publish(release=earlier)
+    release = release_create(slug="rilis-2024", title_id="Rilis 2024", title_en="2024", user=clerk)
+    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2024", SECRET_VALUE)])
+    release_submit(release=release, user=clerk)
+    release_approve(release=release, user=reviewer)
+    with django_capture_on_commit_callbacks(execute=False):  # the confirming task never runs
+        release_publish(release=release, user=reviewer)
+    progress = Observation.objects.current().get(
+        series__indicator__code="ACTIVE_PARTICIPANTS_TARGET_PROGRESS", period="2024"
+    )
+    assert str(progress.value).startswith(SECRET_PROGRESS)
+    assert progress.release_id == release.pk
+    published = Observation.objects.filter(release=release).values_list("valid_from", flat=True)
+    assert len(set(published)) == 1  # one instant for inputs and derived values
