@@ -610,7 +610,15 @@ class PublicReadMixin:
         patch_vary_headers(response, ("Accept", "Accept-Language"))
         if getattr(self, "language_before", None) is not None:
             translation.activate(self.language_before)
+        # DRF leaves a reference cycle (view.response -> response.renderer_context -> view)
+        # that only Python's cyclic collector frees, and rarely: each worker thread kept
+        # the bodies of past answers alive, tens of MB per worker. Breaking it when the
+        # server closes the response lets reference counting free the body at once.
+        response._resource_closers.append(self._response_release)
         return response
+
+    def _response_release(self) -> None:
+        self.__dict__.pop("response", None)
 
     def list(self, request, *args, **kwargs):
         cached = self.cached_response()

@@ -212,6 +212,26 @@ def test_a_publication_starts_a_new_generation_at_once_and_again_after_commit(
     assert generation() not in {before, during}
 
 
+def test_a_closed_answer_is_not_kept_by_its_view(client, published, monkeypatch):
+    """A DRF view and its request refer to each other, a cycle only Python's cyclic
+    collector frees, and rarely: through view.response each worker thread kept tens of MB
+    of past answers. The view lets go of the response when the server closes it."""
+    from stats.api.base import PublicReadMixin
+
+    views = []
+    release = PublicReadMixin._response_release
+
+    def recorded(view):
+        views.append(view)
+        release(view)
+
+    monkeypatch.setattr(PublicReadMixin, "_response_release", recorded)
+    response = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS"})
+    assert response.status_code == 200 and response.closed
+    [view] = views
+    assert "response" not in vars(view)
+
+
 def test_a_cache_that_cannot_be_reached_does_not_stop_a_save(published, monkeypatch, caplog):
     from django.core.cache import cache
 
