@@ -672,7 +672,7 @@ def report_section(results: dict) -> str:
         "| Datasette: req/s, p50, p99 | no cache / Datasette | cache / Datasette |",
         "| --- | ---: | --- | --- | --- | ---: | ---: |",
     ]
-    goals = {"2x": True, "10x": True, "p99": True}
+    goals = {"2x": True, "10x": True, "p99": True, "p99_cached": True, "p99_plain": True}
     for query in results["queries"]:
         plain, cached, theirs = query["plain"], query["cached"], query["datasette"]
 
@@ -684,6 +684,8 @@ def report_section(results: dict) -> str:
         cached_ratio = cached.rate / theirs.rate
         goals["2x"] &= plain_ratio >= 2
         goals["10x"] &= cached_ratio >= 10
+        goals["p99_plain"] &= plain.p99 < 100
+        goals["p99_cached"] &= cached.p99 < 100
         goals["p99"] &= plain.p99 < 100 and cached.p99 < 100
         lines.append(
             f"| {query['label']} | {query['rows']:,} | {cell(plain)} | {cell(cached)} "
@@ -746,7 +748,9 @@ def report_section(results: dict) -> str:
         f"{_goal(goals['2x'])}",
         f"- every query at least 10x Datasette's rate with the response cache: "
         f"{_goal(goals['10x'])}",
-        f"- p99 under 100 ms at {CONNECTIONS} connections for (1)-(3): {_goal(goals['p99'])}",
+        f"- p99 under 100 ms at {CONNECTIONS} connections for (1)-(3): {_goal(goals['p99'])} "
+        f"(with the response cache: {_goal(goals['p99_cached']).strip('*')}; without it: "
+        f"{_goal(goals['p99_plain']).strip('*')})",
         f"- CSV at least 50% of COPY's rate: {_goal(share >= 0.5)}",
         f"- server memory under 200 MB while streaming (PSS of master and workers): "
         f"{_goal(memory_ok)}",
