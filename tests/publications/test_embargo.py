@@ -47,9 +47,8 @@ def clear_cache():
     cache.clear()
 
 
-@pytest.fixture
-def scheduled(catalogue, clerk, reviewer, editor):
-    """2023 published; a release with 2024 (45.2 million) scheduled a moment from now."""
+def _release_2024(clerk):
+    """Targets and derived definitions, 2023 published, and a draft with 2024's 45.2 million."""
     targets_load()
     derived_definitions_load()
     earlier = release_create(slug="rilis-2023", title_id="2023", title_en="2023")
@@ -57,6 +56,13 @@ def scheduled(catalogue, clerk, reviewer, editor):
     release_publish(release=earlier)
     release = release_create(slug="rilis-2024", title_id="Rilis 2024", title_en="2024", user=clerk)
     import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2024", SECRET_VALUE)])
+    return release
+
+
+@pytest.fixture
+def scheduled(catalogue, clerk, reviewer, editor):
+    """2023 published; a release with 2024 (45.2 million) scheduled a moment from now."""
+    release = _release_2024(clerk)
     news_release_save(
         news_release=NewsRelease(
             release=release,
@@ -132,13 +138,7 @@ def test_an_approved_release_published_at_once_brings_its_derived_values_with_it
 ):
     """Not scheduled, so nothing was precomputed: publishing computes the derived values in
     the same transaction, public at the same instant as the inputs, before any task runs."""
-    targets_load()
-    derived_definitions_load()
-    earlier = release_create(slug="rilis-2023", title_id="2023", title_en="2023")
-    import_rows(earlier, [ROW])
-    release_publish(release=earlier)
-    release = release_create(slug="rilis-2024", title_id="Rilis 2024", title_en="2024", user=clerk)
-    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2024", SECRET_VALUE)])
+    release = _release_2024(clerk)
     release_submit(release=release, user=clerk)
     release_approve(release=release, user=reviewer)
     with django_capture_on_commit_callbacks(execute=False):  # the confirming task never runs
