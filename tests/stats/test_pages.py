@@ -34,17 +34,23 @@ def _draft_release(slug: str, rows: str, title_id: str, title_en: str) -> Releas
     return release
 
 
+def _scheduled_release(slug: str, rows: str, **titles):
+    """A draft release of ``rows``, scheduled a week from now (its values embargoed)."""
+    release = _draft_release(slug, rows, **titles)
+    Release.objects.filter(pk=release.pk).update(
+        status="scheduled", scheduled_for=timezone.now() + dt.timedelta(days=7)
+    )
+    return release
+
+
 @pytest.fixture
 def embargoed(demo):
     """A scheduled release (values not yet public) with its news release."""
-    release = _draft_release(
+    release = _scheduled_release(
         "angka-embargo-2025",
         f"ACTIVE_PARTICIPANTS,ID,_T,_T,2025,{EMBARGOED_VALUE},normal,,test\n",
         title_id="Angka rahasia 2025",
         title_en="Secret figures 2025",
-    )
-    Release.objects.filter(pk=release.pk).update(
-        status="scheduled", scheduled_for=timezone.now() + dt.timedelta(days=7)
     )
     NewsRelease.objects.create(
         release=release,
@@ -329,14 +335,11 @@ def test_embargoed_series_is_not_searchable_as_an_indicator(client, embargoed):
 
 def test_a_code_only_in_an_embargoed_series_is_not_offered_until_published(client, demo):
     """Migrant workers (PMI) have no public ACTIVE_PARTICIPANTS series in the demo."""
-    release = _draft_release(
+    release = _scheduled_release(
         "angka-pmi-2024",
         f"ACTIVE_PARTICIPANTS,ID,PMI,_T,2024,{EMBARGOED_VALUE},normal,,test\n",
         title_id="Angka PMI 2024",
         title_en="PMI figures 2024",
-    )
-    Release.objects.filter(pk=release.pk).update(
-        status="scheduled", scheduled_for=timezone.now() + dt.timedelta(days=7)
     )
     html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
     assert 'value="PMI"' not in html  # not in the segment filter
