@@ -15,7 +15,8 @@ import ctypes.util
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
-worker_class = "gthread"
+# gthread, with keep-alive connections spread evenly over the workers (see that module).
+worker_class = "config.gunicorn_worker.BalancedThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 preload_app = True

@@ -102,6 +102,10 @@ DATABASE_VENDOR = "postgresql" if "postgres" in DATABASES["default"]["ENGINE"] e
 if DATABASE_VENDOR == "sqlite":
     SQLITE_PATH.parent.mkdir(exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # ISO dates and timestamps whatever the server's default: SQL that formats JSON and
+    # CSV text writes ``date::text`` (YYYY-MM-DD), a few times cheaper than to_char().
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c DateStyle=ISO"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -28,6 +28,11 @@ from .models import Code, CodeList, Indicator, Observation, Series, Topic
 from .periods import Period, PeriodError, parse_period
 
 MAX_LIST_ITEMS = 500
+# The series index (``SeriesIndex``) is kept per worker while the catalogue has at most
+# this many series (a few MB); above it, and for matches of more series than
+# SERIES_MATCH_MAX, the filters join the series table in SQL instead.
+SERIES_INDEX_MAX = 50_000
+SERIES_MATCH_MAX = 1_000
 MAX_SEARCH_LENGTH = 200
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # "+07:00" arrives as " 07:00" when a client forgets to encode "+" in a query string.
@@ -81,6 +86,15 @@ class CatalogueLookups:
         }
 
     @cached_property
+    def series_index(self) -> SeriesIndex | None:
+        """The series by indicator, frequency and code (None when there are too many)."""
+        if Series.objects.count() > SERIES_INDEX_MAX:
+            return None
+        return SeriesIndex(
+            Series.objects.values_list("id", "indicator_id", "frequency", "dimensions")
+        )
+
+    @cached_property
     def releases(self) -> dict[str, int]:
         """Slug to id of the releases the public can see (published, up to now)."""
         return dict(releases_public().order_by().values_list("slug", "id"))
@@ -88,6 +102,38 @@ class CatalogueLookups:
     @cached_property
     def release_slugs(self) -> dict[int, str]:
         return {release_id: slug for slug, release_id in self.releases.items()}
+
+
+class SeriesIndex:
+    """Which series have an indicator, a frequency or a code, as sets of ids.
+
+    Answers the series filters of an observation query (``ObservationFilterSet``) with a
+    few set operations, so its SQL reads the observations of those series by id, without
+    joining and scanning the series table: the most frequent queries (one series, a
+    cross-section) then cost PostgreSQL an index range per series and no sort.
+    """
+
+    def __init__(self, rows):
+        self.by_key: dict[tuple[str, str], set[int]] = {}
+        for series_id, indicator_id, frequency, dimensions in rows:
+            for key in (
+                ("indicator_id", indicator_id),
+                ("frequency", frequency),
+                *(("dimensions", pair) for pair in dimensions.items()),
+            ):
+                self.by_key.setdefault(key, set()).add(series_id)
+
+    def ids(self, conditions: list[tuple[str, list]]) -> set[int]:
+        """The series meeting every condition: (field, values) with field
+        "indicator_id" (ids), "frequency" (letters) or "dimensions" ((code list, code)
+        pairs); any value of a condition will do (as the filters' ``series_condition``)."""
+        matched: set[int] | None = None
+        for kind, values in sorted(conditions, key=lambda condition: len(condition[1])):
+            these = set().union(*(self.by_key.get((kind, value), ()) for value in values))
+            matched = these if matched is None else matched & these
+            if not matched:
+                return set()
+        return matched if matched is not None else set()
 
 
 # --- form fields: parse the text of one parameter ---
@@ -190,6 +236,10 @@ class ListFilter(django_filters.CharFilter):
         qs = qs.filter(**{f"{self.field_name}__in": value})
         return qs.distinct() if self.distinct else qs
 
+    def series_condition(self, value) -> tuple[str, list]:
+        """This filter on observations as a condition on their series (``SeriesIndex``)."""
+        return self.field_name.removeprefix("series__"), value
+
 
 class ChoiceListFilter(ListFilter):
     def __init__(self, *args, allowed: list[str], **kwargs):
@@ -241,6 +291,9 @@ class DimensionFilter(ListFilter):
             return qs
         # field_name: the path to the series' dimensions, e.g. "series__dimensions".
         return qs.filter(**{f"{self.field_name}__{self.codelist_id}__in": value})
+
+    def series_condition(self, value):
+        return "dimensions", [(self.codelist_id, code) for code in value]
 
 
 class ReleaseFilter(ListFilter):
@@ -416,23 +469,51 @@ class ObservationFilterSet(StrictFilterSet):
             self.snapshot_at = timezone.now()
         return self.snapshot_at
 
+    def _series_filters(self) -> list[tuple[django_filters.Filter, object]]:
+        """The filters on the series (indicator, frequency, code lists) that have a value."""
+        return [
+            (self.filters[name], value)
+            for name, value in self.form.cleaned_data.items()
+            if value not in (None, "", []) and self.filters[name].field_name.startswith("series__")
+        ]
+
     def series_queryset(self) -> QuerySet:
         """The series the result can come from: the filters on the series (indicator,
         frequency, code lists) applied to ``Series``. Call after ``validate``."""
         series = Series.objects.all()
-        for name, value in self.form.cleaned_data.items():
-            filter_ = self.filters[name]
-            if value in (None, "", []) or not filter_.field_name.startswith("series__"):
-                continue
+        for filter_, value in self._series_filters():
             on_series = copy.copy(filter_)
             on_series.field_name = filter_.field_name.removeprefix("series__")
             series = on_series.filter(series, value)
         return series
 
+    @cached_property
+    def series_ids(self) -> list[int] | None:
+        """The ids of the series the series filters leave, from the catalogue's series
+        index; None when no such filter is given, or when the SQL should join the series
+        table instead (no index, no series or more than SERIES_MATCH_MAX)."""
+        filters = self._series_filters()
+        index = self.lookups.series_index
+        if not filters or index is None:
+            return None
+        ids = index.ids([filter_.series_condition(value) for filter_, value in filters])
+        if not ids or len(ids) > SERIES_MATCH_MAX:
+            return None
+        return sorted(ids)
+
     def filter_queryset(self, queryset):
         if self.form.cleaned_data.get("as_of") is None:
             queryset = queryset.as_of(self.effective_at)
-        return super().filter_queryset(queryset)
+        series_ids = self.series_ids
+        if series_ids is None:
+            return super().filter_queryset(queryset)
+        # The series filters as one condition on series_id; the others as usual.
+        queryset = queryset.filter(series_id__in=series_ids)
+        on_series = {filter_ for filter_, _value in self._series_filters()}
+        for name, value in self.form.cleaned_data.items():
+            if self.filters[name] not in on_series:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
 
 
 class SeriesFilterSet(StrictFilterSet):

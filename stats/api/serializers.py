@@ -126,7 +126,7 @@ class ObservationRows:
         self._period_cells: dict[str, list[str]] = {}
         self._instants: dict = {}
         self._series_text: dict[int, tuple[str, str]] = {}
-        self._instant_text: dict[str | None, str] = {}
+        self._tail_text: dict[tuple[int, str | None], str] = {}
 
     def indicator_name(self, indicator_id: int) -> str:
         ref = self.indicators[indicator_id]
@@ -287,29 +287,28 @@ class ObservationRows:
         order = ", ".join(
             f"o.{name} {'DESC' if descending else 'ASC'}" for name, _field, descending in keys
         )
+        # Dates as ``::text`` (the connection's DateStyle is ISO, config.settings): a few
+        # times cheaper per row than to_char(). Text fields through to_json (escaping).
         own = (
             "'\"period\":' || to_json(o.period)::text"
-            " || ',\"period_start\":\"' || to_char(o.period_start, 'YYYY-MM-DD')"
-            " || '\",\"period_end\":\"' || to_char(o.period_end, 'YYYY-MM-DD')"
+            ' || \',"period_start":"\' || o.period_start::text'
+            ' || \'","period_end":"\' || o.period_end::text'
             ' || \'","value":"\' || trim_scale(o.value)::text || \'"\''
         )
         rest = (
             "',\"status\":' || to_json(o.status)::text"
             " || ',\"note\":' || to_json(o.note)::text"
             " || ',\"reference_date\":' || COALESCE("
-            "'\"' || to_char(o.reference_date, 'YYYY-MM-DD') || '\"', 'null')"
-            " || ',\"release\":' || CASE WHEN o.release_id = ANY(%s) "
-            "THEN to_json(r.slug)::text ELSE '\"\"' END"
-            " || ',\"published_at\":'"
+            "'\"' || o.reference_date::text || '\"', 'null')"
         )
-        published = "to_char(o.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00:00')"
+        # The release slug and the published instant are written by json_row, from the
+        # release id and the UTC timestamp (a handful of distinct values per page).
+        published = "(o.valid_from AT TIME ZONE 'UTC')::text"
         sql = (
-            f"SELECT o.series_id, {key_cells}, {own}, {rest}, {published} "
-            f"FROM ({inner_sql}) o "
-            "LEFT JOIN publications_release r ON r.id = o.release_id "
-            f"ORDER BY {order}"
+            f"SELECT o.series_id, {key_cells}, {own}, {rest}, o.release_id, {published} "
+            f"FROM ({inner_sql}) o ORDER BY {order}"
         )
-        return sql, [list(self.releases), *inner_params]
+        return sql, list(inner_params)
 
     def json_series_load(self, series_rows) -> None:
         """The JSON text of what a row takes from its series, from (id, indicator_id,
@@ -331,15 +330,23 @@ class ObservationRows:
     def json_series_missing(self, series_ids) -> list[int]:
         return [series_id for series_id in series_ids if series_id not in self._series_text]
 
-    def json_row(self, series_id: int, own: str, rest: str, published: str | None) -> str:
+    def json_row(
+        self, series_id: int, own: str, rest: str, release_id: int, published: str | None
+    ) -> str:
         """One row's JSON text from the parts ``json_page_sql`` gives."""
         head, unit = self._series_text[series_id]
-        instant = self._instant_text.get(published)
-        if instant is None:
-            instant = self._instant_text[published] = json_text(
-                instant_text(dt.datetime.fromisoformat(published)) if published else None
+        tail = self._tail_text.get((release_id, published))
+        if tail is None:
+            # Only public releases have a slug here; the row of any other would not be
+            # public either (the selectors filter them), so "" is never shown in practice.
+            instant = (
+                instant_text(dt.datetime.fromisoformat(published + "+00:00")) if published else None
             )
-        return f"{head}{own}{unit}{rest}{instant}}}"
+            tail = self._tail_text[(release_id, published)] = (
+                f',"release":{json_text(self.releases.get(release_id, ""))}'
+                f',"published_at":{json_text(instant)}}}'
+            )
+        return f"{head}{own}{unit}{rest}{tail}"
 
     def csv_lines_sql(
         self, queryset, ordering: list[tuple[str, bool]], series, *, per_series: bool = False

@@ -668,3 +668,59 @@ def test_an_indicator_edit_changes_the_validators(client, published):
     assert "Active members" in {row["name"] for row in after.json()["results"]}
     again = client.get("/api/v1/indicators/", HTTP_IF_NONE_MATCH=before["ETag"])
     assert again.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"indicator": "ACTIVE_PARTICIPANTS", "region": "ID", "segment": "_T", "program": "_T"},
+        {"indicator": "ACTIVE_PARTICIPANTS,FUNDS_UNDER_MANAGEMENT", "segment": "_T"},
+        {"region": "31"},
+        {"frequency": "A", "program": "JHT,_T", "period_start": "2023"},
+        {"indicator": "ACTIVE_PARTICIPANTS", "segment": "BPU", "as_of": "2024-03-01"},
+    ],
+)
+def test_series_filters_read_the_series_index_without_joining_the_series_table(
+    client, published, params, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    import stats.filtersets
+
+    with CaptureQueriesContext(connection) as queries:
+        indexed = client.get(OBSERVATIONS, params)
+    assert indexed.status_code == 200
+    rows = indexed.json()["results"]
+    assert rows
+    (read,) = [query["sql"] for query in queries if '"stats_observation"' in query["sql"]]
+    assert '"stats_observation"."series_id" IN (' in read
+    if connection.vendor == "postgresql":
+        # The JSON rows of PostgreSQL take nothing from the series table (see json_row).
+        assert '"stats_series"' not in read
+    # The same answer from the SQL join that a catalogue too large for the index takes.
+    cache.clear()
+    monkeypatch.setattr(stats.filtersets, "SERIES_INDEX_MAX", 0)
+    with CaptureQueriesContext(connection) as queries:
+        joined = client.get(OBSERVATIONS, params)
+    assert joined.json()["results"] == rows
+    assert any('"stats_series"' in query["sql"] for query in queries)
+
+
+def test_a_filter_matching_no_series_answers_an_empty_page(client, published):
+    response = client.get(OBSERVATIONS, {"indicator": "FUNDS_UNDER_MANAGEMENT", "segment": "BPU"})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_dates_come_from_the_database_in_iso_style(db):
+    """The SQL that writes JSON and CSV text casts dates to text (config.settings)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("DateStyle is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW DateStyle")
+        assert cursor.fetchone()[0].startswith("ISO")
+        cursor.execute("SELECT DATE '2024-02-29'::text")
+        assert cursor.fetchone()[0] == "2024-02-29"

@@ -1,0 +1,108 @@
+"""The gunicorn worker spreads keep-alive connections over the workers (a real gunicorn)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from config.gunicorn_worker import BalancedThreadWorker
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class PatientWorker(BalancedThreadWorker):
+    # Long enough that the other worker always wins the race on a loaded CI machine.
+    ACCEPT_DEFER = 0.3
+
+
+def pid_app(environ, start_response):
+    """Answers with the pid of the worker process that holds the connection."""
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--worker-class",
+            "tests.config.test_gunicorn_worker.PatientWorker",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--keep-alive",
+            "30",
+            "tests.config.test_gunicorn_worker:pid_app",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    pids: set[str] = set()
+    # Ready when both workers answer (each new connection goes to an idle worker).
+    while len(pids) < 2:
+        assert process.poll() is None, "gunicorn exited"
+        assert time.monotonic() < deadline, "gunicorn did not start both workers"
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/", headers={"Connection": "close"})
+            pids.add(connection.getresponse().read().decode())
+            connection.close()
+        except OSError:
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_keep_alive_connections_are_spread_over_the_workers(server):
+    # Four clients connect at once and keep their connections, as a proxy's pool does.
+    connections = [http.client.HTTPConnection("127.0.0.1", server, timeout=10) for _ in range(4)]
+    for connection in connections:
+        connection.connect()
+    holders = []
+    for connection in connections:
+        connection.request("GET", "/")
+        holders.append(connection.getresponse().read().decode())
+    # Each worker has 2 threads: 2 connections each, none left queueing on one core.
+    assert sorted(Counter(holders).values()) == [2, 2]
+    # And they stay where they are: a second round answers from the same workers.
+    for connection, holder in zip(connections, holders, strict=True):
+        connection.request("GET", "/")
+        assert connection.getresponse().read().decode() == holder
+        connection.close()
+
+
+def test_a_fifth_connection_is_still_accepted_when_every_worker_is_full(server):
+    connections = [http.client.HTTPConnection("127.0.0.1", server, timeout=10) for _ in range(5)]
+    for connection in connections:
+        connection.request("GET", "/")
+    answers = [connection.getresponse() for connection in connections]
+    assert [answer.status for answer in answers] == [200] * 5
+    assert len({answer.read() for answer in answers}) == 2
+    for connection in connections:
+        connection.close()
