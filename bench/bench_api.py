@@ -446,6 +446,10 @@ def python_load(port: int, path: str, seconds: int) -> Load:
     )
 
 
+# The 1-minute load average before each timed run: how busy the shared machine was.
+LOADS: list[float] = []
+
+
 def load(port: int, path: str, seconds: int, warmup: int) -> Load:
     status, _body = http_get(port, path)
     if status != 200:
@@ -453,6 +457,7 @@ def load(port: int, path: str, seconds: int, warmup: int) -> Load:
     runner = wrk if shutil.which("wrk") else python_load
     if warmup:
         runner(port, path, warmup)
+    LOADS.append(os.getloadavg()[0])
     return runner(port, path, seconds)
 
 
@@ -652,7 +657,9 @@ def report_section(results: dict) -> str:
         "## Read API under load against Datasette",
         "",
         f"Measured {results['date']} with `make bench-api`.",
-        f"Machine: {results['machine']} wrk, the servers and PostgreSQL share the 2 cores.",
+        f"Machine: {results['machine']} wrk, the servers and PostgreSQL share the 2 cores. "
+        f"Load average (1 min) before the timed runs: {min(LOADS):.1f} to {max(LOADS):.1f} "
+        "(the runs' own load included: one load test keeps both cores busy).",
         "",
         f"Data: {results['observations']:,} public observations ({results['synthetic']:,} "
         "synthetic monthly ones from `manage.py generate_data`, the rest the demo) in "
