@@ -273,7 +273,7 @@ class ObservationRows:
     def json_page_sql(self, queryset, keys: list[tuple[str, str]]) -> tuple[str, list]:
         """A SELECT over ``queryset`` (observations, filtered, sorted and sliced: a page)
         giving, per row in its order: the series id, the text of each sort key, and the
-        two parts of the row's JSON text that are the observation's own (see ``json_row``).
+        two parts of the row's JSON text that are the observation's own (see ``json_rows``).
 
         ``keys`` holds (annotation, field) pairs of the sort keys, in order, with the
         direction of the page: ``(name, field, descending)``.
@@ -301,7 +301,7 @@ class ObservationRows:
             " || ',\"reference_date\":' || COALESCE("
             "'\"' || o.reference_date::text || '\"', 'null')"
         )
-        # The release slug and the published instant are written by json_row, from the
+        # The release slug and the published instant are written by json_rows, from the
         # release id and the UTC timestamp (a handful of distinct values per page).
         published = "(o.valid_from AT TIME ZONE 'UTC')::text"
         sql = (
@@ -330,23 +330,33 @@ class ObservationRows:
     def json_series_missing(self, series_ids) -> list[int]:
         return [series_id for series_id in series_ids if series_id not in self._series_text]
 
-    def json_row(
-        self, series_id: int, own: str, rest: str, release_id: int, published: str | None
-    ) -> str:
-        """One row's JSON text from the parts ``json_page_sql`` gives."""
-        head, unit = self._series_text[series_id]
-        tail = self._tail_text.get((release_id, published))
-        if tail is None:
-            # Only public releases have a slug here; the row of any other would not be
-            # public either (the selectors filter them), so "" is never shown in practice.
-            instant = (
-                instant_text(dt.datetime.fromisoformat(published + "+00:00")) if published else None
-            )
-            tail = self._tail_text[(release_id, published)] = (
-                f',"release":{json_text(self.releases.get(release_id, ""))}'
-                f',"published_at":{json_text(instant)}}}'
-            )
-        return f"{head}{own}{unit}{rest}{tail}"
+    def json_rows(self, records: list[tuple], width: int) -> str:
+        """The rows' JSON texts, comma-joined, from the records ``json_page_sql`` gives
+        (``width`` sort-key cells after the series id). What a row takes from its series,
+        release and published instant is formatted once per distinct value."""
+        series_text = self._series_text
+        tails = self._tail_text
+        for release_id, published in {record[-2:] for record in records}:
+            if (release_id, published) not in tails:
+                instant = (
+                    instant_text(dt.datetime.fromisoformat(published + "+00:00"))
+                    if published
+                    else None
+                )
+                # Only the public releases have a slug here: a row of any other is not
+                # public either (the selectors leave it out), so "" is never shown.
+                tails[(release_id, published)] = (
+                    f',"release":{json_text(self.releases.get(release_id, ""))}'
+                    f',"published_at":{json_text(instant)}}}'
+                )
+        own_at = 1 + width
+        return ",".join(
+            [
+                f"{series_text[record[0]][0]}{record[own_at]}{series_text[record[0]][1]}"
+                f"{record[own_at + 1]}{tails[record[-2:]]}"
+                for record in records
+            ]
+        )
 
     def csv_lines_sql(
         self, queryset, ordering: list[tuple[str, bool]], series, *, per_series: bool = False

@@ -458,7 +458,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
                     "id", "indicator_id", "frequency", "key", "dimensions"
                 )
             )
-        results = ",".join(rows.json_row(record[0], *record[1 + width :]) for record in records)
+        results = rows.json_rows(records, width)
         next_link, previous_link = paginator.links()
         body = (
             f'{{"next":{json_text(next_link)},"previous":{json_text(previous_link)},'
