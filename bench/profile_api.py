@@ -1,0 +1,92 @@
+"""Where one API request of ``make bench-api``'s query mix spends its time, step by step.
+
+Run after ``make bench-api`` has filled its database (same DATABASE_URL and REDIS_URL):
+``.venv/bin/python -m bench.profile_api 1`` (or 2, 3: the queries of bench-api). It
+serves the query in this process with Django's test client (no network, no gunicorn),
+the response cache off, and prints the mean time per request of each step of the view,
+measured with ``perf_counter`` around the view's own methods. The steps nest: "initial"
+holds the parameter check and the validators, "list" the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import time
+
+
+def _timed(owner, name: str, label: str, totals: dict) -> None:
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals[label] += time.perf_counter() - started
+
+    setattr(owner, name, wrapper)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("query", choices=["1", "2", "3"])
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args(argv)
+
+    from bench.bench_api import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, queries
+
+    os.environ.update(
+        DEBUG="false",
+        SECRET_KEY="profile-api-" + os.urandom(16).hex(),
+        ALLOWED_HOSTS="testserver",
+        API_CACHE_SECONDS="0",
+        API_ANON_RATE="off",
+        API_USER_RATE="off",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    import django
+
+    django.setup()
+    from django.db.backends.utils import CursorWrapper
+    from django.test import Client
+
+    from stats.api import base, serializers, views
+    from stats.filtersets import ObservationFilterSet
+
+    totals: dict[str, float] = collections.defaultdict(float)
+    steps = [
+        (base.PublicReadMixin, "initial", "initial"),
+        (base.PublicReadMixin, "compute_validators", "  generation token and ETag"),
+        (base.PublicReadMixin, "validate_request", "  checking the parameters"),
+        (views.ObservationViewSet, "list", "list"),
+        (ObservationFilterSet, "filter_queryset", "  ORM filters"),
+        (base.KeysetPagination, "page_queryset", "  page (sort, cursor, slice)"),
+        (serializers.ObservationRows, "json_page_sql", "  SQL text"),
+        (CursorWrapper, "execute", "  database (sent, run, rows read)"),
+        (serializers.ObservationRows, "json_rows", "  joining the JSON rows"),
+    ]
+    for owner, name, label in steps:
+        _timed(owner, name, label, totals)
+    (query,) = [query for query in queries() if query.key == args.query]
+    client = Client()
+    for _ in range(30):
+        response = client.get(query.angka)
+        if response.status_code != 200:
+            raise SystemExit(f"{query.angka} answered {response.status_code}")
+    totals.clear()
+    started = time.perf_counter()
+    for _ in range(args.requests):
+        client.get(query.angka)
+    whole = (time.perf_counter() - started) / args.requests
+    print(f"{query.label}: {whole * 1000:.2f} ms per request ({len(response.content):,} bytes)")
+    for _owner, _name, label in steps:
+        print(f"{label:38s} {totals[label] / args.requests * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
