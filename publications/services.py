@@ -426,7 +426,13 @@ def release_schedule(
 
 
 def release_publish(
-    *, release: Release, user=None, at: dt.datetime | None = None, reason: str = ""
+    *,
+    release: Release,
+    user=None,
+    at: dt.datetime | None = None,
+    reason: str = "",
+    published_directly: int = 0,
+    revised_directly: int = 0,
 ) -> Release:
     """Make ``release`` public at ``at`` (default: now): its observations and news, all at once.
 
@@ -437,7 +443,14 @@ def release_publish(
     Values it revises stay in the database, closed at the same instant: as-of reads
     before ``at`` still see them. Publishing an already published release changes
     nothing, so a retried task is harmless.
+
+    ``published_directly``, ``revised_directly``: rows of the release that its writer
+    (the derived-values recompute, in this same transaction) inserted as published at
+    ``at`` already, and the current rows it closed for them; counted in the audit entry
+    with the drafts published here.
     """
+    if (published_directly or revised_directly) and at is None:
+        raise ReleaseError("at: rows written as published need their publication instant")
     now = _now()
     at = _jakarta(at) if at is not None else now
     if at > now + PUBLISH_CLOCK_TOLERANCE:
@@ -481,6 +494,8 @@ def release_publish(
         published = Observation.objects.filter(release=stored, valid_from__isnull=True).update(
             valid_from=at
         )
+        published += published_directly
+        revised += revised_directly
         news = list(
             NewsRelease.objects.filter(release=stored, published_at__isnull=True).values_list(
                 "slug", flat=True

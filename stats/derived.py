@@ -737,6 +737,11 @@ class RecomputeSummary:
     gaps: int = 0
     definitions: list[str] = field(default_factory=list)
     release: object = None
+    # Of ``written``: rows written directly as published (``derived_run_sql`` with
+    # ``publish_at``), and the current rows they revised, closed at that instant.
+    published: int = 0
+    revised: int = 0
+    published_at: dt.datetime | None = None
 
 
 @dataclass
@@ -1191,15 +1196,25 @@ def derived_run_sql(
     only: Iterable[int] | None = None,
     release=None,
     new_release=None,
+    publish_at: dt.datetime | None = None,
 ) -> RecomputeSummary:
     """derived_compute + derived_write, set-based: the same rows, computed in PostgreSQL.
 
     The changes are ``changed`` pairs, or the input values of ``changed_release_id``, or
     (both None) everything. ``release_id``, ``release`` and ``new_release`` mean what
     they mean for derived_compute and derived_write.
+
+    ``publish_at`` (with ``new_release``, the new release to be published at once by
+    ``derived_release_publish``): the values are written as rows of the new release
+    already published at that instant, the current rows they revise closed at it, as
+    ``release_publish`` would do with drafts, but each row written once. A definition of
+    a full run with nothing stored yet inserts its values straight from its statement.
+    Values of the kinds the Python engine computes stay drafts, for ``release_publish``.
     """
     from . import derived_sql as q
 
+    if publish_at is not None and (release is not None or new_release is None):
+        raise ValueError("publish_at: only values of a new release are published directly")
     scoped = changed is not None or changed_release_id is not None
     q.temp_tables_create()
     if changed is not None:
@@ -1220,7 +1235,7 @@ def derived_run_sql(
     output_series: set[int] = set()
     python_items: list[ComputedValue] = []
     codes: set[str] = set()
-    candidates = 0
+    candidates = published = 0
     for definition in context.definitions:
         if wanted is not None and definition.indicator_id not in wanted:
             continue
@@ -1256,14 +1271,28 @@ def derived_run_sql(
                         context.series_index,
                     )
                     q.map_copy(rows)
-            result = q.definition_run(
-                definition,
-                backs=sorted({(row.back, row.output.frequency) for row in rows}),
-                scoped=scoped,
-                release_id=release_id,
-                overlay=overlay,
-                feeds_others=feeds,
+            run = {
+                "backs": sorted({(row.back, row.output.frequency) for row in rows}),
+                "scoped": scoped,
+                "release_id": release_id,
+                "overlay": overlay,
+                "feeds_others": feeds,
+            }
+            direct = (
+                publish_at is not None
+                and not scoped
+                and release_id is None
+                and not overlay
+                and not q.outputs_stored()
             )
+            if direct:
+                result, release = _definition_publish(
+                    definition, run, release, new_release, publish_at
+                )
+                summary.published += result.published
+                published += result.published
+            else:
+                result = q.definition_run(definition, **run)
             if not result.computed:
                 continue
             summary.computed += result.computed
@@ -1317,22 +1346,61 @@ def derived_run_sql(
             series_id = item.output.series.pk
             if not _same_as_stored(current.get((series_id, item.period)), value):
                 python_rows.append((series_id, item.period, value, item.result.status, item))
-    if release is not None and output_series:
+    if publish_at is None and release is not None and output_series:
         q.release_drafts_delete(release.pk, sorted(output_series))
     if candidates or python_rows:
         if release is None:
             release = new_release()
-        if candidates:
+        if candidates and publish_at is not None:
+            inserted, closed, latest = q.values_publish(release.pk, publish_at)
+            if inserted != candidates:
+                _revision_refuse(release, latest, publish_at)
+            summary.published += inserted
+            summary.revised += closed
+        elif candidates:
             q.values_write(release.pk)
         if python_rows:
             _copy_rows(python_rows, release.pk, _Texts())
     if codes:
         q.gaps_write(release.pk if release is not None else None)
-    summary.written = candidates + len(python_rows)
+    summary.written = published + candidates + len(python_rows)
     summary.unchanged = summary.computed - summary.gaps - summary.written
     summary.release = release
     summary.definitions = sorted(codes)
+    if summary.published:
+        summary.published_at = publish_at
     return summary
+
+
+def _definition_publish(definition, run: dict, release, new_release, at: dt.datetime):
+    """A definition of a full run with nothing stored: its values inserted as published
+    rows of the new release (created now if it is not yet). Returns (result, release).
+
+    The release is created only if the statement writes a value: when it finds gaps
+    only, the release and the statement are undone and the definition runs as usual."""
+    from . import derived_sql as q
+
+    if release is not None:
+        return q.definition_run(definition, publish=(release.pk, at), **run), release
+    point = transaction.savepoint()
+    release = new_release()
+    result = q.definition_run(definition, publish=(release.pk, at), **run)
+    if result.published:
+        transaction.savepoint_commit(point)
+        return result, release
+    transaction.savepoint_rollback(point)
+    return q.definition_run(definition, **run), None
+
+
+def _revision_refuse(release, latest: dt.datetime | None, at: dt.datetime) -> None:
+    """release_publish's rule: a revision comes after what it revises."""
+    from publications.services import ReleaseError
+
+    raise ReleaseError(
+        f"release {release.slug} revises values published at "
+        f"{latest.isoformat() if latest else None}; it cannot be published earlier "
+        f"({at.isoformat()})"
+    )
 
 
 def release_input_changes(*, release) -> set[tuple[int, str]]:
@@ -1378,19 +1446,48 @@ def _publish_differences(
 ) -> RecomputeSummary:
     """Write what differs from the published derived values into a new release, published now.
 
-    ``compute(new_release)`` computes and writes (derived_run_sql, or derived_compute
-    and derived_write); the new release is created only if there is anything to write.
+    ``compute(new_release, at)`` computes and writes (derived_run_sql, which writes the
+    values as published at ``at`` already, or derived_compute and derived_write, which
+    write drafts); the new release is created only if there is anything to write.
+
+    The instant is taken when the run starts. If a publication commits meanwhile a newer
+    vintage of a value this run revises, the values cannot be published at that instant
+    (a revision comes after what it revises): the run is undone and made again as
+    drafts (``at`` None), published when they are written, as ``release_publish`` does.
     """
-    from publications.services import release_publish
+    from publications.services import ReleaseError
 
     def new_release():
         return _system_release(slug_base=slug_base, title_id=title_id, title_en=title_en)
 
     with transaction.atomic():
-        summary = compute(new_release)
-        if summary.written:
-            release_publish(release=summary.release)
+        try:
+            with transaction.atomic():
+                summary = compute(new_release, timezone.now())
+        except ReleaseError:
+            logger.info("a publication came between; the recompute is written as drafts")
+            summary = compute(new_release, None)
+        derived_release_publish(summary=summary)
     return summary
+
+
+def derived_release_publish(*, summary: RecomputeSummary) -> None:
+    """Publish the new release of a recompute, if it wrote anything: its drafts, and the
+    rows written as published already (``summary.published``, at ``published_at``),
+    counted in the publication's audit entry with the vintages they closed."""
+    from publications.services import release_publish
+
+    if not summary.written:
+        return
+    if summary.published:
+        release_publish(
+            release=summary.release,
+            at=summary.published_at,
+            published_directly=summary.published,
+            revised_directly=summary.revised,
+        )
+    else:
+        release_publish(release=summary.release)
 
 
 def derived_confirm(*, release, engine: str | None = None) -> RecomputeSummary:
@@ -1407,8 +1504,8 @@ def derived_confirm(*, release, engine: str | None = None) -> RecomputeSummary:
     }
     if derived_engine(engine) == "sql":
         return _publish_differences(
-            lambda new_release: derived_run_sql(
-                changed_release_id=release.pk, new_release=new_release
+            lambda new_release, at: derived_run_sql(
+                changed_release_id=release.pk, new_release=new_release, publish_at=at
             ),
             **names,
         )
@@ -1417,7 +1514,7 @@ def derived_confirm(*, release, engine: str | None = None) -> RecomputeSummary:
         return RecomputeSummary()
     computed = derived_compute(changed=changes, release_id=None)
     return _publish_differences(
-        lambda new_release: derived_write(computed=computed, new_release=new_release),
+        lambda new_release, _at: derived_write(computed=computed, new_release=new_release),
         **names,
     )
 
@@ -1433,12 +1530,14 @@ def derived_recompute_all(
     }
     if derived_engine(engine) == "sql":
         return _publish_differences(
-            lambda new_release: derived_run_sql(only=only, new_release=new_release),
+            lambda new_release, at: derived_run_sql(
+                only=only, new_release=new_release, publish_at=at
+            ),
             **names,
         )
     computed = derived_compute(changed=None, release_id=None, only=only)
     return _publish_differences(
-        lambda new_release: derived_write(computed=computed, new_release=new_release),
+        lambda new_release, _at: derived_write(computed=computed, new_release=new_release),
         **names,
     )
 

@@ -9,8 +9,11 @@ with a release's drafts and with the values computed earlier in the run), comput
 value in numeric arithmetic, rounded once, half to even, to the stored 10 decimal
 places (the Python engine rounds the same exact quotient the same way), compares it with
 the stored current value, and keeps only what differs (and the gaps) in a temporary
-table, with its provenance already built (``jsonb_build_object``, the exact input texts
-and the formula). Nothing unchanged is written. The kinds that need a real power
+table, with its provenance already built (JSON text cast to jsonb: the exact input
+texts and the formula). Nothing unchanged is written. A recompute publishing a new
+release at once writes the values as rows already published at its instant (closing
+what they revise), each row once; a definition with nothing stored yet inserts its
+values straight from its statement, without comparing. The kinds that need a real power
 (compound growth, required growth), a target or a variable number of terms run through
 the Python engine inside the same run, reading and feeding the same overlay.
 
@@ -19,11 +22,14 @@ decimals and 20 digits, so a quotient is n / d with an integer d below 10^36 (af
 scaling both to integers); unless it is exactly a tie at the 11th decimal, it is at
 least 1 / (2 * 10^10 * d) > 5e-47 away from one. Taken at 60 decimals (error below
 5e-61), it rounds, half to even, exactly as the exact quotient does, which is what the
-Python engine rounds (``derived._quotient``, with fractions).
+Python engine rounds (``derived._quotient``, with fractions). Where a value is stored,
+the quotient is first checked against it with products only (``_same_or_exact``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,7 +53,8 @@ _TEMP_TABLES = """
 DROP TABLE IF EXISTS drv_map, drv_scope, drv_vals, drv_new, drv_keys, drv_periods;
 CREATE TEMPORARY TABLE drv_map (
     idx integer PRIMARY KEY, out_id bigint, okey text, freq text, back integer,
-    x bigint, xcode text, xkey text, b bigint, bcode text, bkey text, bwanted text
+    x bigint, xcode text, xkey text, b bigint, bcode text, bkey text, bwanted text,
+    xcode_j text, xkey_j text, bcode_j text, bkey_j text
 ) ON COMMIT DROP;
 CREATE INDEX ON drv_map (okey);
 CREATE TEMPORARY TABLE drv_scope (
@@ -66,8 +73,8 @@ CREATE TEMPORARY TABLE drv_periods (def integer, period text) ON COMMIT DROP;
 """
 
 _COPY_MAP = (
-    "COPY drv_map (idx, out_id, okey, freq, back, x, xcode, xkey, b, bcode, bkey, bwanted) "
-    "FROM STDIN"
+    "COPY drv_map (idx, out_id, okey, freq, back, x, xcode, xkey, b, bcode, bkey, bwanted, "
+    "xcode_j, xkey_j, bcode_j, bkey_j) FROM STDIN"
 )
 
 
@@ -92,17 +99,37 @@ def _raw_value(definition: DerivedDefinition, a: str, b: str) -> tuple[str, bool
     """The value of ``definition`` from inputs ``a`` (x now) and ``b`` (x then, or b):
     exact for differences; for quotients, at 60 decimals (NULL for a zero denominator),
     to be rounded by _half_even(). Returns (expression, is a quotient)."""
-    kind = definition.kind
-    if kind in (DerivedKind.CHANGE, DerivedKind.DIFFERENCE):
+    if definition.kind in (DerivedKind.CHANGE, DerivedKind.DIFFERENCE):
         return f"({a} - {b})", False
+    return f"(round({_numerator(definition, a, b)}, 60) / NULLIF({b}, 0))", True
+
+
+def _numerator(definition: DerivedDefinition, a: str, b: str) -> str:
+    """The exact numerator of a quotient kind (its denominator is ``b``)."""
+    kind = definition.kind
     if kind == DerivedKind.PERCENT_CHANGE:
-        numerator = f"({a} - {b}) * 100"
-    elif kind in (DerivedKind.MULTIPLE, DerivedKind.PER_UNIT):
-        numerator = a
-    else:
-        scale = Decimal(100) if kind == DerivedKind.SHARE else definition.scale
-        numerator = f"{a} * {scale}"
-    return f"(round({numerator}, 60) / NULLIF({b}, 0))", True
+        return f"(({a} - {b}) * 100)"
+    if kind in (DerivedKind.MULTIPLE, DerivedKind.PER_UNIT):
+        return a
+    scale = Decimal(100) if kind == DerivedKind.SHARE else definition.scale
+    return f"({a} * {scale})"
+
+
+def _same_or_exact(stored: str, numerator: str, denominator: str) -> str:
+    """The rounded quotient, knowing the stored value: when the exact quotient n / d is
+    strictly within half a unit of the 10th decimal of the stored value c, that is
+    |n - c * d| < |d| * 0.5e-10 (exact numeric products, no division), it rounds to c
+    (no tie is possible); only otherwise (a changed value, a tie, nothing stored) is the
+    quotient taken at 60 decimals and rounded half to even. A nightly recompute finds
+    nearly every value unchanged: one multiplication instead of a long division each."""
+    exact = (
+        f"(SELECT {_half_even('h.q')} FROM (SELECT round({numerator}, 60) / "
+        f"NULLIF({denominator}, 0) AS q OFFSET 0) h)"
+    )
+    return (
+        f"CASE WHEN {stored} IS NOT NULL AND abs({numerator} - {stored} * {denominator}) "
+        f"< abs({denominator}) * 0.00000000005 THEN {stored} ELSE {exact} END"
+    )
 
 
 def _half_even(q: str) -> str:
@@ -171,7 +198,8 @@ def _inputs(release_id: int | None, overlay: bool, where: str) -> str:
 class SqlDefinitionResult:
     computed: int = 0
     gaps: int = 0
-    candidates: int = 0  # values that differ from the stored ones
+    candidates: int = 0  # values that differ from the stored ones (in drv_new)
+    published: int = 0  # values written directly as published rows (``publish``)
 
 
 def _driver_sql(kind: str, scoped: bool, release_id: int | None, overlay: bool) -> str:
@@ -243,17 +271,25 @@ def _result_sql(
 _CURRENT = "{0}.valid_from IS NOT NULL AND {0}.valid_to IS NULL"
 
 
-def _full_result_sql(definition: DerivedDefinition, backs: list[tuple[int, str]]) -> str:
+def _full_result_sql(
+    definition: DerivedDefinition, backs: list[tuple[int, str]], *, compare: bool = True
+) -> str:
     """_result_sql for a full run over the published values only: one pass per output
     series (an index scan in period order), the earlier value of a shift from a window
     (``lag``) checked to be exactly ``back`` months before, the other input and the
     stored value joined on
-    the period start; the stored value comes along (``cv``), so no lookup is left."""
+    the period start; the stored value comes along (``cv``), so no lookup is left.
+    ``compare=False``: nothing is stored for these outputs, ``cv`` is NULL, no join."""
     kind = definition.kind
     stored = (
-        "LEFT JOIN stats_observation c ON c.series_id = m.out_id "
-        f"AND c.period_start = d.period_start AND {_CURRENT.format('c')}"
+        (
+            "LEFT JOIN stats_observation c ON c.series_id = m.out_id "
+            f"AND c.period_start = d.period_start AND {_CURRENT.format('c')}"
+        )
+        if compare
+        else ""
     )
+    stored_value = "c.value" if compare else "NULL::numeric"
     branches = []
     if kind in SHIFT_SQL_KINDS:
         earlier = _period_code("r.period_start - make_interval(months => m.back)")
@@ -274,14 +310,18 @@ def _full_result_sql(definition: DerivedDefinition, backs: list[tuple[int, str]]
                 "CROSS JOIN LATERAL (SELECT d.period, d.period_start, d.period_end, d.xv, "
                 "d.xo, d.xs, CASE WHEN d.lp = d.ep THEN d.lv ELSE z.value END AS yv, "
                 "CASE WHEN d.lp = d.ep THEN d.lo ELSE z.id END AS yo, "
-                "CASE WHEN d.lp = d.ep THEN d.ls ELSE z.status END AS ys, c.value AS cv FROM ("
+                "CASE WHEN d.lp = d.ep THEN d.ls ELSE z.status END AS ys, "
+                "CASE WHEN d.lp = d.ep THEN d.lper ELSE z.period END AS yp, "
+                f"{stored_value} AS cv FROM ("
                 "SELECT o.period, o.period_start, o.period_end, o.value AS xv, o.id AS xo, "
                 f"o.status AS xs, (o.period_start - interval '{int(back)} months')::date AS ep, "
                 f"{lag.format('o.value')} AS lv, {lag.format('o.id')} AS lo, "
-                f"{lag.format('o.status')} AS ls, {lag.format('o.period_start')} AS lp "
+                f"{lag.format('o.status')} AS ls, {lag.format('o.period_start')} AS lp, "
+                f"{lag.format('o.period')} AS lper "
                 f"FROM stats_observation o WHERE o.series_id = m.x AND {_CURRENT.format('o')} "
                 "WINDOW w AS (ORDER BY o.period_start)) d "
-                "LEFT JOIN LATERAL (SELECT z.value, z.id, z.status FROM stats_observation z "
+                "LEFT JOIN LATERAL (SELECT z.value, z.id, z.status, z.period "
+                "FROM stats_observation z "
                 "WHERE d.lp IS DISTINCT FROM d.ep AND z.series_id = m.x "
                 f"AND z.period_start = d.ep AND {_CURRENT.format('z')} OFFSET 0) z ON true "
                 f"{stored} OFFSET 0) r WHERE m.back = {int(back)} AND m.freq = '{frequency}'"
@@ -299,7 +339,7 @@ def _full_result_sql(definition: DerivedDefinition, backs: list[tuple[int, str]]
             "SELECT m.idx, m.out_id, m.b, m.bcode, m.bkey, m.bwanted, r.* FROM drv_map m "
             "CROSS JOIN LATERAL (SELECT d.period, d.period_start, d.period_end, "
             "d.value AS xv, d.id AS xo, d.status AS xs, y.value AS yv, y.id AS yo, "
-            "y.status AS ys, c.value AS cv FROM stats_observation d "
+            f"y.status AS ys, NULL::text AS yp, {stored_value} AS cv FROM stats_observation d "
             "LEFT JOIN stats_observation y ON y.series_id = m.b "
             f"AND y.period_start = d.period_start AND {_CURRENT.format('y')} {stored} "
             f"WHERE d.series_id = m.x AND {_CURRENT.format('d')} OFFSET 0) r"
@@ -307,12 +347,15 @@ def _full_result_sql(definition: DerivedDefinition, backs: list[tuple[int, str]]
     rows = " UNION ALL ".join(f"({branch})" for branch in branches)
     raw, divided = _raw_value(definition, "r.xv", "r.yv")
     value = _half_even("g.q") if divided else "g.q"
+    if divided and compare:
+        raw = _numerator(definition, "r.xv", "r.yv")
+        value = _same_or_exact("g.cv", "g.q", "g.yv")
     return (
         "SELECT g.idx, g.out_id, g.period, g.period_start, g.period_end, g.reason, "
         f"CASE WHEN g.reason IS NULL THEN {value} END AS value, "
-        "g.status, g.xv, g.xo, g.yv, g.yo, NULL::text AS p2, g.cv FROM ("
+        "g.status, g.xv, g.xo, g.yv, g.yo, g.yp AS p2, g.cv FROM ("
         "SELECT r.idx, r.out_id, r.period, r.period_start, r.period_end, r.xv, r.xo, r.yv, "
-        f"r.yo, r.cv, {reason.replace('m.', 'r.')} AS reason, {raw} AS q, "
+        f"r.yo, r.yp, r.cv, {reason.replace('m.', 'r.')} AS reason, {raw} AS q, "
         f"{_status('r.xs', 'r.ys')} AS status FROM ({rows}) r OFFSET 0) g"
     )
 
@@ -332,8 +375,26 @@ def _formula_sql(definition: DerivedDefinition) -> str:
     return f"{a} || ' / ' || {b} || '{scale_text}'"
 
 
+def _json(text: str) -> str:
+    """A JSON string literal (what jsonb stores and prints, non-ASCII kept as is)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def provenance_params(definition: DerivedDefinition) -> dict:
+    """The constant parts of a definition's provenance, as JSON literals (kind_j, ...)."""
+    from .derived import _formula_prefix
+
+    return {f"{key}_j": _json(value) for key, value in _formula_prefix(definition).items()}
+
+
 def _provenance_sql(definition: DerivedDefinition) -> str:
-    """The provenance of a result row ``res`` with its map row ``m`` (derived._provenance)."""
+    """The provenance of a result row ``res`` with its map row ``m`` (derived._provenance).
+
+    Written as JSON text and cast once (``::jsonb``): half the time of building it with
+    nested ``jsonb_build_object`` calls, and the same jsonb value (jsonb keeps no key
+    order or spacing). Every part is a number, a JSON literal made in Python (the
+    definition's texts, the codes and keys of drv_map: ``provenance_params``, ``*_j``)
+    or a period code; a missing observation id is ``null``."""
     shift = definition.kind in SHIFT_SQL_KINDS
     if shift:
         earlier = _period_code("res.period_start - make_interval(months => m.back)")
@@ -341,20 +402,23 @@ def _provenance_sql(definition: DerivedDefinition) -> str:
     else:
         p2 = "COALESCE(res.p2, res.period)"
     roles = ("x", "x") if shift else ("a", "b")
-    second = ("m.xcode", "m.xkey") if shift else ("m.bcode", "m.bkey")
-    items = [
-        f"jsonb_build_object('role', '{roles[0]}', 'indicator', m.xcode, "
-        f"'series_key', m.xkey, 'period', res.period, 'value', {_text('res.xv')}, "
-        "'observation', res.xo)",
-        f"jsonb_build_object('role', '{roles[1]}', 'indicator', {second[0]}, "
-        f"'series_key', {second[1]}, 'period', {p2}, 'value', {_text('res.yv')}, "
-        "'observation', res.yo)",
-    ]
+    second = ("m.xcode_j", "m.xkey_j") if shift else ("m.bcode_j", "m.bkey_j")
+
+    def item(role: str, code: str, key: str, period: str, value: str, obs: str) -> str:
+        return (
+            f'\'{{"role": "{role}", "indicator": \' || {code} || '
+            f'\', "series_key": \' || {key} || \', "period": "\' || {period} || '
+            f'\'", "value": "\' || {_text(value)} || \'", "observation": \' || '
+            f"COALESCE({obs}::text, 'null') || '}}'"
+        )
+
+    first = item(roles[0], "m.xcode_j", "m.xkey_j", "res.period", "res.xv", "res.xo")
+    other = item(roles[1], second[0], second[1], p2, "res.yv", "res.yo")
     return (
-        "jsonb_build_object('kind', %(kind)s::text, 'formula', %(formula)s::text, "
-        "'formula_id', %(formula_id)s::text, "
-        f"'expression', {_text('res.value')} || ' = ' || {_formula_sql(definition)}, "
-        f"'inputs', jsonb_build_array({', '.join(items)}))"
+        "('{\"kind\": ' || %(kind_j)s::text || ', \"formula\": ' || %(formula_j)s::text || "
+        '\', "formula_id": \' || %(formula_id_j)s::text || \', "expression": "\' || '
+        f"{_text('res.value')} || ' = ' || {_formula_sql(definition)} || "
+        f"'\", \"inputs\": [' || {first} || ', ' || {other} || ']}}')::jsonb"
     )
 
 
@@ -404,6 +468,10 @@ def map_copy(rows: list[MapRow]) -> None:
                         other.indicator.code if other is not None else None,
                         other.key if other is not None else None,
                         row.wanted,
+                        _json(driver.indicator.code),
+                        _json(driver.key),
+                        _json(other.indicator.code) if other is not None else "null",
+                        _json(other.key) if other is not None else "null",
                     )
                 )
         cursor.execute("ANALYZE drv_map")
@@ -471,6 +539,16 @@ def outputs_without_series(
         return {row[0] for row in cursor.fetchall()}
 
 
+def outputs_stored() -> bool:
+    """Whether any output series of drv_map has a current (published) value."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM drv_map m JOIN stats_observation c "
+            f"ON c.series_id = m.out_id AND {_CURRENT.format('c')})"
+        )
+        return cursor.fetchone()[0]
+
+
 def definition_run(
     definition: DerivedDefinition,
     *,
@@ -479,18 +557,27 @@ def definition_run(
     overlay: bool,
     feeds_others: bool,
     backs: list[tuple[int, str]] = (),
+    publish: tuple[int, dt.datetime] | None = None,
 ) -> SqlDefinitionResult:
     """One statement: compute every value of ``definition`` in scope, keep what differs
     from the stored values (and the gaps) in drv_new, and, when other definitions read
-    this one, its values in drv_vals (and, scoped, its periods in drv_scope)."""
-    from .derived import _formula_prefix
+    this one, its values in drv_vals (and, scoped, its periods in drv_scope).
 
-    head = _formula_prefix(definition)
+    ``publish`` (release id, instant), for a full run whose outputs have nothing stored
+    (``outputs_stored()`` is false): every value is new, so none is compared and none
+    goes through drv_new; the statement inserts them as published rows of that release
+    at that instant (``valid_from``), as ``release_publish`` would make the drafts. The
+    gaps still go to drv_new."""
+    from .derived import _DERIVED_SOURCE
+
+    head = provenance_params(definition)
     # A full run over the published values: one ordered pass per series. Otherwise
     # (a change, a release's drafts, values of this run): index lookups row by row.
     full = not scoped and release_id is None and not overlay
+    if publish is not None and not full:
+        raise ValueError("publish: only a full run over the published values writes directly")
     if full:
-        result = _full_result_sql(definition, backs)
+        result = _full_result_sql(definition, backs, compare=publish is None)
         stored = ""
         differs = "res.cv IS DISTINCT FROM res.value"
     else:
@@ -516,25 +603,9 @@ def definition_run(
             )
     # Gaps found no more are dropped (derived_write replaces the gaps of every key and
     # period it computed): only a definition with gaps stored can have any.
+    has_gaps = DerivedGap.objects.filter(definition=definition).exists()
     keys = ""
-    if not DerivedGap.objects.filter(definition=definition).exists():
-        pass
-    elif full:
-        # Every output with a driver value was computed, at each of its periods: a
-        # stored gap is stale if its key and its period were computed and it is not
-        # among the gaps found now. Index lookups per stored gap, nothing per value.
-        current = _CURRENT.format("o")
-        keys = (
-            ", stale AS (DELETE FROM stats_derivedgap g WHERE g.definition_id = %(def)s "
-            "AND EXISTS (SELECT 1 FROM drv_map m WHERE m.okey = g.series_key AND EXISTS ("
-            f"SELECT 1 FROM stats_observation o WHERE o.series_id = m.x AND {current})) "
-            "AND EXISTS (SELECT 1 FROM drv_map m JOIN stats_observation o "
-            f"ON o.series_id = m.x AND o.period = g.period AND {current}) "
-            "AND (g.series_key || ' ' || g.period) NOT IN (SELECT m.okey || ' ' || res.period "
-            "FROM res JOIN drv_map m ON m.idx = res.idx WHERE res.reason IS NOT NULL) "
-            "RETURNING 1)"
-        )
-    else:
+    if has_gaps and not full:
         # The keys and periods computed, for gaps_write.
         keys = (
             ", k AS (INSERT INTO drv_keys (def, okey) SELECT %(def)s, m.okey "
@@ -542,21 +613,52 @@ def definition_run(
             ", p AS (INSERT INTO drv_periods (def, period) SELECT DISTINCT %(def)s, period "
             "FROM res RETURNING 1)"
         )
-    sql = (
-        f"WITH res AS MATERIALIZED ({result}), "
-        "new AS (INSERT INTO drv_new (def, out_id, okey, period, period_start, period_end, "
-        "value, status, reason, prov) "
-        "SELECT %(def)s, res.out_id, m.okey, res.period, res.period_start, res.period_end, "
-        "res.value, res.status, res.reason, "
-        f"CASE WHEN res.reason IS NULL THEN {_provenance_sql(definition)} END "
-        f"FROM res JOIN drv_map m ON m.idx = res.idx {stored}"
-        f"WHERE res.reason IS NOT NULL OR {differs} "
-        "RETURNING reason)"
-        f"{keys}"
-        f"{extra} "
-        "SELECT n.computed, n.gaps, (SELECT count(*) FROM new WHERE reason IS NULL) "
-        "FROM (SELECT count(*) AS computed, count(reason) AS gaps FROM res) n"
-    )
+    params = {"def": definition.pk, **head}
+    provenance = _provenance_sql(definition)
+    if publish is None:
+        new = (
+            "new AS (INSERT INTO drv_new (def, out_id, okey, period, period_start, "
+            "period_end, value, status, reason, prov) "
+            "SELECT %(def)s, res.out_id, m.okey, res.period, res.period_start, res.period_end, "
+            "res.value, res.status, res.reason, "
+            f"CASE WHEN res.reason IS NULL THEN {provenance} END "
+            f"FROM res JOIN drv_map m ON m.idx = res.idx {stored}"
+            f"WHERE res.reason IS NOT NULL OR {differs} "
+            "RETURNING reason)"
+        )
+        written = "(SELECT count(*) FROM new WHERE reason IS NULL)"
+    else:
+        params.update(release=publish[0], at=publish[1], source=_DERIVED_SOURCE)
+        new = (
+            "new AS (INSERT INTO drv_new (def, out_id, okey, period, reason) "
+            "SELECT %(def)s, res.out_id, m.okey, res.period, res.reason "
+            "FROM res JOIN drv_map m ON m.idx = res.idx WHERE res.reason IS NOT NULL "
+            "RETURNING 1), "
+            "published AS (INSERT INTO stats_observation (series_id, release_id, period, "
+            "period_start, period_end, value, status, note, source, reference_date, "
+            "provenance, valid_from, valid_to, created_at) "
+            "SELECT res.out_id, %(release)s, res.period, res.period_start, res.period_end, "
+            f"res.value, res.status, '', %(source)s, NULL, {provenance}, %(at)s, NULL, now() "
+            "FROM res JOIN drv_map m ON m.idx = res.idx WHERE res.reason IS NULL "
+            "RETURNING 1)"
+        )
+        written = "(SELECT count(*) FROM published)"
+    # A full run comparing with the stored values, whose values no other definition
+    # reads, keeps only what differs and the gaps: its rows flow from the computation to
+    # drv_new without being materialised, and the values computed are counted apart, as
+    # the driver rows (one value or gap per output and driver period, as in res).
+    lean = full and publish is None and not feeds_others
+    if lean:
+        sql = (
+            f"WITH res AS ({result}), {new} "
+            "SELECT NULL, count(reason), count(*) - count(reason) FROM new"
+        )
+    else:
+        sql = (
+            f"WITH res AS MATERIALIZED ({result}), {new}{keys}{extra} "
+            f"SELECT n.computed, n.gaps, {written} "
+            "FROM (SELECT count(*) AS computed, count(reason) AS gaps FROM res) n"
+        )
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '64MB'")
         # Row estimates of the temporary tables are rough; the plan is a nested loop of
@@ -567,11 +669,43 @@ def definition_run(
             # Per series, the inputs and the stored values come in period order from
             # their indexes: merged, not hashed (a third less time).
             cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute(sql, {"def": definition.pk, **head})
+        cursor.execute(sql, params)
         computed, gaps, candidates = cursor.fetchone()
         if full:
             cursor.execute("SET LOCAL enable_hashjoin = on")
+        if lean:
+            cursor.execute(
+                "SELECT count(*) FROM drv_map m JOIN stats_observation o "
+                f"ON o.series_id = m.x AND {_CURRENT.format('o')}"
+            )
+            computed = cursor.fetchone()[0]
+        if full and has_gaps:
+            _stale_gaps_delete(definition.pk)
+    if publish is not None:
+        return SqlDefinitionResult(computed=computed, gaps=gaps, published=candidates)
     return SqlDefinitionResult(computed=computed, gaps=gaps, candidates=candidates)
+
+
+def _stale_gaps_delete(definition_id: int) -> None:
+    """Gaps found no more are dropped (derived_write replaces the gaps of every key and
+    period it computed). In a full run every output with a driver value was computed, at
+    each of its periods: a stored gap is stale if its key and its period were computed
+    and it is not among the gaps found now (in drv_new). A hashed anti-join with
+    drv_new first (the stored gaps found again, nearly all of them, go no further), then
+    index lookups for the others; nothing per value."""
+    current = _CURRENT.format("o")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM stats_derivedgap g USING (SELECT s.id FROM stats_derivedgap s "
+            "WHERE s.definition_id = %(def)s AND NOT EXISTS (SELECT 1 FROM drv_new n "
+            "WHERE n.def = %(def)s AND n.reason IS NOT NULL AND n.okey = s.series_key "
+            "AND n.period = s.period) OFFSET 0) lost WHERE g.id = lost.id "
+            "AND EXISTS (SELECT 1 FROM drv_map m WHERE m.okey = g.series_key AND EXISTS ("
+            f"SELECT 1 FROM stats_observation o WHERE o.series_id = m.x AND {current})) "
+            "AND EXISTS (SELECT 1 FROM drv_map m JOIN stats_observation o "
+            f"ON o.series_id = m.x AND o.period = g.period AND {current})",
+            {"def": definition_id},
+        )
 
 
 def overlay_rows(series_ids: list[int]) -> list[tuple]:
@@ -649,6 +783,48 @@ def values_write(release_id: int) -> int:
             [release_id, _DERIVED_SOURCE],
         )
         return cursor.rowcount
+
+
+_CLOSE_REVISED_SQL = """
+WITH revised AS MATERIALIZED (
+    SELECT c.id, c.valid_from FROM drv_new n
+    JOIN stats_observation c ON c.series_id = n.out_id AND c.period = n.period
+        AND c.valid_from IS NOT NULL AND c.valid_to IS NULL
+    WHERE n.reason IS NULL
+),
+latest AS (SELECT max(valid_from) AS latest FROM revised),
+closed AS (
+    UPDATE stats_observation o SET valid_to = %(at)s FROM revised, latest
+    WHERE o.id = revised.id AND (latest.latest IS NULL OR latest.latest < %(at)s)
+    RETURNING 1
+)
+SELECT (SELECT latest FROM latest), (SELECT count(*) FROM closed)
+"""
+
+
+def values_publish(release_id: int, at: dt.datetime) -> tuple[int, int, dt.datetime | None]:
+    """The differing values of drv_new as published rows of the release, valid from
+    ``at``, and the current rows they revise closed at ``at`` (what ``release_publish``
+    does with drafts, without writing each row twice). Nothing is written when a revised
+    row was published at or after ``at``. Returns (inserted, closed, latest valid_from of
+    the revised rows)."""
+    from .derived import _DERIVED_SOURCE
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE drv_new")
+        cursor.execute(_CLOSE_REVISED_SQL, {"at": at})
+        latest, closed = cursor.fetchone()
+        if latest is not None and latest >= at:
+            return 0, 0, latest
+        cursor.execute(
+            "INSERT INTO stats_observation (series_id, release_id, period, period_start, "
+            "period_end, value, status, note, source, reference_date, provenance, valid_from, "
+            "valid_to, created_at) "
+            "SELECT out_id, %s, period, period_start, period_end, value, status, '', %s, "
+            "NULL, prov, %s, NULL, now() FROM drv_new WHERE reason IS NULL",
+            [release_id, _DERIVED_SOURCE, at],
+        )
+        return cursor.rowcount, closed, latest
 
 
 def release_drafts_delete(release_id: int, series_ids: list[int]) -> None:
