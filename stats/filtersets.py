@@ -361,6 +361,11 @@ class StrictFilterSet(django_filters.FilterSet):
         for name, filter_ in self.dynamic_filters().items():
             filter_.parent = self
             self.filters[name] = filter_
+        # Labels are the parameter names: the API shows no form, and django-filter would
+        # otherwise derive each label from the model's (translated) verbose names, for
+        # every filter of every request.
+        for name, filter_ in self.filters.items():
+            filter_.label = name
 
     def dynamic_filters(self) -> dict[str, django_filters.Filter]:
         return {}
