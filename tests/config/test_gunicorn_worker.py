@@ -19,8 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class PatientWorker(BalancedThreadWorker):
-    # Long enough that the other worker always wins the race on a loaded CI machine.
-    ACCEPT_DEFER = 0.3
+    # Long enough that the other worker always wins the race, even on a CI machine whose
+    # cores are busy with something else: at 0.3 s one CI run saw the other worker's loop
+    # not scheduled in time (3 connections on one worker). A full worker waits this long
+    # only when it wakes for a connection that the other one then takes.
+    ACCEPT_DEFER = 2.0
 
 
 def pid_app(environ, start_response):
@@ -106,3 +109,22 @@ def test_a_fifth_connection_is_still_accepted_when_every_worker_is_full(server):
     assert len({answer.read() for answer in answers}) == 2
     for connection in connections:
         connection.close()
+
+
+@pytest.mark.parametrize(("held", "waits"), [(0, False), (1, False), (2, True), (3, True)])
+def test_a_worker_waits_before_accepting_only_when_it_holds_a_connection_per_thread(
+    monkeypatch, held, waits
+):
+    # The policy itself, without the race: a worker of 2 threads holding `held` connections.
+    events = []
+    monkeypatch.setattr("config.gunicorn_worker.time.sleep", lambda seconds: events.append(seconds))
+    monkeypatch.setattr(
+        "gunicorn.workers.gthread.ThreadWorker.accept",
+        lambda self, server, listener: events.append("accept"),
+    )
+    worker = BalancedThreadWorker.__new__(BalancedThreadWorker)
+    worker.cfg = type("Config", (), {"threads": 2})()
+    worker.nr_conns = held
+    worker.accept(("127.0.0.1", 8000), listener=None)
+    expected = [BalancedThreadWorker.ACCEPT_DEFER, "accept"] if waits else ["accept"]
+    assert events == expected
