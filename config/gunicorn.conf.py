@@ -17,7 +17,11 @@ import os
 workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
 # gthread, with keep-alive connections spread evenly over the workers (see that module).
 worker_class = "config.gunicorn_worker.BalancedThreadWorker"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# 4 threads: enough that a few long CSV downloads leave threads for the JSON requests.
+# More threads share the GIL among more requests at once and widen the spread of their
+# latencies: with wrk's 16 connections on 2 cores, p99 was 10-25% lower at 4 threads
+# than at 8, at the same rates (bench-api's queries, side by side, 2026-12-03).
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 preload_app = True
 # A worker silent for this long is restarted; a CSV download keeps its worker alive.
@@ -27,7 +31,7 @@ keepalive = 5
 accesslog = None
 
 # glibc gives each thread that allocates under contention an arena of its own and keeps
-# what is freed in it: with 8 threads a worker holds tens of MB it does not use. One arena
+# what is freed in it: with several threads a worker holds tens of MB it does not use. One arena
 # (as MALLOC_ARENA_MAX=1 would set; the GIL serialises the threads anyway). Set here, in
 # the master before the application is loaded, so the workers inherit it.
 M_ARENA_MAX = -8

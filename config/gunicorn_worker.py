@@ -8,10 +8,13 @@ settle mostly on one worker, which then queues requests on one core while the ot
 idles. Measured with wrk's 16 connections on 2 workers of 8 threads: 13 on one worker and
 3 on the other, every time, and 20-30% more requests per second once spread 8 and 8.
 
-Here a worker that already holds as many connections as it has threads waits
-``ACCEPT_DEFER`` seconds before it accepts one more, so that a worker with an idle thread
-takes it first. When every worker is that busy, each still accepts after the wait: no
-connection is refused or kept waiting longer than that, once, when it connects.
+Here a worker that holds as many connections as it has threads, or more, waits
+``ACCEPT_DEFER`` seconds before it accepts one more, and that once more for each
+connection it holds beyond its threads (at most ``MAX_DEFERS`` times), so that the
+worker holding fewer connections takes it first: with 4 threads, a worker of 3
+connections accepts at once, one of 4 waits 5 ms, one of 6 waits 15 ms. Every worker
+still accepts after its wait: no connection is refused or kept waiting longer than
+``ACCEPT_DEFER * MAX_DEFERS``, once, when it connects.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from gunicorn.workers.gthread import ThreadWorker
 
 class BalancedThreadWorker(ThreadWorker):
     ACCEPT_DEFER = 0.005
+    MAX_DEFERS = 8
 
     def accept(self, server, listener):
-        if self.nr_conns >= self.cfg.threads:
+        defers = min(max(0, self.nr_conns - self.cfg.threads + 1), self.MAX_DEFERS)
+        if defers:
             # Another worker's loop, woken by the same connection, accepts it meanwhile
-            # if it can; then ours finds nothing to accept (EAGAIN, ignored by gthread).
-            time.sleep(self.ACCEPT_DEFER)
+            # if it holds fewer; then ours finds nothing to accept (EAGAIN, ignored by
+            # gthread).
+            time.sleep(self.ACCEPT_DEFER * defers)
         super().accept(server, listener)

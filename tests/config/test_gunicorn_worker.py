@@ -83,16 +83,17 @@ def server():
 
 
 def test_keep_alive_connections_are_spread_over_the_workers(server):
-    # Four clients connect at once and keep their connections, as a proxy's pool does.
-    connections = [http.client.HTTPConnection("127.0.0.1", server, timeout=10) for _ in range(4)]
+    # Six clients connect at once and keep their connections, as a proxy's pool does.
+    connections = [http.client.HTTPConnection("127.0.0.1", server, timeout=30) for _ in range(6)]
     for connection in connections:
         connection.connect()
     holders = []
     for connection in connections:
         connection.request("GET", "/")
         holders.append(connection.getresponse().read().decode())
-    # Each worker has 2 threads: 2 connections each, none left queueing on one core.
-    assert sorted(Counter(holders).values()) == [2, 2]
+    # Each worker has 2 threads: 2 connections each first, then the worker holding fewer
+    # takes the next one; none left queueing on one core.
+    assert sorted(Counter(holders).values()) == [3, 3]
     # And they stay where they are: a second round answers from the same workers.
     for connection, holder in zip(connections, holders, strict=True):
         connection.request("GET", "/")
@@ -111,11 +112,14 @@ def test_a_fifth_connection_is_still_accepted_when_every_worker_is_full(server):
         connection.close()
 
 
-@pytest.mark.parametrize(("held", "waits"), [(0, False), (1, False), (2, True), (3, True)])
-def test_a_worker_waits_before_accepting_only_when_it_holds_a_connection_per_thread(
-    monkeypatch, held, waits
+@pytest.mark.parametrize(
+    ("held", "defers"), [(0, 0), (1, 0), (2, 1), (3, 2), (4, 3), (9, 8), (40, 8)]
+)
+def test_a_worker_waits_before_accepting_longer_the_more_connections_it_holds(
+    monkeypatch, held, defers
 ):
-    # The policy itself, without the race: a worker of 2 threads holding `held` connections.
+    # The policy itself, without the race: a worker of 2 threads holding `held` connections
+    # waits once when full and once more per connection beyond, at most MAX_DEFERS times.
     events = []
     monkeypatch.setattr("config.gunicorn_worker.time.sleep", lambda seconds: events.append(seconds))
     monkeypatch.setattr(
@@ -126,5 +130,5 @@ def test_a_worker_waits_before_accepting_only_when_it_holds_a_connection_per_thr
     worker.cfg = type("Config", (), {"threads": 2})()
     worker.nr_conns = held
     worker.accept(("127.0.0.1", 8000), listener=None)
-    expected = [BalancedThreadWorker.ACCEPT_DEFER, "accept"] if waits else ["accept"]
-    assert events == expected
+    wait = [pytest.approx(BalancedThreadWorker.ACCEPT_DEFER * defers)] if defers else []
+    assert events == [*wait, "accept"]
