@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("query", choices=["1", "2", "3"])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument(
+        "--validations",
+        type=int,
+        default=1000,
+        help="then time this many validations of the query's filter parameters alone",
+    )
     args = parser.parse_args(argv)
 
     from bench.bench_api import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, queries
@@ -86,6 +92,33 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{query.label}: {whole * 1000:.2f} ms per request ({len(response.content):,} bytes)")
     for _owner, _name, label in steps:
         print(f"{label:38s} {totals[label] / args.requests * 1000:.2f} ms")
+    if args.validations > 0:
+        print(f"validating the filter parameters alone: {_validation_ms(query, args):.3f} ms each")
+
+
+def _validation_ms(query, args) -> float:
+    """Mean time to build the query's filter set and validate its parameters, as the
+    view does (after a warm-up of 50)."""
+    import urllib.parse
+
+    from stats.filtersets import CatalogueLookups, ObservationFilterSet
+    from stats.models import Observation
+
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(query.angka).query))
+    params.pop("page_size", None)  # the view's own parameter, not a filter
+    lookups, queryset = CatalogueLookups(), Observation.objects.all()
+
+    def validate() -> None:
+        errors = ObservationFilterSet(params, queryset=queryset, lookups=lookups).validate()
+        if errors:
+            raise SystemExit(f"{query.angka}: {errors}")
+
+    for _ in range(50):
+        validate()
+    started = time.perf_counter()
+    for _ in range(args.validations):
+        validate()
+    return (time.perf_counter() - started) / args.validations * 1000
 
 
 if __name__ == "__main__":
