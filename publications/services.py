@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from stats.derived import derived_precompute, recompute_request_create
 from stats.models import Observation
+from stats.services import close_revised_sql
 
 from .choices import EDITABLE_RELEASE_STATUSES, ReleaseStatus
 from .models import (
@@ -611,21 +612,12 @@ def _revised_by(release_id: int):
     return Q(pk__in=replaced)
 
 
-_CLOSE_REVISED_SQL = """
-WITH revised AS MATERIALIZED (
-    SELECT c.id, c.valid_from FROM stats_observation r
-    JOIN stats_observation c ON c.series_id = r.series_id AND c.period = r.period
-        AND c.valid_from IS NOT NULL AND c.valid_to IS NULL
-    WHERE r.release_id = %(release)s AND r.valid_from IS NULL
-),
-latest AS (SELECT max(valid_from) AS latest FROM revised),
-closed AS (
-    UPDATE stats_observation o SET valid_to = %(at)s FROM revised, latest
-    WHERE o.id = revised.id AND (latest.latest IS NULL OR latest.latest < %(at)s)
-    RETURNING 1
+_CLOSE_REVISED_SQL = close_revised_sql(
+    "SELECT c.id, c.valid_from FROM stats_observation r "
+    "JOIN stats_observation c ON c.series_id = r.series_id AND c.period = r.period "
+    "AND c.valid_from IS NOT NULL AND c.valid_to IS NULL "
+    "WHERE r.release_id = %(release)s AND r.valid_from IS NULL"
 )
-SELECT (SELECT latest FROM latest), (SELECT count(*) FROM closed)
-"""
 
 
 def _close_revised(*, release_id: int, at: dt.datetime) -> tuple[dt.datetime | None, int]:

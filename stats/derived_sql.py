@@ -39,6 +39,7 @@ from django.db import connection
 from .choices import DerivedKind
 from .models import DerivedDefinition, DerivedGap, Series, exact_text
 from .periods import _MONTHS_PER_PERIOD, parse_period
+from .services import close_revised_sql
 
 SHIFT_SQL_KINDS = {DerivedKind.CHANGE, DerivedKind.PERCENT_CHANGE, DerivedKind.MULTIPLE}
 BINARY_SQL_KINDS = {
@@ -785,21 +786,11 @@ def values_write(release_id: int) -> int:
         return cursor.rowcount
 
 
-_CLOSE_REVISED_SQL = """
-WITH revised AS MATERIALIZED (
-    SELECT c.id, c.valid_from FROM drv_new n
-    JOIN stats_observation c ON c.series_id = n.out_id AND c.period = n.period
-        AND c.valid_from IS NOT NULL AND c.valid_to IS NULL
-    WHERE n.reason IS NULL
-),
-latest AS (SELECT max(valid_from) AS latest FROM revised),
-closed AS (
-    UPDATE stats_observation o SET valid_to = %(at)s FROM revised, latest
-    WHERE o.id = revised.id AND (latest.latest IS NULL OR latest.latest < %(at)s)
-    RETURNING 1
+_CLOSE_REVISED_SQL = close_revised_sql(
+    "SELECT c.id, c.valid_from FROM drv_new n "
+    "JOIN stats_observation c ON c.series_id = n.out_id AND c.period = n.period "
+    "AND c.valid_from IS NOT NULL AND c.valid_to IS NULL WHERE n.reason IS NULL"
 )
-SELECT (SELECT latest FROM latest), (SELECT count(*) FROM closed)
-"""
 
 
 def values_publish(release_id: int, at: dt.datetime) -> tuple[int, int, dt.datetime | None]:

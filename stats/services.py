@@ -846,3 +846,21 @@ def observations_import(*, stream: IO[str], release, commit: bool, user=None) ->
 def open_text(binary: IO[bytes]) -> Iterator[str] | IO[str]:
     """Wrap an uploaded binary file as UTF-8 text (a BOM from a spreadsheet is dropped)."""
     return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
+def close_revised_sql(revised: str) -> str:
+    """The statement that closes, at ``%(at)s``, the current rows a publication revises,
+    unless one of them was published at or after that instant; it returns (latest
+    valid_from among them, how many were closed). ``revised`` selects the current rows
+    as ``c.id, c.valid_from`` (publishing a release's drafts and writing a recompute's
+    values as published rows both use it)."""
+    return f"""
+WITH revised AS MATERIALIZED ({revised}),
+latest AS (SELECT max(valid_from) AS latest FROM revised),
+closed AS (
+    UPDATE stats_observation o SET valid_to = %(at)s FROM revised, latest
+    WHERE o.id = revised.id AND (latest.latest IS NULL OR latest.latest < %(at)s)
+    RETURNING 1
+)
+SELECT (SELECT latest FROM latest), (SELECT count(*) FROM closed)
+"""

@@ -342,8 +342,10 @@ def _release_label(slug):
     return None if slug is None else _STAMP.sub("", slug)
 
 
-def derived_snapshot():
-    """Every derived row, derived series and gap, in a form both runs can be compared by."""
+def derived_snapshot(*, exact_vintages: bool = False):
+    """Every derived row, derived series and gap, in a form both runs can be compared by:
+    each row's vintage as whether it is published and closed, or with ``exact_vintages``
+    as its instants (runs given the same publication instant)."""
     derived = list(DerivedDefinition.objects.values_list("indicator_id", flat=True))
     rows = Observation.objects.filter(series__indicator_id__in=derived).values_list(
         "series__indicator__code",
@@ -366,8 +368,7 @@ def derived_snapshot():
             *row[:8],
             json.dumps(row[8], sort_keys=True),
             _release_label(row[9]),
-            row[10] is not None,
-            row[11] is not None,
+            *(row[10:12] if exact_vintages else (row[10] is not None, row[11] is not None)),
             *row[12:],
         )
         for row in rows

@@ -26,7 +26,7 @@ from stats.derived import (
     derived_release_publish,
     derived_run_sql,
 )
-from stats.models import DerivedDefinition, DerivedGap, Observation
+from stats.models import DerivedGap, Observation
 from stats.selectors import observations_as_of
 from tests.stats.helpers import import_rows
 from tests.stats.test_derived import (  # noqa: F401 (generated: a fixture)
@@ -34,6 +34,7 @@ from tests.stats.test_derived import (  # noqa: F401 (generated: a fixture)
     _generated_rows,
     _release_label,
     define,
+    derived_snapshot,
     generated,
     rows,
 )
@@ -50,36 +51,7 @@ def new_release():
 
 def snapshot():
     """Every derived row with its exact vintage, every gap, the publication's audit."""
-    derived = list(DerivedDefinition.objects.values_list("indicator_id", flat=True))
-    observations = sorted(
-        (
-            *row[:7],
-            json.dumps(row[7], sort_keys=True),
-            _release_label(row[8]),
-            *row[9:],
-        )
-        for row in Observation.objects.filter(series__indicator_id__in=derived).values_list(
-            "series__indicator__code",
-            "series__key",
-            "period",
-            "period_start",
-            "period_end",
-            "value",
-            "status",
-            "provenance",
-            "release__slug",
-            "valid_from",
-            "valid_to",
-            "note",
-            "source",
-        )
-    )
-    gaps = sorted(
-        (code, key, period, reason, _release_label(slug))
-        for code, key, period, reason, slug in DerivedGap.objects.values_list(
-            "definition__indicator__code", "series_key", "period", "reason", "release__slug"
-        )
-    )
+    observations, _series, gaps = derived_snapshot(exact_vintages=True)
     audit = sorted(
         (
             _release_label(entry.release.slug),
@@ -178,14 +150,20 @@ def test_a_revision_published_directly_closes_what_it_revises_as_publish_does():
     assert {o.release_id for o in then} == {cold.release.pk}
 
 
-@pytest.mark.usefixtures("generated")
-def test_a_revision_published_before_what_it_revises_is_refused():
-    random = Random(13)
+def correction_published(random):
+    """The first release and its derived values, then a correction of 14 months, published."""
     first_release(random)
     derived_recompute_all()
     correction = release_create(slug="correction", title_id="c", title_en="c")
     import_rows(correction, _generated_rows(random, MONTHS[-14:], skip=0.6))
     release_publish(release=correction)
+    return correction
+
+
+@pytest.mark.usefixtures("generated")
+def test_a_revision_published_before_what_it_revises_is_refused():
+    random = Random(13)
+    correction_published(random)
     stored = Observation.objects.count()
     with pytest.raises(ReleaseError, match="cannot be published earlier"):
         derived_run_sql(new_release=new_release, publish_at=timezone.now() - dt.timedelta(days=1))
@@ -200,11 +178,7 @@ def test_a_publication_committed_during_a_recompute_sends_it_the_drafts_way(monk
     import stats.derived
 
     random = Random(17)
-    first_release(random)
-    derived_recompute_all()
-    correction = release_create(slug="correction", title_id="c", title_en="c")
-    import_rows(correction, _generated_rows(random, MONTHS[-14:], skip=0.6))
-    release_publish(release=correction)
+    correction = correction_published(random)
     started = timezone.now() - dt.timedelta(minutes=5)
 
     class Clock:
