@@ -106,6 +106,14 @@ else:
     # ISO dates and timestamps whatever the server's default: SQL that formats JSON and
     # CSV text writes ``date::text`` (YYYY-MM-DD), a few times cheaper than to_char().
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c DateStyle=ISO"
+# The read API's page statement prepared once per connection (config/db.py); off behind
+# a pooler in transaction mode.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+if DATABASE_VENDOR == "postgresql" and DATABASE_PREPARED_STATEMENTS:
+    # psycopg prepares nothing while this is None (Django's default). Django's cursors
+    # bind on the client and never prepare, whatever it is; this high a threshold means
+    # that only statements executed with prepare=True (config.db.PreparedCursor) are.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -23,6 +23,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.response import Response
 
+from config.db import prepared_cursor
 from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
 from stats.models import Code, CodeList, Indicator, Observation, Series, Target, exact_text
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
@@ -435,7 +436,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         paginator = self.paginator
         page = paginator.page_queryset(queryset, self.request, self)
         sql, params = rows.json_page_sql(page, paginator.keys)
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(sql, params)
             records = cursor.fetchall()
         width = len(paginator.keys)
