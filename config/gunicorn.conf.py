@@ -31,9 +31,9 @@ keepalive = 5
 accesslog = None
 
 # glibc gives each thread that allocates under contention an arena of its own and keeps
-# what is freed in it: with several threads a worker holds tens of MB it does not use. One arena
-# (as MALLOC_ARENA_MAX=1 would set; the GIL serialises the threads anyway). Set here, in
-# the master before the application is loaded, so the workers inherit it.
+# what is freed in it: with several threads a worker holds tens of MB it does not use.
+# One arena (as MALLOC_ARENA_MAX=1 would set; the GIL serialises the threads anyway).
+# Set here, in the master before the application is loaded, so the workers inherit it.
 M_ARENA_MAX = -8
 MALLOC_ARENAS = int(os.environ.get("GUNICORN_MALLOC_ARENAS", "1"))
 _libc_name = ctypes.util.find_library("c")

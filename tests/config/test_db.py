@@ -10,10 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.db import prepared_cursor
+from tests.markers import postgresql_only
 
-needs_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="prepared statements of PostgreSQL"
-)
+needs_postgresql = postgresql_only("prepared statements are PostgreSQL's")
 STATEMENT = "SELECT %s::int + n, %s::timestamptz FROM generate_series(1, 3) AS n"
 
 

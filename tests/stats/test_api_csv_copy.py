@@ -3,7 +3,6 @@
 
 import datetime as dt
 import io
-import os
 
 import pytest
 from django.db import connection
@@ -11,13 +10,11 @@ from django.db import connection
 from publications.services import release_create, release_publish
 from stats.api.views import ObservationViewSet
 from stats.services import observations_import
+from tests.markers import postgresql_only
 from tests.stats.helpers import csv_text
 from tests.stats.test_api import OBSERVATIONS, T2, WIB, body, clear_cache, published  # noqa: F401
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql" and os.environ.get("CI") != "true",
-    reason="COPY exists on PostgreSQL only (SQLite keeps the Python path); CI runs on PostgreSQL",
-)
+pytestmark = postgresql_only("COPY exists on PostgreSQL only (SQLite keeps the Python path)")
 
 HEADER = ["indicator", "region", "segment", "program", "period", "value", "status", "note"]
 AWKWARD_NOTE = 'revised, see "Catatan"\nline two'

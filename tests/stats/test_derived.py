@@ -30,6 +30,7 @@ from stats.models import (
     Series,
 )
 from stats.selectors import observations_as_of
+from tests.markers import postgresql_only
 from tests.stats.factories import IndicatorFactory
 from tests.stats.helpers import import_rows
 
@@ -331,9 +332,7 @@ def test_confirming_the_demo_after_publication_changes_nothing(
 
 # -- the set-based engine (PostgreSQL) against the Python engine ----------------------------
 
-needs_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the set-based engine runs on PostgreSQL"
-)
+needs_postgresql = postgresql_only("the set-based engine runs on PostgreSQL")
 _STAMP = re.compile(r"-\d{20}$")
 
 

@@ -36,12 +36,11 @@ from tests.stats.test_derived import (  # noqa: F401 (generated: a fixture)
     define,
     derived_snapshot,
     generated,
+    needs_postgresql,
     rows,
 )
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the set-based engine runs on PostgreSQL"
-)
+pytestmark = needs_postgresql
 MONTHS = [f"{year}-{month:02d}" for year in (2021, 2022, 2023) for month in range(1, 13)]
 
 
