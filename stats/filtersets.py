@@ -25,7 +25,7 @@ from django.utils import timezone
 from publications.selectors import releases_public
 
 from .choices import Frequency, ObservationStatus, Unit
-from .models import Code, CodeList, Indicator, Observation, Series, Topic
+from .models import AS_OF_SQL, Code, CodeList, Indicator, Observation, Series, Topic
 from .periods import Period, PeriodError, parse_period
 
 MAX_LIST_ITEMS = 500
@@ -238,6 +238,14 @@ class StrictBooleanField(ParameterField):
 
 # --- filters ---
 
+# The lookups of ``sql_condition`` as SQL operators.
+SQL_OPERATORS = {"exact": "=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
+
+
+def sql_column(filter_: django_filters.Filter) -> str:
+    """The column a filter on the model's own field reads, on the table aliased ``o``."""
+    return "o." + filter_.model._meta.get_field(filter_.field_name).column
+
 
 class ListFilter(django_filters.CharFilter):
     """A comma-separated list of values; subclasses check each value and filter on it."""
@@ -252,6 +260,10 @@ class ListFilter(django_filters.CharFilter):
             return qs
         qs = qs.filter(**{f"{self.field_name}__in": value})
         return qs.distinct() if self.distinct else qs
+
+    def sql_condition(self, value) -> tuple[str, list]:
+        """``filter`` as a SQL condition and its parameters (see ``sql_column``)."""
+        return f"{sql_column(self)} = ANY(%s)", [list(value)]
 
     def series_condition(self, value) -> tuple[str, list]:
         """This filter on observations as a condition on their series (``SeriesIndex``)."""
@@ -327,8 +339,13 @@ class PeriodFilter(django_filters.CharFilter):
     def filter(self, qs, value: Period | None):
         if value is None:
             return qs
-        bound = value.start if self.lookup_expr == "gte" else value.end
-        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": bound})
+        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": self.bound(value)})
+
+    def bound(self, value: Period):
+        return value.start if self.lookup_expr == "gte" else value.end
+
+    def sql_condition(self, value: Period) -> tuple[str, list]:
+        return f"{sql_column(self)} {SQL_OPERATORS[self.lookup_expr]} %s", [self.bound(value)]
 
 
 class InstantFilter(django_filters.CharFilter):
@@ -338,6 +355,9 @@ class InstantFilter(django_filters.CharFilter):
         if value is None:
             return qs
         return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": value.at})
+
+    def sql_condition(self, value: Instant) -> tuple[str, list]:
+        return f"{sql_column(self)} {SQL_OPERATORS[self.lookup_expr]} %s", [value.at]
 
 
 class AsOfFilter(InstantFilter):
@@ -545,11 +565,42 @@ class ObservationFilterSet(StrictFilterSet):
             return super().filter_queryset(queryset)
         # The series filters as one condition on series_id; the others as usual.
         queryset = queryset.filter(series_id__in=series_ids)
-        on_series = {filter_ for filter_, _value in self._series_filters()}
-        for name, value in self.form.cleaned_data.items():
-            if self.filters[name] not in on_series:
-                queryset = self.filters[name].filter(queryset, value)
+        for filter_, value in self._other_filters():
+            queryset = filter_.filter(queryset, value)
         return queryset
+
+    def sql_conditions(self) -> tuple[list[str], list] | None:
+        """What ``filter_queryset`` keeps, as SQL conditions on the observation table
+        aliased ``o`` and their parameters, or None where the series filters give no
+        list of series (``series_ids``). Call after ``validate``.
+
+        For the read API's page statement, written without the ORM: building and
+        compiling the queryset was about a quarter of a JSON request's CPU, and the
+        statement's text is the same for every request of one shape (its lists are
+        array parameters), so PostgreSQL keeps one prepared plan for it. The API's tests
+        compare its pages with those of ``filter_queryset``, filter by filter.
+        """
+        series_ids = self.series_ids
+        if series_ids is None:
+            return None
+        at = self.effective_at
+        conditions, params = ["o.series_id = ANY(%s)", AS_OF_SQL], [series_ids, at, at]
+        for filter_, value in self._other_filters():
+            if value in (None, "", []) or isinstance(filter_, AsOfFilter):
+                continue  # the instant read is effective_at, above
+            condition, values = filter_.sql_condition(value)
+            conditions.append(condition)
+            params += values
+        return conditions, params
+
+    def _other_filters(self) -> list[tuple[django_filters.Filter, object]]:
+        """The filters that are not on the series (see ``_series_filters``), with values."""
+        on_series = {filter_ for filter_, _value in self._series_filters()}
+        return [
+            (self.filters[name], value)
+            for name, value in self.form.cleaned_data.items()
+            if self.filters[name] not in on_series
+        ]
 
 
 class SeriesFilterSet(StrictFilterSet):

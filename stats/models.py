@@ -298,6 +298,12 @@ def series_key(dimensions: dict[str, str], order: list[str]) -> str:
     return ",".join(f"{codelist}={dimensions[codelist]}" for codelist in order)
 
 
+# ``ObservationQuerySet.as_of`` as a condition on an observation table aliased ``o``, its
+# instant given twice: for statements written without the ORM (the read API's page
+# statement, ``stats.filtersets.ObservationFilterSet.sql_conditions``).
+AS_OF_SQL = "o.valid_from <= %s AND (o.valid_to IS NULL OR o.valid_to > %s)"
+
+
 class ObservationQuerySet(models.QuerySet):
     def published(self) -> "ObservationQuerySet":
         return self.filter(valid_from__isnull=False)
@@ -307,7 +313,7 @@ class ObservationQuerySet(models.QuerySet):
         return self.filter(valid_from__isnull=False, valid_to__isnull=True)
 
     def as_of(self, at) -> "ObservationQuerySet":
-        """What the site showed at the instant ``at``."""
+        """What the site showed at the instant ``at`` (``AS_OF_SQL`` says it in SQL)."""
         return self.filter(valid_from__lte=at).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
 
     def delete(self):

@@ -195,29 +195,43 @@ class KeysetPagination(BasePagination):
         return self.paginate_rows(list(page), lambda row: _position(row, keys))
 
     def page_queryset(self, queryset, request, view) -> QuerySet:
-        """``queryset`` sorted in the page's order, after the cursor, one row past the page.
+        """``queryset`` sorted in the page's order, after the cursor, one row past the page."""
+        self.sort(request, view)
+        queryset = queryset.annotate(**{key: F(path) for key, path, _descending in self.keys})
+        queryset = queryset.order_by(
+            *[F(key).desc() if descending else F(key).asc() for key, _path, descending in self.keys]
+        )
+        if view.cursor is not None:
+            queryset = queryset.filter(_after(self.keys, view.cursor.position))
+        return queryset[: view.page_size + 1]
 
-        ``self.keys`` gets the sort keys as (annotation, field, descending in this order).
-        """
+    def page_sql(self, request, view, column) -> tuple[str, str, list]:
+        """``page_queryset`` for a statement written without the ORM: its ORDER BY, the
+        cursor's condition ("" on a first page) and that condition's parameters, over the
+        SQL expression ``column(field)`` of each sort field. The statement reads one row
+        past the page (``view.page_size + 1``), as ``page_queryset`` does."""
+        self.sort(request, view)
+        columns = [column(path) for _key, path, _descending in self.keys]
+        order = ", ".join(
+            f"{expression} {'DESC' if descending else 'ASC'}"
+            for expression, (_key, _path, descending) in zip(columns, self.keys, strict=True)
+        )
+        if view.cursor is None:
+            return order, "", []
+        condition, params = _after_sql(columns, self.keys, view.cursor.position)
+        return order, condition, params
+
+    def sort(self, request, view) -> None:
+        """``self.keys``: the sort keys of the view's ordering as (annotation, field,
+        descending in this page's order), reversed for a cursor going back."""
         self.request = request
         self.view = view
         spec = view.ordering_options[view.ordering_name]
-        names = _sort_keys(len(spec))
-        queryset = queryset.annotate(
-            **{key: F(path) for key, (path, _desc) in zip(names, spec, strict=True)}
-        )
-        cursor: Cursor | None = view.cursor
-        self.reverse = reverse = bool(cursor and cursor.reverse)
-        self.keys = []
-        order_by = []
-        for key, (path, descending) in zip(names, spec, strict=True):
-            forwards = not descending if not reverse else descending
-            order_by.append(F(key).asc() if forwards else F(key).desc())
-            self.keys.append((key, path, not forwards))
-        queryset = queryset.order_by(*order_by)
-        if cursor is not None:
-            queryset = queryset.filter(_after(names, spec, cursor.position, reverse))
-        return queryset[: view.page_size + 1]
+        self.reverse = bool(view.cursor and view.cursor.reverse)
+        self.keys = [
+            (key, path, descending != self.reverse)
+            for key, (path, descending) in zip(_sort_keys(len(spec)), spec, strict=True)
+        ]
 
     def paginate_rows(self, rows: list, position) -> list:
         """The page of ``rows`` (from ``page_queryset``); ``position(row)`` is a row's sort key."""
@@ -304,16 +318,26 @@ class KeysetPagination(BasePagination):
         ]
 
 
-def _after(keys, spec, position, reverse: bool) -> Q:
-    """Rows strictly after ``position`` in the (possibly reversed) sort order."""
+def _after(keys, position) -> Q:
+    """Rows strictly after ``position`` in the page's order (``KeysetPagination.keys``):
+    the first key beyond it, or the first equal and the second beyond, and so on."""
     condition = Q()
-    for index, (key, (_path, descending)) in enumerate(zip(keys, spec, strict=True)):
-        greater = not descending if not reverse else descending
-        step = Q(**{f"{key}__{'gt' if greater else 'lt'}": position[index]})
+    for index, (key, _path, descending) in enumerate(keys):
+        step = Q(**{f"{key}__{'lt' if descending else 'gt'}": position[index]})
         for earlier in range(index):
-            step &= Q(**{keys[earlier]: position[earlier]})
+            step &= Q(**{keys[earlier][0]: position[earlier]})
         condition |= step
     return condition
+
+
+def _after_sql(columns: list[str], keys, position) -> tuple[str, list]:
+    """``_after`` as a SQL condition over the sort keys' ``columns``, and its parameters."""
+    steps, params = [], []
+    for index, (_key, _path, descending) in enumerate(keys):
+        equal = [f"{column} = %s" for column in columns[:index]]
+        steps.append(" AND ".join([*equal, f"{columns[index]} {'<' if descending else '>'} %s"]))
+        params += position[: index + 1]
+    return "(" + " OR ".join(f"({step})" for step in steps) + ")", params
 
 
 # --- filters ---

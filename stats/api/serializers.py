@@ -9,7 +9,6 @@ use, so the two formats cannot disagree. Values are exact text (``exact_text``):
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 
 from django.urls import reverse
@@ -53,21 +52,6 @@ CSV_VALUES = (
     "release_id",
     "valid_from",
 )
-
-
-# Text of a sort key (its column in ``json_page_sql``), and back (``sort_key_value``).
-SORT_KEY_TEXT = {
-    "series_id": "{}::text",
-    "period_start": "to_char({}, 'YYYY-MM-DD')",
-    "valid_from": "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00:00')",
-    "value": "{}::text",
-}
-SORT_KEY_VALUE = {
-    "series_id": int,
-    "period_start": dt.date.fromisoformat,
-    "valid_from": dt.datetime.fromisoformat,
-    "value": decimal.Decimal,
-}
 
 
 def json_text(value) -> str:
@@ -270,23 +254,16 @@ class ObservationRows:
 
     # --- JSON pages formatted by PostgreSQL ---
 
-    def json_page_sql(self, queryset, keys: list[tuple[str, str]]) -> tuple[str, list]:
-        """A SELECT over ``queryset`` (observations, filtered, sorted and sliced: a page)
-        giving, per row in its order: the series id, the text of each sort key, and the
-        two parts of the row's JSON text that are the observation's own (see ``json_rows``).
-
-        ``keys`` holds (annotation, field) pairs of the sort keys, in order, with the
-        direction of the page: ``(name, field, descending)``.
+    def json_page_sql(
+        self, *, source: str, where: list[str], order: str, key_columns: list[str]
+    ) -> str:
+        """A page of observations: a SELECT over ``source`` (the observation table, or a
+        sub-query of its columns ``CSV_VALUES``) aliased ``o``, with the conditions
+        ``where``, sorted by ``order`` and limited by a last parameter (the page's size
+        and one). It gives, per row: the series id, the value of each sort key
+        (``key_columns``), the two parts of the row's JSON text that are the
+        observation's own (see ``json_rows``), the release id and the published instant.
         """
-        names = [name for name, _field, _descending in keys]
-        inner = queryset.values(*CSV_VALUES, *names)
-        inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
-        key_cells = ", ".join(
-            f"{SORT_KEY_TEXT[field].format(f'o.{name}')}" for name, field, _descending in keys
-        )
-        order = ", ".join(
-            f"o.{name} {'DESC' if descending else 'ASC'}" for name, _field, descending in keys
-        )
         # Dates as ``::text`` (the connection's DateStyle is ISO, config.settings): a few
         # times cheaper per row than to_char(). Text fields through to_json (escaping).
         own = (
@@ -304,11 +281,13 @@ class ObservationRows:
         # The release slug and the published instant are written by json_rows, from the
         # release id and the UTC timestamp (a handful of distinct values per page).
         published = "(o.valid_from AT TIME ZONE 'UTC')::text"
-        sql = (
-            f"SELECT o.series_id, {key_cells}, {own}, {rest}, o.release_id, {published} "
-            f"FROM ({inner_sql}) o ORDER BY {order}"
+        # The sort keys as their own columns (typed: psycopg reads them as the cursor
+        # holds them); to_char() of them cost PostgreSQL a third of the page's time.
+        conditions = f" WHERE {' AND '.join(where)}" if where else ""
+        return (
+            f"SELECT o.series_id, {', '.join(key_columns)}, {own}, {rest}, o.release_id, "
+            f"{published} FROM {source} o{conditions} ORDER BY {order} LIMIT %s"
         )
-        return sql, list(inner_params)
 
     def json_series_load(self, series_rows) -> None:
         """The JSON text of what a row takes from its series, from (id, indicator_id,

@@ -34,7 +34,6 @@ from .cache import generation_memo, request_generation
 from .serializers import (
     CSV_VALUES,
     OBSERVATION_VALUES,
-    SORT_KEY_VALUE,
     CodeListDetailSerializer,
     CodeListSerializer,
     IndicatorDetailSerializer,
@@ -382,6 +381,14 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         cached = self.cached_response()
         if cached is not None:
             return cached
+        if (
+            not self.wants_csv
+            and self.layout == "long"
+            and self.json_sql
+            and connection.vendor == "postgresql"
+            and "indent" not in (request.accepted_media_type or "")
+        ):
+            return self.json_page_response(ObservationRows(self.lookups))
         queryset = self.filter_queryset(self.get_queryset())
         if self.layout == "wide":
             return self.wide_response(queryset)
@@ -420,34 +427,42 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
                 rows=(rows.csv(record) for record in records),
                 filename=f"{self.download_name()}.csv",
             )
-        if (
-            self.json_sql
-            and connection.vendor == "postgresql"
-            and "indent" not in (request.accepted_media_type or "")
-        ):
-            return self.json_page_response(queryset, rows)
         page = self.paginate_queryset(queryset.values(*OBSERVATION_VALUES))
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
 
-    def json_page_response(self, queryset, rows: ObservationRows) -> CachedJSON:
+    def json_page_response(self, rows: ObservationRows) -> CachedJSON:
         """The JSON page with its rows formatted by PostgreSQL (``json_page_sql``) and
-        joined here: the same text as the serializer path, a few times faster."""
+        joined here: the same text as the serializer path, a few times faster.
+
+        The statement is written from the filter set's SQL conditions, not built by the
+        ORM, where the series filters give a list of series (almost every query): same
+        rows, a quarter of the request's CPU less, one prepared plan per query shape."""
         paginator = self.paginator
-        page = paginator.page_queryset(queryset, self.request, self)
-        sql, params = rows.json_page_sql(page, paginator.keys)
+        order, after, params = paginator.page_sql(self.request, self, observation_column)
+        found = self.filterset.sql_conditions()
+        if found is None:
+            # No list of series to read (see ObservationFilterSet.series_ids): the
+            # filtered queryset's own statement is the source.
+            inner = self.filter_queryset(self.get_queryset()).order_by().values(*CSV_VALUES)
+            inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+            source, where, params = f"({inner_sql})", [], [*inner_params, *params]
+        else:
+            source = Observation._meta.db_table
+            where, params = found[0], [*found[1], *params]
+        if after:
+            where = [*where, after]
+        sql = rows.json_page_sql(
+            source=source,
+            where=where,
+            order=order,
+            key_columns=[observation_column(path) for _key, path, _desc in paginator.keys],
+        )
         with prepared_cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*params, self.page_size + 1])
             records = cursor.fetchall()
         width = len(paginator.keys)
-        parsers = [SORT_KEY_VALUE[field] for _name, field, _descending in paginator.keys]
-
-        def position(record) -> tuple:
-            return tuple(
-                parse(text) for parse, text in zip(parsers, record[1 : 1 + width], strict=True)
-            )
-
-        records = paginator.paginate_rows(records, position)
+        records = paginator.paginate_rows(records, lambda record: record[1 : 1 + width])
         # What rows take from their series, kept per worker, generation and language.
         rows._series_text = generation_memo(
             request_generation(self.request), f"series-json-{int(rows.english)}", dict
@@ -524,6 +539,11 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             ],
         }
         return Response(WideTableSerializer(table).data)
+
+
+def observation_column(field: str) -> str:
+    """The column of an observation field in a statement aliased ``o``."""
+    return "o." + Observation._meta.get_field(field).column
 
 
 def _wide_rows(records, position: dict[int, int], width: int):
