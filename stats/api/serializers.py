@@ -272,9 +272,12 @@ class ObservationRows:
             ' || \'","period_end":"\' || o.period_end::text'
             ' || \'","value":"\' || trim_scale(o.value)::text || \'"\''
         )
+        # The usual status and the empty note written without to_json (a fifth of the
+        # statement's time), the same text as to_json gives them.
         rest = (
-            "',\"status\":' || to_json(o.status)::text"
-            " || ',\"note\":' || to_json(o.note)::text"
+            "',\"status\":' || CASE o.status WHEN 'normal' THEN '\"normal\"' "
+            "ELSE to_json(o.status)::text END"
+            " || ',\"note\":' || CASE o.note WHEN '' THEN '\"\"' ELSE to_json(o.note)::text END"
             " || ',\"reference_date\":' || COALESCE("
             "'\"' || o.reference_date::text || '\"', 'null')"
         )
@@ -309,10 +312,11 @@ class ObservationRows:
     def json_series_missing(self, series_ids) -> list[int]:
         return [series_id for series_id in series_ids if series_id not in self._series_text]
 
-    def json_rows(self, records: list[tuple], width: int) -> str:
-        """The rows' JSON texts, comma-joined, from the records ``json_page_sql`` gives
-        (``width`` sort-key cells after the series id). What a row takes from its series,
-        release and published instant is formatted once per distinct value."""
+    def json_rows(self, records: list[tuple], width: int, *, before: str, after: str) -> str:
+        """The rows' JSON texts, comma-joined, between ``before`` and ``after``, from
+        the records ``json_page_sql`` gives (``width`` sort-key cells after the series
+        id). What a row takes from its series, release and published instant is
+        formatted once per distinct value."""
         series_text = self._series_text
         tails = self._tail_text
         for release_id, published in {record[-2:] for record in records}:
@@ -329,13 +333,17 @@ class ObservationRows:
                     f',"published_at":{json_text(instant)}}}'
                 )
         own_at = 1 + width
-        return ",".join(
-            [
-                f"{series_text[record[0]][0]}{record[own_at]}{series_text[record[0]][1]}"
-                f"{record[own_at + 1]}{tails[record[-2:]]}"
-                for record in records
-            ]
-        )
+        texts = [
+            f"{series_text[record[0]][0]}{record[own_at]}{series_text[record[0]][1]}"
+            f"{record[own_at + 1]}{tails[record[-2:]]}"
+            for record in records
+        ]
+        # One copy of the page's text (it is most of the response), not one per part.
+        if not texts:
+            return before + after
+        texts[0] = before + texts[0]
+        texts[-1] += after
+        return ",".join(texts)
 
     def csv_lines_sql(
         self, queryset, ordering: list[tuple[str, bool]], series, *, per_series: bool = False

@@ -474,11 +474,13 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
                     "id", "indicator_id", "frequency", "key", "dimensions"
                 )
             )
-        results = rows.json_rows(records, width)
         next_link, previous_link = paginator.links()
-        body = (
-            f'{{"next":{json_text(next_link)},"previous":{json_text(previous_link)},'
-            f'"results":[{results}]}}'
+        body = rows.json_rows(
+            records,
+            width,
+            before=f'{{"next":{json_text(next_link)},"previous":{json_text(previous_link)},'
+            '"results":[',
+            after="]}",
         )
         # As DRF's JSONRenderer does, for JSON that is also a JavaScript literal.
         body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
