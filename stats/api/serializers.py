@@ -110,7 +110,7 @@ class ObservationRows:
         self._period_cells: dict[str, list[str]] = {}
         self._instants: dict = {}
         self._series_text: dict[int, tuple[str, str]] = {}
-        self._tail_text: dict[tuple[int, str | None], str] = {}
+        self._tail_text: dict[str, str] = {}
 
     def indicator_name(self, indicator_id: int) -> str:
         ref = self.indicators[indicator_id]
@@ -262,7 +262,8 @@ class ObservationRows:
         ``where``, sorted by ``order`` and limited by a last parameter (the page's size
         and one). It gives, per row: the series id, the value of each sort key
         (``key_columns``), the two parts of the row's JSON text that are the
-        observation's own (see ``json_rows``), the release id and the published instant.
+        observation's own (see ``json_rows``), and the release id and published instant as
+        one text.
         """
         # Dates as ``::text`` (the connection's DateStyle is ISO, config.settings): a few
         # times cheaper per row than to_char(). Text fields through to_json (escaping).
@@ -281,15 +282,16 @@ class ObservationRows:
             " || ',\"reference_date\":' || COALESCE("
             "'\"' || o.reference_date::text || '\"', 'null')"
         )
-        # The release slug and the published instant are written by json_rows, from the
-        # release id and the UTC timestamp (a handful of distinct values per page).
-        published = "(o.valid_from AT TIME ZONE 'UTC')::text"
+        # The release slug and the published instant are written by json_rows, from this
+        # text of the release id and the UTC timestamp (a handful of distinct values per
+        # page): one text, so a row's tail is found without making a tuple per row.
+        tail_key = "concat(o.release_id, ' ', (o.valid_from AT TIME ZONE 'UTC')::text)"
         # The sort keys as their own columns (typed: psycopg reads them as the cursor
         # holds them); to_char() of them cost PostgreSQL a third of the page's time.
         conditions = f" WHERE {' AND '.join(where)}" if where else ""
         return (
-            f"SELECT o.series_id, {', '.join(key_columns)}, {own}, {rest}, o.release_id, "
-            f"{published} FROM {source} o{conditions} ORDER BY {order} LIMIT %s"
+            f"SELECT o.series_id, {', '.join(key_columns)}, {own}, {rest}, {tail_key} "
+            f"FROM {source} o{conditions} ORDER BY {order} LIMIT %s"
         )
 
     def json_series_load(self, series_rows) -> None:
@@ -319,8 +321,10 @@ class ObservationRows:
         formatted once per distinct value."""
         series_text = self._series_text
         tails = self._tail_text
-        for release_id, published in {record[-2:] for record in records}:
-            if (release_id, published) not in tails:
+        for key in {record[-1] for record in records}:
+            if key not in tails:
+                release_text, _space, published = key.partition(" ")
+                release_id = int(release_text) if release_text else None
                 instant = (
                     instant_text(dt.datetime.fromisoformat(published + "+00:00"))
                     if published
@@ -328,14 +332,14 @@ class ObservationRows:
                 )
                 # Only the public releases have a slug here: a row of any other is not
                 # public either (the selectors leave it out), so "" is never shown.
-                tails[(release_id, published)] = (
+                tails[key] = (
                     f',"release":{json_text(self.releases.get(release_id, ""))}'
                     f',"published_at":{json_text(instant)}}}'
                 )
         own_at = 1 + width
         texts = [
             f"{series_text[record[0]][0]}{record[own_at]}{series_text[record[0]][1]}"
-            f"{record[own_at + 1]}{tails[record[-2:]]}"
+            f"{record[own_at + 1]}{tails[record[-1]]}"
             for record in records
         ]
         # One copy of the page's text (it is most of the response), not one per part.

@@ -169,3 +169,65 @@ def test_sql_json_keeps_awkward_text_exact(client, awkward, monkeypatch):
     assert row["value"] == "0"
     # As DRF writes it: UTF-8, and U+2028 escaped so the JSON is a JavaScript literal too.
     assert "é".encode() in response.content and b"\\u2028" in response.content
+
+
+def _rows(pages) -> list[dict]:
+    return [row for page in pages for row in page.json()["results"]]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"indicator": "ACTIVE_PARTICIPANTS", "period_start": "2023", "period_end": "2023"},
+        {"indicator": "ACTIVE_PARTICIPANTS", "period_start": "2023-S1", "ordering": "-period"},
+        {"region": "ID", "period_end": "2023-06"},
+        {"segment": "_T", "status": "provisional,estimate"},
+        {"program": "_T,JHT", "release": "rilis-khusus", "ordering": "value"},
+        {"region": "ID,31", "updated_since": "2025-01-01"},
+        {"frequency": "A", "segment": "_T", "as_of": "2024-12-31", "lang": "en"},
+        {"indicator": "FUNDS_UNDER_MANAGEMENT", "status": "normal", "ordering": "-published_at"},
+        # No filter on the series: the page reads the ORM's statement as its source.
+        {"period_start": "2024", "status": "normal,provisional"},
+        {"release": "rilis-2023", "ordering": "period"},
+    ],
+)
+def test_sql_json_filters_keep_the_rows_the_orm_filters_keep(client, awkward, monkeypatch, params):
+    by_sql, by_python = json_both_ways(client, monkeypatch, **params)
+    assert [_without_cursor(page.content) for page in by_sql] == [
+        _without_cursor(page.content) for page in by_python
+    ]
+    kept = _rows(by_sql)
+    # Each case keeps some rows and leaves others: the filter was applied, not ignored.
+    everything = _rows(json_both_ways(client, monkeypatch, **{"lang": params.get("lang", "id")})[0])
+    assert 0 < len(kept) < len(everything)
+
+
+def test_sql_json_without_the_series_index_reads_the_same_pages(client, awkward, monkeypatch):
+    import stats.filtersets
+
+    params = {"region": "ID", "segment": "_T", "period_start": "2023", "ordering": "-value"}
+    indexed, _by_python = json_both_ways(client, monkeypatch, **params)
+    monkeypatch.setattr(stats.filtersets, "SERIES_INDEX_MAX", 0)
+    joined, _by_python = json_both_ways(client, monkeypatch, **params)
+    assert _rows(indexed) == _rows(joined) != []
+
+
+def test_page_statement_is_one_text_for_every_request_of_one_shape(client, awkward, monkeypatch):
+    """Lists are array parameters: PostgreSQL prepares the statement once per shape."""
+    import config.db
+
+    texts = []
+    execute = config.db.PreparedCursor.execute
+
+    def recording(cursor, query, params=None, **kwargs):
+        texts.append(query)
+        return execute(cursor, query, params, **kwargs)
+
+    monkeypatch.setattr(config.db.PreparedCursor, "execute", recording)
+    monkeypatch.setattr(ObservationViewSet, "json_sql", True)
+    for region in ("ID", "31", "ID,31"):
+        response = client.get(OBSERVATIONS, {"region": region, "status": "normal"})
+        assert response.status_code == 200
+        assert response.json()["results"]
+    assert len(texts) == 3 and len(set(texts)) == 1
+    assert "ANY(" in texts[0]
