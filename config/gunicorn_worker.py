@@ -11,8 +11,8 @@ idles. Measured with wrk's 16 connections on 2 workers of 8 threads: 13 on one w
 Here a worker that holds as many connections as it has threads, or more, waits
 ``ACCEPT_DEFER`` seconds before it accepts one more, and that once more for each
 connection it holds beyond its threads (at most ``MAX_DEFERS`` times), so that the
-worker holding fewer connections takes it first: with 4 threads, a worker of 3
-connections accepts at once, one of 4 waits 5 ms, one of 6 waits 15 ms. Every worker
+worker holding fewer connections takes it first: with 3 threads, a worker of 2
+connections accepts at once, one of 3 waits 5 ms, one of 5 waits 15 ms. Every worker
 still accepts after its wait: no connection is refused or kept waiting longer than
 ``ACCEPT_DEFER * MAX_DEFERS``, once, when it connects.
 """

@@ -311,43 +311,57 @@ class ObservationRows:
             # '{"indicator":...,"dimensions":{...}' and ',"unit":"..."' around the row's own.
             self._series_text[series_id] = (head[:-1] + ",", ',"unit":' + json_text(indicator.unit))
 
-    def json_series_missing(self, series_ids) -> list[int]:
-        return [series_id for series_id in series_ids if series_id not in self._series_text]
-
     def json_rows(self, records: list[tuple], width: int, *, before: str, after: str) -> str:
         """The rows' JSON texts, comma-joined, between ``before`` and ``after``, from
         the records ``json_page_sql`` gives (``width`` sort-key cells after the series
         id). What a row takes from its series, release and published instant is
-        formatted once per distinct value."""
-        series_text = self._series_text
-        tails = self._tail_text
-        for key in {record[-1] for record in records}:
-            if key not in tails:
-                release_text, _space, published = key.partition(" ")
-                release_id = int(release_text) if release_text else None
-                instant = (
-                    instant_text(dt.datetime.fromisoformat(published + "+00:00"))
-                    if published
-                    else None
-                )
-                # Only the public releases have a slug here: a row of any other is not
-                # public either (the selectors leave it out), so "" is never shown.
-                tails[key] = (
-                    f',"release":{json_text(self.releases.get(release_id, ""))}'
-                    f',"published_at":{json_text(instant)}}}'
-                )
+        formatted once per distinct value, and kept (``_series_text``, ``_tail_text``)."""
         own_at = 1 + width
-        texts = [
-            f"{series_text[record[0]][0]}{record[own_at]}{series_text[record[0]][1]}"
-            f"{record[own_at + 1]}{tails[record[-1]]}"
-            for record in records
-        ]
+
+        def texts() -> list[str]:
+            series_text, tails = self._series_text, self._tail_text
+            return [
+                f"{series_text[record[0]][0]}{record[own_at]}{series_text[record[0]][1]}"
+                f"{record[own_at + 1]}{tails[record[-1]]}"
+                for record in records
+            ]
+
+        try:
+            joined = texts()
+        except KeyError:
+            # A series or a tail not met before: format what is missing, then again.
+            self.json_parts_load(records)
+            joined = texts()
         # One copy of the page's text (it is most of the response), not one per part.
-        if not texts:
+        if not joined:
             return before + after
-        texts[0] = before + texts[0]
-        texts[-1] += after
-        return ",".join(texts)
+        joined[0] = before + joined[0]
+        joined[-1] += after
+        return ",".join(joined)
+
+    def json_parts_load(self, records: list[tuple]) -> None:
+        """The texts ``json_rows`` takes from the series and from the release id and
+        published instant (the last cell) of ``records``, where not known yet."""
+        missing = {record[0] for record in records} - self._series_text.keys()
+        if missing:
+            self.json_series_load(
+                Series.objects.filter(pk__in=missing).values_list(
+                    "id", "indicator_id", "frequency", "key", "dimensions"
+                )
+            )
+        tails = self._tail_text
+        for key in {record[-1] for record in records} - tails.keys():
+            release_text, _space, published = key.partition(" ")
+            release_id = int(release_text) if release_text else None
+            instant = (
+                instant_text(dt.datetime.fromisoformat(published + "+00:00")) if published else None
+            )
+            # Only the public releases have a slug here: a row of any other is not
+            # public either (the selectors leave it out), so "" is never shown.
+            tails[key] = (
+                f',"release":{json_text(self.releases.get(release_id, ""))}'
+                f',"published_at":{json_text(instant)}}}'
+            )
 
     def csv_lines_sql(
         self, queryset, ordering: list[tuple[str, bool]], series, *, per_series: bool = False
