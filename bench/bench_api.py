@@ -461,6 +461,28 @@ def load(port: int, path: str, seconds: int, warmup: int) -> Load:
     return runner(port, path, seconds)
 
 
+def load_rounds(port: int, paths: list[str], seconds: int, warmup: int, rounds: int) -> list[Load]:
+    """Each path loaded ``rounds`` times, the paths taking turns (so a busy spell of the
+    shared machine falls on all of them), as the median round of each: the median rate,
+    p50 and p99 (each over the rounds), the rounds' rates and p99s kept in ``extra``."""
+    runs: list[list[Load]] = [[] for _ in paths]
+    for _round in range(rounds):
+        for index, path in enumerate(paths):
+            runs[index].append(load(port, path, seconds, warmup))
+    return [
+        Load(
+            rate=statistics.median(run.rate for run in loads),
+            p50=statistics.median(run.p50 for run in loads),
+            p99=statistics.median(run.p99 for run in loads),
+            requests=sum(run.requests for run in loads),
+            errors=sum(run.errors for run in loads),
+            tool=loads[0].tool,
+            extra={"rounds": [(run.rate, run.p99) for run in loads]},
+        )
+        for loads in runs
+    ]
+
+
 class MemorySampler:
     """Peaks of the summed memory of a gunicorn master's workers, read from /proc.
 
@@ -672,8 +694,10 @@ def report_section(results: dict) -> str:
         "period), default settings but `max_csv_mb 0`.",
         "",
         f"Load: {results['tool']}, {CONNECTIONS} connections over loopback, "
-        f"{results['seconds']} s per query after a {results['warmup']} s warm-up. "
-        "Rates in requests/s, latencies in ms.",
+        f"{results['seconds']} s per query after a {results['warmup']} s warm-up; angka's "
+        f"queries in {results['rounds']} rounds, taking turns, each cell the median over "
+        "the rounds (rounds listed below the table), Datasette's once. Rates in "
+        "requests/s, latencies in ms.",
         "",
         "| Query | rows | angka, no cache: req/s, p50, p99 | angka, cache: req/s, p50, p99 "
         "| Datasette: req/s, p50, p99 | no cache / Datasette | cache / Datasette |",
@@ -698,6 +722,12 @@ def report_section(results: dict) -> str:
             f"| {query['label']} | {query['rows']:,} | {cell(plain)} | {cell(cached)} "
             f"| {cell(theirs)} | {plain_ratio:.1f}x | {cached_ratio:.1f}x |"
         )
+    lines += ["", "angka's rounds (requests/s, p99 ms):", ""]
+    for query in results["queries"]:
+        for name, label in (("plain", "no cache"), ("cached", "cache")):
+            rounds = query[name].extra.get("rounds", [])
+            listed = "; ".join(f"{rate:,.0f}, {p99:.0f}" for rate, p99 in rounds)
+            lines.append(f"- {query['label'].split(' ')[0]} {label}: {listed}")
     csv_result = results["csv"]
     copy_raw, copy_formatted = csv_result["copy"]["raw"], csv_result["copy"]["formatted"]
     ours, theirs = csv_result["angka"], csv_result["datasette"]
@@ -764,7 +794,7 @@ def report_section(results: dict) -> str:
         "",
         "Reproduce: `make bench-api` (PostgreSQL at DATABASE_URL, default "
         f"`{DEFAULT_DATABASE_URL}`, created and filled when missing; Redis at REDIS_URL, "
-        f"default `{DEFAULT_REDIS_URL}`). `--seconds` and `--warmup` set the durations.",
+        f"default `{DEFAULT_REDIS_URL}`). `--seconds`, `--warmup` and `--rounds` set the load.",
         SECTION_END,
     ]
     return "\n".join(lines)
@@ -784,15 +814,18 @@ def write_report(section: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=12, help="load per query and server")
+    parser.add_argument("--seconds", type=int, default=8, help="load per query and round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of angka's JSON queries (the median)"
+    )
     parser.add_argument("--warmup", type=int, default=2, help="unrecorded load before each")
     parser.add_argument("--csv-runs", type=int, default=3, help="downloads of the CSV (>= 1)")
     parser.add_argument(
         "--no-report", action="store_true", help="print the numbers; leave BENCHMARKS.md alone"
     )
     args = parser.parse_args(argv)
-    if args.seconds < 1 or args.warmup < 0 or args.csv_runs < 1:
-        parser.error("--seconds and --csv-runs must be at least 1, --warmup at least 0")
+    if args.seconds < 1 or args.warmup < 0 or args.csv_runs < 1 or args.rounds < 1:
+        parser.error("--seconds, --rounds and --csv-runs must be at least 1, --warmup at least 0")
     if shutil.which("wrk") is None and os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
 
@@ -817,6 +850,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{gunicorn['threads']} threads ({gunicorn['worker_class']})"
         + (", application preloaded" if gunicorn["preload"] else ""),
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "warmup": args.warmup,
         "datasette_version": version,
         "sqlite": sqlite,
@@ -840,10 +874,14 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 if name == "plain":
                     started_memory = MemorySampler(server.pid).sample()
-                for query, entry in zip(mix, results["queries"], strict=True):
-                    if name == "plain":
+                if name == "plain":
+                    for query, entry in zip(mix, results["queries"], strict=True):
                         entry["rows"], _ = check_same_rows(port, datasette_port, query)
-                    entry[name] = load(port, query.angka, args.seconds, args.warmup)
+                loads = load_rounds(
+                    port, [query.angka for query in mix], args.seconds, args.warmup, args.rounds
+                )
+                for query, entry, result in zip(mix, results["queries"], loads, strict=True):
+                    entry[name] = result
                     print(f"angka {name} {query.key}: {entry[name]}", file=sys.stderr)
                 if name == "plain":
                     sampler = MemorySampler(server.pid)

@@ -231,3 +231,20 @@ def test_page_statement_is_one_text_for_every_request_of_one_shape(client, awkwa
         assert response.json()["results"]
     assert len(texts) == 3 and len(set(texts)) == 1
     assert "ANY(" in texts[0]
+
+
+@pytest.mark.parametrize("ordering", ["series", "-period", "-published_at", "value"])
+def test_sql_json_walks_back_over_the_pages_it_walked_forward(
+    client, awkward, monkeypatch, ordering
+):
+    monkeypatch.setattr(ObservationViewSet, "json_sql", True)
+    pages = [
+        client.get(OBSERVATIONS, {"region": "ID,31", "page_size": 2, "ordering": ordering}).json()
+    ]
+    while pages[-1]["next"]:
+        pages.append(client.get(pages[-1]["next"]).json())
+    assert len(pages) > 2
+    back = [pages[-1]]
+    while back[-1]["previous"]:
+        back.append(client.get(back[-1]["previous"]).json())
+    assert [page["results"] for page in back] == [page["results"] for page in reversed(pages)]
