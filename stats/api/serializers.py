@@ -54,6 +54,22 @@ CSV_VALUES = (
 )
 
 
+# PostgreSQL's own epoch: its binary form of a timestamp counts microseconds from it.
+POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _period_json(key: str) -> str:
+    """The JSON text of a row's period and dates, up to its value's opening quote, from
+    its period text (see ``ObservationRows.json_page_sql``): 'period start_days length'."""
+    period, start_days, length = key.rsplit(" ", 2)
+    start = POSTGRES_EPOCH.date() + dt.timedelta(days=int(start_days))
+    end = start + dt.timedelta(days=int(length))
+    return (
+        f'"period":{json_text(period)},"period_start":"{start.isoformat()}"'
+        f',"period_end":"{end.isoformat()}","value":"'
+    )
+
+
 def json_text(value) -> str:
     """JSON as DRF's JSONRenderer writes it: compact, UTF-8 (not ASCII-escaped)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -110,6 +126,7 @@ class ObservationRows:
         self._period_cells: dict[str, list[str]] = {}
         self._instants: dict = {}
         self._series_text: dict[int, tuple[str, str]] = {}
+        self._period_text: dict[str, str] = {}
         self._tail_text: dict[str, str] = {}
 
     def indicator_name(self, indicator_id: int) -> str:
@@ -261,36 +278,31 @@ class ObservationRows:
         sub-query of its columns ``CSV_VALUES``) aliased ``o``, with the conditions
         ``where``, sorted by ``order`` and limited by a last parameter (the page's size
         and one). It gives, per row: the series id, the value of each sort key
-        (``key_columns``), the two parts of the row's JSON text that are the
-        observation's own (see ``json_rows``), and the release id and published instant as
-        one text.
+        (``key_columns``), a text naming the row's period and dates, its exact value, and
+        a text naming the rest (release, published instant, status, note, reference date);
+        ``json_rows`` turns each named part into its JSON text once per distinct text.
         """
-        # Dates as ``::text`` (the connection's DateStyle is ISO, config.settings): a few
-        # times cheaper per row than to_char(). Text fields through to_json (escaping).
-        own = (
-            "'\"period\":' || to_json(o.period)::text"
-            ' || \',"period_start":"\' || o.period_start::text'
-            ' || \'","period_end":"\' || o.period_end::text'
-            ' || \'","value":"\' || trim_scale(o.value)::text || \'"\''
+        # Each part as text that PostgreSQL writes cheaply: dates as days (integers), the
+        # published instant as the hex of its binary form (microseconds since 2000), and
+        # status, note and reference date only when they are not the usual normal, empty
+        # and null. Formatting them as JSON here (to_json, date and timestamp output) was
+        # more than half the statement's time, for a few hundred distinct texts a page.
+        period_key = (
+            "o.period || ' ' || (o.period_start - DATE '2000-01-01') "
+            "|| ' ' || (o.period_end - o.period_start)"
         )
-        # The usual status and the empty note written without to_json (a fifth of the
-        # statement's time), the same text as to_json gives them.
-        rest = (
-            "',\"status\":' || CASE o.status WHEN 'normal' THEN '\"normal\"' "
-            "ELSE to_json(o.status)::text END"
-            " || ',\"note\":' || CASE o.note WHEN '' THEN '\"\"' ELSE to_json(o.note)::text END"
-            " || ',\"reference_date\":' || COALESCE("
-            "'\"' || o.reference_date::text || '\"', 'null')"
+        tail_key = (
+            "o.release_id || ' ' || encode(timestamptz_send(o.valid_from), 'hex') || CASE "
+            "WHEN o.status = 'normal' AND o.note = '' AND o.reference_date IS NULL THEN '' "
+            "ELSE ' ' || o.status || ' ' "
+            "|| COALESCE((o.reference_date - DATE '2000-01-01')::text, '') || ' ' || o.note END"
         )
-        # The release slug and the published instant are written by json_rows, from this
-        # text of the release id and the UTC timestamp (a handful of distinct values per
-        # page): one text, so a row's tail is found without making a tuple per row.
-        tail_key = "concat(o.release_id, ' ', (o.valid_from AT TIME ZONE 'UTC')::text)"
         # The sort keys as their own columns (typed: psycopg reads them as the cursor
         # holds them); to_char() of them cost PostgreSQL a third of the page's time.
         conditions = f" WHERE {' AND '.join(where)}" if where else ""
         return (
-            f"SELECT o.series_id, {', '.join(key_columns)}, {own}, {rest}, {tail_key} "
+            f"SELECT o.series_id, {', '.join(key_columns)}, {period_key}, "
+            f"trim_scale(o.value)::text, {tail_key} "
             f"FROM {source} o{conditions} ORDER BY {order} LIMIT %s"
         )
 
@@ -308,30 +320,34 @@ class ObservationRows:
                     "dimensions": self.dimensions(codes),
                 }
             )
-            # '{"indicator":...,"dimensions":{...}' and ',"unit":"..."' around the row's own.
-            self._series_text[series_id] = (head[:-1] + ",", ',"unit":' + json_text(indicator.unit))
+            # '{"indicator":...,"dimensions":{...},' before the period, and the value's
+            # closing quote and ',"unit":"..."' after the value.
+            self._series_text[series_id] = (
+                head[:-1] + ",",
+                '","unit":' + json_text(indicator.unit),
+            )
 
     def json_rows(self, records: list[tuple], width: int, *, before: str, after: str) -> str:
         """The rows' JSON texts, comma-joined, between ``before`` and ``after``, from
         the records ``json_page_sql`` gives (``width`` sort-key cells after the series
-        id). What a row takes from its series, release and published instant is
-        formatted once per distinct value, and kept (``_series_text``, ``_tail_text``)."""
-        own_at = 1 + width
+        id). What a row takes from its series and what its period and rest texts name is
+        formatted once per distinct value, and kept (``_series_text``, ``_period_text``,
+        ``_tail_text``)."""
+        at = 1 + width
 
-        def texts() -> list[str]:
-            series_text, tails = self._series_text, self._tail_text
+        def texts(periods: dict[str, str], tails: dict[str, str]) -> list[str]:
+            series_text = self._series_text
             return [
-                f"{series_text[record[0]][0]}{record[own_at]}{series_text[record[0]][1]}"
-                f"{record[own_at + 1]}{tails[record[-1]]}"
+                f"{series_text[record[0]][0]}{periods[record[at]]}{record[at + 1]}"
+                f"{series_text[record[0]][1]}{tails[record[at + 2]]}"
                 for record in records
             ]
 
         try:
-            joined = texts()
+            joined = texts(self._period_text, self._tail_text)
         except KeyError:
-            # A series or a tail not met before: format what is missing, then again.
-            self.json_parts_load(records)
-            joined = texts()
+            # A series, period or rest not met before: format what is missing, then again.
+            joined = texts(*self.json_parts_load(records, at))
         # One copy of the page's text (it is most of the response), not one per part.
         if not joined:
             return before + after
@@ -339,9 +355,14 @@ class ObservationRows:
         joined[-1] += after
         return ",".join(joined)
 
-    def json_parts_load(self, records: list[tuple]) -> None:
-        """The texts ``json_rows`` takes from the series and from the release id and
-        published instant (the last cell) of ``records``, where not known yet."""
+    # Distinct period and rest texts kept per worker and generation, at most: past it, a
+    # page formats what it misses for itself (notes make the rest texts unbounded).
+    JSON_PARTS_KEPT = 50_000
+
+    def json_parts_load(self, records: list[tuple], at: int) -> tuple[dict, dict]:
+        """The texts ``json_rows`` takes from the series (loaded into ``_series_text``)
+        and from the period and rest texts (``at`` and ``at + 2``) of ``records`` where
+        not known yet: the period and rest dictionaries to read them from."""
         missing = {record[0] for record in records} - self._series_text.keys()
         if missing:
             self.json_series_load(
@@ -349,19 +370,41 @@ class ObservationRows:
                     "id", "indicator_id", "frequency", "key", "dimensions"
                 )
             )
-        tails = self._tail_text
-        for key in {record[-1] for record in records} - tails.keys():
-            release_text, _space, published = key.partition(" ")
-            release_id = int(release_text) if release_text else None
-            instant = (
-                instant_text(dt.datetime.fromisoformat(published + "+00:00")) if published else None
-            )
-            # Only the public releases have a slug here: a row of any other is not
-            # public either (the selectors leave it out), so "" is never shown.
-            tails[key] = (
-                f',"release":{json_text(self.releases.get(release_id, ""))}'
-                f',"published_at":{json_text(instant)}}}'
-            )
+        periods, tails = self._period_text, self._tail_text
+        new_periods = {
+            key: _period_json(key) for key in {record[at] for record in records} - periods.keys()
+        }
+        new_tails = {
+            key: self._tail_json(key)
+            for key in {record[at + 2] for record in records} - tails.keys()
+        }
+        if len(periods) + len(tails) + len(new_periods) + len(new_tails) > self.JSON_PARTS_KEPT:
+            return {**periods, **new_periods}, {**tails, **new_tails}
+        periods.update(new_periods)
+        tails.update(new_tails)
+        return periods, tails
+
+    def _tail_json(self, key: str) -> str:
+        """The JSON text from status to the end of a row, from its rest text (see
+        ``json_page_sql``): 'release_id instant[ status reference_days note]'."""
+        release_text, instant_hex, *other = key.split(" ", 4)
+        status, reference_days, note = other or ("normal", "", "")
+        instant = POSTGRES_EPOCH + dt.timedelta(
+            microseconds=int.from_bytes(bytes.fromhex(instant_hex), "big", signed=True)
+        )
+        reference_date = (
+            POSTGRES_EPOCH.date() + dt.timedelta(days=int(reference_days))
+            if reference_days
+            else None
+        )
+        # Only the public releases have a slug here: a row of any other is not public
+        # either (the selectors leave it out), so "" is never shown.
+        return (
+            f',"status":{json_text(status)},"note":{json_text(note)}'
+            f',"reference_date":{json_text(date_text(reference_date))}'
+            f',"release":{json_text(self.releases.get(int(release_text), ""))}'
+            f',"published_at":{json_text(instant_text(instant))}}}'
+        )
 
     def csv_lines_sql(
         self, queryset, ordering: list[tuple[str, bool]], series, *, per_series: bool = False

@@ -463,10 +463,11 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             records = cursor.fetchall()
         width = len(paginator.keys)
         records = paginator.paginate_rows(records, lambda record: record[1 : 1 + width])
-        # What rows take from their series (by language), release and published instant,
-        # kept per worker and data generation.
+        # What rows take from their series (by language), period and the rest, kept per
+        # worker and data generation.
         generation = request_generation(self.request)
         rows._series_text = generation_memo(generation, f"series-json-{int(rows.english)}", dict)
+        rows._period_text = generation_memo(generation, "period-json", dict)
         rows._tail_text = generation_memo(generation, "tail-json", dict)
         next_link, previous_link = paginator.links()
         body = rows.json_rows(

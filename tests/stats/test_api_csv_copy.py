@@ -248,3 +248,33 @@ def test_sql_json_walks_back_over_the_pages_it_walked_forward(
     while back[-1]["previous"]:
         back.append(client.get(back[-1]["previous"]).json())
     assert [page["results"] for page in back] == [page["results"] for page in reversed(pages)]
+
+
+def test_sql_json_names_dates_and_instants_before_2000_and_notes_with_spaces(
+    client,
+    published,
+    monkeypatch,  # noqa: F811
+):
+    """The page statement names dates by days and instants by microseconds from
+    2000-01-01 (negative before it), and a note with spaces follows them."""
+    release = release_create(slug="rilis-lama", title_id="Lama", title_en="Old")
+    rows = [
+        ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "1998", "100", "estimate", "two  spaces", ""),
+        ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "1998-02", "90", "normal", "", "1998-02-14"),
+        ("ACTIVE_PARTICIPANTS", "31", "_T", "_T", "1999-12", "7", "normal", "a b  c", ""),
+    ]
+    text = csv_text(rows, header=[*HEADER, "reference_date"])
+    report = observations_import(stream=io.StringIO(text), release=release, commit=True)
+    assert report.ok, report.errors
+    release_publish(release=release, at=dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=WIB))
+    by_sql, by_python = json_both_ways(client, monkeypatch, release="rilis-lama")
+    assert [_without_cursor(page.content) for page in by_sql] == [
+        _without_cursor(page.content) for page in by_python
+    ]
+    assert sorted(row["period"] for row in _rows(by_sql)) == ["1998", "1998-02", "1999-12"]
+    notes = sorted(row["note"] for row in _rows(by_sql))
+    assert notes == ["", "a b  c", "two  spaces"]
+    (february,) = [row for row in _rows(by_sql) if row["period"] == "1998-02"]
+    assert (february["period_start"], february["period_end"]) == ("1998-02-01", "1998-02-28")
+    assert february["reference_date"] == "1998-02-14"
+    assert february["published_at"] == "1999-12-31T23:59:59.999999+07:00"
