@@ -252,8 +252,8 @@ def test_sql_json_walks_back_over_the_pages_it_walked_forward(
 
 def test_sql_json_names_dates_and_instants_before_2000_and_notes_with_spaces(
     client,
-    published,
-    monkeypatch,  # noqa: F811
+    published,  # noqa: F811
+    monkeypatch,
 ):
     """The page statement names dates by days and instants by microseconds from
     2000-01-01 (negative before it), and a note with spaces follows them."""
