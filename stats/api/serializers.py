@@ -55,7 +55,9 @@ CSV_VALUES = (
 
 
 # PostgreSQL's own epoch: its binary form of a timestamp counts microseconds from it.
+# The page statement counts dates in days from the same day (``EPOCH_DATE_SQL``).
 POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+EPOCH_DATE_SQL = f"DATE '{POSTGRES_EPOCH.date().isoformat()}'"
 
 
 def _period_json(key: str) -> str:
@@ -288,14 +290,14 @@ class ObservationRows:
         # and null. Formatting them as JSON here (to_json, date and timestamp output) was
         # more than half the statement's time, for a few hundred distinct texts a page.
         period_key = (
-            "o.period || ' ' || (o.period_start - DATE '2000-01-01') "
+            f"o.period || ' ' || (o.period_start - {EPOCH_DATE_SQL}) "
             "|| ' ' || (o.period_end - o.period_start)"
         )
         tail_key = (
             "o.release_id || ' ' || encode(timestamptz_send(o.valid_from), 'hex') || CASE "
             "WHEN o.status = 'normal' AND o.note = '' AND o.reference_date IS NULL THEN '' "
             "ELSE ' ' || o.status || ' ' "
-            "|| COALESCE((o.reference_date - DATE '2000-01-01')::text, '') || ' ' || o.note END"
+            f"|| COALESCE((o.reference_date - {EPOCH_DATE_SQL})::text, '') || ' ' || o.note END"
         )
         # The sort keys as their own columns (typed: psycopg reads them as the cursor
         # holds them); to_char() of them cost PostgreSQL a third of the page's time.
