@@ -18,10 +18,8 @@ materialised into a temporary table, the limit of any engine:
 
 (a) the full recompute of every derived indicator (``derived_recompute_all``'s steps:
     compute and write what differs into a new release, publish it), timed step by step,
-    with the set-based engine (``derived_run_sql``, the default on PostgreSQL, which
-    writes the values as rows already published at the recompute's instant) and, for
-    comparison, one warm round of the Python engine (drafts, then ``release_publish``
-    publishes them). "Cold" rounds find no derived
+    with the engine (``derived_run``, which writes the values as rows already published
+    at the recompute's instant). "Cold" rounds find no derived
     value stored yet (each runs in a transaction that is rolled back, so rounds and
     reruns measure the same); "warm" rounds find every value stored and unchanged, the
     usual case of a nightly recompute;
@@ -234,48 +232,35 @@ def _derived_rows_delete_in_transaction(indicator_ids: list[int]) -> int:
     return deleted
 
 
-def time_full_recompute(indicator_ids: list[int], *, cold: bool, engine: str = "sql") -> dict:
-    """One full recompute, step by step, as derived_recompute_all does it.
-
-    ``engine`` "sql": the set-based engine (``derived_run_sql``: compute, compare with the
-    stored values and write what differs, in PostgreSQL); "python": the reference engine
-    (``derived_compute`` then ``derived_write``). Cold: in a transaction rolled back at
-    the end, with no derived value stored. Warm: committed, every value stored already.
+def time_full_recompute(indicator_ids: list[int], *, cold: bool) -> dict:
+    """One full recompute, step by step, as derived_recompute_all does it: the engine's
+    run (``derived_run``: compute, compare with the stored values and write what
+    differs, in PostgreSQL), then the publication of its release. Cold: in a transaction
+    rolled back at the end, with no derived value stored. Warm: committed, every value
+    stored already.
     """
     from django.db import transaction
     from django.utils import timezone
 
-    from stats.derived import (
-        _system_release,
-        derived_compute,
-        derived_release_publish,
-        derived_run_sql,
-        derived_write,
+    from publications.derived import (
+        RECOMPUTE_ALL_NAMES,
+        recompute_release_create,
+        recompute_release_publish,
     )
+    from stats.derived import derived_run
 
     def new_release():
-        return _system_release(
-            slug_base="derived-full-recompute",
-            title_id="Penghitungan ulang nilai turunan",
-            title_en="Full recompute of derived values",
-        )
+        return recompute_release_create(**RECOMPUTE_ALL_NAMES)
 
-    result: dict = {"engine": engine}
+    result: dict = {"engine": "sql"}
     with transaction.atomic():
         if cold:
             result["deleted"] = _derived_rows_delete_in_transaction(indicator_ids)
         started = time.perf_counter()
         with transaction.atomic():
-            if engine == "sql":
-                summary = derived_run_sql(new_release=new_release, publish_at=timezone.now())
-                computed_at = time.perf_counter()
-            else:
-                computed = derived_compute(changed=None, release_id=None)
-                computed_at = time.perf_counter()
-                summary = derived_write(computed=computed, new_release=new_release)
-                del computed
-            written_at = time.perf_counter()
-            derived_release_publish(summary=summary)
+            summary = derived_run(new_release=new_release, publish_at=timezone.now())
+            computed_at = written_at = time.perf_counter()
+            recompute_release_publish(summary=summary)
         finished = time.perf_counter()
         if cold:
             transaction.set_rollback(True)
@@ -294,7 +279,7 @@ def time_full_recompute(indicator_ids: list[int], *, cold: bool, engine: str = "
 
 def time_recompute_all() -> dict:
     """derived_recompute_all itself, committed (what the Celery task runs)."""
-    from stats.derived import derived_recompute_all
+    from publications.derived import derived_recompute_all
 
     started = time.perf_counter()
     summary = derived_recompute_all()
@@ -373,9 +358,9 @@ def _derived_present(indicator_ids: list[int], month: str) -> int:
 
 
 def time_new_month(indicator_ids: list[int], input_codes: list[str], *, precompute_timed: bool):
+    from publications.models import RecomputeRequest
     from publications.services import release_create, release_publish
     from stats.derived import derived_precompute
-    from stats.models import RecomputeRequest
     from stats.periods import parse_period
     from stats.services import observations_import
 
@@ -447,11 +432,10 @@ def _load(results: dict) -> str:
 
 def _report_section(results: dict) -> str:
     sql_runs = {
-        phase: [r for r in results["sql"] if r["phase"] == phase]
-        for phase in ("cold", "warm", "python")
+        phase: [r for r in results["sql"] if r["phase"] == phase] for phase in ("cold", "warm")
     }
     sql = {phase: _median(runs, "seconds") for phase, runs in sql_runs.items() if runs}
-    cold, warm, python = results["cold"], results["warm"], results["python_warm"]
+    cold, warm = results["cold"], results["warm"]
     schedule, inside = results["month_scheduled"], results["month_inside"]
 
     def full_line(label: str, items: list[dict], phase: str) -> str:
@@ -492,14 +476,15 @@ def _report_section(results: dict) -> str:
         f"{first['computed']:,} derived values ({first['gaps']:,} of them gaps: the first "
         "year has no year before), each with its formula and exact inputs.",
         "",
-        "Engines: the set-based one (`stats/derived_sql.py`, the default on PostgreSQL) "
+        "Engine: the set-based one (`stats/derived/sql.py`) "
         "computes each definition of a kind SQL can compute exactly in one statement "
         "(numeric arithmetic, quotients rounded once half to even to 10 decimals, "
         "provenance built as JSON text cast to jsonb), compares with the stored values in "
         "the same statement and writes only what differs (as rows already published, for "
-        "a recompute's new release); the Python engine "
-        "(`stats/derived.py`, the reference and the engine on SQLite) gives the same rows "
-        "(`tests/stats/test_derived.py` compares both, row for row).",
+        "a recompute's new release); the kinds it leaves to Python "
+        "(`stats/derived/python.py`; `stats/derived/kinds.py` says which and why) run "
+        "inside the same run. `tests/stats/test_derived.py` compares its rows with a "
+        "reference worked value by value in Python (`tests/stats/derived_oracle.py`).",
         "",
         f"SQL, the limit: one statement (`CREATE TEMPORARY TABLE ... AS SELECT ... "
         f"LAG(value, 12) OVER (PARTITION BY series_id ORDER BY period_start)`) computing "
@@ -528,30 +513,20 @@ def _report_section(results: dict) -> str:
             f"Set-based, cold: nothing stored, {first['written']:,} values written", cold, "cold"
         ),
     ]
-    if python:
-        lines.append(
-            full_line(
-                f"Python engine, warm: {python[0]['unchanged']:,} unchanged, "
-                f"{python[0]['written']:,} written",
-                python,
-                "python",
-            )
-        )
     lines += [
         "",
-        "Compute: the set-based engine's run (`derived_run_sql` with `publish_at`): its "
+        "Compute: the engine's run (`derived_run` with `publish_at`): its "
         "statements compute, compare with the stored values and write what differs, with "
         "its provenance, as rows of the new release already published at the recompute's "
         "instant (`valid_from`), closing the rows they revise at that instant, each row "
         "written once; a definition with nothing stored yet (cold) inserts its values "
         "straight from its statement, without comparing; the gaps are written too. For "
-        "the Python engine, `derived_compute`. Write: `derived_write` of the Python "
-        "engine (drafts and gaps); nothing for the set-based engine. Publish: "
-        "`derived_release_publish`, which calls `release_publish` of the new release "
+        "the engine, nothing is left to write after it. Publish: "
+        "`recompute_release_publish`, which calls `release_publish` of the new release "
         "(only when something differs): the release marked published, its audit entry "
         "counting the rows written as published and those they revised, the API cache "
         "generation bumped, the drafts of the kinds the Python engine computes inside "
-        "the set-based run (and all of the Python engine's) published. Cold rounds run in "
+        "the set-based run published. Cold rounds run in "
         "a transaction that is rolled back, so each starts with no derived value stored.",
         "",
         "Goal, full recompute at most 2x the SQL time: "
@@ -563,12 +538,6 @@ def _report_section(results: dict) -> str:
         "indexes is most of it; the SQL statement writes narrow rows into a temporary "
         "table, without indexes or write-ahead log).",
     ]
-    if python:
-        python_total = _median(python, "seconds")
-        lines.append(
-            f"The set-based engine is {python_total / warm_total:.1f}x faster than the Python "
-            f"engine on the warm recompute ({python_total:.1f} s, measured in this run)."
-        )
     lines += [
         "",
         "### (b) A release of one new month for every series",
@@ -608,8 +577,7 @@ def _report_section(results: dict) -> str:
         "",
         "Reproduce: `make bench-recompute` (PostgreSQL at DATABASE_URL, default "
         f"`{DEFAULT_DATABASE_URL}`, created, migrated and filled when missing; the first "
-        "run generates the data, about a minute; `--python-rounds 0` skips the Python "
-        "engine's warm round).",
+        "run generates the data, about a minute).",
         SECTION_END,
     ]
     return "\n".join(lines)
@@ -676,19 +644,11 @@ def main(argv: list[str] | None = None) -> None:
         "--observations", type=int, default=OBSERVATIONS, help="generated on the first run"
     )
     parser.add_argument(
-        "--python-rounds",
-        type=int,
-        default=1,
-        help="warm full recomputes with the Python engine, for comparison (0: none)",
-    )
-    parser.add_argument(
         "--no-report", action="store_true", help="print the numbers; leave BENCHMARKS.md alone"
     )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    if args.python_rounds < 0:
-        parser.error("--python-rounds must be 0 or more")
     url = _configure_environment()
     _database_create_if_missing(url)
     import django
@@ -698,7 +658,7 @@ def main(argv: list[str] | None = None) -> None:
 
     results = prepare(args.observations)
     results.update(date=dt.date.today().isoformat(), machine=_machine_note())
-    results.update(sql=[], cold=[], warm=[], python_warm=[], month_scheduled=[], month_inside=[])
+    results.update(sql=[], cold=[], warm=[], month_scheduled=[], month_inside=[])
     results["load_before"] = os.getloadavg()
     loads = [results["load_before"][0]]
     ids = results["definition_ids"]
@@ -725,14 +685,6 @@ def main(argv: list[str] | None = None) -> None:
         results["warm"].append(warm)
         _log(f"round {round_number}: warm full recompute {warm}")
         sql = dict(time_sql(), phase="warm")
-        results["sql"].append(sql)
-        _log(f"round {round_number}: SQL {sql['seconds']:.2f} s")
-        loads.append(os.getloadavg()[0])
-    for round_number in range(1, args.python_rounds + 1):
-        python = time_full_recompute(ids, cold=False, engine="python")
-        results["python_warm"].append(python)
-        _log(f"round {round_number}: warm full recompute, Python engine {python}")
-        sql = dict(time_sql(), phase="python")
         results["sql"].append(sql)
         _log(f"round {round_number}: SQL {sql['seconds']:.2f} s")
         loads.append(os.getloadavg()[0])

@@ -218,7 +218,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Enqueues again the derived-value recomputes not finished (lost task, killed worker).
     "sweep-derived-recompute-requests": {
-        "task": "stats.tasks.derived_sweep_requests",
+        "task": "publications.derived_sweep_requests",
         "schedule": 60.0,
         "options": {"expires": 55},
     },

@@ -23,7 +23,14 @@ from stats.admin import ReadOnlyAdmin
 
 from . import services
 from .choices import ReleaseStatus
-from .models import PERM_REVIEW, PERM_SUBMIT, AuditEntry, NewsRelease, Release
+from .models import (
+    PERM_REVIEW,
+    PERM_SUBMIT,
+    AuditEntry,
+    NewsRelease,
+    RecomputeRequest,
+    Release,
+)
 
 
 class LifecycleForm(forms.Form):
@@ -404,3 +411,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "changes",
     )
     readonly_fields = fields
+
+
+@admin.register(RecomputeRequest)
+class RecomputeRequestAdmin(ReadOnlyAdmin):
+    list_display = ["release", "status", "attempts", "created_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["release"]

@@ -18,3 +18,10 @@ EDITABLE_RELEASE_STATUSES = frozenset({ReleaseStatus.DRAFT})
 class Language(models.TextChoices):
     INDONESIAN = "id", _("Indonesian")
     ENGLISH = "en", _("English")
+
+
+class RecomputeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")

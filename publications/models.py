@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from stats.models import BilingualMixin
 
-from .choices import Language, ReleaseStatus
+from .choices import Language, RecomputeStatus, ReleaseStatus
 
 # The three roles, as Django groups (created by migration 0004). The services check the
 # permissions below, so a user may also be given them one by one.
@@ -252,3 +252,27 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditEntryImmutable("The audit trail cannot be deleted.")
+
+
+class RecomputeRequest(models.Model):
+    """Outbox: written with a publication, cleared when the derived values are confirmed."""
+
+    release = models.ForeignKey(
+        Release, on_delete=models.CASCADE, related_name="recompute_requests"
+    )
+    status = models.CharField(
+        max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="recompute_status")]
+
+    def __str__(self) -> str:
+        return f"recompute {self.release_id} ({self.status})"

@@ -16,15 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from typing import IO
 
+from celery import current_app
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from stats.derived import derived_precompute, recompute_request_create
+from stats.derived import RevisionOrderError, derived_precompute
 from stats.models import Observation
-from stats.services import close_revised_sql
+from stats.services import ImportRefused, ImportReport, observations_import, observations_publish
 
 from .choices import EDITABLE_RELEASE_STATUSES, ReleaseStatus
 from .models import (
@@ -38,6 +40,7 @@ from .models import (
     AuditAction,
     AuditEntry,
     NewsRelease,
+    RecomputeRequest,
     Release,
 )
 
@@ -415,12 +418,9 @@ def release_schedule(
             },
         )
         release_id = stored.pk
-        # Imported here: tasks import this module.
-        from .tasks import release_publish_scheduled
-
         # robust: a broker outage must not undo the schedule; the beat job covers it.
         transaction.on_commit(
-            lambda: release_publish_scheduled.apply_async(args=[release_id], eta=scheduled_for),
+            lambda: _task(PUBLISH_SCHEDULED_TASK).apply_async(args=[release_id], eta=scheduled_for),
             robust=True,
         )
     return _refresh(release, stored)
@@ -486,15 +486,10 @@ def release_publish(
         if not claimed:
             return _refresh(release, Release.objects.get(pk=stored.pk))
         # A revision must come after what it revises, or the vintages would overlap.
-        latest, revised = _close_revised(release_id=stored.pk, at=at)
-        if latest is not None and latest >= at:
-            raise ReleaseError(
-                f"release {stored.slug} revises values published at {latest.isoformat()}; "
-                f"it cannot be published earlier ({at.isoformat()})"
-            )
-        published = Observation.objects.filter(release=stored, valid_from__isnull=True).update(
-            valid_from=at
-        )
+        try:
+            published, revised = observations_publish(release_id=stored.pk, at=at)
+        except RevisionOrderError as exc:
+            raise ReleaseError(f"release {stored.slug} {exc}") from exc
         published += published_directly
         revised += revised_directly
         news = list(
@@ -593,50 +588,57 @@ def release_cancel(*, release: Release, user, reason: str) -> Release:
     return _refresh(release, stored)
 
 
-def _revised_by(release_id: int):
-    """The current vintages that the drafts of the release will replace.
+# --- the outbox of derived-value confirmations --------------------------------------
 
-    Driven from the release's own draft rows (its unique index), each matched to the
-    current row of its series and period (the one-current-value index), so the cost
-    follows the size of the release, not of the whole observation table.
+RECOMPUTE_TASK = "publications.derived_recompute_request"
+PUBLISH_SCHEDULED_TASK = "publications.release_publish_scheduled"
+
+
+def _task(name: str):
+    """A task of publications/tasks.py, found in the Celery app's registry by its name:
+    the task module imports this one, so this one does not import it."""
+    return current_app.tasks[name]
+
+
+def recompute_request_create(*, release: Release) -> RecomputeRequest:
+    """Record, inside the publishing transaction, that ``release`` needs its derived
+    values confirmed; the task is enqueued only once that transaction commits."""
+    request = RecomputeRequest.objects.create(release=release)
+    transaction.on_commit(lambda: recompute_request_enqueue(request_id=request.pk))
+    return request
+
+
+def recompute_request_enqueue(*, request_id: int) -> None:
+    try:
+        _task(RECOMPUTE_TASK).delay(request_id)
+    except (KombuOperationalError, OSError) as exc:
+        # A broker outage must not fail the publication. The request stays pending in
+        # the database; the beat sweeper enqueues it again.
+        logger.warning("could not enqueue recompute request %s: %s", request_id, exc)
+
+
+# --- observations of a release ------------------------------------------------------------
+
+
+def release_observations_import(
+    *, release: Release, stream: IO[str], commit: bool, user=None
+) -> ImportReport:
+    """Validate (and, if ``commit``, write) an observation CSV as drafts of ``release``.
+
+    Only a draft release takes observations, and only from a user with the data-entry
+    role (``user=None``: the system, e.g. the demo loader or the import command).
     """
-    current = Observation.objects.current().filter(
-        series_id=OuterRef("series_id"), period=OuterRef("period")
-    )
-    replaced = (
-        Observation.objects.filter(release_id=release_id, valid_from__isnull=True)
-        .annotate(replaced_id=Subquery(current.values("id")[:1]))
-        .filter(replaced_id__isnull=False)
-        .values("replaced_id")
-    )
-    return Q(pk__in=replaced)
-
-
-_CLOSE_REVISED_SQL = close_revised_sql(
-    "SELECT c.id, c.valid_from FROM stats_observation r "
-    "JOIN stats_observation c ON c.series_id = r.series_id AND c.period = r.period "
-    "AND c.valid_from IS NOT NULL AND c.valid_to IS NULL "
-    "WHERE r.release_id = %(release)s AND r.valid_from IS NULL"
-)
-
-
-def _close_revised(*, release_id: int, at: dt.datetime) -> tuple[dt.datetime | None, int]:
-    """Close the current vintage of every (series, period) the release brings anew,
-    unless one was published at or after ``at``. Returns (latest valid_from among them,
-    how many were closed); nothing is closed when the latest is not before ``at``.
-
-    On PostgreSQL one statement finds them once; elsewhere, a query and an update.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_CLOSE_REVISED_SQL, {"release": release_id, "at": at})
-            latest, closed = cursor.fetchone()
-        return latest, closed
-    revised = Observation.objects.filter(_revised_by(release_id))
-    latest = revised.aggregate(latest=Max("valid_from"))["latest"]
-    if latest is not None and latest >= at:
-        return latest, 0
-    return latest, revised.update(valid_to=at)
+    if user is not None:
+        try:
+            release_assert_editable(release=release, user=user)
+        except ReleaseError as exc:
+            raise ImportRefused(str(exc)) from exc
+    if release.status not in EDITABLE_RELEASE_STATUSES:
+        raise ImportRefused(
+            f"release {release.slug} is {release.get_status_display()}; "
+            "observations can only be added to a draft release"
+        )
+    return observations_import(stream=stream, release=release, commit=commit)
 
 
 # --- news releases ----------------------------------------------------------------------

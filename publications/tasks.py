@@ -16,13 +16,15 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import derived, services
 
 logger = logging.getLogger(__name__)
 
 # Database hiccups (failover, a dropped connection) are worth a retry; anything else is a
 # bug or a refusal whose message is logged, and retrying would not change it.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+# A recompute also retries when the broker or the cache connection drops under it.
+RECOMPUTE_RETRY_ERRORS = (*TRANSIENT_ERRORS, ConnectionError, TimeoutError)
 PUBLISH_DUE_LOCK = "publications:publish-due-releases:lock"
 PUBLISH_DUE_TIME_LIMIT = 55  # seconds: shorter than the one-minute beat period
 
@@ -73,3 +75,50 @@ def releases_publish_due() -> str:
         if cache.get(PUBLISH_DUE_LOCK) == token:
             cache.delete(PUBLISH_DUE_LOCK)
     return f"published {len(published)}"
+
+
+@shared_task(
+    name=services.RECOMPUTE_TASK,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=RECOMPUTE_RETRY_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+    soft_time_limit=540,
+    time_limit=600,
+)
+def derived_recompute_request(self, request_id: int) -> dict:
+    """Confirm the derived values of a published release (an outbox row of it)."""
+    request = derived.recompute_request_run(request_id=request_id)
+    return {"request": request_id, "ran": request is not None}
+
+
+@shared_task(
+    name="publications.derived_sweep_requests", acks_late=True, soft_time_limit=50, time_limit=60
+)
+def derived_sweep_requests() -> list[int]:
+    """The beat job: enqueue again the recomputes not finished (lost task, killed worker)."""
+    # The lock keeps two sweeps from overlapping when a beat tick comes early.
+    if not cache.add("lock:derived-sweep", "1", timeout=55):
+        return []
+    try:
+        return derived.recompute_requests_sweep()
+    finally:
+        cache.delete("lock:derived-sweep")
+
+
+@shared_task(
+    name="publications.derived_recompute_all",
+    acks_late=True,
+    autoretry_for=RECOMPUTE_RETRY_ERRORS,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=3000,
+    time_limit=3600,
+)
+def derived_recompute_all() -> dict:
+    """Recompute every derived value and publish what differs."""
+    summary = derived.derived_recompute_all()
+    return {"computed": summary.computed, "written": summary.written}

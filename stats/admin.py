@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from publications.choices import ReleaseStatus
 from publications.models import Release
+from publications.services import release_observations_import
 
 from .forms import (
     DerivedInputFormSet,
@@ -47,14 +48,13 @@ from .models import (
     Indicator,
     Observation,
     PublishedDataError,
-    RecomputeRequest,
     Series,
     SeriesCode,
     Target,
     Topic,
     exact_text,
 )
-from .services import ImportRefused, ImportReport, observations_import
+from .services import ImportRefused, ImportReport
 
 # Unpublished rows of these releases may be deleted; only drafts may be changed.
 DELETABLE_RELEASE_STATUSES = frozenset({ReleaseStatus.DRAFT, ReleaseStatus.CANCELLED})
@@ -417,7 +417,7 @@ class ObservationAdmin(admin.ModelAdmin):
                 destination.write(chunk)
         try:
             with stored.open(encoding="utf-8-sig", newline="") as stream:
-                report = observations_import(
+                report = release_observations_import(
                     stream=stream, release=release, commit=False, user=request.user
                 )
         except ImportRefused as exc:
@@ -491,7 +491,7 @@ class ObservationAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(import_url)
         try:
             with stored.open(encoding="utf-8-sig", newline="") as stream:
-                report = observations_import(
+                report = release_observations_import(
                     stream=stream, release=release, commit=True, user=request.user
                 )
         except ImportRefused as exc:
@@ -615,10 +615,3 @@ class DerivedGapAdmin(ReadOnlyAdmin):
     list_filter = [("definition__indicator", admin.RelatedFieldListFilter)]
     search_fields = ["definition__indicator__code", "series_key", "^period", "reason"]
     list_select_related = ["definition__indicator", "release"]
-
-
-@admin.register(RecomputeRequest)
-class RecomputeRequestAdmin(ReadOnlyAdmin):
-    list_display = ["release", "status", "attempts", "created_at", "finished_at"]
-    list_filter = ["status"]
-    list_select_related = ["release"]

@@ -10,7 +10,7 @@ API_GENERATION_MODELS = (
     "stats.Target",
     "stats.DerivedDefinition",
     "stats.DerivedInput",
-    "stats.RecomputeRequest",
+    "publications.RecomputeRequest",
     "publications.Release",
     "publications.NewsRelease",
     "publications.AuditEntry",

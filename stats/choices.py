@@ -62,10 +62,3 @@ class InputRole(models.TextChoices):
     A = "a", _("a (numerator, minuend, part)")
     B = "b", _("b (denominator, subtrahend, total)")
     TERM = "term", _("term of a sum")
-
-
-class RecomputeStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")

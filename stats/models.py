@@ -22,7 +22,6 @@ from .choices import (
     InputRole,
     MeasureKind,
     ObservationStatus,
-    RecomputeStatus,
     Unit,
 )
 
@@ -44,6 +43,10 @@ VALUE_DECIMAL_PLACES = 10
 
 class PublishedDataError(Exception):
     """Raised when something tries to change or delete a published observation."""
+
+
+class RevisionOrderError(Exception):
+    """Values cannot be published at an instant before what they revise was published."""
 
 
 class BilingualMixin:
@@ -465,7 +468,7 @@ def exact_text(value: Decimal) -> str:
 class DerivedDefinition(models.Model):
     """How a derived indicator is computed from other series: kind, inputs, parameters.
 
-    Declared as data: the engine in stats/derived.py knows the kinds, not the indicators.
+    Declared as data: the engine in stats/derived/ knows the kinds, not the indicators.
     """
 
     indicator = models.OneToOneField(
@@ -555,27 +558,3 @@ class DerivedGap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.definition.indicator.code} {self.series_key} {self.period}: {self.reason}"
-
-
-class RecomputeRequest(models.Model):
-    """Outbox: written with a publication, cleared when the derived values are confirmed."""
-
-    release = models.ForeignKey(
-        "publications.Release", on_delete=models.CASCADE, related_name="recompute_requests"
-    )
-    status = models.CharField(
-        max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.PENDING
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["created_at"]
-        indexes = [models.Index(fields=["status", "created_at"], name="recompute_status")]
-
-    def __str__(self) -> str:
-        return f"recompute {self.release_id} ({self.status})"

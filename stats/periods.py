@@ -45,7 +45,7 @@ PERIODS_PER_YEAR = {
     Frequency.QUARTERLY: 4,
     Frequency.MONTHLY: 12,
 }
-_MONTHS_PER_PERIOD = {
+MONTHS_PER_PERIOD = {
     Frequency.ANNUAL: 12,
     Frequency.SEMIANNUAL: 6,
     Frequency.QUARTERLY: 3,
@@ -62,7 +62,7 @@ def period_from_parts(frequency: str, year: int, index: int) -> Period:
         code = f"{year:04d}-Q{index}"
     else:
         code = f"{year:04d}-{index:02d}"
-    months = _MONTHS_PER_PERIOD[frequency]
+    months = MONTHS_PER_PERIOD[frequency]
     first_month = (index - 1) * months + 1
     last_month = first_month + months - 1
     start = dt.date(year, first_month, 1)

@@ -31,6 +31,7 @@ from .models import (
     Code,
     Indicator,
     Observation,
+    RevisionOrderError,
     Series,
     SeriesCode,
     series_key,
@@ -189,7 +190,7 @@ def series_get_or_create(
     return series
 
 
-def _series_bulk_create(
+def series_bulk_create(
     refs: Iterable[tuple[int, str, str]],
     dimensions_by_ref: dict,
     code_ids: dict[tuple[str, str], int],
@@ -269,10 +270,9 @@ def _change_percent(old: Decimal, new: Decimal) -> Decimal | None:
 
 
 class _Importer:
-    def __init__(self, *, release, commit: bool, user=None):
+    def __init__(self, *, release, commit: bool):
         self.release = release
         self.commit = commit
-        self.user = user
         self.report = ImportReport()
         self.warning_percent = Decimal(str(settings.ANGKA_REVISION_WARNING_PERCENT))
         self.indicators = {
@@ -606,7 +606,7 @@ class _Importer:
             row.series_ref: row.dimensions for row in rows if row.series_ref not in self.series_ids
         }
         if missing:
-            self.series_ids.update(_series_bulk_create(missing, missing, self.code_ids))
+            self.series_ids.update(series_bulk_create(missing, missing, self.code_ids))
         series_ids = self.series_ids
         if drafts:
             replace = [
@@ -635,13 +635,10 @@ class _Importer:
             )
             for row in rows
         )
-        if connection.vendor == "postgresql":
-            # PostgreSQL stores this batch while the next one is read and validated.
-            self._pending_copy = _ObservationCopy.start(
-                _copy_chunks(observation_rows, release_id=self.release.pk, valid_from=None)
-            )
-        else:
-            observations_write(rows=observation_rows, release_id=self.release.pk)
+        # PostgreSQL stores this batch while the next one is read and validated.
+        self._pending_copy = _ObservationCopy.start(
+            copy_chunks(observation_rows, release_id=self.release.pk, valid_from=None)
+        )
         self.report.written += len(rows)
 
 
@@ -651,10 +648,10 @@ _OBSERVATION_COPY = (
 )
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _COPY_CHUNK_ROWS = 2000
-_COPY_NULL = "\\N"
+COPY_NULL = "\\N"
 
 
-def _copy_field(text: str) -> str:
+def copy_field(text: str) -> str:
     """A text field in COPY's text format: backslash, tab and line breaks escaped."""
     if "\x00" in text:
         from psycopg import DataError
@@ -663,11 +660,11 @@ def _copy_field(text: str) -> str:
     return text.translate(_COPY_ESCAPES)
 
 
-def _copy_chunks(
+def copy_chunks(
     rows: Iterable[tuple], *, release_id: int, valid_from: dt.datetime | None
 ) -> Iterator[str]:
     """The rows as COPY text, a few thousand lines per chunk (see observations_write)."""
-    valid_from_text = _COPY_NULL if valid_from is None else valid_from.isoformat()
+    valid_from_text = COPY_NULL if valid_from is None else valid_from.isoformat()
     tail = f"\t{valid_from_text}\t{timezone.now().isoformat()}\n"
     release = f"\t{release_id}\t"
     # Periods, statuses and dates repeat: format each once.
@@ -677,13 +674,13 @@ def _copy_chunks(
     for series_id, period, start, end, value, status, note, source, ref in rows:
         start_text = dates.get(start) or dates.setdefault(start, start.isoformat())
         end_text = dates.get(end) or dates.setdefault(end, end.isoformat())
-        period_text = texts.get(period) or texts.setdefault(period, _copy_field(period))
-        status_text = texts.get(status) or texts.setdefault(status, _copy_field(status))
+        period_text = texts.get(period) or texts.setdefault(period, copy_field(period))
+        status_text = texts.get(status) or texts.setdefault(status, copy_field(status))
         lines.append(
             f"{series_id}{release}{period_text}\t{start_text}\t{end_text}\t{value!s}\t"
-            f"{status_text}\t{_copy_field(note) if note else ''}\t"
-            f"{_copy_field(source) if source else ''}\t"
-            f"{_COPY_NULL if ref is None else ref.isoformat()}{tail}"
+            f"{status_text}\t{copy_field(note) if note else ''}\t"
+            f"{copy_field(source) if source else ''}\t"
+            f"{COPY_NULL if ref is None else ref.isoformat()}{tail}"
         )
         if len(lines) >= _COPY_CHUNK_ROWS:
             yield "".join(lines)
@@ -758,7 +755,7 @@ class _ObservationCopy:
 def observations_write(
     *, rows: Iterable[tuple], release_id: int, valid_from: dt.datetime | None = None
 ) -> int:
-    """Insert observation rows fast: PostgreSQL COPY, or batched INSERTs elsewhere.
+    """Insert observation rows fast, with PostgreSQL COPY.
 
     Each row is (series_id, period, period_start, period_end, value, status, note,
     source, reference_date). The caller has validated them. ``valid_from`` is only
@@ -766,71 +763,34 @@ def observations_write(
     published by ``release_publish``.
     """
     count = 0
-    if connection.vendor == "postgresql":
-        # A COPY per 100,000 rows keeps the memory flat for any number of rows; each is
-        # sent in the background while the next is formatted.
-        pending: _ObservationCopy | None = None
-        chunks: list[str] = []
-        try:
-            for chunk in _copy_chunks(rows, release_id=release_id, valid_from=valid_from):
-                chunks.append(chunk)
-                if len(chunks) * _COPY_CHUNK_ROWS >= 100_000:
-                    if pending is not None:
-                        count += pending.wait()
-                    pending, chunks = _ObservationCopy.start(chunks), []
-        finally:
-            if pending is not None:
-                count += pending.wait()
-        if chunks:
-            count += _ObservationCopy.start(chunks).wait()
-        return count
-    batch = []
-    for series_id, period, start, end, value, status, note, source, ref in rows:
-        batch.append(
-            Observation(
-                series_id=series_id,
-                release_id=release_id,
-                period=period,
-                period_start=start,
-                period_end=end,
-                value=value,
-                status=status,
-                note=note,
-                source=source,
-                reference_date=ref,
-                valid_from=valid_from,
-            )
-        )
-        if len(batch) >= 2000:
-            Observation.objects.bulk_create(batch)
-            count += len(batch)
-            batch = []
-    if batch:
-        Observation.objects.bulk_create(batch)
-        count += len(batch)
+    # A COPY per 100,000 rows keeps the memory flat for any number of rows; each is
+    # sent in the background while the next is formatted.
+    pending: _ObservationCopy | None = None
+    chunks: list[str] = []
+    try:
+        for chunk in copy_chunks(rows, release_id=release_id, valid_from=valid_from):
+            chunks.append(chunk)
+            if len(chunks) * _COPY_CHUNK_ROWS >= 100_000:
+                if pending is not None:
+                    count += pending.wait()
+                pending, chunks = _ObservationCopy.start(chunks), []
+    finally:
+        if pending is not None:
+            count += pending.wait()
+    if chunks:
+        count += _ObservationCopy.start(chunks).wait()
     return count
 
 
-def observations_import(*, stream: IO[str], release, commit: bool, user=None) -> ImportReport:
-    """Validate an observation CSV against the data and, if ``commit``, write it.
+def observations_import(*, stream: IO[str], release, commit: bool) -> ImportReport:
+    """Validate an observation CSV against the data and, if ``commit``, write it as
+    drafts of ``release``.
 
-    Nothing is written unless every row is valid. The release must be a draft.
+    Nothing is written unless every row is valid. Whether the release may take them
+    (a draft, a user with the data-entry role) is the publishing layer's rule: callers
+    go through ``publications.services.release_observations_import``.
     """
-    from publications.choices import EDITABLE_RELEASE_STATUSES
-    from publications.services import ReleaseError, release_assert_editable
-
-    if user is not None:
-        # The data-entry role and the draft-only rule, enforced here and not only in views.
-        try:
-            release_assert_editable(release=release, user=user)
-        except ReleaseError as exc:
-            raise ImportRefused(str(exc)) from exc
-    if release.status not in EDITABLE_RELEASE_STATUSES:
-        raise ImportRefused(
-            f"release {release.slug} is {release.get_status_display()}; "
-            "observations can only be added to a draft release"
-        )
-    importer = _Importer(release=release, commit=commit, user=user)
+    importer = _Importer(release=release, commit=commit)
     if not commit:
         return importer.run(stream)
     with transaction.atomic():
@@ -864,3 +824,34 @@ closed AS (
 )
 SELECT (SELECT latest FROM latest), (SELECT count(*) FROM closed)
 """
+
+
+_CLOSE_REVISED_SQL = close_revised_sql(
+    "SELECT c.id, c.valid_from FROM stats_observation r "
+    "JOIN stats_observation c ON c.series_id = r.series_id AND c.period = r.period "
+    "AND c.valid_from IS NOT NULL AND c.valid_to IS NULL "
+    "WHERE r.release_id = %(release)s AND r.valid_from IS NULL"
+)
+
+
+def observations_publish(*, release_id: int, at: dt.datetime) -> tuple[int, int]:
+    """Make the draft observations of a release the current vintages from ``at``.
+
+    The current vintage of every (series, period) the release brings anew is closed at
+    ``at``: as-of reads before ``at`` still see it. One statement finds them, driven by
+    the release's own draft rows, so the cost follows the size of the release. Refused
+    (``RevisionOrderError``, nothing written) when one of them was published at or
+    after ``at``: a revision comes after what it revises. Returns (published, closed).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_CLOSE_REVISED_SQL, {"release": release_id, "at": at})
+        latest, closed = cursor.fetchone()
+    if latest is not None and latest >= at:
+        raise RevisionOrderError(
+            f"revises values published at {latest.isoformat()}; "
+            f"it cannot be published earlier ({at.isoformat()})"
+        )
+    published = Observation.objects.filter(release_id=release_id, valid_from__isnull=True).update(
+        valid_from=at
+    )
+    return published, closed

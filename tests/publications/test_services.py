@@ -30,6 +30,7 @@ from publications.services import (
     release_assert_editable,
     release_cancel,
     release_create,
+    release_observations_import,
     release_publish,
     release_return,
     release_schedule,
@@ -39,7 +40,7 @@ from publications.services import (
 from stats.api.cache import bump_after_commit
 from stats.models import Observation
 from stats.selectors import observations_as_of, observations_latest
-from stats.services import ImportRefused, observations_import
+from stats.services import ImportRefused
 from tests.publications.conftest import ROW, in_future
 from tests.publications.factories import NewsReleaseFactory
 from tests.stats.helpers import csv_text, import_rows
@@ -419,7 +420,7 @@ def test_no_observation_can_be_added_to_a_published_release(draft):
     release_publish(release=draft)
     more = [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2024", "41000000")]
     with pytest.raises(ImportRefused, match="only be added to a draft"):
-        observations_import(stream=io.StringIO(csv_text(more)), release=draft, commit=True)
+        release_observations_import(stream=io.StringIO(csv_text(more)), release=draft, commit=True)
     assert Observation.objects.filter(release=draft).count() == 1
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, transaction
 
+from publications.derived import derived_confirm, derived_recompute_all
 from publications.services import release_create, release_publish
 from stats.choices import DerivedKind
 from stats.demo.loader import derived_definitions_load, targets_load
@@ -17,9 +18,7 @@ from stats.derived import (
     DefinitionError,
     definition_validate,
     definitions_in_order,
-    derived_confirm,
     derived_precompute,
-    derived_recompute_all,
 )
 from stats.models import (
     DerivedDefinition,
@@ -31,6 +30,7 @@ from stats.models import (
 )
 from stats.selectors import observations_as_of
 from tests.markers import postgresql_only
+from tests.stats import derived_oracle as oracle
 from tests.stats.factories import IndicatorFactory
 from tests.stats.helpers import import_rows
 
@@ -313,9 +313,8 @@ def test_confirming_the_demo_after_publication_changes_nothing(
     """The recompute each publication enqueues finds the precomputed values right,
     on either database (SQLite keeps 15 significant digits)."""
     from config.celery import app
-    from publications.models import Release
+    from publications.models import RecomputeRequest, Release
     from stats.demo.loader import demo_load
-    from stats.models import RecomputeRequest
 
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
@@ -387,10 +386,11 @@ def derived_snapshot(*, exact_vintages: bool = False):
 
 
 def same_on_both_engines(action):
-    """Run ``action(engine)`` with the Python engine, roll back, run it with the set-based
-    one; assert both leave the same rows and report the same counts. Keeps the second."""
+    """Run ``action(engine)`` with the reference (tests/stats/derived_oracle.py), roll
+    back, run it with the engine; assert both leave the same rows and report the same
+    counts. Keeps the second."""
     point = transaction.savepoint()
-    python = action("python")
+    python = action("oracle")
     expected = derived_snapshot()
     transaction.savepoint_rollback(point)
     sql = action("sql")
@@ -418,11 +418,11 @@ def _derived_rows_delete():
 @needs_postgresql
 def test_both_engines_agree_on_the_demo(demo):
     assert Observation.objects.filter(provenance__isnull=False).exists()
-    summary = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    summary = same_on_both_engines(lambda engine: oracle.recompute_all(engine))
     assert summary.written == 0 and summary.computed > 0
     published = derived_value("BPU_PARTICIPANTS_MULTIPLE_3Y", "2023", BPU)
     _derived_rows_delete()
-    summary = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    summary = same_on_both_engines(lambda engine: oracle.recompute_all(engine))
     assert summary.written == summary.computed - summary.gaps > 0
     assert derived_value("BPU_PARTICIPANTS_MULTIPLE_3Y", "2023", BPU) == published
 
@@ -500,7 +500,7 @@ def test_both_engines_agree_on_generated_data_with_gaps_zeros_and_revisions(gene
     first = release_create(slug="first", title_id="first", title_en="first")
     import_rows(first, _generated_rows(random, months))
     release_publish(release=first, at=dt.datetime(2024, 1, 10, 10, tzinfo=WIB))
-    cold = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    cold = same_on_both_engines(lambda engine: oracle.recompute_all(engine))
     assert cold.written > 1000 and cold.gaps > 100
     assert derived_value("D_PER", "2030-01", "region=32,segment=_T,program=_T")[0] == 0
     assert derived_value("D_PER", "2030-02", "region=32,segment=_T,program=_T")[0] == Decimal(
@@ -516,17 +516,13 @@ def test_both_engines_agree_on_generated_data_with_gaps_zeros_and_revisions(gene
     # month, precomputed as drafts of its release by each engine.
     revision = release_create(slug="revision", title_id="revision", title_en="revision")
     import_rows(revision, _generated_rows(random, [*months[-14:], "2024-01"], skip=0.6))
-    precomputed = same_on_both_engines(
-        lambda engine: derived_precompute(release=revision, engine=engine)
-    )
+    precomputed = same_on_both_engines(lambda engine: oracle.precompute(revision, engine))
     assert precomputed.written > 0
     release_publish(release=revision)
     # The confirmation and a nightly recompute find the precomputed values right.
-    confirmed = same_on_both_engines(
-        lambda engine: derived_confirm(release=revision, engine=engine)
-    )
+    confirmed = same_on_both_engines(lambda engine: oracle.confirm(revision, engine))
     assert confirmed.written == 0 and confirmed.computed > 0
-    warm = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    warm = same_on_both_engines(lambda engine: oracle.recompute_all(engine))
     assert warm.written == 0 and warm.unchanged == warm.computed - warm.gaps
     # A correction published without precompute (its confirmation not run yet): the
     # nightly recompute publishes what changed and drops the gaps that were filled.
@@ -542,7 +538,7 @@ def test_both_engines_agree_on_generated_data_with_gaps_zeros_and_revisions(gene
         ],
     )
     release_publish(release=correction)
-    nightly = same_on_both_engines(lambda engine: derived_recompute_all(engine=engine))
+    nightly = same_on_both_engines(lambda engine: oracle.recompute_all(engine))
     assert nightly.written > 0
     assert DerivedGap.objects.count() < gaps_before
     # The earlier vintages stay, closed at the revision.

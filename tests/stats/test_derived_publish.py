@@ -1,6 +1,6 @@
 """The set-based engine writing a recompute's values as published rows at once.
 
-``derived_run_sql(publish_at=...)`` inserts the values of a new release as rows already
+``derived_run(publish_at=...)`` inserts the values of a new release as rows already
 published at that instant (straight from the statement of a definition with nothing
 stored, or from drv_new), closing what they revise, and ``derived_release_publish``
 marks the release published. The old way, drafts then ``release_publish``, must give the
@@ -17,15 +17,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from publications.choices import ReleaseStatus
-from publications.models import AuditAction, AuditEntry, Release
-from publications.services import ReleaseError, release_create, release_publish
-from stats.choices import DerivedKind
-from stats.derived import (
-    _system_release,
+from publications.derived import (
     derived_recompute_all,
-    derived_release_publish,
-    derived_run_sql,
+    recompute_release_create,
+    recompute_release_publish,
 )
+from publications.models import AuditAction, AuditEntry, Release
+from publications.services import release_create, release_publish
+from stats.choices import DerivedKind
+from stats.derived import RevisionOrderError, derived_run
 from stats.models import DerivedGap, Observation
 from stats.selectors import observations_as_of
 from tests.stats.helpers import import_rows
@@ -45,7 +45,7 @@ MONTHS = [f"{year}-{month:02d}" for year in (2021, 2022, 2023) for month in rang
 
 
 def new_release():
-    return _system_release(slug_base="derived-full-recompute", title_id="t", title_en="t")
+    return recompute_release_create(slug_base="derived-full-recompute", title_id="t", title_en="t")
 
 
 def snapshot():
@@ -72,14 +72,14 @@ def both_ways(at):
     """The recompute at ``at`` written as drafts and published by release_publish, rolled
     back, then written as published rows directly; asserts both leave the same rows."""
     point = transaction.savepoint()
-    drafts = derived_run_sql(new_release=new_release)
+    drafts = derived_run(new_release=new_release)
     assert drafts.published == 0
     if drafts.written:
         release_publish(release=drafts.release, at=at)
     expected = snapshot()
     transaction.savepoint_rollback(point)
-    direct = derived_run_sql(new_release=new_release, publish_at=at)
-    derived_release_publish(summary=direct)
+    direct = derived_run(new_release=new_release, publish_at=at)
+    recompute_release_publish(summary=direct)
     found = snapshot()
     assert found[0] == expected[0]
     assert found[1:] == expected[1:]
@@ -127,8 +127,8 @@ def test_a_revision_published_directly_closes_what_it_revises_as_publish_does():
     random = Random(11)
     first_release(random)
     cold_at = timezone.now() - dt.timedelta(hours=2)
-    cold = derived_run_sql(new_release=new_release, publish_at=cold_at)
-    derived_release_publish(summary=cold)
+    cold = derived_run(new_release=new_release, publish_at=cold_at)
+    recompute_release_publish(summary=cold)
     correction = release_create(slug="correction", title_id="c", title_en="c")
     import_rows(correction, _generated_rows(random, MONTHS[-14:], skip=0.6))
     release_publish(release=correction, at=timezone.now() - dt.timedelta(hours=1))
@@ -164,8 +164,8 @@ def test_a_revision_published_before_what_it_revises_is_refused():
     random = Random(13)
     correction_published(random)
     stored = Observation.objects.count()
-    with pytest.raises(ReleaseError, match="cannot be published earlier"):
-        derived_run_sql(new_release=new_release, publish_at=timezone.now() - dt.timedelta(days=1))
+    with pytest.raises(RevisionOrderError, match="cannot be published earlier"):
+        derived_run(new_release=new_release, publish_at=timezone.now() - dt.timedelta(days=1))
     assert Observation.objects.count() == stored
 
 
@@ -174,7 +174,7 @@ def test_a_publication_committed_during_a_recompute_sends_it_the_drafts_way(monk
     """The run's instant is taken when it starts; a correction published after that (as
     if committed by another process meanwhile) makes the direct way refuse, and the run
     is made again as drafts and published now instead of failing."""
-    import stats.derived
+    import publications.derived
 
     random = Random(17)
     correction = correction_published(random)
@@ -185,10 +185,10 @@ def test_a_publication_committed_during_a_recompute_sends_it_the_drafts_way(monk
 
         @staticmethod
         def now():
-            monkeypatch.setattr(stats.derived, "timezone", timezone)
+            monkeypatch.setattr(publications.derived, "timezone", timezone)
             return started
 
-    monkeypatch.setattr(stats.derived, "timezone", Clock)
+    monkeypatch.setattr(publications.derived, "timezone", Clock)
     summary = derived_recompute_all()
     assert summary.written and summary.published == 0
     release = Release.objects.get(pk=summary.release.pk)
@@ -231,4 +231,4 @@ def test_a_recompute_published_directly_starts_a_new_api_generation():
 
 def test_direct_publication_needs_a_new_release(db):
     with pytest.raises(ValueError, match="publish_at"):
-        derived_run_sql(publish_at=timezone.now())
+        derived_run(publish_at=timezone.now())

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from publications.services import release_create, release_publish
+from publications.services import release_create, release_observations_import, release_publish
 from stats.models import Observation, Series
 from stats.services import ImportRefused, observations_import
 from tests.stats.helpers import HEADER, csv_text, import_rows
@@ -223,7 +223,9 @@ def test_reimporting_into_the_same_draft_replaces_its_draft_values(release):
 
 def test_import_into_a_published_release_is_refused(published_2022):
     with pytest.raises(ImportRefused, match="draft"):
-        run(published_2022, csv_text([GOOD]))
+        release_observations_import(
+            stream=io.StringIO(csv_text([GOOD])), release=published_2022, commit=True
+        )
 
 
 def test_byte_order_mark_and_upper_case_header_are_accepted(release):
@@ -280,7 +282,7 @@ def test_dry_run_writes_nothing(release, tmp_path, capsys):
 def test_a_user_without_the_data_entry_role_cannot_import(release, django_user_model):
     outsider = django_user_model.objects.create_user(username="tamu", password="x", is_staff=True)
     with pytest.raises(ImportRefused, match="edit release"):
-        observations_import(
+        release_observations_import(
             stream=io.StringIO(csv_text([GOOD])), release=release, commit=True, user=outsider
         )
     assert not Observation.objects.exists()

@@ -23,10 +23,11 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from config.celery import app
+from publications.derived import recompute_requests_sweep
+from publications.models import RecomputeRequest
 from publications.services import release_create, release_publish
 from stats.demo.loader import codelists_load, indicators_load
-from stats.derived import recompute_requests_sweep
-from stats.models import DerivedDefinition, DerivedInput, Indicator, Observation, RecomputeRequest
+from stats.models import DerivedDefinition, DerivedInput, Indicator, Observation
 from tests.stats.helpers import import_rows
 
 ROOT = Path(__file__).resolve().parents[2]

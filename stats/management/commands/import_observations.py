@@ -5,8 +5,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from publications.models import Release
+from publications.services import release_observations_import
 from stats.models import exact_text
-from stats.services import ImportRefused, observations_import
+from stats.services import ImportRefused
 
 
 class Command(BaseCommand):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"file: cannot open {file!r}: {exc.strerror}") from exc
         try:
-            report = observations_import(stream=stream, release=target, commit=not dry_run)
+            report = release_observations_import(stream=stream, release=target, commit=not dry_run)
         except ImportRefused as exc:
             raise CommandError(f"--release: {exc}") from exc
         finally:

@@ -1,8 +1,6 @@
 """The derived-indicator engine, set-based on PostgreSQL.
 
-The same definitions, the same order and the same rows as the Python engine in
-``stats/derived.py`` (the reference, and the engine on SQLite), computed differently:
-each definition of a kind that SQL can compute exactly (change, percent change and
+Each definition of a kind that SQL can compute exactly (change, percent change and
 multiple over k periods; ratio, share, per unit, difference) is ONE statement over all
 its output series. The statement reads the input values (the published ones, overlaid
 with a release's drafts and with the values computed earlier in the run), computes each
@@ -22,7 +20,7 @@ decimals and 20 digits, so a quotient is n / d with an integer d below 10^36 (af
 scaling both to integers); unless it is exactly a tie at the 11th decimal, it is at
 least 1 / (2 * 10^10 * d) > 5e-47 away from one. Taken at 60 decimals (error below
 5e-61), it rounds, half to even, exactly as the exact quotient does, which is what the
-Python engine rounds (``derived._quotient``, with fractions). Where a value is stored,
+Python engine rounds (``python.quotient``, with fractions). Where a value is stored,
 the quotient is first checked against it with products only (``_same_or_exact``).
 """
 
@@ -36,19 +34,13 @@ from decimal import Decimal
 
 from django.db import connection
 
-from .choices import DerivedKind
-from .models import DerivedDefinition, DerivedGap, Series, exact_text
-from .periods import _MONTHS_PER_PERIOD, parse_period
-from .services import close_revised_sql
-
-SHIFT_SQL_KINDS = {DerivedKind.CHANGE, DerivedKind.PERCENT_CHANGE, DerivedKind.MULTIPLE}
-BINARY_SQL_KINDS = {
-    DerivedKind.RATIO,
-    DerivedKind.SHARE,
-    DerivedKind.PER_UNIT,
-    DerivedKind.DIFFERENCE,
-}
-SQL_KINDS = SHIFT_SQL_KINDS | BINARY_SQL_KINDS
+from ..choices import DerivedKind
+from ..models import DerivedDefinition, DerivedGap, Series, exact_text
+from ..periods import MONTHS_PER_PERIOD, parse_period
+from ..services import close_revised_sql
+from .inputs import Output
+from .kinds import SHIFT_SQL_KINDS
+from .writer import DERIVED_SOURCE, formula_prefix
 
 _TEMP_TABLES = """
 DROP TABLE IF EXISTS drv_map, drv_scope, drv_vals, drv_new, drv_keys, drv_periods;
@@ -304,7 +296,7 @@ def _full_result_sql(
         for back, frequency in backs:
             # The value ``rows`` rows before, when it is the period ``back`` months
             # before (no gap in between); otherwise looked up (rare).
-            rows = back // _MONTHS_PER_PERIOD[frequency]
+            rows = back // MONTHS_PER_PERIOD[frequency]
             lag = "lag({}, " + str(rows) + ") OVER w"
             branches.append(
                 "SELECT m.idx, m.out_id, m.xcode, m.xkey, m.freq, m.back, r.* FROM drv_map m "
@@ -383,13 +375,12 @@ def _json(text: str) -> str:
 
 def provenance_params(definition: DerivedDefinition) -> dict:
     """The constant parts of a definition's provenance, as JSON literals (kind_j, ...)."""
-    from .derived import _formula_prefix
-
-    return {f"{key}_j": _json(value) for key, value in _formula_prefix(definition).items()}
+    return {f"{key}_j": _json(value) for key, value in formula_prefix(definition).items()}
 
 
 def _provenance_sql(definition: DerivedDefinition) -> str:
-    """The provenance of a result row ``res`` with its map row ``m`` (derived._provenance).
+    """The provenance of a result row ``res`` with its map row ``m`` (the JSON of
+    writer.ProvenanceText).
 
     Written as JSON text and cast once (``::jsonb``): half the time of building it with
     nested ``jsonb_build_object`` calls, and the same jsonb value (jsonb keeps no key
@@ -426,7 +417,7 @@ def _provenance_sql(definition: DerivedDefinition) -> str:
 @dataclass
 class MapRow:
     idx: int
-    output: object  # derived._Output
+    output: Output
     driver: Series
     back: int
     other: Series | None = None
@@ -442,7 +433,7 @@ def map_load(definition: DerivedDefinition, outputs: list, steps) -> list[MapRow
         driver = output.inputs["x" if kind in SHIFT_SQL_KINDS else "a"]
         back = 0
         if kind in SHIFT_SQL_KINDS:
-            back = steps(definition, output.frequency) * _MONTHS_PER_PERIOD[output.frequency]
+            back = steps(definition, output.frequency) * MONTHS_PER_PERIOD[output.frequency]
         other = output.inputs.get("b")
         rows.append(MapRow(idx, output, driver, back, other, output.wanted.get("b", "")))
     map_copy(rows)
@@ -569,8 +560,6 @@ def definition_run(
     goes through drv_new; the statement inserts them as published rows of that release
     at that instant (``valid_from``), as ``release_publish`` would make the drafts. The
     gaps still go to drv_new."""
-    from .derived import _DERIVED_SOURCE
-
     head = provenance_params(definition)
     # A full run over the published values: one ordered pass per series. Otherwise
     # (a change, a release's drafts, values of this run): index lookups row by row.
@@ -629,7 +618,7 @@ def definition_run(
         )
         written = "(SELECT count(*) FROM new WHERE reason IS NULL)"
     else:
-        params.update(release=publish[0], at=publish[1], source=_DERIVED_SOURCE)
+        params.update(release=publish[0], at=publish[1], source=DERIVED_SOURCE)
         new = (
             "new AS (INSERT INTO drv_new (def, out_id, okey, period, reason) "
             "SELECT %(def)s, res.out_id, m.okey, res.period, res.reason "
@@ -772,8 +761,6 @@ def python_results_add(
 
 def values_write(release_id: int) -> int:
     """INSERT the differing values of drv_new as drafts of the release."""
-    from .derived import _DERIVED_SOURCE
-
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO stats_observation (series_id, release_id, period, period_start, "
@@ -781,7 +768,7 @@ def values_write(release_id: int) -> int:
             "valid_to, created_at) "
             "SELECT out_id, %s, period, period_start, period_end, value, status, '', %s, "
             "NULL, prov, NULL, NULL, now() FROM drv_new WHERE reason IS NULL",
-            [release_id, _DERIVED_SOURCE],
+            [release_id, DERIVED_SOURCE],
         )
         return cursor.rowcount
 
@@ -799,8 +786,6 @@ def values_publish(release_id: int, at: dt.datetime) -> tuple[int, int, dt.datet
     does with drafts, without writing each row twice). Nothing is written when a revised
     row was published at or after ``at``. Returns (inserted, closed, latest valid_from of
     the revised rows)."""
-    from .derived import _DERIVED_SOURCE
-
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE drv_new")
         cursor.execute(_CLOSE_REVISED_SQL, {"at": at})
@@ -813,7 +798,7 @@ def values_publish(release_id: int, at: dt.datetime) -> tuple[int, int, dt.datet
             "valid_to, created_at) "
             "SELECT out_id, %s, period, period_start, period_end, value, status, '', %s, "
             "NULL, prov, %s, NULL, now() FROM drv_new WHERE reason IS NULL",
-            [release_id, _DERIVED_SOURCE, at],
+            [release_id, DERIVED_SOURCE, at],
         )
         return cursor.rowcount, closed, latest
 
