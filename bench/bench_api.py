@@ -149,8 +149,8 @@ def _database_prepare(observations: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from publications.demo.loader import demo_load
     from publications.models import Release
-    from stats.demo.loader import demo_load
     from stats.generate import DEFAULT_RELEASE_SLUG, synthetic_data_generate
     from stats.models import Observation
 

@@ -637,8 +637,8 @@ def _configure_environment() -> str:
 def prepare(observations: int) -> dict:
     from django.core.management import call_command
 
+    from publications.demo.loader import demo_load
     from publications.models import Release
-    from stats.demo.loader import demo_load
     from stats.generate import synthetic_data_generate
     from stats.models import DerivedDefinition, Indicator, Series
 
