@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from .choices import ReleaseStatus
 from .models import NewsRelease, Release
-from .selectors import news_public
+from .selectors import news_public, releases_public
 
 # News releases listed on an indicator page.
 INDICATOR_NEWS_SHOWN = 5
@@ -58,6 +58,9 @@ class PublishingExtension:
         news = NewsRelease.objects.filter(published_at__gt=now).aggregate(first=Min("published_at"))
         instants = [i for i in (*releases.values(), news["first"]) if i is not None]
         return min(instants) if instants else None
+
+    def releases_public(self, *, now: dt.datetime) -> dict[str, int]:
+        return dict(releases_public(now=now).order_by().values_list("slug", "id"))
 
     def release_links(self, *, release_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         return {

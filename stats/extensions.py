@@ -24,6 +24,9 @@ class SiteExtension(Protocol):
     def next_change_at(self, *, now: dt.datetime) -> dt.datetime | None:
         """The next instant after ``now`` at which something it owns becomes public by itself."""
 
+    def releases_public(self, *, now: dt.datetime) -> dict[str, int]:
+        """Slug to id of the releases the public can see at ``now``."""
+
     def release_links(self, *, release_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """The page URL and title of each release an observation names (by ``release_id``)."""
 

@@ -349,6 +349,16 @@ def site_version() -> str:
     return "|".join(part.isoformat() if part else "-" for part in parts)
 
 
+def releases_public_ids() -> dict[str, int]:
+    """Slug to id of the releases the public can see now (published, up to now), as the
+    registered extensions know them: what the API's release filter accepts."""
+    now = timezone.now()
+    found: dict[str, int] = {}
+    for extension in extensions():
+        found.update(extension.releases_public(now=now))
+    return found
+
+
 def next_publication_at() -> dt.datetime | None:
     """The next instant, after now, at which something public changes by itself (a
     publication set a little ahead, the next scheduled release time), as the registered
