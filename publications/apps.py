@@ -1,14 +1,24 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from stats.apps import api_generation_follow
+from stats.extensions import extension_register
+
+# Saves and deletes of these models start a new generation of the API's response cache.
+API_GENERATION_MODELS = (
+    "publications.Release",
+    "publications.NewsRelease",
+    "publications.AuditEntry",
+)
+
 
 class PublicationsConfig(AppConfig):
     name = "publications"
     verbose_name = _("Publications")
 
     def ready(self):
-        from stats.extensions import extension_register
-
         from .extension import publishing_extension
 
         extension_register(publishing_extension)
+        for label in API_GENERATION_MODELS:
+            api_generation_follow(label)
