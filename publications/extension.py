@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db.models import Max, Min, Q
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from .choices import ReleaseStatus
@@ -68,8 +69,10 @@ class PublishingExtension:
             for release in Release.objects.filter(pk__in=list(release_ids))
         }
 
-    def indicator_context(self, *, indicator) -> dict:
-        return {"news": list(news_public().filter(indicators=indicator)[:INDICATOR_NEWS_SHOWN])}
+    def indicator_sections(self, *, indicator, request) -> list[str]:
+        news = list(news_public().filter(indicators=indicator)[:INDICATOR_NEWS_SHOWN])
+        html = render_to_string("publications/_indicator_news.html", {"news": news}, request)
+        return [html]
 
 
 publishing_extension = PublishingExtension()

@@ -30,8 +30,8 @@ class SiteExtension(Protocol):
     def release_links(self, *, release_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """The page URL and title of each release an observation names (by ``release_id``)."""
 
-    def indicator_context(self, *, indicator) -> dict:
-        """Extra template context of the indicator page of ``indicator``."""
+    def indicator_sections(self, *, indicator, request) -> list[str]:
+        """Sections of the indicator page of ``indicator``, as HTML, shown after its data."""
 
 
 _registered: list[SiteExtension] = []

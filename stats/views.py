@@ -235,8 +235,11 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "pandas": f'pd.read_csv("{api_url}&format=csv")',
         "citation": _citation(indicator, selection_label, points, permalink, language),
     }
-    for extension in extensions():
-        context.update(extension.indicator_context(indicator=indicator))
+    context["extension_sections"] = [
+        section
+        for extension in extensions()
+        for section in extension.indicator_sections(indicator=indicator, request=request)
+    ]
     return render(request, "stats/indicator_detail.html", context)
 
 
