@@ -5,7 +5,7 @@ PostgreSQL (DATABASE_URL, by default postgres://postgres@127.0.0.1:5432/angka_be
 created and migrated when missing) and Redis (REDIS_URL, by default
 redis://127.0.0.1:6379/0; its keys get a prefix of their own). It
 
-* loads the demo and generates 2,000,000 synthetic observations (``stats.generate``)
+* loads the demo and generates 2,000,000 synthetic observations (``publications.generate``)
   unless they are there already;
 * serves the site with gunicorn as the README's production section says
   (``config/gunicorn.conf.py``, DEBUG off), once with the response cache off
@@ -149,9 +149,9 @@ def _database_prepare(observations: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from publications.demo.loader import demo_load
+    from publications.generate import DEFAULT_RELEASE_SLUG, synthetic_data_generate
     from publications.models import Release
-    from stats.demo.loader import demo_load
-    from stats.generate import DEFAULT_RELEASE_SLUG, synthetic_data_generate
     from stats.models import Observation
 
     call_command("migrate", verbosity=0, interactive=False)

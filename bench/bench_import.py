@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from stats.demo.loader import demo_load
+    from publications.demo.loader import demo_load
 
     call_command("migrate", verbosity=0, interactive=False)
     demo_load()

@@ -5,7 +5,7 @@ PostgreSQL (DATABASE_URL, by default postgres://postgres@127.0.0.1:5432/angka_be
 created, migrated and filled when missing) and Redis (REDIS_URL, by default
 redis://127.0.0.1:6379/0; the run's cache keys get a prefix of their own). It
 
-* loads the demo and generates 2,000,000 synthetic observations (``stats.generate``,
+* loads the demo and generates 2,000,000 synthetic observations (``publications.generate``,
   the same set-up as bench-api: ``bench.bench_api._database_prepare``) unless they are
   there already, and collects the static files (hashed names, as in production);
 * serves the site with gunicorn as the README's production section says

@@ -6,7 +6,10 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from stats import views as site_views
+from publications import urls as publication_urls
+from publications import views as publication_views
+from stats import urls as stats_urls
+from stats import views as stats_views
 from stats.api.views import api_not_found
 
 
@@ -24,11 +27,21 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     re_path(r"^api/", api_not_found),
     # The public site: /id/... (the default, / leads there) and /en/...
-    path("", site_views.language_root, name="language-root"),
-    path("robots.txt", site_views.robots, name="robots"),
-    path("sitemap.xml", site_views.sitemap, name="sitemap"),
+    path("", stats_views.language_root, name="language-root"),
+    path("robots.txt", stats_views.robots, name="robots"),
+    path("sitemap.xml", publication_views.sitemap, name="sitemap"),
 ]
 urlpatterns += i18n_patterns(
-    path("", include("stats.urls")),
+    # The statistics pages and the site's home and search (publications' views, which
+    # list releases too) share the "stats" namespace: their URL names never changed.
+    path(
+        "",
+        include(
+            (
+                [*publication_urls.site_urlpatterns, *stats_urls.urlpatterns],
+                stats_urls.app_name,
+            )
+        ),
+    ),
     path("", include("publications.urls")),
 )

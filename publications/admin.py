@@ -1,28 +1,45 @@
-"""Admin of releases, news releases and the audit trail.
+"""Admin of releases, news releases, the audit trail and the observations of releases.
 
 Every change goes through publications.services: the lifecycle buttons open a small
 confirmation page whose form calls one service; a refusal is shown as a message and
 changes nothing. A release is read-only once it leaves draft.
+
+Published observations are read-only and can never be deleted here; new values go into
+a draft release, one at a time through the form or in bulk through the CSV import,
+which shows what will change before anything is written.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import secrets
+import time
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.widgets import AdminSplitDateTime
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from stats.admin import ReadOnlyAdmin
+from stats.models import Observation, PublishedDataError, exact_text
+from stats.services import ImportRefused, ImportReport
 
 from . import services
 from .choices import ReleaseStatus
+from .forms import ObservationAdminForm, ObservationImportForm
 from .models import (
     PERM_REVIEW,
     PERM_SUBMIT,
@@ -411,6 +428,359 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "changes",
     )
     readonly_fields = fields
+
+
+# --- Observations: the values of releases, one by one or by CSV import. ---
+
+# Unpublished rows of these releases may be deleted; only drafts may be changed.
+DELETABLE_RELEASE_STATUSES = frozenset({ReleaseStatus.DRAFT, ReleaseStatus.CANCELLED})
+IMPORT_SESSION_KEY = "stats_observation_imports"
+IMPORT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# Uploaded files that were previewed but never confirmed are removed after a day.
+IMPORT_FILE_MAX_AGE = dt.timedelta(days=1)
+PREVIEW_ROWS_SHOWN = 50
+
+
+class PublishedFilter(admin.SimpleListFilter):
+    title = _("published")
+    parameter_name = "published"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("yes", _("Published")),
+            ("current", _("Published, current")),
+            ("revised", _("Published, revised since")),
+            ("no", _("Not published (draft)")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "yes":
+            return queryset.filter(valid_from__isnull=False)
+        if value == "current":
+            return queryset.filter(valid_from__isnull=False, valid_to__isnull=True)
+        if value == "revised":
+            return queryset.filter(valid_to__isnull=False)
+        if value == "no":
+            return queryset.filter(valid_from__isnull=True)
+        return queryset
+
+
+def _editable(obj: Observation) -> bool:
+    return obj.valid_from is None and obj.release.status == ReleaseStatus.DRAFT
+
+
+def _deletable(obj: Observation) -> bool:
+    return obj.valid_from is None and obj.release.status in DELETABLE_RELEASE_STATUSES
+
+
+@admin.register(Observation)
+class ObservationAdmin(admin.ModelAdmin):
+    form = ObservationAdminForm
+    list_display = [
+        "indicator_code",
+        "series_key",
+        "frequency",
+        "period",
+        "value_text",
+        "status",
+        "release",
+        "is_published",
+        "valid_to",
+    ]
+    list_filter = [
+        ("series__indicator", admin.RelatedFieldListFilter),
+        "series__frequency",
+        "status",
+        ("release", admin.RelatedFieldListFilter),
+        PublishedFilter,
+    ]
+    search_fields = ["series__indicator__code", "^period", "series__key"]
+    list_select_related = ["series__indicator", "release"]
+    autocomplete_fields = ["series"]
+    show_full_result_count = False
+    list_per_page = 100
+    actions = ["delete_selected"]
+    import_template = "admin/stats/observation/import_form.html"
+    preview_template = "admin/stats/observation/import_preview.html"
+
+    # -- list ------------------------------------------------------------------------
+    @admin.display(description=_("indicator"), ordering="series__indicator__code")
+    def indicator_code(self, obj: Observation) -> str:
+        return obj.series.indicator.code
+
+    @admin.display(description=_("series key"), ordering="series__key")
+    def series_key(self, obj: Observation) -> str:
+        return obj.series.key
+
+    @admin.display(description=_("frequency"), ordering="series__frequency")
+    def frequency(self, obj: Observation) -> str:
+        return obj.series.get_frequency_display()
+
+    @admin.display(description=_("value"), ordering="value")
+    def value_text(self, obj: Observation) -> str:
+        return exact_text(obj.value)
+
+    @admin.display(description=_("published"), boolean=True, ordering="valid_from")
+    def is_published(self, obj: Observation) -> bool:
+        return obj.is_published
+
+    # -- permissions ---------------------------------------------------------------------
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not _editable(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not _deletable(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [
+            "period_start",
+            "period_end",
+            "valid_from",
+            "valid_to",
+            "created_at",
+            "provenance",
+        ]
+
+    def get_fields(self, request, obj=None):
+        fields = list(ObservationAdminForm.Meta.fields)
+        return fields + list(self.get_readonly_fields(request, obj))
+
+    @admin.action(permissions=["delete"], description=_("Delete selected unpublished observations"))
+    def delete_selected(self, request, queryset):
+        blocked = queryset.filter(
+            Q(valid_from__isnull=False) | ~Q(release__status__in=DELETABLE_RELEASE_STATUSES)
+        ).count()
+        if blocked:
+            self.message_user(
+                request,
+                ngettext(
+                    "Nothing was deleted: %(count)d of the selected observations is published "
+                    "or belongs to a release under review. Published values are kept forever.",
+                    "Nothing was deleted: %(count)d of the selected observations are published "
+                    "or belong to a release under review. Published values are kept forever.",
+                    blocked,
+                )
+                % {"count": blocked},
+                messages.ERROR,
+            )
+            return None
+        return django_delete_selected(self, request, queryset)
+
+    def delete_queryset(self, request, queryset):
+        try:
+            super().delete_queryset(request, queryset)
+        except PublishedDataError as exc:
+            # Published while the confirmation page was open.
+            self.message_user(request, str(exc), messages.ERROR)
+
+    # -- CSV import ----------------------------------------------------------------------
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="{}_{}_import".format(*info),
+            ),
+            path(
+                "import/confirm/",
+                self.admin_site.admin_view(self.import_confirm_view),
+                name="{}_{}_import_confirm".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _import_context(self, request: HttpRequest, **extra) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "has_view_permission": self.has_view_permission(request),
+            **extra,
+        }
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = ObservationImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                response = self._import_preview(request, form)
+                if response is not None:
+                    return response
+        else:
+            form = ObservationImportForm(initial=self._initial_release(request))
+        return TemplateResponse(
+            request,
+            self.import_template,
+            self._import_context(request, title=gettext("Import observations"), form=form),
+        )
+
+    @staticmethod
+    def _initial_release(request: HttpRequest) -> dict:
+        release_id = request.GET.get("release", "")
+        if release_id.isdigit():
+            return {"release": int(release_id)}
+        return {}
+
+    def _import_preview(
+        self, request: HttpRequest, form: ObservationImportForm
+    ) -> HttpResponse | None:
+        release: Release = form.cleaned_data["release"]
+        upload = form.cleaned_data["file"]
+        directory = _imports_directory()
+        _remove_stale_imports(directory)
+        token = secrets.token_urlsafe(24)
+        stored = directory / f"{token}.csv"
+        with stored.open("wb") as destination:
+            for chunk in upload.chunks():
+                destination.write(chunk)
+        try:
+            with stored.open(encoding="utf-8-sig", newline="") as stream:
+                report = services.release_observations_import(
+                    stream=stream, release=release, commit=False, user=request.user
+                )
+        except ImportRefused as exc:
+            stored.unlink(missing_ok=True)
+            form.add_error("release", str(exc))
+            return None
+        if report.ok:
+            pending = request.session.get(IMPORT_SESSION_KEY, {})
+            pending[token] = {"release": release.pk, "name": upload.name, "at": time.time()}
+            request.session[IMPORT_SESSION_KEY] = pending
+        else:
+            stored.unlink(missing_ok=True)
+            token = ""
+        return self._render_preview(
+            request, report=report, release=release, filename=upload.name, token=token
+        )
+
+    def _render_preview(
+        self,
+        request: HttpRequest,
+        *,
+        report: ImportReport,
+        release: Release,
+        filename: str,
+        token: str,
+    ) -> HttpResponse:
+        return TemplateResponse(
+            request,
+            self.preview_template,
+            self._import_context(
+                request,
+                title=gettext("Check the import"),
+                report=report,
+                release=release,
+                filename=filename,
+                token=token,
+                revised_rows=[_preview_row(change) for change in report.revised_sample],
+                new_rows=[
+                    _preview_row(change) for change in report.new_sample[:PREVIEW_ROWS_SHOWN]
+                ],
+                unchanged_rows=[
+                    _preview_row(change) for change in report.unchanged_sample[:PREVIEW_ROWS_SHOWN]
+                ],
+                unreported_errors=report.error_count - len(report.errors),
+            ),
+        )
+
+    def import_confirm_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        import_url = reverse("admin:stats_observation_import")
+        if request.method != "POST":
+            return HttpResponseRedirect(import_url)
+        token = request.POST.get("token", "")
+        pending = request.session.get(IMPORT_SESSION_KEY, {})
+        entry = pending.get(token) if IMPORT_TOKEN.match(token) else None
+        stored = _imports_directory() / f"{token}.csv"
+        if entry is None or not stored.is_file():
+            self.message_user(
+                request,
+                gettext("This import is unknown or has expired; upload the file again."),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(import_url)
+        release = Release.objects.filter(pk=entry["release"]).first()
+        if release is None:
+            stored.unlink(missing_ok=True)
+            pending.pop(token, None)
+            request.session[IMPORT_SESSION_KEY] = pending
+            self.message_user(request, gettext("The release no longer exists."), messages.ERROR)
+            return HttpResponseRedirect(import_url)
+        try:
+            with stored.open(encoding="utf-8-sig", newline="") as stream:
+                report = services.release_observations_import(
+                    stream=stream, release=release, commit=True, user=request.user
+                )
+        except ImportRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(f"{import_url}?release={release.pk}")
+        finally:
+            stored.unlink(missing_ok=True)
+            pending.pop(token, None)
+            request.session[IMPORT_SESSION_KEY] = pending
+        if not report.ok:
+            # The data changed since the preview (e.g. a code was removed): show why.
+            return self._render_preview(
+                request, report=report, release=release, filename=entry["name"], token=""
+            )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d observation was written to the release %(release)s "
+                "(%(unchanged)d unchanged rows skipped).",
+                "%(count)d observations were written to the release %(release)s "
+                "(%(unchanged)d unchanged rows skipped).",
+                report.written,
+            )
+            % {"count": report.written, "release": release.slug, "unchanged": report.unchanged},
+            messages.SUCCESS,
+        )
+        changelist = reverse("admin:stats_observation_changelist")
+        return HttpResponseRedirect(f"{changelist}?release__id__exact={release.pk}")
+
+
+def _imports_directory() -> Path:
+    directory = Path(settings.MEDIA_ROOT) / "imports"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _remove_stale_imports(directory: Path) -> None:
+    oldest = time.time() - IMPORT_FILE_MAX_AGE.total_seconds()
+    for stale in directory.glob("*.csv"):
+        try:
+            if stale.stat().st_mtime < oldest:
+                stale.unlink()
+        except FileNotFoundError:
+            continue  # removed by a concurrent request
+
+
+def _preview_row(change) -> dict:
+    percent = change.change_percent
+    return {
+        "line": change.line,
+        "indicator": change.indicator,
+        "series_key": change.series_key,
+        "period": change.period,
+        "old_value": exact_text(change.old_value) if change.old_value is not None else "",
+        "new_value": exact_text(change.new_value),
+        "old_status": change.old_status or "",
+        "new_status": change.new_status,
+        "change_percent": (
+            "" if percent is None else f"{'+' if percent > 0 else ''}{exact_text(percent)}"
+        ),
+        "warning": change.warning,
+    }
 
 
 @admin.register(RecomputeRequest)

@@ -1,6 +1,17 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from stats.apps import api_generation_follow
+from stats.extensions import extension_register
+
+# Saves and deletes of these models start a new generation of the API's response cache.
+API_GENERATION_MODELS = (
+    "publications.Release",
+    "publications.NewsRelease",
+    "publications.AuditEntry",
+    "publications.RecomputeRequest",
+)
+
 
 class PublicationsConfig(AppConfig):
     name = "publications"
@@ -11,3 +22,8 @@ class PublicationsConfig(AppConfig):
         # the services); registering them when Django starts makes the names known in
         # every process, web and shell included, not only in a worker.
         from . import tasks  # noqa: F401
+        from .extension import publishing_extension
+
+        extension_register(publishing_extension)
+        for label in API_GENERATION_MODELS:
+            api_generation_follow(label)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -131,4 +132,45 @@ def news_years_public(*, now: dt.datetime | None = None) -> list[int]:
     return sorted(
         {instant.year for instant in news_public(now=now).values_list("published_at", flat=True)},
         reverse=True,
+    )
+
+
+def releases_search(*, query: str) -> QuerySet[Release]:
+    """Published releases whose title or summary matches ``query``, newest first."""
+    queryset = releases_public()
+    if settings.DATABASE_VENDOR == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("title_id", "summary_id", config="simple") + SearchVector(
+            "title_en", "summary_en", config="english"
+        )
+        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+            query, config="english", search_type="websearch"
+        )
+        return queryset.annotate(document=vector).filter(
+            Q(document=search) | Q(title_id__icontains=query) | Q(title_en__icontains=query)
+        )
+    return queryset.filter(
+        Q(title_id__icontains=query)
+        | Q(title_en__icontains=query)
+        | Q(summary_id__icontains=query)
+        | Q(summary_en__icontains=query)
+    )
+
+
+def news_search(*, query: str) -> QuerySet[NewsRelease]:
+    """Published news releases whose title, lead or body matches ``query``, newest first."""
+    queryset = news_public()
+    if settings.DATABASE_VENDOR == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("title", "lead", "body", config="simple")
+        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+            query, config="english", search_type="websearch"
+        )
+        return queryset.annotate(document=vector).filter(
+            Q(document=search) | Q(title__icontains=query)
+        )
+    return queryset.filter(
+        Q(title__icontains=query) | Q(lead__icontains=query) | Q(body__icontains=query)
     )

@@ -16,3 +16,10 @@ urlpatterns = [
     path("kalender/", views.calendar, name="calendar"),
     path("kalender/rilis.ics", views.calendar_ics, name="calendar-ics"),
 ]
+
+# The site's home and search pages list figures, releases and news releases; config.urls
+# serves them in the "stats" namespace, under the names they have always had.
+site_urlpatterns = [
+    path("", views.home, name="home"),
+    path("cari/", views.search, name="search"),
+]

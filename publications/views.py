@@ -1,13 +1,16 @@
-"""Public pages of the publishing side: releases, news releases, calendar, feeds.
+"""Public pages of the publishing side: releases, news releases, calendar, feeds, and the
+site's pages that list both figures and publications (home, search, sitemap).
 
 Every read goes through publications.selectors (the embargo: a scheduled release shows
-only its title and time in the calendar; its news release and values stay hidden).
+only its title and time in the calendar; its news release and values stay hidden) and,
+for the figures, stats.selectors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,19 +23,26 @@ from django.utils.translation import gettext_lazy
 
 from stats.models import Topic
 from stats.pagecache import cached_page
+from stats.selectors import indicators_public, indicators_search
+from stats.views import headline_figures_shown
 
 from .news_markup import figure_references, figures_resolve, news_body_html
 from .selectors import (
     calendar_entries_public,
+    calendar_upcoming,
     news_public,
     news_public_filtered,
+    news_search,
     news_years_public,
     release_observations_public,
     release_public_get,
     releases_public,
+    releases_search,
 )
 
 PAGE_SIZE = 20
+SEARCH_MIN_LENGTH = 2
+SEARCH_LIMIT = 20
 
 
 def _language() -> str:
@@ -259,3 +269,83 @@ class NewsFeed(Feed):
 
 release_feed = cached_page(ReleaseFeed())
 news_feed = cached_page(NewsFeed())
+
+
+@cached_page
+def home(request: HttpRequest) -> HttpResponse:
+    context = {
+        "figures": headline_figures_shown(),
+        "releases": list(releases_public()[:5]),
+        "news": list(news_public()[:4]),
+        "upcoming": list(calendar_upcoming()[:4]),
+        "topics": list(Topic.objects.all()),
+    }
+    return render(request, "publications/home.html", context)
+
+
+@cached_page
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    context: dict = {"query": query, "searched": False}
+    if query and len(query) < SEARCH_MIN_LENGTH:
+        context["error"] = _("q: type at least %(count)d characters") % {"count": SEARCH_MIN_LENGTH}
+        return render(request, "publications/search.html", context, status=400)
+    if len(query) > 200:
+        context["error"] = _("q: at most 200 characters")
+        return render(request, "publications/search.html", context, status=400)
+    if query:
+        context.update(
+            searched=True,
+            indicators=list(indicators_search(query=query)[:SEARCH_LIMIT]),
+            releases=list(releases_search(query=query)[:SEARCH_LIMIT]),
+            news=list(news_search(query=query)[:SEARCH_LIMIT]),
+        )
+        context["total"] = (
+            len(context["indicators"]) + len(context["releases"]) + len(context["news"])
+        )
+    return render(request, "publications/search.html", context)
+
+
+def _both_languages(path_name: str, *args) -> list[tuple[str, str]]:
+    urls = []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            urls.append((code, reverse(path_name, args=args)))
+    return urls
+
+
+@cached_page
+def sitemap(request: HttpRequest) -> HttpResponse:
+    """sitemap.xml: every public page in both languages, each naming its other language."""
+    entries = []
+
+    def add(name: str, *args, lastmod=None) -> None:
+        alternates = [
+            (code, request.build_absolute_uri(url)) for code, url in _both_languages(name, *args)
+        ]
+        for _code, url in alternates:
+            entries.append({"loc": url, "alternates": alternates, "lastmod": lastmod})
+
+    for name in (
+        "stats:home",
+        "stats:indicators",
+        "stats:methodology",
+        "publications:releases",
+        "publications:news",
+        "publications:calendar",
+    ):
+        add(name)
+    for topic in Topic.objects.all():
+        add("stats:methodology-topic", topic.code)
+    for indicator in indicators_public().order_by("code"):
+        add("stats:indicator", indicator.code, lastmod=indicator.updated_at)
+    for release in releases_public():
+        add("publications:release", release.slug, lastmod=release.published_at)
+    for news_release in news_public():
+        add("publications:news-detail", news_release.slug, lastmod=news_release.published_at)
+    return render(
+        request,
+        "publications/sitemap.xml",
+        {"entries": entries},
+        content_type="application/xml; charset=utf-8",
+    )

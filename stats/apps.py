@@ -10,11 +10,27 @@ API_GENERATION_MODELS = (
     "stats.Target",
     "stats.DerivedDefinition",
     "stats.DerivedInput",
-    "publications.RecomputeRequest",
-    "publications.Release",
-    "publications.NewsRelease",
-    "publications.AuditEntry",
 )
+
+
+def api_generation_follow(label: str) -> None:
+    """Start a new generation of the API's response cache on every save and delete of the
+    model ``label`` ("app.Model") and every change of its many-to-many fields. Apps built
+    on stats call it from their ``ready()`` for the models the API shows."""
+    from django.apps import apps
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from stats.api.cache import generation_bump
+
+    model = apps.get_model(label)
+    post_save.connect(generation_bump, sender=model, dispatch_uid=f"api-gen-s-{label}")
+    post_delete.connect(generation_bump, sender=model, dispatch_uid=f"api-gen-d-{label}")
+    for field in model._meta.local_many_to_many:
+        m2m_changed.connect(
+            generation_bump,
+            sender=field.remote_field.through,
+            dispatch_uid=f"api-gen-m-{label}-{field.name}",
+        )
 
 
 class StatsConfig(AppConfig):
@@ -22,18 +38,5 @@ class StatsConfig(AppConfig):
     verbose_name = _("Statistics")
 
     def ready(self):
-        from django.apps import apps
-        from django.db.models.signals import m2m_changed, post_delete, post_save
-
-        from stats.api.cache import generation_bump
-
         for label in API_GENERATION_MODELS:
-            model = apps.get_model(label)
-            post_save.connect(generation_bump, sender=model, dispatch_uid=f"api-gen-s-{label}")
-            post_delete.connect(generation_bump, sender=model, dispatch_uid=f"api-gen-d-{label}")
-            for field in model._meta.local_many_to_many:
-                m2m_changed.connect(
-                    generation_bump,
-                    sender=field.remote_field.through,
-                    dispatch_uid=f"api-gen-m-{label}-{field.name}",
-                )
+            api_generation_follow(label)

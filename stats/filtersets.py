@@ -22,11 +22,10 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from publications.selectors import releases_public
-
 from .choices import Frequency, ObservationStatus, Unit
 from .models import AS_OF_SQL, Code, CodeList, Indicator, Observation, Series, Topic
 from .periods import Period, PeriodError, parse_period
+from .selectors import releases_public_ids
 
 MAX_LIST_ITEMS = 500
 # The series index (``SeriesIndex``) is kept per worker while the catalogue has at most
@@ -98,7 +97,7 @@ class CatalogueLookups:
     @cached_property
     def releases(self) -> dict[str, int]:
         """Slug to id of the releases the public can see (published, up to now)."""
-        return dict(releases_public().order_by().values_list("slug", "id"))
+        return releases_public_ids()
 
     @cached_property
     def release_slugs(self) -> dict[int, str]:

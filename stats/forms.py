@@ -13,9 +13,6 @@ from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from publications.choices import ReleaseStatus
-from publications.models import Release
-
 from .choices import Frequency
 from .derived import DefinitionError, definition_validate
 from .models import (
@@ -23,7 +20,6 @@ from .models import (
     CodeList,
     DerivedInput,
     Indicator,
-    Observation,
     Series,
     SeriesCode,
     Target,
@@ -70,7 +66,7 @@ def period_clean(text: str, *, series: Series | None) -> Period:
     return period
 
 
-def _value_sign_check(form: forms.Form, *, series: Series | None, value) -> None:
+def value_sign_check(form: forms.Form, *, series: Series | None, value) -> None:
     """Counts and amounts cannot be negative (Indicator.allows_negative)."""
     if series is None or value is None or value >= 0 or series.indicator.allows_negative:
         return
@@ -257,48 +253,6 @@ def series_admin_form() -> type[SeriesAdminForm]:
     return type("SeriesAdminForm", (SeriesAdminForm,), fields)
 
 
-class ObservationAdminForm(forms.ModelForm):
-    """One observation of a draft release, checked like an imported row."""
-
-    class Meta:
-        model = Observation
-        fields = [
-            "series",
-            "release",
-            "period",
-            "value",
-            "status",
-            "note",
-            "source",
-            "reference_date",
-        ]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "release" in self.fields:
-            self.fields["release"].queryset = Release.objects.filter(status=ReleaseStatus.DRAFT)
-            self.fields["release"].help_text = _("Only draft releases take new values.")
-            self.fields["release"].error_messages["invalid_choice"] = _(
-                "Choose a release in draft status; this one cannot take new values."
-            )
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        series: Series | None = cleaned.get("series")
-        period_text = cleaned.get("period")
-        if period_text:
-            try:
-                period = period_clean(period_text, series=series)
-            except ValidationError as exc:
-                self.add_error("period", exc)
-            else:
-                cleaned["period"] = period.code
-                self.instance.period_start = period.start
-                self.instance.period_end = period.end
-        _value_sign_check(self, series=series, value=cleaned.get("value"))
-        return cleaned
-
-
 class TargetAdminForm(forms.ModelForm):
     class Meta:
         model = Target
@@ -315,7 +269,7 @@ class TargetAdminForm(forms.ModelForm):
             else:
                 cleaned["period"] = period.code
                 self.instance.period_start = period.start
-        _value_sign_check(self, series=cleaned.get("series"), value=cleaned.get("value"))
+        value_sign_check(self, series=cleaned.get("series"), value=cleaned.get("value"))
         return cleaned
 
 
@@ -344,23 +298,3 @@ class DerivedInputFormSet(forms.BaseInlineFormSet):
             definition_validate(definition=definition, inputs=inputs)
         except DefinitionError as exc:
             raise ValidationError(exc.messages) from exc
-
-
-class ObservationImportForm(forms.Form):
-    release = forms.ModelChoiceField(
-        label=_("release"),
-        queryset=Release.objects.filter(status=ReleaseStatus.DRAFT),
-        help_text=_("Only releases in draft status take new values."),
-        error_messages={
-            "invalid_choice": _(
-                "Choose a release in draft status; this one cannot take new values."
-            )
-        },
-    )
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_(
-            "UTF-8, comma separated, with the header "
-            "indicator,<code lists>,period,value[,status,note,source,reference_date]."
-        ),
-    )

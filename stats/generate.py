@@ -6,37 +6,29 @@ and 100, all exact Decimals. They go to clearly named indicators (codes ``SYN_..
 names saying *sintetis* / *synthetic*) in one release whose source says the figures
 are illustrative, so they can never be mistaken for official figures.
 
-``synthetic_data_generate`` is the service behind ``manage.py generate_data``;
+Here are the series and their values (``synthetic_series_prepare``,
+``synthetic_observations_write``); the release that holds them is made by
+publications.generate (``synthetic_data_generate``, behind ``manage.py generate_data``).
 ``monthly_values`` is the value model, shared with the import benchmark (bench/).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
-from django.db import transaction
-from django.utils import timezone
-
-from publications.choices import ReleaseStatus
-from publications.models import Release
-from publications.services import release_create
 
 from .choices import Frequency, MeasureKind, ObservationStatus, Unit
 from .demo import catalogue
 from .demo.loader import codelists_load, indicators_load
 from .models import Code, CodeList, Indicator, Observation, Topic, series_key
 from .periods import Period, period_from_parts
-from .services import _series_bulk_create, observations_write
+from .services import observations_write, series_bulk_create
 
 MAX_OBSERVATIONS = 5_000_000
-DEFAULT_RELEASE_SLUG = "synthetic-data"
 FIRST_YEAR, LAST_YEAR = 2000, 2025
 DIMENSIONS = ("region", "segment", "program")
 SYNTHETIC_SOURCE = "Sintetis / synthetic: generated for testing, illustrative only, not official"
@@ -193,19 +185,6 @@ UNIT_MODELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class GenerateResult:
-    release: Release
-    observations: int
-    series: int
-    indicators: list[str]
-    seconds: float
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.observations / self.seconds if self.seconds else float("inf")
-
-
 def months() -> list[Period]:
     """Every month from January of FIRST_YEAR to December of LAST_YEAR."""
     return [
@@ -322,119 +301,120 @@ def synthetic_indicators_load(specs: list[SyntheticIndicator]) -> dict[str, Indi
     return loaded
 
 
-def synthetic_data_generate(
-    *, observations: int, seed: int = 1, release_slug: str = DEFAULT_RELEASE_SLUG
-) -> GenerateResult:
-    """Create ``observations`` published synthetic observations in one new release.
-
-    Series are the synthetic indicators times every region, segment and programme,
-    monthly from FIRST_YEAR; the last series starts later so the total is exact. The
-    release revises nothing, so its rows get ``valid_from`` directly, in the same
-    transaction that marks it published.
-    """
+def synthetic_observations_check(*, observations: int) -> None:
+    """Refuse a number of observations out of bounds, before anything is loaded."""
     if observations <= 0:
         raise GenerateError("observations", f"must be at least 1 (got {observations})")
     if observations > MAX_OBSERVATIONS:
         raise GenerateError(
             "observations", f"at most {MAX_OBSERVATIONS:,} can be generated (got {observations:,})"
         )
-    try:
-        validate_slug(release_slug)
-    except ValidationError as exc:
-        raise GenerateError("release", f"{release_slug!r} is not a valid slug") from exc
-    if len(release_slug) > Release._meta.get_field("slug").max_length:
-        raise GenerateError("release", "the slug is longer than 120 characters")
-    if Release.objects.filter(slug=release_slug).exists():
-        raise GenerateError(
-            "release", f"a release with slug {release_slug!r} exists already; choose a new slug"
-        )
-    started = time.perf_counter()
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticPlan:
+    """The series made for ``observations`` values, ready for their observations."""
+
+    observations: int
+    specs: list[SyntheticIndicator]
+    plan: list[tuple[SyntheticIndicator, tuple[str, str, str]]]
+    refs: list[tuple]
+    series_ids: dict
+    periods: list[Period]
+    rng: random.Random
+
+
+def synthetic_series_prepare(*, observations: int, seed: int = 1) -> SyntheticPlan:
+    """Load the catalogue and the synthetic indicators and create the series that will hold
+    ``observations`` values (run it in the transaction that writes them).
+
+    Series are the synthetic indicators times every region, segment and programme,
+    monthly from FIRST_YEAR; the last series starts later so the total is exact.
+    Refused when the synthetic series already hold data.
+    """
+    synthetic_observations_check(observations=observations)
     rng = random.Random(seed)
-    with transaction.atomic():
-        codelists_load()
-        indicators_load()
-        codes = dimension_codes()
-        combos = combinations(codes)
-        periods = months()
-        series_needed, indicator_count = _plan(observations, len(combos), len(periods))
-        capacity = len(SYNTHETIC_INDICATORS) * len(combos) * len(periods)
-        if observations > capacity:
-            raise GenerateError(
-                "observations",
-                f"at most {capacity:,} fit the synthetic series (got {observations:,})",
-            )
-        specs = SYNTHETIC_INDICATORS[:indicator_count]
-        indicators = synthetic_indicators_load(specs)
-        taken = Observation.objects.filter(series__indicator__in=list(indicators.values()))
-        existing = taken.values_list("release__slug", flat=True).first()
-        if existing is not None:
-            raise GenerateError(
-                "release",
-                f"the synthetic series already hold data from release {existing!r}; "
-                "generate into a fresh database",
-            )
-        # Series in code order, the indicators interleaved, so a small run has them all.
-        plan = [
-            (spec, combo)
-            for combo in combos
-            for spec in specs
-        ][:series_needed]  # fmt: skip
-        order = list(DIMENSIONS)
-        dimensions_by_ref = {}
-        refs = []
-        for spec, combo in plan:
-            dimensions = dict(zip(DIMENSIONS, combo, strict=True))
-            ref = (indicators[spec.code].id, Frequency.MONTHLY, series_key(dimensions, order))
-            dimensions_by_ref[ref] = dimensions
-            refs.append(ref)
-        code_ids = {
-            (codelist, code): code_id
-            for code_id, codelist, code in Code.objects.filter(
-                codelist_id__in=DIMENSIONS
-            ).values_list("id", "codelist_id", "code")
-        }
-        series_ids = _series_bulk_create(refs, dimensions_by_ref, code_ids)
-
-        release = release_create(
-            slug=release_slug,
-            title_id="Data sintetis (ilustratif)",
-            title_en="Synthetic data (illustrative)",
-            source=SYNTHETIC_SOURCE,
-            summary_id="Seri bulanan sintetis untuk uji beban; bukan angka resmi.",
-            summary_en="Synthetic monthly series for load testing; not official figures.",
+    codelists_load()
+    indicators_load()
+    codes = dimension_codes()
+    combos = combinations(codes)
+    periods = months()
+    series_needed, indicator_count = _plan(observations, len(combos), len(periods))
+    capacity = len(SYNTHETIC_INDICATORS) * len(combos) * len(periods)
+    if observations > capacity:
+        raise GenerateError(
+            "observations",
+            f"at most {capacity:,} fit the synthetic series (got {observations:,})",
         )
-        published_at = timezone.now()
-        Release.objects.filter(pk=release.pk).update(
-            status=ReleaseStatus.PUBLISHED, published_at=published_at
+    specs = SYNTHETIC_INDICATORS[:indicator_count]
+    indicators = synthetic_indicators_load(specs)
+    taken = Observation.objects.filter(series__indicator__in=list(indicators.values()))
+    existing = taken.values_list("release__slug", flat=True).first()
+    if existing is not None:
+        raise GenerateError(
+            "release",
+            f"the synthetic series already hold data from release {existing!r}; "
+            "generate into a fresh database",
         )
-        last_count = observations - (series_needed - 1) * len(periods)
-
-        def rows() -> Iterator[tuple]:
-            normal = ObservationStatus.NORMAL
-            for index, (spec, combo) in enumerate(plan):
-                count = last_count if index == series_needed - 1 else len(periods)
-                first = len(periods) - count
-                series_id = series_ids[refs[index]]
-                values = monthly_values(spec.model, combo, first, count, rng)
-                for period, value in zip(periods[first:], values, strict=True):
-                    yield (
-                        series_id,
-                        period.code,
-                        period.start,
-                        period.end,
-                        value,
-                        normal,
-                        "",
-                        "",
-                        None,
-                    )
-
-        written = observations_write(rows=rows(), release_id=release.pk, valid_from=published_at)
-    release.refresh_from_db()
-    return GenerateResult(
-        release=release,
-        observations=written,
-        series=len(plan),
-        indicators=[spec.code for spec in specs],
-        seconds=time.perf_counter() - started,
+    # Series in code order, the indicators interleaved, so a small run has them all.
+    plan = [
+        (spec, combo)
+        for combo in combos
+        for spec in specs
+    ][:series_needed]  # fmt: skip
+    order = list(DIMENSIONS)
+    dimensions_by_ref = {}
+    refs = []
+    for spec, combo in plan:
+        dimensions = dict(zip(DIMENSIONS, combo, strict=True))
+        ref = (indicators[spec.code].id, Frequency.MONTHLY, series_key(dimensions, order))
+        dimensions_by_ref[ref] = dimensions
+        refs.append(ref)
+    code_ids = {
+        (codelist, code): code_id
+        for code_id, codelist, code in Code.objects.filter(codelist_id__in=DIMENSIONS).values_list(
+            "id", "codelist_id", "code"
+        )
+    }
+    series_ids = series_bulk_create(refs, dimensions_by_ref, code_ids)
+    return SyntheticPlan(
+        observations=observations,
+        specs=specs,
+        plan=plan,
+        refs=refs,
+        series_ids=series_ids,
+        periods=periods,
+        rng=rng,
     )
+
+
+def synthetic_observations_write(
+    *, plan: SyntheticPlan, release_id: int, valid_from: dt.datetime
+) -> int:
+    """Write the planned values into ``release_id``, published at ``valid_from`` (the
+    release revises nothing, so its rows get ``valid_from`` directly); return the count."""
+    periods = plan.periods
+    series_needed = len(plan.plan)
+    last_count = plan.observations - (series_needed - 1) * len(periods)
+
+    def rows() -> Iterator[tuple]:
+        normal = ObservationStatus.NORMAL
+        for index, (spec, combo) in enumerate(plan.plan):
+            count = last_count if index == series_needed - 1 else len(periods)
+            first = len(periods) - count
+            series_id = plan.series_ids[plan.refs[index]]
+            values = monthly_values(spec.model, combo, first, count, plan.rng)
+            for period, value in zip(periods[first:], values, strict=True):
+                yield (
+                    series_id,
+                    period.code,
+                    period.start,
+                    period.end,
+                    value,
+                    normal,
+                    "",
+                    "",
+                    None,
+                )
+
+    return observations_write(rows=rows(), release_id=release_id, valid_from=valid_from)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from .extensions import extensions
 from .models import Observation, Series
 
 
@@ -135,21 +136,12 @@ def codes_in_use(*, indicator_id: int, at: dt.datetime | None = None) -> QuerySe
 
 
 def last_publication_at() -> dt.datetime | None:
-    """The newest publication instant up to now (releases and news): the API's version."""
-    from django.db.models import Max
-
-    from publications.choices import ReleaseStatus
-    from publications.models import NewsRelease, Release
-
+    """The newest publication instant up to now (of every registered extension): the API's
+    version. None when nothing has been published."""
     now = timezone.now()
-    release = Release.objects.filter(
-        status=ReleaseStatus.PUBLISHED, published_at__lte=now
-    ).aggregate(latest=Max("published_at"))["latest"]
-    news = NewsRelease.objects.filter(published_at__lte=now).aggregate(latest=Max("published_at"))[
-        "latest"
-    ]
-    candidates = [instant for instant in (release, news) if instant is not None]
-    return max(candidates) if candidates else None
+    instants = [extension.last_change_at(now=now) for extension in extensions()]
+    found = [instant for instant in instants if instant is not None]
+    return max(found) if found else None
 
 
 # --- Public reads for the website (the same embargo as the API: observations_public). ---
@@ -344,56 +336,63 @@ def site_version() -> str:
     """Changes whenever anything public may have changed: publications, schedules, edits.
 
     The page cache keys on it, so a publication (or a release scheduled, a news
-    release or an indicator edited) is visible at once.
+    release or an indicator edited) is visible at once. The registered extensions
+    give what they publish; stats adds the indicators' edits.
     """
-    from django.db.models import Max, Q
-
-    from publications.choices import ReleaseStatus
-    from publications.models import NewsRelease, Release
+    from django.db.models import Max
 
     from .models import Indicator
 
     now = timezone.now()
-    releases = Release.objects.aggregate(
-        published=Max(
-            "published_at",
-            filter=Q(status=ReleaseStatus.PUBLISHED, published_at__lte=now),
-        ),
-        edited=Max("updated_at"),
-    )
-    news = NewsRelease.objects.aggregate(
-        published=Max("published_at", filter=Q(published_at__lte=now)),
-        edited=Max("updated_at"),
-    )
-    edited = Indicator.objects.aggregate(edited=Max("updated_at"))["edited"]
-    parts = [
-        releases["published"],
-        releases["edited"],
-        news["published"],
-        news["edited"],
-        edited,
-    ]
+    parts = [part for extension in extensions() for part in extension.version_parts(now=now)]
+    parts.append(Indicator.objects.aggregate(edited=Max("updated_at"))["edited"])
     return "|".join(part.isoformat() if part else "-" for part in parts)
 
 
-def next_publication_at() -> dt.datetime | None:
-    """The next instant, after now, at which something public changes by itself: a
-    publication set a little ahead (the publication clock tolerance) or the next
-    scheduled release time (the calendar)."""
-    from django.db.models import Min, Q
-
-    from publications.choices import ReleaseStatus
-    from publications.models import NewsRelease, Release
-
+def releases_public_ids() -> dict[str, int]:
+    """Slug to id of the releases the public can see now (published, up to now), as the
+    registered extensions know them: what the API's release filter accepts."""
     now = timezone.now()
-    releases = Release.objects.aggregate(
-        published=Min(
-            "published_at", filter=Q(status=ReleaseStatus.PUBLISHED, published_at__gt=now)
-        ),
-        scheduled=Min(
-            "scheduled_for", filter=Q(status=ReleaseStatus.SCHEDULED, scheduled_for__gt=now)
-        ),
-    )
-    news = NewsRelease.objects.filter(published_at__gt=now).aggregate(first=Min("published_at"))
-    instants = [i for i in (*releases.values(), news["first"]) if i is not None]
-    return min(instants) if instants else None
+    found: dict[str, int] = {}
+    for extension in extensions():
+        found.update(extension.releases_public(now=now))
+    return found
+
+
+def next_publication_at() -> dt.datetime | None:
+    """The next instant, after now, at which something public changes by itself (a
+    publication set a little ahead, the next scheduled release time), as the registered
+    extensions know it."""
+    now = timezone.now()
+    instants = [extension.next_change_at(now=now) for extension in extensions()]
+    found = [instant for instant in instants if instant is not None]
+    return min(found) if found else None
+
+
+def indicators_search(*, query: str) -> QuerySet:
+    """Public indicators matching ``query`` (code, names, descriptions), best match first."""
+    from django.conf import settings
+    from django.db.models import Q
+
+    queryset = indicators_public()
+    if settings.DATABASE_VENDOR == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = SearchVector("code", "name_id", "description_id", config="simple") + SearchVector(
+            "name_en", "description_en", config="english"
+        )
+        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+            query, config="english", search_type="websearch"
+        )
+        return (
+            queryset.annotate(rank=SearchRank(vector, search), document=vector)
+            .filter(Q(document=search) | Q(name_id__icontains=query) | Q(name_en__icontains=query))
+            .order_by("-rank", "code")
+        )
+    return queryset.filter(
+        Q(code__icontains=query)
+        | Q(name_id__icontains=query)
+        | Q(name_en__icontains=query)
+        | Q(description_id__icontains=query)
+        | Q(description_en__icontains=query)
+    ).order_by("code")

@@ -1,8 +1,11 @@
-"""Public pages of the statistics: home, indicators, methodology, search, sitemap, robots.
+"""Public pages of the statistics: indicators, methodology, robots.
 
 Thin views: every read goes through the public selectors (the same embargo as the
 API), the numbers are written by stats.formatting, the charts by stats.charts.
-Pages are cached until something new is published (stats.pagecache).
+Pages are cached until something new is published (stats.pagecache). The pages that
+also list releases and news releases (home, search, sitemap) are composed by
+publications from the pieces given here (``headline_figures_shown``); what the
+indicator page shows of releases and news comes from the registered extensions.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import date as date_filter
@@ -20,10 +22,8 @@ from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from publications.models import Release
-from publications.selectors import calendar_upcoming, news_public, releases_public
-
 from . import charts, formatting
+from .extensions import extensions
 from .models import DerivedDefinition, DerivedInput, Indicator, Target, Topic, series_key
 from .pagecache import cached_page
 from .selectors import (
@@ -47,8 +47,6 @@ HEADLINE_INDICATORS = (
 # Observation columns the indicator page and its charts never show: not loaded (a long
 # series has hundreds of rows; the query-count tests catch any later access to them).
 UNSHOWN = ("created_at", "reference_date", "source", "period_end")
-SEARCH_MIN_LENGTH = 2
-SEARCH_LIMIT = 20
 
 
 def _language() -> str:
@@ -70,8 +68,9 @@ def _change(figure: dict) -> tuple[Decimal | None, bool]:
     return formatting.change_percent(latest.value, previous.value), False
 
 
-@cached_page
-def home(request: HttpRequest) -> HttpResponse:
+def headline_figures_shown() -> list[dict]:
+    """The home page's figure cards: each headline figure with its change on a year
+    earlier, its sparkline and its progress to target, written for the language."""
     figures = headline_figures_public(codes=HEADLINE_INDICATORS)
     for figure in figures:
         figure["change"], figure["change_in_points"] = _change(figure)
@@ -83,14 +82,7 @@ def home(request: HttpRequest) -> HttpResponse:
             figure["progress_text"] = formatting.percent(progress, language=_language())
             figure["progress_width"] = f"{width:.1f}"
             figure["progress_now"] = f"{width:.0f}"
-    context = {
-        "figures": figures,
-        "releases": list(releases_public()[:5]),
-        "news": list(news_public()[:4]),
-        "upcoming": list(calendar_upcoming()[:4]),
-        "topics": list(Topic.objects.all()),
-    }
-    return render(request, "stats/home.html", context)
+    return figures
 
 
 @cached_page
@@ -234,7 +226,6 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "derivation": derivation,
         "derivation_formula": _formula(derivation, language),
         "used_by": list(used_by.values()),
-        "news": list(news_public().filter(indicators=indicator)[:5]),
         "permalink": permalink,
         "api_url": api_url,
         "csv_url": f"{api_url}&format=csv",
@@ -244,6 +235,11 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "pandas": f'pd.read_csv("{api_url}&format=csv")',
         "citation": _citation(indicator, selection_label, points, permalink, language),
     }
+    context["extension_sections"] = [
+        section
+        for extension in extensions()
+        for section in extension.indicator_sections(indicator=indicator, request=request)
+    ]
     return render(request, "stats/indicator_detail.html", context)
 
 
@@ -320,15 +316,16 @@ def indicator_png(request: HttpRequest, code: str) -> HttpResponse:
 
 def _table_rows(observations: list, *, decimals: int, language: str) -> None:
     """Give each observation of the data and revision tables its texts, once per distinct
-    value: the period, the value, the status, the release (one query for all, one URL
-    each) and the publication and replacement dates. A long monthly series has hundreds
-    of rows; formatting in the template, row by row, was most of the page's cost."""
+    value: the period, the value, the status, the release's link (one query for all, from
+    the registered extensions) and the publication and replacement dates. A long monthly
+    series has hundreds of rows; formatting in the template, row by row, was most of the
+    page's cost."""
     if not observations:
         return
     release_ids = {observation.release_id for observation in observations}
-    releases = {release.pk: release for release in Release.objects.filter(pk__in=release_ids)}
-    urls = {pk: reverse("publications:release", args=[r.slug]) for pk, r in releases.items()}
-    titles = {pk: release.title for pk, release in releases.items()}
+    links: dict[int, tuple[str, str]] = {}
+    for extension in extensions():
+        links.update(extension.release_links(release_ids=release_ids))
     periods: dict[str, str] = {}
     statuses: dict[str, str] = {}
     dates: dict = {}
@@ -342,9 +339,9 @@ def _table_rows(observations: list, *, decimals: int, language: str) -> None:
         return dates[instant]
 
     for observation in observations:
-        observation.release = releases[observation.release_id]
-        observation.release_url = urls[observation.release_id]
-        observation.release_title = titles[observation.release_id]
+        observation.release_url, observation.release_title = links.get(
+            observation.release_id, ("", "")
+        )
         period = observation.period
         if period not in periods:
             periods[period] = formatting.period_label(period, language=language)
@@ -486,138 +483,6 @@ def methodology_topic(request: HttpRequest, topic: str) -> HttpResponse:
         "topics": list(Topic.objects.all()),
     }
     return render(request, "stats/methodology_topic.html", context)
-
-
-def _search_indicators(query: str):
-    queryset = indicators_public()
-    if settings.DATABASE_VENDOR == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
-        vector = SearchVector("code", "name_id", "description_id", config="simple") + SearchVector(
-            "name_en", "description_en", config="english"
-        )
-        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
-            query, config="english", search_type="websearch"
-        )
-        return (
-            queryset.annotate(rank=SearchRank(vector, search), document=vector)
-            .filter(Q(document=search) | Q(name_id__icontains=query) | Q(name_en__icontains=query))
-            .order_by("-rank", "code")
-        )
-    return queryset.filter(
-        Q(code__icontains=query)
-        | Q(name_id__icontains=query)
-        | Q(name_en__icontains=query)
-        | Q(description_id__icontains=query)
-        | Q(description_en__icontains=query)
-    ).order_by("code")
-
-
-def _search_releases(query: str):
-    queryset = releases_public()
-    if settings.DATABASE_VENDOR == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        vector = SearchVector("title_id", "summary_id", config="simple") + SearchVector(
-            "title_en", "summary_en", config="english"
-        )
-        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
-            query, config="english", search_type="websearch"
-        )
-        return queryset.annotate(document=vector).filter(
-            Q(document=search) | Q(title_id__icontains=query) | Q(title_en__icontains=query)
-        )
-    return queryset.filter(
-        Q(title_id__icontains=query)
-        | Q(title_en__icontains=query)
-        | Q(summary_id__icontains=query)
-        | Q(summary_en__icontains=query)
-    )
-
-
-def _search_news(query: str):
-    queryset = news_public()
-    if settings.DATABASE_VENDOR == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        vector = SearchVector("title", "lead", "body", config="simple")
-        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
-            query, config="english", search_type="websearch"
-        )
-        return queryset.annotate(document=vector).filter(
-            Q(document=search) | Q(title__icontains=query)
-        )
-    return queryset.filter(
-        Q(title__icontains=query) | Q(lead__icontains=query) | Q(body__icontains=query)
-    )
-
-
-@cached_page
-def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    context: dict = {"query": query, "searched": False}
-    if query and len(query) < SEARCH_MIN_LENGTH:
-        context["error"] = _("q: type at least %(count)d characters") % {"count": SEARCH_MIN_LENGTH}
-        return render(request, "stats/search.html", context, status=400)
-    if len(query) > 200:
-        context["error"] = _("q: at most 200 characters")
-        return render(request, "stats/search.html", context, status=400)
-    if query:
-        context.update(
-            searched=True,
-            indicators=list(_search_indicators(query)[:SEARCH_LIMIT]),
-            releases=list(_search_releases(query)[:SEARCH_LIMIT]),
-            news=list(_search_news(query)[:SEARCH_LIMIT]),
-        )
-        context["total"] = (
-            len(context["indicators"]) + len(context["releases"]) + len(context["news"])
-        )
-    return render(request, "stats/search.html", context)
-
-
-def _both_languages(path_name: str, *args) -> list[tuple[str, str]]:
-    urls = []
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            urls.append((code, reverse(path_name, args=args)))
-    return urls
-
-
-@cached_page
-def sitemap(request: HttpRequest) -> HttpResponse:
-    """sitemap.xml: every public page in both languages, each naming its other language."""
-    entries = []
-
-    def add(name: str, *args, lastmod=None) -> None:
-        alternates = [
-            (code, request.build_absolute_uri(url)) for code, url in _both_languages(name, *args)
-        ]
-        for _code, url in alternates:
-            entries.append({"loc": url, "alternates": alternates, "lastmod": lastmod})
-
-    for name in (
-        "stats:home",
-        "stats:indicators",
-        "stats:methodology",
-        "publications:releases",
-        "publications:news",
-        "publications:calendar",
-    ):
-        add(name)
-    for topic in Topic.objects.all():
-        add("stats:methodology-topic", topic.code)
-    for indicator in indicators_public().order_by("code"):
-        add("stats:indicator", indicator.code, lastmod=indicator.updated_at)
-    for release in releases_public():
-        add("publications:release", release.slug, lastmod=release.published_at)
-    for news_release in news_public():
-        add("publications:news-detail", news_release.slug, lastmod=news_release.published_at)
-    return render(
-        request,
-        "stats/sitemap.xml",
-        {"entries": entries},
-        content_type="application/xml; charset=utf-8",
-    )
 
 
 def robots(request: HttpRequest) -> HttpResponse:

@@ -3,7 +3,8 @@
 import pytest
 from django.db import transaction
 
-from stats.demo.loader import codelists_load, demo_load, indicators_load
+from publications.demo.loader import demo_load
+from stats.demo.loader import codelists_load, indicators_load
 
 
 @pytest.fixture

@@ -69,8 +69,8 @@ def site(transactional_db, live_server):
     from django.db import transaction
     from django.utils import timezone
 
+    from publications.demo.loader import demo_load
     from publications.models import Release
-    from stats.demo.loader import demo_load
 
     cache.clear()
     # One transaction: the derived-value tasks (eager without a broker) run once, after

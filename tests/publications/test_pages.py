@@ -120,6 +120,15 @@ def test_release_detail_links_its_news_release(client, news):
     assert 'href="/id/siaran-pers/peserta-2023/"' in html
 
 
+def test_indicator_page_lists_the_news_releases_on_that_indicator_only(client, news):
+    html = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/")
+    section = html[html.index('id="news-heading"') :]
+    assert 'href="/id/siaran-pers/peserta-2023/"' in section
+    assert "Peserta aktif capai 40 juta" in section
+    other = _html(client, "/id/indikator/FUNDS_UNDER_MANAGEMENT/")
+    assert "/id/siaran-pers/peserta-2023/" not in other
+
+
 def test_news_detail_renders_markdown_without_scripts_or_handlers(client, news):
     html = _html(client, "/id/siaran-pers/peserta-2023/")
     body = html[html.index('<div class="prose">') :]

@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.utils import translation
 from django.utils.http import parse_http_date
 
+from publications.demo.loader import demo_load
 from publications.services import release_create, release_publish
-from stats.demo.loader import demo_load
 from stats.models import DerivedDefinition, Indicator, Observation, Series, Target
 from tests.stats.helpers import import_rows
 

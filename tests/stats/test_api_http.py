@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
+from publications.demo.loader import demo_load
 from publications.services import release_create, release_publish
-from stats.demo.loader import demo_load
 from stats.models import Indicator
 from stats.renderers import ROWS_PER_CHUNK
 from tests.stats.helpers import import_rows

@@ -1,4 +1,5 @@
-"""The demo data set carries every figure of the 2023 release and loads idempotently."""
+"""The demo data set carries every figure of the 2023 release, its history, targets and
+provinces, and the derived values the release claims (loading: tests/publications/test_demo.py)."""
 
 import csv
 import decimal
@@ -6,12 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from publications.models import Release
 from stats.demo.loader import DATA, figures_2023
-from stats.models import Code, Indicator, Observation, Series, Target
+from stats.models import Code, Indicator, Observation, Target
 from stats.periods import parse_period
 
 
@@ -102,26 +102,6 @@ def test_every_indicator_of_the_demo_has_data(demo):
     assert list(empty.values_list("code", flat=True)) == []
 
 
-def counts():
-    return (
-        Observation.objects.count(),
-        Series.objects.count(),
-        Release.objects.count(),
-        Target.objects.count(),
-        Code.objects.count(),
-        Indicator.objects.count(),
-    )
-
-
-def test_loading_the_demo_twice_duplicates_nothing(db, capsys):
-    call_command("load_demo", "--with-staff")
-    first = counts()
-    call_command("load_demo", "--with-staff")
-    assert counts() == first
-    output = capsys.readouterr().out
-    assert "0 release(s) published now" in output and "password unchanged" in output
-
-
 def test_demo_data_is_the_projects_own_copy():
     here = Path(DATA)
     assert (here / "figures-2023.csv").exists()
@@ -176,28 +156,3 @@ def test_demo_derived_values_reproduce_the_2023_release(demo, code, segment, exp
     assert observation.release.slug == "antara-2023-ikn"
     if expression:
         assert observation.provenance["expression"] == expression
-
-
-def test_demo_news_releases_are_published_with_their_release_and_cite_real_figures(demo):
-    from publications.models import NewsRelease
-    from publications.news_markup import FIGURE_PATTERN
-
-    news = NewsRelease.objects.select_related("release").order_by("slug")
-    assert {n.language for n in news} == {"id", "en"}
-    for item in news:
-        assert item.published_at == item.release.published_at
-        cited = list(FIGURE_PATTERN.finditer(item.body))
-        assert cited, item.slug
-        for match in cited:
-            codes = {"region": "ID", "segment": "_T", "program": "_T"}
-            codes.update(dict(pair.split("=") for pair in match["codes"].split()))
-            key = ",".join(f"{k}={codes[k]}" for k in ("region", "segment", "program"))
-            assert (
-                Observation.objects.published()
-                .filter(
-                    series__indicator__code=match["indicator"],
-                    series__key=key,
-                    period=match["period"],
-                )
-                .exists()
-            ), match.group(0)

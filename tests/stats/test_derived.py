@@ -313,8 +313,8 @@ def test_confirming_the_demo_after_publication_changes_nothing(
     """The recompute each publication enqueues finds the precomputed values right,
     on either database (SQLite keeps 15 significant digits)."""
     from config.celery import app
+    from publications.demo.loader import demo_load
     from publications.models import RecomputeRequest, Release
-    from stats.demo.loader import demo_load
 
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True

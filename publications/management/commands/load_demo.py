@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from stats.demo.loader import demo_load
+from publications.demo.loader import demo_load
 
 DEMO_USERNAME = "staf"
 DEMO_PASSWORD = "angka-demo-2023"

@@ -2,12 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from stats.generate import (
-    DEFAULT_RELEASE_SLUG,
-    MAX_OBSERVATIONS,
-    GenerateError,
-    synthetic_data_generate,
-)
+from publications.generate import DEFAULT_RELEASE_SLUG, synthetic_data_generate
+from stats.generate import MAX_OBSERVATIONS, GenerateError
 
 
 class Command(BaseCommand):
