@@ -23,6 +23,7 @@ from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from stats.derived import derived_precompute, recompute_request_create
+from stats.events import public_data_changed
 from stats.models import Observation
 from stats.services import close_revised_sql
 
@@ -114,6 +115,8 @@ def _audit(
     reason: str = "",
     changes: dict | None = None,
 ) -> AuditEntry:
+    # Every change of state the public may see is audited here: one event for them all.
+    public_data_changed()
     return AuditEntry.objects.create(
         release=release,
         news_release=news_release,

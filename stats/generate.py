@@ -31,6 +31,7 @@ from publications.services import release_create
 from .choices import Frequency, MeasureKind, ObservationStatus, Unit
 from .demo import catalogue
 from .demo.loader import codelists_load, indicators_load
+from .events import public_data_changed
 from .models import Code, CodeList, Indicator, Observation, Topic, series_key
 from .periods import Period, period_from_parts
 from .services import _series_bulk_create, observations_write
@@ -430,6 +431,7 @@ def synthetic_data_generate(
                     )
 
         written = observations_write(rows=rows(), release_id=release.pk, valid_from=published_at)
+    public_data_changed()
     release.refresh_from_db()
     return GenerateResult(
         release=release,

@@ -340,42 +340,6 @@ def breakdowns_public(*, indicator, frequency: str, at: dt.datetime | None = Non
     return result
 
 
-def site_version() -> str:
-    """Changes whenever anything public may have changed: publications, schedules, edits.
-
-    The page cache keys on it, so a publication (or a release scheduled, a news
-    release or an indicator edited) is visible at once.
-    """
-    from django.db.models import Max, Q
-
-    from publications.choices import ReleaseStatus
-    from publications.models import NewsRelease, Release
-
-    from .models import Indicator
-
-    now = timezone.now()
-    releases = Release.objects.aggregate(
-        published=Max(
-            "published_at",
-            filter=Q(status=ReleaseStatus.PUBLISHED, published_at__lte=now),
-        ),
-        edited=Max("updated_at"),
-    )
-    news = NewsRelease.objects.aggregate(
-        published=Max("published_at", filter=Q(published_at__lte=now)),
-        edited=Max("updated_at"),
-    )
-    edited = Indicator.objects.aggregate(edited=Max("updated_at"))["edited"]
-    parts = [
-        releases["published"],
-        releases["edited"],
-        news["published"],
-        news["edited"],
-        edited,
-    ]
-    return "|".join(part.isoformat() if part else "-" for part in parts)
-
-
 def next_publication_at() -> dt.datetime | None:
     """The next instant, after now, at which something public changes by itself: a
     publication set a little ahead (the publication clock tolerance) or the next

@@ -44,11 +44,12 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from stats.events import generation_memo
 from stats.filtersets import CatalogueLookups
 from stats.renderers import CSVRenderer, csv_streaming_response
 from stats.selectors import last_publication_at
 
-from .cache import generation_memo, request_generation, response_cache_key, response_cache_on
+from .cache import request_generation, response_cache_key, response_cache_on
 from .throttling import ApiAnonThrottle, ApiUserThrottle
 
 DEFAULT_PAGE_SIZE = 100

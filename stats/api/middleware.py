@@ -9,7 +9,9 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_http_date_safe
 
-from .cache import generation, response_cache_key, response_cache_on
+from stats.events import generation
+
+from .cache import response_cache_key, response_cache_on
 from .throttling import throttle_anonymous
 
 ALLOWED_HEADERS = "Accept, Accept-Language, Authorization, If-None-Match, If-Modified-Since"

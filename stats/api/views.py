@@ -24,13 +24,14 @@ from rest_framework import exceptions, mixins, viewsets
 from rest_framework.response import Response
 
 from config.db import prepared_cursor
+from stats.events import generation_memo
 from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
 from stats.models import Code, CodeList, Indicator, Observation, Series, Target, exact_text
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import series_public, series_with_latest_public
 
 from .base import CachedJSON, PublicReadMixin
-from .cache import generation_memo, request_generation
+from .cache import request_generation
 from .serializers import (
     CSV_VALUES,
     OBSERVATION_VALUES,

@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.utils import translation
 from django.utils.http import parse_http_date
 
 from publications.services import release_create, release_publish
 from stats.demo.loader import demo_load
 from stats.models import DerivedDefinition, Indicator, Observation, Series, Target
-from tests.stats.helpers import import_rows
+from tests.stats.helpers import admin_change, import_rows
 
 WIB = ZoneInfo("Asia/Jakarta")
 T1 = dt.datetime(2024, 2, 15, 10, 0, tzinfo=WIB)
@@ -652,14 +653,15 @@ def test_csv_is_refused_for_a_single_resource(client, catalogue):
     assert "lists only" in response.json()["errors"]["format"][0]
 
 
-def test_an_indicator_edit_changes_the_validators(client, published):
+def test_an_indicator_edit_changes_the_validators(client, published, staff_user):
     before = get(client, "/api/v1/indicators/")
     # HTTP dates have whole seconds: the edit comes one second after the last change.
     edited = dt.datetime.fromtimestamp(parse_http_date(before["Last-Modified"]) + 1, tz=dt.UTC)
-    # An edit as the admin makes it (save): that starts a new cache generation.
+    # An edit in the admin: that starts a new cache generation.
     indicator = Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
-    indicator.name_en = "Active members"
-    indicator.save()
+    editor = Client()
+    editor.force_login(staff_user)
+    admin_change(editor, indicator, name_en="Active members")
     Indicator.objects.filter(pk=indicator.pk).update(updated_at=edited)
     after = client.get(
         "/api/v1/indicators/", {"lang": "en"}, HTTP_IF_MODIFIED_SINCE=before["Last-Modified"]
