@@ -35,7 +35,7 @@ def _form_data(form) -> dict:
     for name, field in form.fields.items():
         if field.disabled:
             continue
-        value = field.prepare_value(form[name].value())
+        value = form[name].value()
         key = form.add_prefix(name)
         if isinstance(value, bool):
             if value:
