@@ -13,6 +13,7 @@ import hashlib
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.http import parse_http_date_safe
 
 from stats.events import generation
 
@@ -58,3 +59,22 @@ def request_language(request) -> str:
     if code is None:
         code = translation.get_language_from_request(request)
     return code or settings.LANGUAGE_CODE
+
+
+# --- conditional requests ---
+
+
+def not_modified(request, etag: str | None, last_modified: int | None) -> bool:
+    """Whether a conditional GET of an answer with ``etag`` and ``last_modified`` (a POSIX
+    time, whole seconds) may be answered 304: ``If-None-Match`` names it (or ``*``), or,
+    without ``If-None-Match``, ``If-Modified-Since`` is not before it. The one check of
+    the read API, for its views and for the answers ``ApiResponseCacheMiddleware`` replays.
+    """
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+    if if_none_match:
+        if etag is None:
+            return False
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+    return since is not None and last_modified is not None and last_modified <= since
