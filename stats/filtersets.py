@@ -145,8 +145,8 @@ class ParameterField(forms.CharField):
 
     Each request's form copies its fields (Django deep-copies them, widget included):
     here the copy shares the widget, which validating never changes (and rendering only
-    reads), and keeps its own error messages and validators as Django's copy does. The
-    widgets' deep copies were about a fifth of checking a request's parameters."""
+    reads), and keeps its own error messages and validators as Django's copy does: the
+    widgets' deep copies were a large share of checking a request's parameters."""
 
     def __deepcopy__(self, memo):
         result = copy.copy(self)
@@ -394,8 +394,8 @@ class StrictFilterSet(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, lookups=None):
         # django-filter's BaseFilterSet.__init__, with a shallow copy of each filter
         # where it deep-copies them all (their help texts, choices and defaults): a
-        # filter keeps no state of a request but its parent, set here. The deep copy was
-        # a third of checking a request's parameters.
+        # filter keeps no state of a request but its parent, set here, and the deep copy
+        # was a large share of checking a request's parameters.
         if queryset is None:
             queryset = self._meta.model._default_manager.all()
         self.is_bound = data is not None
@@ -422,7 +422,7 @@ class StrictFilterSet(django_filters.FilterSet):
 
     # The form classes made so far, by filter set class and filter names (the code lists
     # are data). django-filter makes a new form class, and a new field for each filter,
-    # for every request: about a third of checking a request's parameters. A form
+    # for every request, a large share of checking a request's parameters. A form
     # copies its class's fields when it is made, so the class itself is never changed.
     _form_classes: dict[tuple[type, tuple[str, ...]], type] = {}
     FORM_CLASSES_MAX = 64
@@ -590,7 +590,7 @@ class ObservationFilterSet(StrictFilterSet):
         list of series (``series_ids``). Call after ``validate``.
 
         For the read API's page statement, written without the ORM: building and
-        compiling the queryset was about a quarter of a JSON request's CPU, and the
+        compiling the queryset was a large share of a JSON request's CPU, and the
         statement's text is the same for every request of one shape (its lists are
         array parameters), so PostgreSQL keeps one prepared plan for it. The API's tests
         compare its pages with those of ``filter_queryset``, filter by filter.

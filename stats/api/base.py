@@ -629,8 +629,8 @@ class PublicReadMixin:
             translation.activate(self.language_before)
         # DRF leaves a reference cycle (view.response -> response.renderer_context -> view)
         # that only Python's cyclic collector frees, and rarely: each worker thread kept
-        # the bodies of past answers alive, tens of MB per worker. Breaking it when the
-        # server closes the response lets reference counting free the body at once.
+        # the bodies of past answers alive. Breaking it when the server closes the
+        # response lets reference counting free the body at once.
         response._resource_closers.append(self._response_release)
         return response
 

@@ -1,8 +1,10 @@
 """The statistics resources of the read API: indicators, code lists, series, observations.
 
 Thin views: the FilterSets (stats/filtersets.py) check and apply parameters, the
-selectors decide what is public, the serializers shape rows; the shared behaviour
-(strict parameters, formats, paging, caching, rate limits) is in ``base``.
+selectors decide what is public, the serializers shape metadata; observation rows are
+written by PostgreSQL (``statements``, generated from the columns of ``rows``). The
+shared behaviour (strict parameters, formats, paging, caching, rate limits) is in
+``base``.
 """
 
 from __future__ import annotations
