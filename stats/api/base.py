@@ -12,9 +12,10 @@ The contract (see the OpenAPI description at /api/schema/):
   walk visits each row once; observation cursors also pin the instant of the first
   page, so publications during a walk do not shift it;
 - ``ETag``/``Last-Modified`` follow the last publication: a conditional request is
-  answered 304 before the query runs; the rendered JSON is cached under the data
-  generation (``stats.api.cache``), which a publication ends, and anonymous hits are
-  served by ``ApiResponseCacheMiddleware`` before DRF, without SQL.
+  answered 304 before the query runs (``stats.api.cache.not_modified``); the rendered
+  JSON is cached under the data generation (``stats.events``), which a publication or
+  an edit in the admin ends, and anonymous hits are served by
+  ``ApiResponseCacheMiddleware`` before DRF, without SQL.
 """
 
 from __future__ import annotations
