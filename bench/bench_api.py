@@ -267,7 +267,8 @@ def sqlite_export(version: str) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone, translation
 
-    from stats.api.serializers import ObservationRows
+    from stats.api.rows import ObservationRows
+    from stats.api.statements import csv_lines_sql
     from stats.filtersets import CatalogueLookups
     from stats.models import Observation, Series
 
@@ -283,8 +284,8 @@ def sqlite_export(version: str) -> dict:
         rows = ObservationRows(CatalogueLookups())
         header = rows.csv_header()
         queryset = Observation.objects.as_of(timezone.now())
-        sql, params = rows.csv_lines_sql(
-            queryset, [("series_id", False), ("period_start", False)], Series.objects.all()
+        sql, params = csv_lines_sql(
+            rows, queryset, [("series_id", False), ("period_start", False)], Series.objects.all()
         )
     db = sqlite3.connect(SQLITE_PATH)
     columns = ", ".join(f'"{name}" TEXT' for name in header)
@@ -593,7 +594,8 @@ def copy_rates(runs: int) -> dict:
     from django.db import connection
     from django.utils import timezone, translation
 
-    from stats.api.serializers import ObservationRows
+    from stats.api.rows import ObservationRows
+    from stats.api.statements import csv_lines_sql
     from stats.filtersets import CatalogueLookups
     from stats.models import Indicator, Observation, Series
 
@@ -608,7 +610,8 @@ def copy_rates(runs: int) -> dict:
     )
     with translation.override("id"):
         rows = ObservationRows(CatalogueLookups())
-        formatted, formatted_params = rows.csv_lines_sql(
+        formatted, formatted_params = csv_lines_sql(
+            rows,
             Observation.objects.as_of(now).filter(series__indicator_id=indicator.pk),
             [("series_id", False), ("period_start", False)],
             Series.objects.filter(indicator_id=indicator.pk),

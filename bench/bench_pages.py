@@ -292,8 +292,8 @@ def report_section(results: dict) -> str:
         f"- cold pages under {COLD_GOAL_MS} ms at the server: {_goal(cold_ok)} "
         f"(worst p95 {worst_cold:.0f} ms)",
         "",
-        "A warm page costs the queries of `site_version()` (the page cache's key: what was "
-        "last published) and one Redis read. A cold indicator page of a synthetic "
+        "A warm page costs two Redis reads and no SQL (the page cache's key holds the data "
+        "generation of `stats.events`). A cold indicator page of a synthetic "
         f"indicator ({results['series_count']:,} monthly series, {results['points']} months "
         "in its national series) renders the data table and the revision history of those "
         "months (their texts formatted once per distinct value in the view), the breakdowns "

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.db.backends.utils import CursorWrapper
     from django.test import Client
 
-    from stats.api import base, serializers, views
+    from stats.api import base, rows, views
     from stats.filtersets import ObservationFilterSet
 
     totals: dict[str, float] = collections.defaultdict(float)
@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> None:
         (views.ObservationViewSet, "list", "list"),
         (ObservationFilterSet, "sql_conditions", "  filters as SQL conditions"),
         (base.KeysetPagination, "page_sql", "  page (sort, cursor)"),
-        (serializers.ObservationRows, "json_page_sql", "  SQL text"),
+        (views, "json_page_sql", "  SQL text"),
         (CursorWrapper, "execute", "  database (sent, run, rows read)"),
-        (serializers.ObservationRows, "json_rows", "  joining the JSON rows"),
+        (rows.ObservationRows, "json_rows", "  joining the JSON rows"),
     ]
     for owner, name, label in steps:
         _timed(owner, name, label, totals)

@@ -1,16 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from stats.apps import api_generation_follow
 from stats.extensions import extension_register
-
-# Saves and deletes of these models start a new generation of the API's response cache.
-API_GENERATION_MODELS = (
-    "publications.Release",
-    "publications.NewsRelease",
-    "publications.AuditEntry",
-    "publications.RecomputeRequest",
-)
 
 
 class PublicationsConfig(AppConfig):
@@ -25,5 +16,3 @@ class PublicationsConfig(AppConfig):
         from .extension import publishing_extension
 
         extension_register(publishing_extension)
-        for label in API_GENERATION_MODELS:
-            api_generation_follow(label)

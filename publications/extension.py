@@ -33,20 +33,6 @@ class PublishingExtension:
         candidates = [instant for instant in (release, news) if instant is not None]
         return max(candidates) if candidates else None
 
-    def version_parts(self, *, now: dt.datetime) -> list[dt.datetime | None]:
-        releases = Release.objects.aggregate(
-            published=Max(
-                "published_at",
-                filter=Q(status=ReleaseStatus.PUBLISHED, published_at__lte=now),
-            ),
-            edited=Max("updated_at"),
-        )
-        news = NewsRelease.objects.aggregate(
-            published=Max("published_at", filter=Q(published_at__lte=now)),
-            edited=Max("updated_at"),
-        )
-        return [releases["published"], releases["edited"], news["published"], news["edited"]]
-
     def next_change_at(self, *, now: dt.datetime) -> dt.datetime | None:
         releases = Release.objects.aggregate(
             published=Min(

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+
+from stats.models import Observation
 
 from .choices import ReleaseStatus
 from .models import NewsRelease, Release
@@ -72,10 +74,6 @@ def release_observations_public(*, release: Release) -> QuerySet:
     ``previous_value`` / ``previous_release_title_*`` describe the vintage this value
     replaced; ``valid_to`` set means a later release revised it in turn.
     """
-    from django.db.models import OuterRef, Subquery
-
-    from stats.models import Observation
-
     previous = (
         Observation.objects.filter(
             series=OuterRef("series"),
@@ -138,39 +136,22 @@ def news_years_public(*, now: dt.datetime | None = None) -> list[int]:
 def releases_search(*, query: str) -> QuerySet[Release]:
     """Published releases whose title or summary matches ``query``, newest first."""
     queryset = releases_public()
-    if settings.DATABASE_VENDOR == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        vector = SearchVector("title_id", "summary_id", config="simple") + SearchVector(
-            "title_en", "summary_en", config="english"
-        )
-        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
-            query, config="english", search_type="websearch"
-        )
-        return queryset.annotate(document=vector).filter(
-            Q(document=search) | Q(title_id__icontains=query) | Q(title_en__icontains=query)
-        )
-    return queryset.filter(
-        Q(title_id__icontains=query)
-        | Q(title_en__icontains=query)
-        | Q(summary_id__icontains=query)
-        | Q(summary_en__icontains=query)
+    vector = SearchVector("title_id", "summary_id", config="simple") + SearchVector(
+        "title_en", "summary_en", config="english"
+    )
+    search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+        query, config="english", search_type="websearch"
+    )
+    return queryset.annotate(document=vector).filter(
+        Q(document=search) | Q(title_id__icontains=query) | Q(title_en__icontains=query)
     )
 
 
 def news_search(*, query: str) -> QuerySet[NewsRelease]:
     """Published news releases whose title, lead or body matches ``query``, newest first."""
     queryset = news_public()
-    if settings.DATABASE_VENDOR == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        vector = SearchVector("title", "lead", "body", config="simple")
-        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
-            query, config="english", search_type="websearch"
-        )
-        return queryset.annotate(document=vector).filter(
-            Q(document=search) | Q(title__icontains=query)
-        )
-    return queryset.filter(
-        Q(title__icontains=query) | Q(lead__icontains=query) | Q(body__icontains=query)
+    vector = SearchVector("title", "lead", "body", config="simple")
+    search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+        query, config="english", search_type="websearch"
     )
+    return queryset.annotate(document=vector).filter(Q(document=search) | Q(title__icontains=query))

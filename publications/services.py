@@ -25,6 +25,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from stats.derived import RevisionOrderError, derived_precompute
+from stats.events import public_data_changed
 from stats.models import Observation
 from stats.services import ImportRefused, ImportReport, observations_import, observations_publish
 
@@ -117,6 +118,8 @@ def _audit(
     reason: str = "",
     changes: dict | None = None,
 ) -> AuditEntry:
+    # Every change of state the public may see is audited here: one event for them all.
+    public_data_changed()
     return AuditEntry.objects.create(
         release=release,
         news_release=news_release,

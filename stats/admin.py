@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from .events import public_data_changed
 from .forms import (
     DerivedInputFormSet,
     IndicatorAdminForm,
@@ -34,8 +35,25 @@ from .models import (
 )
 
 
+class PublicDataAdmin(admin.ModelAdmin):
+    """The catalogue the public sees: every save or delete raises ``public_data_changed``
+    (``save_related`` ends every add and change, inlines included)."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        public_data_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        public_data_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        public_data_changed()
+
+
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(PublicDataAdmin):
     list_display = ["code", "name_id", "name_en", "order"]
     list_editable = ["order"]
     search_fields = ["code", "name_id", "name_en"]
@@ -74,7 +92,7 @@ class CodeInline(admin.TabularInline):
 
 
 @admin.register(CodeList)
-class CodeListAdmin(admin.ModelAdmin):
+class CodeListAdmin(PublicDataAdmin):
     list_display = ["id", "name_id", "name_en", "order"]
     search_fields = ["id", "name_id", "name_en"]
     inlines = [CodeInline]
@@ -90,7 +108,7 @@ class CodeListAdmin(admin.ModelAdmin):
 
 
 @admin.register(Code)
-class CodeAdmin(admin.ModelAdmin):
+class CodeAdmin(PublicDataAdmin):
     list_display = ["code", "codelist", "name_id", "name_en", "alt_code", "is_total", "order"]
     list_filter = ["codelist", "is_total"]
     search_fields = ["code", "name_id", "name_en", "alt_code"]
@@ -108,7 +126,7 @@ class CodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(PublicDataAdmin):
     form = IndicatorAdminForm
     list_display = ["code", "name_id", "name_en", "topic", "unit", "frequencies"]
     list_filter = ["topic", "unit", "measure_kind"]
@@ -134,7 +152,7 @@ class IndicatorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Series)
-class SeriesAdmin(admin.ModelAdmin):
+class SeriesAdmin(PublicDataAdmin):
     list_display = ["indicator_code", "frequency", "key", "created_at"]
     list_filter = ["frequency", "indicator"]
     search_fields = ["indicator__code", "key"]
@@ -184,7 +202,7 @@ class SeriesAdmin(admin.ModelAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(PublicDataAdmin):
     form = TargetAdminForm
     list_display = ["series", "period", "value_text", "document"]
     list_filter = [("series__indicator", admin.RelatedFieldListFilter)]
@@ -209,7 +227,7 @@ class DerivedInputInline(admin.TabularInline):
 
 
 @admin.register(DerivedDefinition)
-class DerivedDefinitionAdmin(admin.ModelAdmin):
+class DerivedDefinitionAdmin(PublicDataAdmin):
     list_display = ["indicator", "kind", "periods", "years", "scale", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["indicator__code", "indicator__name_id", "indicator__name_en"]

@@ -18,9 +18,6 @@ class SiteExtension(Protocol):
     def last_change_at(self, *, now: dt.datetime) -> dt.datetime | None:
         """The newest instant, up to ``now``, at which something it owns became public."""
 
-    def version_parts(self, *, now: dt.datetime) -> list[dt.datetime | None]:
-        """Instants that change whenever anything it owns that is public may have changed."""
-
     def next_change_at(self, *, now: dt.datetime) -> dt.datetime | None:
         """The next instant after ``now`` at which something it owns becomes public by itself."""
 

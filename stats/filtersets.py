@@ -144,8 +144,8 @@ class ParameterField(forms.CharField):
 
     Each request's form copies its fields (Django deep-copies them, widget included):
     here the copy shares the widget, which validating never changes (and rendering only
-    reads), and keeps its own error messages and validators as Django's copy does. The
-    widgets' deep copies were about a fifth of checking a request's parameters."""
+    reads), and keeps its own error messages and validators as Django's copy does: the
+    widgets' deep copies were a large share of checking a request's parameters."""
 
     def __deepcopy__(self, memo):
         result = copy.copy(self)
@@ -237,16 +237,38 @@ class StrictBooleanField(ParameterField):
 
 # --- filters ---
 
-# The lookups of ``sql_condition`` as SQL operators.
+# The lookups a filter's condition may use, as SQL operators.
 SQL_OPERATORS = {"exact": "=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
 
 
-def sql_column(filter_: django_filters.Filter) -> str:
-    """The column a filter on the model's own field reads, on the table aliased ``o``."""
-    return "o." + filter_.model._meta.get_field(filter_.field_name).column
+class ConditionFilter(django_filters.Filter):
+    """A filter whose condition is one lookup on one field, given once by ``condition``;
+    ``filter`` applies it with the ORM and ``sql_condition`` writes it for the read API's
+    page statement (a statement on the observation table aliased ``o``)."""
+
+    def condition(self, value) -> tuple[str, str, object]:
+        """(field path, lookup, operand) of the rows ``value`` keeps."""
+        raise NotImplementedError
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        if value in (None, "", []):
+            return qs
+        path, lookup, operand = self.condition(value)
+        qs = qs.filter(**{f"{path}__{lookup}": operand})
+        return qs.distinct() if self.distinct else qs
+
+    def sql_condition(self, value) -> tuple[str, list]:
+        """``condition`` as SQL and its parameters (a field of the model's own table)."""
+        path, lookup, operand = self.condition(value)
+        column = "o." + self.model._meta.get_field(path).column
+        if lookup == "in":
+            return f"{column} = ANY(%s)", [list(operand)]
+        if lookup == "isnull":
+            return f"{column} IS {'' if operand else 'NOT '}NULL", []
+        return f"{column} {SQL_OPERATORS[lookup]} %s", [operand]
 
 
-class ListFilter(django_filters.CharFilter):
+class ListFilter(ConditionFilter, django_filters.CharFilter):
     """A comma-separated list of values; subclasses check each value and filter on it."""
 
     field_class = CommaListField
@@ -254,15 +276,8 @@ class ListFilter(django_filters.CharFilter):
     def resolve(self, values: list[str], lookups: CatalogueLookups):
         return values
 
-    def filter(self, qs: QuerySet, value) -> QuerySet:
-        if not value:
-            return qs
-        qs = qs.filter(**{f"{self.field_name}__in": value})
-        return qs.distinct() if self.distinct else qs
-
-    def sql_condition(self, value) -> tuple[str, list]:
-        """``filter`` as a SQL condition and its parameters (see ``sql_column``)."""
-        return f"{sql_column(self)} = ANY(%s)", [list(value)]
+    def condition(self, value):
+        return self.field_name, "in", value
 
     def series_condition(self, value) -> tuple[str, list]:
         """This filter on observations as a condition on their series (``SeriesIndex``)."""
@@ -314,11 +329,9 @@ class DimensionFilter(ListFilter):
             )
         return values
 
-    def filter(self, qs, value):
-        if not value:
-            return qs
+    def condition(self, value):
         # field_name: the path to the series' dimensions, e.g. "series__dimensions".
-        return qs.filter(**{f"{self.field_name}__{self.codelist_id}__in": value})
+        return f"{self.field_name}__{self.codelist_id}", "in", value
 
     def series_condition(self, value):
         return "dimensions", [(self.codelist_id, code) for code in value]
@@ -332,31 +345,19 @@ class ReleaseFilter(ListFilter):
         return [lookups.releases[slug] for slug in values]
 
 
-class PeriodFilter(django_filters.CharFilter):
+class PeriodFilter(ConditionFilter, django_filters.CharFilter):
     field_class = PeriodField
 
-    def filter(self, qs, value: Period | None):
-        if value is None:
-            return qs
-        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": self.bound(value)})
-
-    def bound(self, value: Period):
-        return value.start if self.lookup_expr == "gte" else value.end
-
-    def sql_condition(self, value: Period) -> tuple[str, list]:
-        return f"{sql_column(self)} {SQL_OPERATORS[self.lookup_expr]} %s", [self.bound(value)]
+    def condition(self, value: Period):
+        bound = value.start if self.lookup_expr == "gte" else value.end
+        return self.field_name, self.lookup_expr, bound
 
 
-class InstantFilter(django_filters.CharFilter):
+class InstantFilter(ConditionFilter, django_filters.CharFilter):
     field_class = InstantField
 
-    def filter(self, qs, value: Instant | None):
-        if value is None:
-            return qs
-        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": value.at})
-
-    def sql_condition(self, value: Instant) -> tuple[str, list]:
-        return f"{sql_column(self)} {SQL_OPERATORS[self.lookup_expr]} %s", [value.at]
+    def condition(self, value: Instant):
+        return self.field_name, self.lookup_expr, value.at
 
 
 class AsOfFilter(InstantFilter):
@@ -376,13 +377,11 @@ class AsOfFilter(InstantFilter):
         return qs.as_of(value.at)
 
 
-class StrictBooleanFilter(django_filters.CharFilter):
+class StrictBooleanFilter(ConditionFilter, django_filters.CharFilter):
     field_class = StrictBooleanField
 
-    def filter(self, qs, value):
-        if value is None:
-            return qs
-        return qs.filter(**{f"{self.field_name}__isnull": not value})
+    def condition(self, value: bool):
+        return self.field_name, "isnull", not value
 
 
 # --- filter sets ---
@@ -394,8 +393,8 @@ class StrictFilterSet(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, lookups=None):
         # django-filter's BaseFilterSet.__init__, with a shallow copy of each filter
         # where it deep-copies them all (their help texts, choices and defaults): a
-        # filter keeps no state of a request but its parent, set here. The deep copy was
-        # a third of checking a request's parameters.
+        # filter keeps no state of a request but its parent, set here, and the deep copy
+        # was a large share of checking a request's parameters.
         if queryset is None:
             queryset = self._meta.model._default_manager.all()
         self.is_bound = data is not None
@@ -422,7 +421,7 @@ class StrictFilterSet(django_filters.FilterSet):
 
     # The form classes made so far, by filter set class and filter names (the code lists
     # are data). django-filter makes a new form class, and a new field for each filter,
-    # for every request: about a third of checking a request's parameters. A form
+    # for every request, a large share of checking a request's parameters. A form
     # copies its class's fields when it is made, so the class itself is never changed.
     _form_classes: dict[tuple[type, tuple[str, ...]], type] = {}
     FORM_CLASSES_MAX = 64
@@ -590,7 +589,7 @@ class ObservationFilterSet(StrictFilterSet):
         list of series (``series_ids``). Call after ``validate``.
 
         For the read API's page statement, written without the ORM: building and
-        compiling the queryset was about a quarter of a JSON request's CPU, and the
+        compiling the queryset was a large share of a JSON request's CPU, and the
         statement's text is the same for every request of one shape (its lists are
         array parameters), so PostgreSQL keeps one prepared plan for it. The API's tests
         compare its pages with those of ``filter_queryset``, filter by filter.

@@ -24,6 +24,7 @@ from decimal import Decimal
 from .choices import Frequency, MeasureKind, ObservationStatus, Unit
 from .demo import catalogue
 from .demo.loader import codelists_load, indicators_load
+from .events import public_data_changed
 from .models import Code, CodeList, Indicator, Observation, Topic, series_key
 from .periods import Period, period_from_parts
 from .services import observations_write, series_bulk_create
@@ -417,4 +418,6 @@ def synthetic_observations_write(
                     None,
                 )
 
-    return observations_write(rows=rows(), release_id=release_id, valid_from=valid_from)
+    written = observations_write(rows=rows(), release_id=release_id, valid_from=valid_from)
+    public_data_changed()
+    return written

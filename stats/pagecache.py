@@ -1,9 +1,11 @@
-"""Whole-page caching for the public site, keyed on what was last published.
+"""Whole-page caching for the public site, filed under the data generation.
 
-The key holds the path, query, language and ``site_version()``: a publication,
-a release scheduled or a news release saved changes the version, so the next
-request renders afresh and the old entry is never served again (it expires).
-Only anonymous GET requests answered 200 are cached.
+The key holds the path, query, language, host and the generation (``stats.events``),
+which ``public_data_changed`` ends (a publication, a release scheduled, a news release
+saved, a catalogue edit in the admin) and which ends by itself at the next scheduled
+instant: the next request renders afresh and the old entry is never served again (it
+expires). Finding the key costs one cache read, no SQL. Only anonymous GET requests
+answered 200 are cached.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
-from .selectors import site_version
+from .events import generation
 
 PAGE_CACHE_SECONDS = getattr(settings, "ANGKA_PAGE_CACHE_SECONDS", 300)
 
@@ -35,7 +37,7 @@ def cached_page(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        key = page_cache_key(request, site_version())
+        key = page_cache_key(request, generation())
         stored = cache.get(key)
         if stored is not None:
             content, content_type, headers = stored

@@ -2,11 +2,11 @@
 
 Lists are not rendered through ``CSVRenderer.render`` (that would build the whole
 file in memory): the views hand a row iterator to ``csv_streaming_response``, which
-writes a few hundred rows per chunk while the database cursor is read. On PostgreSQL
-the observations are formatted by the database itself, byte for byte the same file:
-whole lines read from a server-side cursor (``csv_lines_response``), or, sorted by
-series, the lines of each series as one value of a binary COPY
-(``csv_series_response``), several times faster than Python.
+writes a few hundred rows per chunk while the database cursor is read. The observations
+are formatted by PostgreSQL itself (``stats.api.statements``), so Python handles lines,
+not cells: whole lines read from a server-side cursor (``csv_lines_response``), or,
+sorted by series, the lines of each series as one value of a binary COPY
+(``csv_series_response``).
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def lines_csv_chunks(
     The query runs on a server-side cursor in one transaction (so rows are read as they
     are sent, never all at once), fetching ``FETCH_CHUNKS`` chunks at a time; its session
     time zone is ``time_zone``, so instants can be formatted in local time. One text
-    value per line keeps the Python side to a join per chunk: faster than COPY, whose
-    rows psycopg hands over one read at a time.
+    value per line keeps the Python side to a join per chunk, where COPY's rows come
+    from psycopg one read at a time.
     """
     head = csv_header_bytes(header)
     with transaction.atomic():
@@ -129,7 +129,7 @@ def series_csv_chunks(
     header: Sequence[str], sql: str, params: Sequence, *, time_zone: str
 ) -> Iterator[bytes]:
     """The header and the values of ``sql`` (one text column: the CSV lines of one
-    series each, see ``ObservationRows.csv_lines_sql(per_series=True)``), one chunk per
+    series each, see ``stats.api.statements.csv_lines_sql(per_series=True)``), one chunk per
     series, streamed by ``COPY (sql) TO STDOUT (FORMAT binary)``.
 
     PostgreSQL sends while the chunks go out, and Python handles a few hundred values, not

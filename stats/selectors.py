@@ -10,11 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from .extensions import extensions
-from .models import Observation, Series
+from .models import Code, Indicator, Observation, Series, SeriesCode, Target
+from .periods import PERIODS_PER_YEAR, parse_period
 
 
 def observations_latest(*, series: Iterable[int] | QuerySet | None = None) -> QuerySet:
@@ -99,8 +103,6 @@ def observations_public(*, at: dt.datetime | None = None) -> QuerySet:
 
 def series_public(*, at: dt.datetime | None = None) -> QuerySet:
     """Series with at least one public value: a series of an embargoed release is hidden."""
-    from django.db.models import Exists
-
     visible = observations_public(at=at).filter(series=OuterRef("pk"))
     return Series.objects.filter(Exists(visible))
 
@@ -122,10 +124,6 @@ def codes_in_use(*, indicator_id: int, at: dt.datetime | None = None) -> QuerySe
     One probe per code (a series of this indicator with this code and a public value),
     not a join over every series of the indicator: a few ms at 2 million observations.
     """
-    from django.db.models import Exists
-
-    from .models import Code, SeriesCode
-
     visible = observations_public(at=at).filter(series=OuterRef("series_id"))
     used = SeriesCode.objects.filter(
         Exists(visible), code=OuterRef("pk"), series__indicator_id=indicator_id
@@ -149,18 +147,12 @@ def last_publication_at() -> dt.datetime | None:
 
 def indicators_public(*, at: dt.datetime | None = None) -> QuerySet:
     """Indicators with at least one public value, with their topic, in topic order."""
-    from django.db.models import Exists
-
-    from .models import Indicator
-
     visible = series_public(at=at).filter(indicator=OuterRef("pk"))
     return Indicator.objects.filter(Exists(visible)).select_related("topic")
 
 
 def total_codes(*, codelist_ids: Iterable[str]) -> dict[str, str]:
     """The total code (``is_total``) of each code list: {"region": "ID", "segment": "_T"}."""
-    from .models import Code
-
     totals: dict[str, str] = {}
     for codelist_id, code in (
         Code.objects.filter(codelist_id__in=list(codelist_ids), is_total=True)
@@ -199,8 +191,6 @@ def headline_figures_public(
     Three queries whatever the number of indicators: the series, their public values,
     their targets.
     """
-    from .models import Target
-
     codes = list(codes)
     totals = total_codes(codelist_ids=["region", "segment", "program"])
     candidates = (
@@ -244,8 +234,6 @@ def headline_figures_public(
 
 
 def _shift_period(period: str, *, years: int) -> str:
-    from .periods import PERIODS_PER_YEAR, parse_period
-
     parsed = parse_period(period)
     return parsed.shift(years * PERIODS_PER_YEAR[parsed.frequency]).code
 
@@ -258,13 +246,6 @@ def breakdowns_public(*, indicator, frequency: str, at: dt.datetime | None = Non
     series that break one dimension down with their latest values, the codes, then one
     cross-section per code list.
     """
-    from django.db.models import Q, TextField
-    from django.db.models.fields.json import KeyTextTransform
-    from django.db.models.functions import Cast
-
-    from .models import Code
-    from .periods import parse_period
-
     codelists = list(indicator.dimensions.order_by("order", "id"))
     totals = total_codes(codelist_ids=[c.id for c in codelists])
     # Only series at the total of every dimension but one are shown: PostgreSQL picks
@@ -332,23 +313,6 @@ def breakdowns_public(*, indicator, frequency: str, at: dt.datetime | None = Non
     return result
 
 
-def site_version() -> str:
-    """Changes whenever anything public may have changed: publications, schedules, edits.
-
-    The page cache keys on it, so a publication (or a release scheduled, a news
-    release or an indicator edited) is visible at once. The registered extensions
-    give what they publish; stats adds the indicators' edits.
-    """
-    from django.db.models import Max
-
-    from .models import Indicator
-
-    now = timezone.now()
-    parts = [part for extension in extensions() for part in extension.version_parts(now=now)]
-    parts.append(Indicator.objects.aggregate(edited=Max("updated_at"))["edited"])
-    return "|".join(part.isoformat() if part else "-" for part in parts)
-
-
 def releases_public_ids() -> dict[str, int]:
     """Slug to id of the releases the public can see now (published, up to now), as the
     registered extensions know them: what the API's release filter accepts."""
@@ -371,28 +335,15 @@ def next_publication_at() -> dt.datetime | None:
 
 def indicators_search(*, query: str) -> QuerySet:
     """Public indicators matching ``query`` (code, names, descriptions), best match first."""
-    from django.conf import settings
-    from django.db.models import Q
-
     queryset = indicators_public()
-    if settings.DATABASE_VENDOR == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
-        vector = SearchVector("code", "name_id", "description_id", config="simple") + SearchVector(
-            "name_en", "description_en", config="english"
-        )
-        search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
-            query, config="english", search_type="websearch"
-        )
-        return (
-            queryset.annotate(rank=SearchRank(vector, search), document=vector)
-            .filter(Q(document=search) | Q(name_id__icontains=query) | Q(name_en__icontains=query))
-            .order_by("-rank", "code")
-        )
-    return queryset.filter(
-        Q(code__icontains=query)
-        | Q(name_id__icontains=query)
-        | Q(name_en__icontains=query)
-        | Q(description_id__icontains=query)
-        | Q(description_en__icontains=query)
-    ).order_by("code")
+    vector = SearchVector("code", "name_id", "description_id", config="simple") + SearchVector(
+        "name_en", "description_en", config="english"
+    )
+    search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
+        query, config="english", search_type="websearch"
+    )
+    return (
+        queryset.annotate(rank=SearchRank(vector, search), document=vector)
+        .filter(Q(document=search) | Q(name_id__icontains=query) | Q(name_en__icontains=query))
+        .order_by("-rank", "code")
+    )

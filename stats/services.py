@@ -22,6 +22,7 @@ from typing import IO
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import DataError
 from psycopg import sql as pg_sql
 
 from .choices import Frequency, ObservationStatus
@@ -654,8 +655,6 @@ COPY_NULL = "\\N"
 def copy_field(text: str) -> str:
     """A text field in COPY's text format: backslash, tab and line breaks escaped."""
     if "\x00" in text:
-        from psycopg import DataError
-
         raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
     return text.translate(_COPY_ESCAPES)
 

@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from . import charts, formatting
+from .choices import Frequency
 from .extensions import extensions
 from .models import DerivedDefinition, DerivedInput, Indicator, Target, Topic, series_key
 from .pagecache import cached_page
@@ -405,8 +406,6 @@ def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language:
 
 
 def _frequency_name(letter: str) -> str:
-    from .choices import Frequency
-
     return str(Frequency(letter).label)
 
 

@@ -12,9 +12,10 @@ The contract (see the OpenAPI description at /api/schema/):
   walk visits each row once; observation cursors also pin the instant of the first
   page, so publications during a walk do not shift it;
 - ``ETag``/``Last-Modified`` follow the last publication: a conditional request is
-  answered 304 before the query runs; the rendered JSON is cached under the data
-  generation (``stats.api.cache``), which a publication ends, and anonymous hits are
-  served by ``ApiResponseCacheMiddleware`` before DRF, without SQL.
+  answered 304 before the query runs (``stats.api.cache.not_modified``); the rendered
+  JSON is cached under the data generation (``stats.events``), which a publication or
+  an edit in the admin ends, and anonymous hits are served by
+  ``ApiResponseCacheMiddleware`` before DRF, without SQL.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, Q, QuerySet
+from django.db.models import BooleanField, F, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpResponse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
-from django.utils.http import http_date, parse_http_date_safe
+from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -44,11 +46,12 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from stats.events import generation_memo
 from stats.filtersets import CatalogueLookups
 from stats.renderers import CSVRenderer, csv_streaming_response
 from stats.selectors import last_publication_at
 
-from .cache import generation_memo, request_generation, response_cache_key, response_cache_on
+from .cache import not_modified, request_generation, response_cache_key, response_cache_on
 from .throttling import ApiAnonThrottle, ApiUserThrottle
 
 DEFAULT_PAGE_SIZE = 100
@@ -195,21 +198,29 @@ class KeysetPagination(BasePagination):
         return self.paginate_rows(list(page), lambda row: _position(row, keys))
 
     def page_queryset(self, queryset, request, view) -> QuerySet:
-        """``queryset`` sorted in the page's order, after the cursor, one row past the page."""
+        """``queryset`` sorted in the page's order, after the cursor, one row past the page:
+        ``page_sql`` applied with the ORM, over the columns of the sort fields."""
         self.sort(request, view)
         queryset = queryset.annotate(**{key: F(path) for key, path, _descending in self.keys})
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        columns = {
+            path: compiler.compile(queryset.query.annotations[key])[0]
+            for key, path, _descending in self.keys
+        }
+        _order, after, params = self.page_sql(request, view, columns.__getitem__)
         queryset = queryset.order_by(
             *[F(key).desc() if descending else F(key).asc() for key, _path, descending in self.keys]
         )
-        if view.cursor is not None:
-            queryset = queryset.filter(_after(self.keys, view.cursor.position))
+        if after:
+            queryset = queryset.filter(RawSQL(after, params, output_field=BooleanField()))
         return queryset[: view.page_size + 1]
 
     def page_sql(self, request, view, column) -> tuple[str, str, list]:
-        """``page_queryset`` for a statement written without the ORM: its ORDER BY, the
-        cursor's condition ("" on a first page) and that condition's parameters, over the
-        SQL expression ``column(field)`` of each sort field. The statement reads one row
-        past the page (``view.page_size + 1``), as ``page_queryset`` does."""
+        """The page's ORDER BY, the cursor's condition ("" on a first page) and that
+        condition's parameters, over the SQL expression ``column(field)`` of each sort
+        field; a statement reads one row past the page (``view.page_size + 1``). The one
+        way a page is cut, for the ORM (``page_queryset``) and for the read API's page
+        statement."""
         self.sort(request, view)
         columns = [column(path) for _key, path, _descending in self.keys]
         order = ", ".join(
@@ -318,20 +329,10 @@ class KeysetPagination(BasePagination):
         ]
 
 
-def _after(keys, position) -> Q:
-    """Rows strictly after ``position`` in the page's order (``KeysetPagination.keys``):
-    the first key beyond it, or the first equal and the second beyond, and so on."""
-    condition = Q()
-    for index, (key, _path, descending) in enumerate(keys):
-        step = Q(**{f"{key}__{'lt' if descending else 'gt'}": position[index]})
-        for earlier in range(index):
-            step &= Q(**{keys[earlier][0]: position[earlier]})
-        condition |= step
-    return condition
-
-
 def _after_sql(columns: list[str], keys, position) -> tuple[str, list]:
-    """``_after`` as a SQL condition over the sort keys' ``columns``, and its parameters."""
+    """Rows strictly after ``position`` in the page's order (``KeysetPagination.keys``),
+    as a SQL condition over the sort keys' ``columns``, and its parameters: the first key
+    beyond it, or the first equal and the second beyond, and so on."""
     steps, params = [], []
     for index, (_key, _path, descending) in enumerate(keys):
         equal = [f"{column} = %s" for column in columns[:index]]
@@ -565,15 +566,8 @@ class PublicReadMixin:
     def check_conditional(self, request) -> None:
         if self.etag is None:
             return
-        if_none_match = request.headers.get("If-None-Match")
-        if if_none_match:
-            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-            if "*" in tags or self.etag.removeprefix("W/") in tags:
-                raise NotModified()
-            return
-        since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
         modified = self.last_modified
-        if since is not None and modified is not None and int(modified.timestamp()) <= since:
+        if not_modified(request, self.etag, int(modified.timestamp()) if modified else None):
             raise NotModified()
 
     @property
@@ -636,8 +630,8 @@ class PublicReadMixin:
             translation.activate(self.language_before)
         # DRF leaves a reference cycle (view.response -> response.renderer_context -> view)
         # that only Python's cyclic collector frees, and rarely: each worker thread kept
-        # the bodies of past answers alive, tens of MB per worker. Breaking it when the
-        # server closes the response lets reference counting free the body at once.
+        # the bodies of past answers alive. Breaking it when the server closes the
+        # response lets reference counting free the body at once.
         response._resource_closers.append(self._response_release)
         return response
 

@@ -1,124 +1,23 @@
-"""The read API's response cache and its generation: a hit costs two cache reads, no SQL.
+"""The read API's response cache: a hit costs two cache reads, no SQL.
 
-The *generation* is an opaque token kept in the cache (Redis in production). Every
-cached response, and what a worker process keeps in memory for the current data (the
-catalogue the filters validate against, the last publication instant), is filed under
-it. It is replaced:
-
-- when anything public may have changed: a save or delete of a release, news release,
-  audit entry (every transition and publication writes one), indicator, topic, code
-  list, code, target, derived definition or recompute request (``generation_bump``,
-  wired in ``StatsConfig.ready``), at once and again after the transaction commits (one
-  callback per transaction), so an answer computed from the data before the commit and
-  filed under a token made in between is never served after it;
-- when an instant it depends on is reached: a release or news release published with
-  an instant still ahead (the publication clock tolerance) or the next scheduled release
-  time (the calendar); the token records that instant and is not used past it;
-- at the latest after ``API_MAX_AGE`` seconds (what a proxy may keep anyway), which
-  bounds what an edit made outside the ORM, or in another process on a per-process
-  cache, can leave stale.
-
-Cached responses are keyed by the generation, the scheme, host, full path, language and
-the ``Accept`` header: everything a valid request's answer depends on. Only answers the
-views mark as cacheable (valid JSON, 200) are stored, by ``ApiResponseCacheMiddleware``,
-with their headers; it serves them before sessions, authentication and DRF.
+Cached responses are filed under the data generation (``stats.events``, shared with the
+page cache), and keyed by it, the scheme, host, full path, language and the ``Accept``
+header: everything a valid request's answer depends on. Only answers the views mark as
+cacheable (valid JSON, 200) are stored, by ``ApiResponseCacheMiddleware``, with their
+headers; it serves them before sessions, authentication and DRF.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import time
-import uuid
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.utils import translation
+from django.utils.http import parse_http_date_safe
 
-logger = logging.getLogger(__name__)
+from stats.events import generation
 
-GENERATION_KEY = "api-generation"
 RESPONSE_PREFIX = "api-response"
-
-
-def generation() -> str:
-    """The current generation token (made, with one SQL query, when there is none)."""
-    entry = cache.get(GENERATION_KEY)
-    if entry is not None:
-        token, until = entry
-        if until is None or time.time() < until:
-            return token
-        cache.delete(GENERATION_KEY)
-    return _generation_new()
-
-
-def _generation_new() -> str:
-    from stats.selectors import next_publication_at
-
-    now = time.time()
-    seconds = max(1, settings.ANGKA_API_MAX_AGE)
-    until = None
-    upcoming = next_publication_at()
-    if upcoming is not None:
-        until = upcoming.timestamp()
-        seconds = max(1, min(seconds, int(until - now) + 1))
-    token = uuid.uuid4().hex
-    if cache.add(GENERATION_KEY, (token, until), seconds):
-        return token
-    entry = cache.get(GENERATION_KEY)
-    return entry[0] if entry is not None else token
-
-
-def generation_bump(**_kwargs) -> None:
-    """Start a new generation now and again when the current transaction commits
-    (a signal receiver: see ``StatsConfig.ready``).
-
-    A publication saves many rows in one transaction: the after-commit bump is queued
-    once per transaction. A cache that cannot be reached is logged, never raised: a
-    publication must not fail for it (the generation then ends by its own time limit).
-    """
-    _bump()
-    connection = transaction.get_connection()
-    if connection.in_atomic_block and not any(
-        entry[1] is bump_after_commit for entry in connection.run_on_commit
-    ):
-        transaction.on_commit(bump_after_commit)
-
-
-def bump_after_commit() -> None:
-    """The second bump of ``generation_bump``, run once its transaction has committed."""
-    _bump()
-
-
-def _bump() -> None:
-    _memo_reset()
-    try:
-        cache.delete(GENERATION_KEY)
-    except Exception:  # the cache backend's own errors (redis.ConnectionError, ...)
-        logger.exception("could not start a new API cache generation")
-
-
-# --- what a worker keeps for the current generation ---
-
-_memo: tuple[str, dict] = ("", {})
-
-
-def _memo_reset() -> None:
-    global _memo
-    _memo = ("", {})
-
-
-def generation_memo(token: str, name: str, compute):
-    """``compute()``, computed once per process and generation ``token``."""
-    global _memo
-    memo_token, values = _memo
-    if memo_token != token:
-        values = {}
-        _memo = (token, values)
-    if name not in values:
-        values[name] = compute()
-    return values[name]
 
 
 def request_generation(request) -> str:
@@ -160,3 +59,22 @@ def request_language(request) -> str:
     if code is None:
         code = translation.get_language_from_request(request)
     return code or settings.LANGUAGE_CODE
+
+
+# --- conditional requests ---
+
+
+def not_modified(request, etag: str | None, last_modified: int | None) -> bool:
+    """Whether a conditional GET of an answer with ``etag`` and ``last_modified`` (a POSIX
+    time, whole seconds) may be answered 304: ``If-None-Match`` names it (or ``*``), or,
+    without ``If-None-Match``, ``If-Modified-Since`` is not before it. The one check of
+    the read API, for its views and for the answers ``ApiResponseCacheMiddleware`` replays.
+    """
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+    if if_none_match:
+        if etag is None:
+            return False
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+    return since is not None and last_modified is not None and last_modified <= since

@@ -9,7 +9,9 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_http_date_safe
 
-from .cache import generation, response_cache_key, response_cache_on
+from stats.events import generation
+
+from .cache import not_modified, response_cache_key, response_cache_on
 from .throttling import throttle_anonymous
 
 ALLOWED_HEADERS = "Accept, Accept-Language, Authorization, If-None-Match, If-Modified-Since"
@@ -106,7 +108,8 @@ NOT_MODIFIED_DROPS = frozenset({"Content-Type", "Content-Disposition"})
 def replay(request: HttpRequest, entry) -> HttpResponse:
     headers, body = entry
     found = dict(headers)
-    if _not_modified(request, found.get("ETag"), found.get("Last-Modified")):
+    last_modified = parse_http_date_safe(found.get("Last-Modified") or "")
+    if not_modified(request, found.get("ETag"), last_modified):
         response = HttpResponse(status=304)
         del response["Content-Type"]
         for name, value in headers:
@@ -117,16 +120,3 @@ def replay(request: HttpRequest, entry) -> HttpResponse:
     for name, value in headers:
         response[name] = value
     return response
-
-
-def _not_modified(request: HttpRequest, etag: str | None, last_modified: str | None) -> bool:
-    """The rules of ``stats.api.base.PublicReadMixin.check_conditional``."""
-    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
-    if if_none_match:
-        if etag is None:
-            return False
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return "*" in tags or etag.removeprefix("W/") in tags
-    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
-    modified = parse_http_date_safe(last_modified or "")
-    return since is not None and modified is not None and modified <= since

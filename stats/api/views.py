@@ -1,15 +1,18 @@
 """The statistics resources of the read API: indicators, code lists, series, observations.
 
 Thin views: the FilterSets (stats/filtersets.py) check and apply parameters, the
-selectors decide what is public, the serializers shape rows; the shared behaviour
-(strict parameters, formats, paging, caching, rate limits) is in ``base``.
+selectors decide what is public, the serializers shape metadata; observation rows are
+written by PostgreSQL (``statements``, generated from the columns of ``rows``). The
+shared behaviour (strict parameters, formats, paging, caching, rate limits) is in
+``base``.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.db.models import Count, Max, Prefetch
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.openapi import AutoSchema
@@ -24,26 +27,25 @@ from rest_framework import exceptions, mixins, viewsets
 from rest_framework.response import Response
 
 from config.db import prepared_cursor
+from stats.events import generation_memo
 from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
 from stats.models import Code, CodeList, Indicator, Observation, Series, Target, exact_text
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import series_public, series_with_latest_public
 
 from .base import CachedJSON, PublicReadMixin
-from .cache import generation_memo, request_generation
+from .cache import request_generation
+from .rows import ObservationRows, json_text
 from .serializers import (
-    CSV_VALUES,
-    OBSERVATION_VALUES,
     CodeListDetailSerializer,
     CodeListSerializer,
     IndicatorDetailSerializer,
     IndicatorSerializer,
-    ObservationRows,
     ObservationSerializer,
     SeriesSerializer,
     WideTableSerializer,
-    json_text,
 )
+from .statements import SOURCE_FIELDS, csv_lines_sql, json_page_sql
 
 CSV_CHUNK_ROWS = 2000
 
@@ -343,21 +345,12 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     default_ordering = "series"
     list_params = ("layout",)
     layout = "long"
-    # CSV through PostgreSQL's COPY when on PostgreSQL (else, and when False, Python).
-    csv_copy = True
-    # JSON rows formatted by PostgreSQL when on PostgreSQL (else, and when False, Python).
-    json_sql = True
 
     def filterset_kwargs(self):
         return {"snapshot_at": self.cursor.at if self.cursor is not None else None}
 
     def cursor_snapshot_at(self):
         return self.filterset.effective_at
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["rows"] = ObservationRows(self.lookups)
-        return context
 
     def validate_extra(self, params, errors):
         layout = params.get("layout")
@@ -381,70 +374,47 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         cached = self.cached_response()
         if cached is not None:
             return cached
-        if (
-            not self.wants_csv
-            and self.layout == "long"
-            and self.json_sql
-            and connection.vendor == "postgresql"
-            and "indent" not in (request.accepted_media_type or "")
-        ):
-            return self.json_page_response(ObservationRows(self.lookups))
-        queryset = self.filter_queryset(self.get_queryset())
         if self.layout == "wide":
-            return self.wide_response(queryset)
+            return self.wide_response(self.filter_queryset(self.get_queryset()))
         rows = ObservationRows(self.lookups)
-        if self.wants_csv and self.csv_copy and connection.vendor == "postgresql":
-            # PostgreSQL formats each line: the same file as below, several times faster.
-            spec = self.ordering_options[self.ordering_name or self.default_ordering]
-            series = self.filterset.series_queryset()
-            if spec[0][0] == "series_id":
-                # Sorted by series first: one value per series, streamed by COPY.
-                sql, params = rows.csv_lines_sql(queryset, spec, series, per_series=True)
-                return csv_series_response(
-                    header=rows.csv_header(),
-                    sql=sql,
-                    params=params,
-                    filename=f"{self.download_name()}.csv",
-                )
-            sql, params = rows.csv_lines_sql(queryset, spec, series)
-            return csv_lines_response(
-                header=rows.csv_header(),
-                sql=sql,
-                params=params,
-                filename=f"{self.download_name()}.csv",
-            )
         if self.wants_csv:
-            rows.series_load(
-                Series.objects.filter(pk__in=queryset.values("series_id")).values_list(
-                    "id", "indicator_id", "frequency", "key", "dimensions"
-                )
-            )
-            records = (
-                self.ordered(queryset).values_list(*CSV_VALUES).iterator(chunk_size=CSV_CHUNK_ROWS)
-            )
-            return csv_streaming_response(
-                header=rows.csv_header(),
-                rows=(rows.csv(record) for record in records),
-                filename=f"{self.download_name()}.csv",
-            )
-        page = self.paginate_queryset(queryset.values(*OBSERVATION_VALUES))
-        serializer = self.get_serializer(page, many=True)
-        return self.get_paginated_response(serializer.data)
+            return self.csv_response(rows)
+        body = self.json_page(rows)
+        if "indent" in (request.accepted_media_type or ""):
+            # Asked for indented JSON (the browsable form): DRF renders it.
+            return Response(json.loads(body))
+        return CachedJSON(body, content_type="application/json")
 
-    def json_page_response(self, rows: ObservationRows) -> CachedJSON:
-        """The JSON page with its rows formatted by PostgreSQL (``json_page_sql``) and
-        joined here: the same text as the serializer path, a few times faster.
+    def csv_response(self, rows: ObservationRows):
+        """The whole result as CSV, each line formatted by PostgreSQL (``csv_lines_sql``)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        spec = self.ordering_options[self.ordering_name or self.default_ordering]
+        series = self.filterset.series_queryset()
+        # Sorted by series first: one value per series, streamed by COPY.
+        per_series = spec[0][0] == "series_id"
+        sql, params = csv_lines_sql(rows, queryset, spec, series, per_series=per_series)
+        respond = csv_series_response if per_series else csv_lines_response
+        return respond(
+            header=rows.csv_header(),
+            sql=sql,
+            params=params,
+            filename=f"{self.download_name()}.csv",
+        )
+
+    def json_page(self, rows: ObservationRows) -> bytes:
+        """The JSON page, its rows formatted by PostgreSQL (``json_page_sql``) and joined
+        here (``ObservationRows.json_rows``).
 
         The statement is written from the filter set's SQL conditions, not built by the
-        ORM, where the series filters give a list of series (almost every query): same
-        rows, a quarter of the request's CPU less, one prepared plan per query shape."""
+        ORM, where the series filters give a list of series (almost every query): one
+        prepared plan per query shape, and no queryset to build and compile."""
         paginator = self.paginator
         order, after, params = paginator.page_sql(self.request, self, observation_column)
         found = self.filterset.sql_conditions()
         if found is None:
             # No list of series to read (see ObservationFilterSet.series_ids): the
             # filtered queryset's own statement is the source.
-            inner = self.filter_queryset(self.get_queryset()).order_by().values(*CSV_VALUES)
+            inner = self.filter_queryset(self.get_queryset()).order_by().values(*SOURCE_FIELDS)
             inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
             source, where, params = f"({inner_sql})", [], [*inner_params, *params]
         else:
@@ -452,7 +422,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             where, params = found[0], [*found[1], *params]
         if after:
             where = [*where, after]
-        sql = rows.json_page_sql(
+        sql = json_page_sql(
             source=source,
             where=where,
             order=order,
@@ -463,12 +433,13 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             records = cursor.fetchall()
         width = len(paginator.keys)
         records = paginator.paginate_rows(records, lambda record: record[1 : 1 + width])
-        # What rows take from their series (by language), period and the rest, kept per
+        # What rows take from their series (by language) and their key texts, kept per
         # worker and data generation.
         generation = request_generation(self.request)
-        rows._series_text = generation_memo(generation, f"series-json-{int(rows.english)}", dict)
-        rows._period_text = generation_memo(generation, "period-json", dict)
-        rows._tail_text = generation_memo(generation, "tail-json", dict)
+        rows.series_text = generation_memo(generation, f"series-json-{int(rows.english)}", dict)
+        rows.key_texts = generation_memo(
+            generation, "key-json", lambda: [{} for _texts in rows.key_texts]
+        )
         next_link, previous_link = paginator.links()
         body = rows.json_rows(
             records,
@@ -478,8 +449,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             after="]}",
         )
         # As DRF's JSONRenderer does, for JSON that is also a JavaScript literal.
-        body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-        return CachedJSON(body.encode(), content_type="application/json")
+        return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
     def download_name(self) -> str:
         indicator = self.request.query_params.get("indicator", "")

@@ -1,13 +1,20 @@
 """Releases, news releases and the calendar in the public read API: published only."""
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
 from publications.choices import ReleaseStatus
-from publications.services import release_create, release_publish
+from publications.services import (
+    release_approve,
+    release_create,
+    release_publish,
+    release_schedule,
+    release_submit,
+)
 from stats.models import Indicator
 from tests.publications.factories import NewsReleaseFactory, ReleaseFactory
 from tests.stats.helpers import import_rows
@@ -149,13 +156,19 @@ def test_the_calendar_shows_only_title_and_time_of_scheduled_releases(client, re
     ]
 
 
-def test_the_calendar_changes_when_a_release_is_scheduled(client, releases):
+def test_the_calendar_changes_when_a_release_is_scheduled(client, releases, clerk, reviewer):
     etag = client.get("/api/v1/calendar/")["ETag"]
-    ReleaseFactory(
-        slug="berikutnya",
-        status=ReleaseStatus.SCHEDULED,
-        scheduled_for=timezone.now() + dt.timedelta(days=30),
-    )
+    # Scheduled as people do it: through the services, which raise public_data_changed.
+    upcoming = release_create(slug="berikutnya", title_id="B", title_en="N", user=clerk)
+    import_rows(upcoming, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2025", "42000000")])
+    release_submit(release=upcoming, user=clerk)
+    release_approve(release=upcoming, user=reviewer)
+    with mock.patch("publications.tasks.release_publish_scheduled.apply_async"):
+        release_schedule(
+            release=upcoming,
+            user=reviewer,
+            scheduled_for=timezone.now() + dt.timedelta(days=30),
+        )
     response = client.get("/api/v1/calendar/", HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200
     assert len(response.json()["results"]) == 2

@@ -37,7 +37,7 @@ from publications.services import (
     release_submit,
     release_update,
 )
-from stats.api.cache import bump_after_commit
+from stats.events import bump_after_commit
 from stats.models import Observation
 from stats.selectors import observations_as_of, observations_latest
 from stats.services import ImportRefused

@@ -19,7 +19,7 @@ from publications.choices import ReleaseStatus
 from publications.models import AuditAction, AuditEntry, Release
 from publications.selectors import news_public
 from publications.services import release_approve, release_schedule, release_submit
-from stats.api.cache import bump_after_commit
+from stats.events import bump_after_commit
 from stats.models import Observation
 from tests.publications.conftest import in_future
 from tests.publications.factories import NewsReleaseFactory

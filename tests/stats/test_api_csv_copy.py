@@ -1,5 +1,6 @@
-"""What PostgreSQL formats is byte for byte what Python writes: the observation CSV
-(through COPY) and the JSON pages (rows formatted by the query)."""
+"""What PostgreSQL formats is byte for byte what a reference formatter in Python writes
+(tests/stats/oracle.py) from the rows the ORM keeps: the observation CSV (through COPY)
+and the JSON pages (rows formatted by the query)."""
 
 import datetime as dt
 import io
@@ -8,13 +9,10 @@ import pytest
 from django.db import connection
 
 from publications.services import release_create, release_publish
-from stats.api.views import ObservationViewSet
 from stats.services import observations_import
-from tests.markers import postgresql_only
+from tests.stats import oracle
 from tests.stats.helpers import csv_text
 from tests.stats.test_api import OBSERVATIONS, T2, WIB, body, clear_cache, published  # noqa: F401
-
-pytestmark = postgresql_only("COPY exists on PostgreSQL only (SQLite keeps the Python path)")
 
 HEADER = ["indicator", "region", "segment", "program", "period", "value", "status", "note"]
 AWKWARD_NOTE = 'revised, see "Catatan"\nline two'
@@ -46,16 +44,16 @@ def awkward(published):  # noqa: F811
 
 
 def csv_both_ways(client, monkeypatch, **params) -> tuple[bytes, bytes]:
+    """The API's CSV (lines formatted by PostgreSQL) and the reference's."""
     params = {"format": "csv", **params}
-    monkeypatch.setattr(ObservationViewSet, "csv_copy", True)
     by_copy = client.get(OBSERVATIONS, params)
-    monkeypatch.setattr(ObservationViewSet, "csv_copy", False)
-    by_python = client.get(OBSERVATIONS, params)
-    assert by_copy.status_code == by_python.status_code == 200
-    assert by_copy.streaming and by_python.streaming
-    assert by_copy["Content-Type"] == by_python["Content-Type"] == "text/csv; charset=utf-8"
-    assert by_copy["Content-Disposition"] == by_python["Content-Disposition"]
-    return body(by_copy), body(by_python)
+    assert by_copy.status_code == 200
+    assert by_copy.streaming
+    assert by_copy["Content-Type"] == "text/csv; charset=utf-8"
+    indicator = params.get("indicator", "")
+    name = indicator.lower().replace(",", "-") if indicator else "observations"
+    assert by_copy["Content-Disposition"] == f'inline; filename="{name}.csv"'
+    return body(by_copy), oracle.csv_body(params)
 
 
 @pytest.mark.parametrize(
@@ -109,25 +107,22 @@ def test_copy_csv_leaves_the_session_time_zone_alone(client, awkward, monkeypatc
 
 
 def json_both_ways(client, monkeypatch, **params) -> tuple[list, list]:
-    """Every page of a cursor walk, rows formatted by PostgreSQL and by the serializer."""
+    """Every page of a cursor walk, rows formatted by PostgreSQL, and what each must be
+    (the reference's rows, from the ORM's, with the page's links)."""
     from django.core.cache import cache
 
-    walks = []
-    for by_sql in (True, False):
-        monkeypatch.setattr(ObservationViewSet, "json_sql", by_sql)
-        cache.clear()
-        pages, query = [], {"page_size": 2, **params}
-        response = client.get(OBSERVATIONS, query)
-        while True:
-            assert response.status_code == 200, response.content
-            assert response["Content-Type"] == "application/json"
-            pages.append(response)
-            following = response.json()["next"]
-            if following is None:
-                break
-            response = client.get(following)
-        walks.append(pages)
-    return walks[0], walks[1]
+    cache.clear()
+    pages, query = [], {"page_size": 2, **params}
+    response = client.get(OBSERVATIONS, query)
+    while True:
+        assert response.status_code == 200, response.content
+        assert response["Content-Type"] == "application/json"
+        pages.append(response)
+        following = response.json()["next"]
+        if following is None:
+            break
+        response = client.get(following)
+    return pages, oracle.json_pages(pages, query)
 
 
 def _without_cursor(content: bytes) -> bytes:
@@ -160,7 +155,6 @@ def test_sql_json_pages_are_the_serializer_pages(client, awkward, monkeypatch, p
 
 
 def test_sql_json_keeps_awkward_text_exact(client, awkward, monkeypatch):
-    monkeypatch.setattr(ObservationViewSet, "json_sql", True)
     response = client.get(
         OBSERVATIONS, {"indicator": "FUNDS_UNDER_MANAGEMENT", "period_start": "2024"}
     )
@@ -224,7 +218,6 @@ def test_page_statement_is_one_text_for_every_request_of_one_shape(client, awkwa
         return execute(cursor, query, params, **kwargs)
 
     monkeypatch.setattr(config.db.PreparedCursor, "execute", recording)
-    monkeypatch.setattr(ObservationViewSet, "json_sql", True)
     for region in ("ID", "31", "ID,31"):
         response = client.get(OBSERVATIONS, {"region": region, "status": "normal"})
         assert response.status_code == 200
@@ -237,7 +230,6 @@ def test_page_statement_is_one_text_for_every_request_of_one_shape(client, awkwa
 def test_sql_json_walks_back_over_the_pages_it_walked_forward(
     client, awkward, monkeypatch, ordering
 ):
-    monkeypatch.setattr(ObservationViewSet, "json_sql", True)
     pages = [
         client.get(OBSERVATIONS, {"region": "ID,31", "page_size": 2, "ordering": ordering}).json()
     ]

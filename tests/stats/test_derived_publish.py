@@ -218,7 +218,7 @@ def test_a_definition_with_only_gaps_creates_no_release(catalogue):
 
 @pytest.mark.usefixtures("generated")
 def test_a_recompute_published_directly_starts_a_new_api_generation():
-    from stats.api.cache import GENERATION_KEY, bump_after_commit
+    from stats.events import GENERATION_KEY, bump_after_commit
 
     first_release(Random(17))
     cache.set(GENERATION_KEY, ("before", None), 60)

@@ -1,0 +1,223 @@
+"""The SQL that formats observation rows, generated from their columns (``rows.COLUMNS``):
+the JSON page statement and the CSV lines statement.
+
+The JSON page gives, per row, cheap texts that ``rows.ObservationRows.json_rows`` turns
+into JSON once per distinct text; the CSV statement gives whole lines, as Python's
+``csv`` module would write them. The tests prove both byte for byte against a reference
+formatter in Python (tests/stats/oracle.py).
+"""
+
+from __future__ import annotations
+
+from .rows import (
+    CODE,
+    DATE,
+    DIMENSIONS,
+    EPOCH_DATE,
+    EXACT,
+    INSTANT,
+    RELEASE,
+    ROW_PARTS,
+    SEGMENTS,
+    TEXT,
+    Column,
+    ObservationRows,
+    Segment,
+    key_order,
+)
+
+# The observation columns a sub-query must give for the statements to read it.
+SOURCE_FIELDS = ("series_id", *(c.field for s in ROW_PARTS for c in s.columns))
+EPOCH_DATE_SQL = f"DATE '{EPOCH_DATE.isoformat()}'"
+CELL_SEPARATOR = " || ',' || "
+LINE_END = "E'\\r\\n'"
+
+
+def _column(column: Column) -> str:
+    return f"o.{column.field}"
+
+
+def _key_part(column: Column) -> str:
+    """A column's part of a key text: text PostgreSQL writes cheaply (dates as days,
+    instants as the hex of their binary form, free text after its length)."""
+    expression = _column(column)
+    if column.kind == DATE:
+        return f"COALESCE(({expression} - {EPOCH_DATE_SQL})::text, '')"
+    if column.kind == INSTANT:
+        return f"COALESCE(encode(timestamptz_send({expression}), 'hex'), '')"
+    if column.kind == TEXT:
+        return f"length({expression}) || ' ' || {expression}"
+    return f"{expression}::text"
+
+
+def _usual(column: Column) -> str:
+    if column.usual is None:
+        return f"{_column(column)} IS NULL"
+    return f"{_column(column)} = '{str(column.usual).replace(chr(39), chr(39) * 2)}'"
+
+
+def key_sql(segment: Segment) -> str:
+    """A key segment's text: the always-named columns, then the others only when one of
+    them is not usual (``rows.key_order``), separated by spaces."""
+    always, optional = key_order(segment)
+    text = " || ' ' || ".join(_key_part(column) for column in always)
+    if optional:
+        usual = " AND ".join(_usual(column) for column in optional)
+        rest = " || ' ' || ".join(_key_part(column) for column in optional)
+        text = f"{text} || CASE WHEN {usual} THEN '' ELSE ' ' || {rest} END"
+    return text
+
+
+def json_page_sql(*, source: str, where: list[str], order: str, key_columns: list[str]) -> str:
+    """A page of observations: a SELECT over ``source`` (the observation table, or a
+    sub-query of its columns ``SOURCE_FIELDS``) aliased ``o``, with the conditions
+    ``where``, sorted by ``order`` and limited by a last parameter (the page's size and
+    one). Per row: the series id, the value of each sort key (``key_columns``), then for
+    each of ``rows.ROW_PARTS`` its key text, or an exact value as text."""
+    # The sort keys are their own typed columns: psycopg reads them as the cursor holds them.
+    conditions = f" WHERE {' AND '.join(where)}" if where else ""
+    return (
+        f"SELECT o.series_id, {', '.join(key_columns)}, {PARTS_SQL} "
+        f"FROM {source} o{conditions} ORDER BY {order} LIMIT %s"
+    )
+
+
+# Each part as text that PostgreSQL writes cheaply: formatting JSON in the statement
+# (to_json, date and timestamp output) cost more than the rest of it, for a few hundred
+# distinct texts a page.
+PARTS_SQL = ", ".join(
+    key_sql(segment)
+    if segment.source == "key"
+    else f"trim_scale({_column(segment.columns[0])})::text"
+    for segment in ROW_PARTS
+)
+
+
+# --- CSV ---
+
+
+def _csv_cell(expression: str) -> str:
+    """SQL for one CSV cell of a text ``expression``, as Python's ``csv`` writes it: quoted
+    (quotes doubled) when it holds a comma, a quote, CR or LF; NULL as an empty cell."""
+    return (
+        f"COALESCE(CASE WHEN strpos({expression}, ',') > 0 OR strpos({expression}, '\"') > 0 "
+        f"OR strpos({expression}, chr(10)) > 0 OR strpos({expression}, chr(13)) > 0 "
+        f"THEN '\"' || replace({expression}, '\"', '\"\"') || '\"' ELSE {expression} END, '')"
+    )
+
+
+# isoformat() of the local time: microseconds only when not zero, offset +HH:MM.
+_INSTANT_CSV = "replace(to_char({}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'), '.000000', '')"
+
+
+def _csv_sql(column: Column) -> str:
+    expression = _column(column)
+    if column.kind == DATE:
+        return f"COALESCE(to_char({expression}, 'YYYY-MM-DD'), '')"
+    if column.kind == INSTANT:
+        return f"COALESCE({_INSTANT_CSV.format(expression)}, '')"
+    if column.kind == EXACT:
+        return f"trim_scale({expression})::text"
+    if column.kind == RELEASE:
+        # Only the public releases are named (see ObservationRows.json_value).
+        return f"CASE WHEN {expression} = ANY(%s) THEN {_csv_cell('r.slug')} ELSE '' END"
+    if column.kind == CODE:
+        return expression
+    return _csv_cell(expression)
+
+
+def _series_csv_cells(
+    rows: ObservationRows, column: Column, label
+) -> tuple[list[str], list[str], list]:
+    """The CSV cells a series column gives (SQL over the series ``s`` and its indicator
+    ``i``), and the joins and parameters they need."""
+    if column.kind == DIMENSIONS:
+        cells, joins, params = [], [], []
+        for index, codelist in enumerate(rows.codelists):
+            alias = f"c{index}"
+            literal = "'" + codelist.replace("'", "''") + "'"
+            cells += [_csv_cell(f"(s.dimensions ->> {literal})"), _csv_cell(label(alias))]
+            joins.append(
+                f"LEFT JOIN stats_code {alias} ON {alias}.codelist_id = %s "
+                f"AND {alias}.code = s.dimensions ->> %s"
+            )
+            params += [codelist, codelist]
+        return cells, joins, params
+    expression = {
+        "indicator_code": "i.code",
+        "indicator_name": label("i"),
+        "frequency": "s.frequency",
+        "key": "s.key",
+        "unit": "i.unit",
+    }[column.series]
+    return [_csv_cell(expression)], [], []
+
+
+def csv_lines_sql(
+    rows: ObservationRows,
+    queryset,
+    ordering: list[tuple[str, bool]],
+    series,
+    *,
+    per_series: bool = False,
+) -> tuple[str, list]:
+    """A SELECT giving each CSV line (CRLF included) of the rows of ``queryset``
+    (observations, filtered, embargo applied) in ``ordering``, in the columns of
+    ``rows.csv_header()``: the text Python's ``csv`` module writes. What a line takes
+    from its series is formatted once per series, for the series of ``series`` (a
+    Series queryset that holds at least those of the rows). Run it in the site's time
+    zone (see ``stats.renderers.lines_csv_chunks``).
+
+    ``per_series``: one value per series instead, its lines joined (for an ``ordering``
+    that starts with ``series_id``; see ``stats.renderers.series_csv_chunks``).
+    """
+    inner = queryset.order_by().values(*SOURCE_FIELDS)
+    inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+    series_sql, series_params = series.values("pk").query.get_compiler(using=series.db).as_sql()
+
+    def label(table: str) -> str:
+        if rows.english:
+            return f"COALESCE(NULLIF({table}.name_en, ''), {table}.name_id)"
+        return f"{table}.name_id"
+
+    heads, joins, join_params, cells, line_params = [], [], [], [], []
+    for segment in SEGMENTS:
+        if segment.source == "series":
+            texts = []
+            for column in segment.columns:
+                found, more_joins, params = _series_csv_cells(rows, column, label)
+                texts += found
+                joins += more_joins
+                join_params += params
+            name = f"h.part{len(heads)}"
+            heads.append(f"{CELL_SEPARATOR.join(texts)} AS part{len(heads)}")
+            cells.append(name)
+        else:
+            for column in segment.columns:
+                cells.append(_csv_sql(column))
+                if column.kind == RELEASE:
+                    line_params.append(list(rows.releases))
+    line = f"{CELL_SEPARATOR.join(cells)} || {LINE_END}"
+    order = ", ".join(
+        f"o.{field} {'DESC' if descending else 'ASC'}" for field, descending in ordering
+    )
+    grouping = ""
+    if per_series:
+        if not ordering or ordering[0][0] != "series_id":
+            raise ValueError("per_series needs an ordering that starts with series_id")
+        within = ", ".join(
+            f"o.{field} {'DESC' if descending else 'ASC'}" for field, descending in ordering[1:]
+        )
+        line = f"string_agg({line}, ''{f' ORDER BY {within}' if within else ''})"
+        grouping = "GROUP BY o.series_id "
+        order = f"o.series_id {'DESC' if ordering[0][1] else 'ASC'}"
+    sql = (
+        f"WITH heads AS MATERIALIZED (SELECT s.id, {', '.join(heads)} "
+        "FROM stats_series s JOIN stats_indicator i ON i.id = s.indicator_id "
+        f"{' '.join(joins)} WHERE s.id IN ({series_sql})) "
+        f"SELECT {line} FROM ({inner_sql}) o "
+        "JOIN heads h ON h.id = o.series_id "
+        "LEFT JOIN publications_release r ON r.id = o.release_id "
+        f"{grouping}ORDER BY {order}"
+    )
+    return sql, [*join_params, *series_params, *line_params, *inner_params]

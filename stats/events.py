@@ -1,0 +1,115 @@
+"""One event, "what the public sees may have changed", and the one cache generation it ends.
+
+Every cache of public answers is filed under the current *generation*, an opaque token
+kept in the cache (Redis in production): the read API's responses (``stats.api.cache``),
+the public pages (``stats.pagecache``), and what a worker process keeps in memory for
+the current data (``generation_memo``: the catalogue the filters validate against, the
+last publication instant). Reading it costs one cache read, no SQL. It is replaced:
+
+- when ``public_data_changed()`` is raised: by the publishing services (every change of
+  a release's or news release's state, which is audited: ``publications.services``),
+  by the admin's edits of the catalogue (``stats.admin.PublicDataAdmin``: indicators,
+  topics, code lists, codes, series, targets, derived definitions) and by the synthetic
+  data generator. It ends the generation at once and again after the transaction
+  commits (one callback per transaction), so an answer computed from the data before
+  the commit and filed under a token made in between is never served after it;
+- when an instant it depends on is reached: a release or news release published with an
+  instant still ahead (the publication clock tolerance) or the next scheduled release
+  time (the calendar); the token records that instant and is not used past it;
+- at the latest after ``API_MAX_AGE`` seconds (what a proxy may keep anyway), which
+  bounds what an edit made outside these ways (SQL, the shell) can leave stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from .selectors import next_publication_at
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "angka-generation"
+
+
+def generation() -> str:
+    """The current generation token (made, with one SQL query, when there is none)."""
+    entry = cache.get(GENERATION_KEY)
+    if entry is not None:
+        token, until = entry
+        if until is None or time.time() < until:
+            return token
+        cache.delete(GENERATION_KEY)
+    return _generation_new()
+
+
+def _generation_new() -> str:
+    now = time.time()
+    seconds = max(1, settings.ANGKA_API_MAX_AGE)
+    until = None
+    upcoming = next_publication_at()
+    if upcoming is not None:
+        until = upcoming.timestamp()
+        seconds = max(1, min(seconds, int(until - now) + 1))
+    token = uuid.uuid4().hex
+    if cache.add(GENERATION_KEY, (token, until), seconds):
+        return token
+    entry = cache.get(GENERATION_KEY)
+    return entry[0] if entry is not None else token
+
+
+def public_data_changed() -> None:
+    """Raise the event: start a new generation now and again when the current
+    transaction commits.
+
+    A publication saves many rows in one transaction: the after-commit bump is queued
+    once per transaction. A cache that cannot be reached is logged, never raised: a
+    publication or an edit must not fail for it (the generation then ends by its own
+    time limit).
+    """
+    _bump()
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and not any(
+        entry[1] is bump_after_commit for entry in connection.run_on_commit
+    ):
+        transaction.on_commit(bump_after_commit)
+
+
+def bump_after_commit() -> None:
+    """The second bump of ``public_data_changed``, run once its transaction has committed."""
+    _bump()
+
+
+def _bump() -> None:
+    _memo_reset()
+    try:
+        cache.delete(GENERATION_KEY)
+    except Exception:  # the cache backend's own errors (redis.ConnectionError, ...)
+        logger.exception("could not start a new cache generation")
+
+
+# --- what a worker keeps for the current generation ---
+
+_memo: tuple[str, dict] = ("", {})
+
+
+def _memo_reset() -> None:
+    global _memo
+    _memo = ("", {})
+
+
+def generation_memo(token: str, name: str, compute):
+    """``compute()``, computed once per process and generation ``token``."""
+    global _memo
+    memo_token, values = _memo
+    if memo_token != token:
+        values = {}
+        _memo = (token, values)
+    if name not in values:
+        values[name] = compute()
+    return values[name]
