@@ -45,12 +45,6 @@ class CSVRenderer(BaseRenderer):
         return b"".join(csv_chunks(header, ([row.get(c) for c in header] for row in rows)))
 
 
-def csv_cell(value) -> str:
-    if value is None:
-        return ""
-    return str(value)
-
-
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[bytes]:
     """Encode ``rows`` as CSV, ``ROWS_PER_CHUNK`` rows per yielded chunk."""
     buffer = io.StringIO()

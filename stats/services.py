@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -800,11 +799,6 @@ def observations_import(*, stream: IO[str], release, commit: bool) -> ImportRepo
             transaction.set_rollback(True)
             report.written = 0
     return report
-
-
-def open_text(binary: IO[bytes]) -> Iterator[str] | IO[str]:
-    """Wrap an uploaded binary file as UTF-8 text (a BOM from a spreadsheet is dropped)."""
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
 
 
 def close_revised_sql(revised: str) -> str:

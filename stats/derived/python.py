@@ -11,11 +11,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 from typing import NamedTuple
 
 from ..choices import DerivedKind
-from ..models import VALUE_DECIMAL_PLACES, DerivedDefinition, Series, exact_text
+from ..models import DerivedDefinition, Series, exact_text
 from ..periods import parse_period
 from .inputs import (
     Output,
@@ -74,19 +73,6 @@ class ComputedValue:
     output: Output
     period: str
     result: Result
-
-
-_SCALE = 10**VALUE_DECIMAL_PLACES
-
-
-def quotient(numerator: Decimal, denominator: Decimal) -> Decimal:
-    """numerator / denominator rounded once, half to even, to the stored 10 decimals.
-
-    Exact: the rational quotient is rounded, not a 50-digit approximation of it, which
-    is what the set-based engine's statements round too.
-    """
-    units = round(Fraction(numerator) * _SCALE / Fraction(denominator))
-    return Decimal(units).scaleb(-VALUE_DECIMAL_PLACES, context=CONTEXT)
 
 
 def _root(base: Decimal, n: Decimal) -> Decimal:

@@ -10,6 +10,8 @@ engine computes in production (``stats.derived.python``) are taken from there.
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
+from fractions import Fraction
 
 from django.db import transaction
 
@@ -37,19 +39,25 @@ from stats.derived.kinds import (
     SHIFT_SQL_KINDS,
     stored_value,
 )
-from stats.derived.python import (
-    ComputedValue,
-    InputReader,
-    Result,
-    compute,
-    derived_compute,
-    quotient,
-)
+from stats.derived.python import ComputedValue, InputReader, Result, compute, derived_compute
 from stats.derived.writer import Texts, copy_rows, current_values
-from stats.models import DerivedGap, Observation, exact_text
+from stats.models import VALUE_DECIMAL_PLACES, DerivedGap, Observation, exact_text
 from stats.periods import parse_period
 
 ENGINES = ("oracle", "sql")
+
+
+_SCALE = 10**VALUE_DECIMAL_PLACES
+
+
+def quotient(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """numerator / denominator rounded once, half to even, to the stored 10 decimals.
+
+    Exact: the rational quotient is rounded, not a 50-digit approximation of it, which
+    is what the set-based engine's statements round too.
+    """
+    units = round(Fraction(numerator) * _SCALE / Fraction(denominator))
+    return Decimal(units).scaleb(-VALUE_DECIMAL_PLACES, context=CONTEXT)
 
 
 def oracle_compute(definition, output, period: str, values) -> Result:
