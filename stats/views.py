@@ -11,6 +11,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -490,7 +491,7 @@ def methodology_topic(request: HttpRequest, topic: str) -> HttpResponse:
 
 def _search_indicators(query: str):
     queryset = indicators_public()
-    if settings.DATABASE_VENDOR == "postgresql":
+    if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 
         vector = SearchVector("code", "name_id", "description_id", config="simple") + SearchVector(
@@ -515,7 +516,7 @@ def _search_indicators(query: str):
 
 def _search_releases(query: str):
     queryset = releases_public()
-    if settings.DATABASE_VENDOR == "postgresql":
+    if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
         vector = SearchVector("title_id", "summary_id", config="simple") + SearchVector(
@@ -537,7 +538,7 @@ def _search_releases(query: str):
 
 def _search_news(query: str):
     queryset = news_public()
-    if settings.DATABASE_VENDOR == "postgresql":
+    if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
         vector = SearchVector("title", "lead", "body", config="simple")

@@ -10,11 +10,8 @@ from django.db import connection
 from publications.services import release_create, release_publish
 from stats.api.views import ObservationViewSet
 from stats.services import observations_import
-from tests.markers import postgresql_only
 from tests.stats.helpers import csv_text
 from tests.stats.test_api import OBSERVATIONS, T2, WIB, body, clear_cache, published  # noqa: F401
-
-pytestmark = postgresql_only("COPY exists on PostgreSQL only (SQLite keeps the Python path)")
 
 HEADER = ["indicator", "region", "segment", "program", "period", "value", "status", "note"]
 AWKWARD_NOTE = 'revised, see "Catatan"\nline two'

@@ -1,13 +1,11 @@
 """The demo data set carries every figure of the 2023 release and loads idempotently."""
 
 import csv
-import decimal
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from publications.models import Release
 from stats.demo.loader import DATA, figures_2023
@@ -129,12 +127,7 @@ def test_demo_data_is_the_projects_own_copy():
 
 
 def assert_exact(stored: Decimal, expected: Decimal) -> None:
-    """Exact on PostgreSQL; SQLite (the embedded default) keeps 15 significant digits."""
-    if connection.vendor == "postgresql":
-        assert stored == expected
-    else:
-        context = decimal.Context(prec=15)
-        assert context.plus(stored) == context.plus(expected)
+    assert stored == expected
 
 
 def _derived_as_of_the_2023_release(code, segment="_T"):
