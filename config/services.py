@@ -25,6 +25,7 @@ users so that only the last one stops it; Redis is stopped by the launcher that 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -86,6 +87,9 @@ def embedded_postgres(data_dir: Path = VAR / "pg") -> Iterator[str]:
         yield database_url(socket_dir, DATABASE_NAME)
     finally:
         server.cleanup()
+        # The package also stops it at exit; done already, and by then the process's
+        # logging (pytest's, say) may be closed under the message that would say so.
+        atexit.unregister(server._cleanup)
 
 
 def _redis_answers(socket_path: Path) -> bool:

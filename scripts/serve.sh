@@ -21,9 +21,14 @@ stop() {
     wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
-"$BIN/celery" --quiet -A config worker --loglevel=WARNING --concurrency=2 & pids+=($!)
-"$BIN/celery" --quiet -A config beat --loglevel=WARNING --schedule=var/celerybeat-schedule \
-    & pids+=($!)
+# Run as root (a container, this project's machines), the worker warns at every start that
+# root is discouraged; it accepts JSON only, so the warning has nothing to act on here.
+export PYTHONWARNINGS="ignore:You're running the worker with superuser privileges"
+# In sessions of their own, so that Ctrl-C reaches them once, as the SIGTERM of stop()
+# (Celery takes a SIGINT of its own as a warm shutdown too, and says so twice).
+setsid "$BIN/celery" --quiet -A config worker --loglevel=WARNING --concurrency=2 & pids+=($!)
+setsid "$BIN/celery" --quiet -A config beat --loglevel=WARNING \
+    --schedule=var/celerybeat-schedule & pids+=($!)
 # runserver's start-up banner goes to stdout; its request log and errors to stderr.
 "$BIN/python" manage.py runserver --noreload "127.0.0.1:${PORT}" >/dev/null & pids+=($!)
 echo "Serving ${URL}/  (admin: ${URL}/admin/), with a Celery worker and beat. Ctrl-C stops them."

@@ -307,22 +307,15 @@ def test_demo_definitions_are_all_valid_and_ordered(demo_definitions):
 
 
 def test_confirming_the_demo_after_publication_changes_nothing(
-    db, django_capture_on_commit_callbacks
+    db, celery_eager, django_capture_on_commit_callbacks
 ):
-    """The recompute each publication enqueues finds the precomputed values right,
-    on either database (SQLite keeps 15 significant digits)."""
-    from config.celery import app
+    """The recompute each publication enqueues finds the precomputed values right."""
     from publications.models import Release
     from stats.demo.loader import demo_load
     from stats.models import RecomputeRequest
 
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            demo_load()
-    finally:
-        app.conf.task_always_eager = eager
+    with django_capture_on_commit_callbacks(execute=True):
+        demo_load()
     requests = RecomputeRequest.objects.all()
     assert requests.exists() and {r.status for r in requests} == {"done"}
     assert {r.result["written"] for r in requests} == {0}
