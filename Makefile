@@ -8,6 +8,9 @@ PY := $(BIN)/python
 MANAGE := $(PY) manage.py
 # Local runs are development runs unless the environment says otherwise.
 export DEBUG ?= true
+# Runs a command with DATABASE_URL and REDIS_URL, starting project-local PostgreSQL and
+# Redis (installed into .venv by pip, data in var/) for whichever is unset.
+WITH_SERVICES := $(PY) -m config.services
 
 .PHONY: help venv install install-test install-browser run test lint migrate-check bench-import bench-api bench-recompute bench-pages clean
 
@@ -28,10 +31,8 @@ install: $(VENV)/.installed ## Create .venv and install the locked dependencies
 
 install-test: install ## Install what the tests need (same lock file)
 
-run: install ## Set up everything and serve the site at http://127.0.0.1:8000
-	$(MANAGE) migrate --no-input
-	$(MANAGE) load_demo --with-staff
-	bash scripts/serve.sh
+run: install ## Migrate, load the demo, serve web + Celery worker + beat on PORT (8000)
+	@$(WITH_SERVICES) bash scripts/serve.sh
 
 install-browser: ## Install Debian's chromium for the browser tests when it is missing
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -42,9 +43,8 @@ install-browser: ## Install Debian's chromium for the browser tests when it is m
 test: install-test install-browser ## ruff, makemigrations --check and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(MANAGE) makemigrations --check --dry-run
-	bash scripts/check_services.sh
-	$(BIN)/pytest
+	$(WITH_SERVICES) --redis-db 1 bash -c '$(MANAGE) makemigrations --check --dry-run \
+		&& bash scripts/check_services.sh && $(BIN)/pytest'
 
 lint: install ## ruff check and format check
 	$(BIN)/ruff check .
@@ -62,5 +62,6 @@ bench-recompute: install ## Benchmark derived recompute and one new month agains
 bench-pages: install ## Time to first byte of the public pages, page cache warm and cold, on 2,000,000 rows (PostgreSQL, Redis)
 	$(PY) -m bench.bench_pages
 
-clean: ## Remove the virtualenv and local data
+clean: ## Stop the project-local servers; remove the virtualenv and local data (var/)
+	@if [ -x $(PY) ]; then $(WITH_SERVICES) --stop; fi
 	rm -rf $(VENV) var staticfiles

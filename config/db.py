@@ -44,12 +44,12 @@ class PreparedDebugWrapper(CursorDebugWrapper):
 def prepared_cursor():
     """A cursor of the default connection whose statements PostgreSQL prepares once per
     connection and statement text (with the parameters bound on the server); Django's
-    own cursor elsewhere, or when ``settings.DATABASE_PREPARED_STATEMENTS`` is off.
+    own cursor when ``settings.DATABASE_PREPARED_STATEMENTS`` is off.
 
     It is wrapped as Django wraps its cursors, so the statements are counted and logged
     (``django_assert_num_queries``, ``connection.queries``) and database errors are
     Django's."""
-    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+    if not settings.DATABASE_PREPARED_STATEMENTS:
         with connection.cursor() as cursor:
             yield cursor
         return

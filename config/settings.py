@@ -1,13 +1,14 @@
 """Settings, read from the environment only.
 
-With no DATABASE_URL the site runs on a SQLite file; with no REDIS_URL Celery runs
-tasks eagerly in-process and the cache is local memory (the embedded default that
-`make run` gives a new user). With both set, the same code runs on PostgreSQL with a
-real broker, worker and beat.
+PostgreSQL (``DATABASE_URL``) and Redis (``REDIS_URL``: cache and Celery broker) are
+required. ``make run`` and ``make test`` run under ``config/services.py``, which starts
+project-local servers installed in the virtualenv for whichever of the two is unset;
+with both set, the same code runs on the external services (CI, production).
 """
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -25,6 +26,16 @@ def env_bool(name: str, default: bool) -> bool:
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """Kombu's spelling of a Redis URL: redis-py's ``unix:///path?db=N`` (the embedded
+    Redis's socket) is ``redis+socket:///path?virtual_host=N`` to it."""
+    parts = urlsplit(redis_url)
+    if parts.scheme != "unix":
+        return redis_url
+    db = parse_qs(parts.query).get("db", ["0"])[0]
+    return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -92,24 +103,24 @@ TEMPLATES = [
     },
 ]
 
-SQLITE_PATH = BASE_DIR / "var" / "db.sqlite3"
-DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}", conn_max_age=60
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be set (PostgreSQL); `python -m config.services COMMAND` runs "
+        "COMMAND with a project-local PostgreSQL when there is none"
     )
-}
-DATABASE_VENDOR = "postgresql" if "postgres" in DATABASES["default"]["ENGINE"] else "sqlite"
-if DATABASE_VENDOR == "sqlite":
-    SQLITE_PATH.parent.mkdir(exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-else:
-    # ISO dates and timestamps whatever the server's default: SQL that formats JSON and
-    # CSV text writes ``date::text`` (YYYY-MM-DD), a few times cheaper than to_char().
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c DateStyle=ISO"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must name a PostgreSQL database, not {DATABASE_URL!r}"
+    )
+# ISO dates and timestamps whatever the server's default: SQL that formats JSON and CSV
+# text writes ``date::text`` (YYYY-MM-DD), a few times cheaper than to_char().
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c DateStyle=ISO"
 # The read API's page statement prepared once per connection (config/db.py); off behind
 # a pooler in transaction mode.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
-if DATABASE_VENDOR == "postgresql" and DATABASE_PREPARED_STATEMENTS:
+if DATABASE_PREPARED_STATEMENTS:
     # psycopg prepares nothing while this is None (Django's default). Django's cursors
     # bind on the client and never prepare, whatever it is; this high a threshold means
     # that only statements executed with prepare=True (config.db.PreparedCursor) are.
@@ -117,17 +128,19 @@ if DATABASE_VENDOR == "postgresql" and DATABASE_PREPARED_STATEMENTS:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            # Django's, keeping its redis-py client (config/cache.py).
-            "BACKEND": "config.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "angka"),
-        }
+if not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set (cache and Celery broker); `python -m config.services "
+        "COMMAND` runs COMMAND with a project-local Redis when there is none"
+    )
+CACHES = {
+    "default": {
+        # Django's, keeping its redis-py client (config/cache.py).
+        "BACKEND": "config.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "angka"),
     }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -199,10 +212,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Celery: eager in-process when there is no broker, so the embedded default needs no Redis.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

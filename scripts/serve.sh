@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Serve the site. On the embedded default (no REDIS_URL) only the web server runs and
-# Celery tasks run in-process. With DATABASE_URL and REDIS_URL set, a Celery worker and
-# beat run beside it; Ctrl-C stops all of them.
+# The whole system on one machine: migrate, load the demo, then the web server, a Celery
+# worker and Celery beat on DATABASE_URL and REDIS_URL (`make run` runs this under
+# config/services.py, which starts project-local servers for whichever is unset).
+# PORT (default 8000) chooses the port; Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+PORT="${PORT:-8000}"
+URL="http://127.0.0.1:${PORT}"
+mkdir -p var
+
+"$BIN/python" manage.py migrate --no-input --verbosity 0
+# The command names the admin at the default port; the address here is the one served.
+"$BIN/python" manage.py load_demo --with-staff | sed "s|http://127.0.0.1:8000|${URL}|g"
+
 pids=()
 stop() {
     trap - INT TERM EXIT
@@ -12,13 +21,16 @@ stop() {
     wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
-if [[ -n "${REDIS_URL:-}" && -n "${DATABASE_URL:-}" ]]; then
-    "$BIN/celery" -A config worker --loglevel=INFO --concurrency=2 & pids+=($!)
-    "$BIN/celery" -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule & pids+=($!)
-    echo "Celery worker and beat started on ${REDIS_URL}"
-else
-    echo "Embedded default: SQLite file var/db.sqlite3, Celery eager, local-memory cache"
-fi
-echo "Serving http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
-"$BIN/python" manage.py runserver 127.0.0.1:8000 & pids+=($!)
+# Run as root (a container, this project's machines), the worker warns at every start that
+# root is discouraged; it accepts JSON only, so the warning has nothing to act on here.
+export PYTHONWARNINGS="ignore:You're running the worker with superuser privileges"
+# In sessions of their own, so that Ctrl-C reaches them once, as the SIGTERM of stop()
+# (Celery takes a SIGINT of its own as a warm shutdown too, and says so twice).
+setsid "$BIN/celery" --quiet -A config worker --loglevel=WARNING --concurrency=2 & pids+=($!)
+setsid "$BIN/celery" --quiet -A config beat --loglevel=WARNING \
+    --schedule=var/celerybeat-schedule & pids+=($!)
+# runserver's start-up banner goes to stdout; its request log and errors to stderr.
+"$BIN/python" manage.py runserver --noreload "127.0.0.1:${PORT}" >/dev/null & pids+=($!)
+echo "Serving ${URL}/  (admin: ${URL}/admin/), with a Celery worker and beat. Ctrl-C stops them."
+# Whichever of the three stops first (Ctrl-C, or a crash) stops the others.
 wait -n "${pids[@]}"

@@ -21,6 +21,18 @@ def staff_user(django_user_model):
     )
 
 
+@pytest.fixture
+def celery_eager():
+    """Celery runs each task in the calling process, for a test of what a task does rather
+    than of how it travels: everywhere else tasks go to the Redis broker."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture(scope="module")
 def _demo_loaded(django_db_setup, django_db_blocker):
     """The demo, loaded once per test module inside a transaction rolled back at its end."""

@@ -100,16 +100,6 @@ DROP FUNCTION IF EXISTS stats_referenced_delete_refuse();
 """
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -136,5 +126,5 @@ class Migration(migrations.Migration):
             model_name='observation',
             index=models.Index(condition=models.Q(('valid_from__isnull', False)), fields=['valid_from'], name='obs_published_valid_from'),
         ),
-        migrations.RunPython(create, drop),
+        migrations.RunSQL(CREATE, DROP),
     ]

@@ -73,8 +73,8 @@ def site(transactional_db, live_server):
     from publications.models import Release
 
     cache.clear()
-    # One transaction: the derived-value tasks (eager without a broker) run once, after
-    # every demo release is in, as they would after a real publication.
+    # One transaction: the derived-value recomputes are requested once, after every demo
+    # release is in, as they would be after a real publication.
     with transaction.atomic():
         demo_load()
     Release.objects.create(

@@ -10,9 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.db import prepared_cursor
-from tests.markers import postgresql_only
 
-needs_postgresql = postgresql_only("prepared statements are PostgreSQL's")
 STATEMENT = "SELECT %s::int + n, %s::timestamptz FROM generate_series(1, 3) AS n"
 
 
@@ -25,7 +23,6 @@ def _prepared() -> list[tuple[str, int]]:
         return cursor.fetchall()
 
 
-@needs_postgresql
 @pytest.mark.django_db
 def test_a_statement_is_prepared_once_and_run_again_from_it(django_assert_num_queries):
     at = timezone.now()
@@ -41,7 +38,6 @@ def test_a_statement_is_prepared_once_and_run_again_from_it(django_assert_num_qu
     ]
 
 
-@needs_postgresql
 @pytest.mark.django_db
 def test_the_logged_statement_has_its_parameters_written_in():
     with CaptureQueriesContext(connection) as queries, prepared_cursor() as cursor:
@@ -50,7 +46,6 @@ def test_the_logged_statement_has_its_parameters_written_in():
     assert query["sql"].startswith("SELECT 41::int + n, '2024-01-31")
 
 
-@needs_postgresql
 @pytest.mark.django_db
 def test_with_the_setting_off_nothing_is_prepared(settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
@@ -61,7 +56,6 @@ def test_with_the_setting_off_nothing_is_prepared(settings):
     assert _prepared() == before
 
 
-@needs_postgresql
 @pytest.mark.django_db
 def test_django_cursors_still_prepare_nothing():
     at = timezone.now()

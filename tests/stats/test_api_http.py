@@ -471,12 +471,12 @@ def test_a_large_csv_is_sent_in_chunks_as_it_is_read(client, db, ordering):
     rows = b"".join(chunks).decode().splitlines()
     assert len(rows) - 1 > ROWS_PER_CHUNK
     lines = [chunk.count(b"\r\n") for chunk in chunks]
-    if ordering == "series" and connection.vendor == "postgresql":
-        # Sorted by series, on PostgreSQL: one chunk per series (the first with the header).
+    if ordering == "series":
+        # Sorted by series: one chunk per series (the first with the header).
         sizes = Counter(Observation.objects.current().values_list("series_id", flat=True))
         assert len(chunks) == len(sizes)
         assert max(lines) <= max(sizes.values()) + 1
     else:
-        # Otherwise (and in Python, on SQLite) chunks of ROWS_PER_CHUNK lines.
+        # Otherwise chunks of ROWS_PER_CHUNK lines.
         assert len(chunks) == -(-(len(rows) - 1) // ROWS_PER_CHUNK)
         assert max(lines) <= ROWS_PER_CHUNK + 1

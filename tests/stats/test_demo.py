@@ -2,12 +2,10 @@
 provinces, and the derived values the release claims (loading: tests/publications/test_demo.py)."""
 
 import csv
-import decimal
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from publications.models import Release
 from stats.demo.loader import DATA, figures_2023
@@ -109,12 +107,7 @@ def test_demo_data_is_the_projects_own_copy():
 
 
 def assert_exact(stored: Decimal, expected: Decimal) -> None:
-    """Exact on PostgreSQL; SQLite (the embedded default) keeps 15 significant digits."""
-    if connection.vendor == "postgresql":
-        assert stored == expected
-    else:
-        context = decimal.Context(prec=15)
-        assert context.plus(stored) == context.plus(expected)
+    assert stored == expected
 
 
 def _derived_as_of_the_2023_release(code, segment="_T"):

@@ -29,7 +29,6 @@ from stats.models import (
     Series,
 )
 from stats.selectors import observations_as_of
-from tests.markers import postgresql_only
 from tests.stats import derived_oracle as oracle
 from tests.stats.factories import IndicatorFactory
 from tests.stats.helpers import import_rows
@@ -308,21 +307,12 @@ def test_demo_definitions_are_all_valid_and_ordered(demo_definitions):
 
 
 def test_confirming_the_demo_after_publication_changes_nothing(
-    db, django_capture_on_commit_callbacks
+    db, celery_eager, django_capture_on_commit_callbacks
 ):
-    """The recompute each publication enqueues finds the precomputed values right,
-    on either database (SQLite keeps 15 significant digits)."""
-    from config.celery import app
-    from publications.demo.loader import demo_load
-    from publications.models import RecomputeRequest, Release
+from tests.stats import derived_oracle as oracle
 
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            demo_load()
-    finally:
-        app.conf.task_always_eager = eager
+    with django_capture_on_commit_callbacks(execute=True):
+        demo_load()
     requests = RecomputeRequest.objects.all()
     assert requests.exists() and {r.status for r in requests} == {"done"}
     assert {r.result["written"] for r in requests} == {0}
@@ -331,7 +321,6 @@ def test_confirming_the_demo_after_publication_changes_nothing(
 
 # -- the set-based engine (PostgreSQL) against the Python engine ----------------------------
 
-needs_postgresql = postgresql_only("the set-based engine runs on PostgreSQL")
 _STAMP = re.compile(r"-\d{20}$")
 
 
@@ -415,7 +404,6 @@ def _derived_rows_delete():
     DerivedGap.objects.all().delete()
 
 
-@needs_postgresql
 def test_both_engines_agree_on_the_demo(demo):
     assert Observation.objects.filter(provenance__isnull=False).exists()
     summary = same_on_both_engines(lambda engine: oracle.recompute_all(engine))
@@ -492,7 +480,6 @@ def generated(catalogue):
     define("D_YOY_OF_RATIO", DerivedKind.PERCENT_CHANGE, [("x", "D_RATIO", {})], periods=1)
 
 
-@needs_postgresql
 def test_both_engines_agree_on_generated_data_with_gaps_zeros_and_revisions(generated):
     random = Random(20261202)
     months = [f"{year}-{month:02d}" for year in (2021, 2022, 2023) for month in range(1, 13)]
@@ -547,7 +534,6 @@ def test_both_engines_agree_on_generated_data_with_gaps_zeros_and_revisions(gene
     ).exists()
 
 
-@needs_postgresql
 def test_the_set_based_engine_runs_as_many_queries_for_many_series_as_for_few(generated):
     """Statements per definition, not per value: ten times the series, the same queries."""
     from django.test.utils import CaptureQueriesContext

@@ -36,11 +36,9 @@ from tests.stats.test_derived import (  # noqa: F401 (generated: a fixture)
     define,
     derived_snapshot,
     generated,
-    needs_postgresql,
     rows,
 )
 
-pytestmark = needs_postgresql
 MONTHS = [f"{year}-{month:02d}" for year in (2021, 2022, 2023) for month in range(1, 13)]
 
 

@@ -1,7 +1,6 @@
 """Vintages: revisions keep old values; as-of reads return what was valid then."""
 
 import datetime as dt
-import os
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -146,10 +145,6 @@ def _plan(queryset) -> str:
     return queryset.explain()
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql" and os.environ.get("CI") != "true",
-    reason="plans are checked on PostgreSQL, the production database",
-)
 def test_series_cross_section_and_latest_reads_use_an_index_not_a_scan(revised):
     one_series = observations_latest(series=[revised.pk]).order_by("period_start")
     as_of = observations_as_of(at=T1, series=[revised.pk])

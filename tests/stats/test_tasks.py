@@ -1,8 +1,7 @@
 """Derived values survive a broker outage and a killed worker: the outbox and the sweeper.
 
 These tests run a real Celery worker as a subprocess on the Redis of REDIS_URL, against
-the test database (committed data: transactional tests). They need PostgreSQL and
-Redis, which CI provides.
+the test database (committed data: transactional tests).
 """
 
 import contextlib
@@ -23,6 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from config.celery import app
+from config.services import database_url
 from publications.derived import recompute_requests_sweep
 from publications.models import RecomputeRequest
 from publications.services import release_create, release_publish
@@ -31,22 +31,20 @@ from stats.models import DerivedDefinition, DerivedInput, Indicator, Observation
 from tests.stats.helpers import import_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-needs_services = pytest.mark.skipif(
-    (connection.vendor != "postgresql" or not settings.REDIS_URL)
-    and os.environ.get("CI") != "true",
-    reason="needs PostgreSQL and Redis (DATABASE_URL and REDIS_URL); CI always has them",
-)
-pytestmark = [needs_services, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _worker_env() -> dict:
-    name = connection.settings_dict["NAME"]
-    user = connection.settings_dict["USER"] or "postgres"
-    host = connection.settings_dict["HOST"] or "127.0.0.1"
-    port = connection.settings_dict["PORT"] or "5432"
+    """The suite's environment, pointed at the test database (on a socket directory when
+    PostgreSQL is the embedded one)."""
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"postgres://{user}@{host}:{port}/{name}",
+        DATABASE_URL=database_url(
+            host=connection.settings_dict["HOST"] or "127.0.0.1",
+            name=connection.settings_dict["NAME"],
+            user=connection.settings_dict["USER"] or "postgres",
+            port=str(connection.settings_dict["PORT"] or ""),
+        ),
         REDIS_URL=settings.REDIS_URL,
         DEBUG="true",
     )
