@@ -5,8 +5,8 @@ multiple over k periods; ratio, share, per unit, difference) is ONE statement ov
 its output series. The statement reads the input values (the published ones, overlaid
 with a release's drafts and with the values computed earlier in the run), computes each
 value in numeric arithmetic, rounded once, half to even, to the stored 10 decimal
-places, compares it with the stored current value, and keeps only what differs (and the gaps) in a temporary
-table, with its provenance already built (JSON text cast to jsonb: the exact input
+places, compares it with the stored current value, and keeps only what differs (and
+the gaps) in a temporary table, with its provenance already built (JSON text cast to jsonb: the exact input
 texts and the formula). Nothing unchanged is written. A recompute publishing a new
 release at once writes the values as rows already published at its instant (closing
 what they revise), each row once; a definition with nothing stored yet inserts its

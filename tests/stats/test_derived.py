@@ -309,7 +309,9 @@ def test_demo_definitions_are_all_valid_and_ordered(demo_definitions):
 def test_confirming_the_demo_after_publication_changes_nothing(
     db, celery_eager, django_capture_on_commit_callbacks
 ):
-from tests.stats import derived_oracle as oracle
+    """The recompute each publication enqueues finds the precomputed values right."""
+    from publications.demo.loader import demo_load
+    from publications.models import RecomputeRequest, Release
 
     with django_capture_on_commit_callbacks(execute=True):
         demo_load()
