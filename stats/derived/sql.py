@@ -5,22 +5,23 @@ multiple over k periods; ratio, share, per unit, difference) is ONE statement ov
 its output series. The statement reads the input values (the published ones, overlaid
 with a release's drafts and with the values computed earlier in the run), computes each
 value in numeric arithmetic, rounded once, half to even, to the stored 10 decimal
-places, compares it with the stored current value, and keeps only what differs (and
-the gaps) in a temporary table, with its provenance already built (JSON text cast to jsonb: the exact input
-texts and the formula). Nothing unchanged is written. A recompute publishing a new
-release at once writes the values as rows already published at its instant (closing
-what they revise), each row once; a definition with nothing stored yet inserts its
-values straight from its statement, without comparing. The kinds that need a real power
-(compound growth, required growth), a target or a variable number of terms run through
-the Python engine inside the same run, reading and feeding the same overlay.
+places, compares it with the stored current value, and keeps only what differs (and the
+gaps) in a temporary table, with its provenance already built (JSON text cast to jsonb:
+the exact input texts and the formula). Nothing unchanged is written. A recompute
+publishing a new release at once writes the values as rows already published at its
+instant (closing what they revise), each row once; a definition with nothing stored yet
+inserts its values straight from its statement, without comparing. The kinds that need a
+real power (compound growth, required growth), a target or a variable number of terms
+run through the Python engine inside the same run, reading and feeding the same overlay.
 
 Rounding: the inputs have at most 10 decimals and 30 digits, a ratio's scale at most 6
 decimals and 20 digits, so a quotient is n / d with an integer d below 10^36 (after
 scaling both to integers); unless it is exactly a tie at the 11th decimal, it is at
 least 1 / (2 * 10^10 * d) > 5e-47 away from one. Taken at 60 decimals (error below
 5e-61), it rounds, half to even, exactly as the exact quotient does (which is what the
-reference in tests/stats/derived_oracle.py rounds, with fractions). Where a value is stored,
-the quotient is first checked against it with products only (``_same_or_exact``).
+reference in tests/stats/derived_oracle.py rounds, with fractions). Where a value is
+stored, the quotient is first checked against it with products only
+(``_same_or_exact``).
 """
 
 from __future__ import annotations
