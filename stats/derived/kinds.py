@@ -9,8 +9,10 @@ The Python engine (``python.py``) computes the rest, inside the same run:
 - compound annual growth and required growth need a non-integer power; Python's Decimal
   computes it at a stated precision (50 digits), while PostgreSQL's ``power(numeric,
   numeric)`` chooses its own precision, so the stored digits could differ;
-- progress to a target reads the series' target (a separate table, one per series);
-- a sum has a variable number of terms.
+- progress to a target and sums are expressible in SQL, but the statements of ``sql.py``
+  are built for one driver series and at most one other input series: a target (a row
+  of another table) and a variable number of terms do not fit them. Both are few values
+  (one target per series; the demo's sums are national totals).
 """
 
 from __future__ import annotations
