@@ -73,10 +73,10 @@ def _correction_publish(clerk, reviewer, *, corrects: str, value: int) -> None:
     from publications.services import (
         release_approve,
         release_create,
+        release_observations_import,
         release_publish,
         release_submit,
     )
-    from stats.services import observations_import
 
     correction = release_create(
         slug=f"{corrects}-koreksi",
@@ -90,7 +90,7 @@ def _correction_publish(clerk, reviewer, *, corrects: str, value: int) -> None:
         "indicator,region,segment,program,period,value,status,note\n"
         f"ACTIVE_PARTICIPANTS,ID,_T,_T,2024,{value},normal,Data kantor cabang\n"
     )
-    report = observations_import(
+    report = release_observations_import(
         stream=io.StringIO(rows), release=correction, commit=True, user=clerk
     )
     assert report.ok, report.errors
