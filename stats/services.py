@@ -53,7 +53,7 @@ _MAX_INTEGER_DIGITS = VALUE_MAX_DIGITS - VALUE_DECIMAL_PLACES
 
 # Import messages are in English whatever the interface language, so a report reads the
 # same in a log, a terminal and the admin.
-FREQUENCY_WORDS = {
+FREQUENCY_WORDS: dict[str, str] = {
     Frequency.ANNUAL: "annual",
     Frequency.SEMIANNUAL: "semi-annual",
     Frequency.QUARTERLY: "quarterly",
