@@ -620,7 +620,7 @@ def definition_run(
             ", p AS (INSERT INTO drv_periods (def, period) SELECT DISTINCT %(def)s, period "
             "FROM res RETURNING 1)"
         )
-    params = {"def": definition.pk, **head}
+    params: dict[str, int | str | dt.datetime] = {"def": definition.pk, **head}
     provenance = _provenance_sql(definition)
     if publish is None:
         new = (
