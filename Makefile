@@ -11,8 +11,9 @@ export DEBUG ?= true
 # Runs a command with DATABASE_URL and REDIS_URL, starting project-local PostgreSQL and
 # Redis (installed into .venv by pip, data in var/) for whichever is unset.
 WITH_SERVICES := $(PY) -m config.services
+MYPY := $(BIN)/mypy stats publications
 
-.PHONY: help venv install install-test install-browser run test lint migrate-check bench-import bench-api bench-recompute bench-pages clean
+.PHONY: help venv install install-test install-browser run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,11 +41,16 @@ install-browser: ## Install Debian's chromium for the browser tests when it is m
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 
-test: install-test install-browser ## ruff, makemigrations --check and the whole test suite
+test: install-test install-browser ## ruff, mypy, makemigrations --check and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(WITH_SERVICES) --redis-db 1 bash -c '$(MANAGE) makemigrations --check --dry-run \
+	$(WITH_SERVICES) --redis-db 1 bash -c '$(MYPY) && $(MANAGE) makemigrations --check --dry-run \
 		&& bash scripts/check_services.sh && $(BIN)/pytest'
+
+# mypy's Django plugin imports the settings, which need DATABASE_URL and REDIS_URL: it runs
+# under the launcher like the tests (nothing connects to either).
+typecheck: install-test ## mypy on stats and publications (configuration in pyproject.toml)
+	$(WITH_SERVICES) $(MYPY)
 
 lint: install ## ruff check and format check
 	$(BIN)/ruff check .

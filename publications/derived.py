@@ -68,15 +68,18 @@ def recompute_release_publish(*, summary: RecomputeSummary) -> None:
     counted in the publication's audit entry with the vintages they closed."""
     if not summary.written:
         return
+    # A run that wrote made its release with this layer's new_release.
+    release = summary.release
+    assert isinstance(release, Release)
     if summary.published:
         release_publish(
-            release=summary.release,
+            release=release,
             at=summary.published_at,
             published_directly=summary.published,
             revised_directly=summary.revised,
         )
     else:
-        release_publish(release=summary.release)
+        release_publish(release=release)
 
 
 def confirm_release_names(release: Release) -> dict[str, str]:

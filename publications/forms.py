@@ -41,7 +41,9 @@ class ObservationAdminForm(forms.ModelForm):
             )
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        # What ModelForm.clean returns (the stubs allow None, as a form's clean may).
+        cleaned = self.cleaned_data
         series: Series | None = cleaned.get("series")
         period_text = cleaned.get("period")
         if period_text:

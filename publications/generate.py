@@ -53,7 +53,9 @@ def synthetic_data_generate(
         validate_slug(release_slug)
     except ValidationError as exc:
         raise GenerateError("release", f"{release_slug!r} is not a valid slug") from exc
-    if len(release_slug) > Release._meta.get_field("slug").max_length:
+    slug_length = Release._meta.get_field("slug").max_length
+    assert slug_length is not None  # a SlugField's
+    if len(release_slug) > slug_length:
         raise GenerateError("release", "the slug is longer than 120 characters")
     if Release.objects.filter(slug=release_slug).exists():
         raise GenerateError(

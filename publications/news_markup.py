@@ -25,7 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from stats import formatting
-from stats.models import Observation, Series
+from stats.models import Indicator, Observation, Series
 from stats.periods import parse_period
 from stats.selectors import total_codes
 
@@ -57,7 +57,7 @@ class FigureReference:
 @dataclass
 class Figure:
     reference: FigureReference
-    indicator: object | None = None
+    indicator: Indicator | None = None
     series: Series | None = None
     current: Observation | None = None
     as_published: Observation | None = None
@@ -129,6 +129,7 @@ def figures_resolve(
     vintages = Observation.objects.filter(condition, valid_from__isnull=False, valid_from__lte=now)
     for vintage in vintages.order_by("valid_from"):
         for figure in matched:
+            assert figure.series is not None  # matched
             if vintage.series_id != figure.series.pk or vintage.period != figure.reference.period:
                 continue
             if vintage.valid_to is None or vintage.valid_to > now:
@@ -143,10 +144,13 @@ def figures_resolve(
 
 
 def figure_url(figure: Figure) -> str:
+    series, indicator = figure.series, figure.indicator
+    assert series is not None and indicator is not None  # a figure found (with a value)
     # The series key lists the codes in code-list order (JSON keys have no fixed order).
-    codes = dict(part.split("=", 1) for part in figure.series.key.split(",") if "=" in part)
-    query = {"frequency": figure.series.frequency, **codes}
-    return reverse("stats:indicator", args=[figure.indicator.code]) + "?" + urlencode(query)
+    pairs = (part.split("=", 1) for part in series.key.split(",") if "=" in part)
+    codes = {name: code for name, code in pairs}
+    query = {"frequency": series.frequency, **codes}
+    return reverse("stats:indicator", args=[indicator.code]) + "?" + urlencode(query)
 
 
 def figure_html(figure: Figure, *, language: str) -> SafeString:
@@ -156,6 +160,7 @@ def figure_html(figure: Figure, *, language: str) -> SafeString:
             '<span class="figure figure-missing">{}</span>', _("(figure not available)")
         )
     indicator = figure.indicator
+    assert indicator is not None  # found with its series, since it has a value
     decimals = max(indicator.decimals, 1)
     value = formatting.value_short(
         figure.current.value, unit=indicator.unit, language=language, decimals=decimals
@@ -168,6 +173,7 @@ def figure_html(figure: Figure, *, language: str) -> SafeString:
     )
     if not figure.revised:
         return link
+    assert figure.as_published is not None  # revised
     before = formatting.value_short(
         figure.as_published.value, unit=indicator.unit, language=language, decimals=decimals
     )

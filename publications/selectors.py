@@ -127,10 +127,9 @@ def news_public_filtered(
 
 def news_years_public(*, now: dt.datetime | None = None) -> list[int]:
     """The years that have a published news release, newest first (the year filter)."""
-    return sorted(
-        {instant.year for instant in news_public(now=now).values_list("published_at", flat=True)},
-        reverse=True,
-    )
+    instants = news_public(now=now).values_list("published_at", flat=True)
+    # Published news releases all have the instant; the column is nullable for drafts.
+    return sorted({instant.year for instant in instants if instant is not None}, reverse=True)
 
 
 def releases_search(*, query: str) -> QuerySet[Release]:

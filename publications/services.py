@@ -715,6 +715,7 @@ def news_release_publish(*, news_release: NewsRelease, user) -> NewsRelease:
                 pk=stored.release_id
             )
             if release_status != ReleaseStatus.PUBLISHED:
+                assert stored.release is not None  # release_id is set
                 raise ReleaseError(
                     f"news release {stored.slug} goes with release {stored.release.slug}, "
                     f"which is {_status_name(release_status)}; it is published with it"

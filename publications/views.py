@@ -106,6 +106,7 @@ def news_list(request: HttpRequest) -> HttpResponse:
     if errors:
         context["errors"] = errors
         return render(request, "publications/news_list.html", context, status=400)
+    assert number is not None  # else among the errors
     paginator = Paginator(news_public_filtered(topic=topic, year=year), PAGE_SIZE)
     if number > paginator.num_pages:
         raise Http404(_("page: there are only %(count)d pages") % {"count": paginator.num_pages})
@@ -149,7 +150,8 @@ def _ics_fold(line: str) -> str:
     encoded = line.encode()
     if len(encoded) <= 75:
         return line
-    parts, current = [], b""
+    parts: list[str] = []
+    current = b""
     for char in line:
         piece = char.encode()
         if len(current) + len(piece) > (75 if not parts else 74):

@@ -167,9 +167,12 @@ class SeriesAdmin(PublicDataAdmin):
     def _has_data(obj: Series | None) -> bool:
         if obj is None:
             return False
+        # Memoized on the instance: the admin asks several times per page.
         if not hasattr(obj, "_admin_has_data"):
-            obj._admin_has_data = obj.observations.exists() or obj.targets.exists()
-        return obj._admin_has_data
+            obj._admin_has_data = (  # type: ignore[attr-defined]
+                obj.observations.exists() or obj.targets.exists()
+            )
+        return obj._admin_has_data  # type: ignore[attr-defined]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

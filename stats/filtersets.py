@@ -13,8 +13,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import django_filters
 from django import forms
@@ -113,8 +115,9 @@ class SeriesIndex:
     cross-section) then cost PostgreSQL an index range per series and no sort.
     """
 
-    def __init__(self, rows):
-        self.by_key: dict[tuple[str, str], set[int]] = {}
+    def __init__(self, rows: Iterable[tuple[int, int, str, dict[str, str]]]) -> None:
+        # (field, value): an indicator id, a frequency letter or a (code list, code) pair.
+        self.by_key: dict[tuple[str, object], set[int]] = {}
         for series_id, indicator_id, frequency, dimensions in rows:
             for key in (
                 ("indicator_id", indicator_id),
@@ -246,7 +249,7 @@ class ConditionFilter(django_filters.Filter):
     ``filter`` applies it with the ORM and ``sql_condition`` writes it for the read API's
     page statement (a statement on the observation table aliased ``o``)."""
 
-    def condition(self, value) -> tuple[str, str, object]:
+    def condition(self, value) -> tuple[str, str, Any]:
         """(field path, lookup, operand) of the rows ``value`` keeps."""
         raise NotImplementedError
 

@@ -253,6 +253,7 @@ def period_short(period: str, *, language: str) -> str:
 def date_label(value: dt.date | dt.datetime, *, language: str, time: bool = False) -> str:
     """15 Desember 2023 (id), 15 December 2023 (en); with ``time`` "10.00 WIB" / "10:00 WIB"."""
     language = _language(language)
+    local: dt.date  # a datetime is a date too
     if isinstance(value, dt.datetime):
         local = timezone.localtime(value) if timezone.is_aware(value) else value
     else:

@@ -7,6 +7,8 @@ by ``series_get_or_create``, and an observation keeps the period dates that
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -66,7 +68,7 @@ def period_clean(text: str, *, series: Series | None) -> Period:
     return period
 
 
-def value_sign_check(form: forms.Form, *, series: Series | None, value) -> None:
+def value_sign_check(form: forms.BaseForm, *, series: Series | None, value) -> None:
     """Counts and amounts cannot be negative (Indicator.allows_negative)."""
     if series is None or value is None or value >= 0 or series.indicator.allows_negative:
         return
@@ -130,7 +132,7 @@ class SeriesAdminForm(forms.ModelForm):
         model = Series
         fields = ["indicator", "frequency"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.codelists = [
             codelist
@@ -145,6 +147,7 @@ class SeriesAdminForm(forms.ModelForm):
         current = self.instance.dimensions if self.instance.pk else {}
         for codelist in self.codelists:
             field = self.fields[series_code_field_name(codelist.id)]
+            assert isinstance(field, forms.ChoiceField)  # as series_admin_form declares them
             field.label = codelist.name
             field.choices = [("", "---------")] + [
                 (code.code, f"{code.code}: {code.name}") for code in codes_by_list[codelist.id]
@@ -152,7 +155,9 @@ class SeriesAdminForm(forms.ModelForm):
             field.initial = current.get(codelist.id, "")
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        # What ModelForm.clean returns (the stubs allow None, as a form's clean may).
+        cleaned = self.cleaned_data
         if self.instance.pk and (
             self.instance.observations.exists() or self.instance.targets.exists()
         ):
@@ -209,7 +214,8 @@ class SeriesAdminForm(forms.ModelForm):
         return cleaned
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        # Django's hook between clean() and validate_unique(), private and not in the stubs.
+        super()._post_clean()  # type: ignore[misc]
         if not self.errors and hasattr(self, "key"):
             self.instance.key = self.key
             self.instance.dimensions = self.dimensions
@@ -223,7 +229,9 @@ class SeriesAdminForm(forms.ModelForm):
             )
         else:
             self._rekey()
-        self.save_m2m = lambda: None
+        # The codes are saved by series_get_or_create or _rekey: nothing for the admin's
+        # save_m2m, which Django sets as an attribute too (in save(commit=False)).
+        self.save_m2m = lambda: None  # type: ignore[method-assign]
         return self.instance
 
     def _rekey(self) -> None:
@@ -259,7 +267,9 @@ class TargetAdminForm(forms.ModelForm):
         fields = ["series", "period", "value", "document", "note"]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        # What ModelForm.clean returns (the stubs allow None, as a form's clean may).
+        cleaned = self.cleaned_data
         period_text = cleaned.get("period")
         if period_text:
             try:

@@ -8,6 +8,7 @@ close them) nor deleted: the model refuses, and on PostgreSQL a trigger refuses 
 """
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -263,7 +264,7 @@ class Series(models.Model):
         help_text=_("Dimension codes in code-list order, e.g. region=ID,segment=BPU,program=_T."),
     )
     dimensions = models.JSONField(_("dimension codes"), default=dict)
-    codes = models.ManyToManyField(
+    codes: "models.ManyToManyField[Code, SeriesCode]" = models.ManyToManyField(
         Code, through="SeriesCode", related_name="series", verbose_name=_("codes")
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -332,6 +333,39 @@ class ObservationQuerySet(models.QuerySet):
         return super().update(**kwargs)
 
 
+class ProvenanceInputHead(TypedDict):
+    """The parts of a provenance input that depend on the input series only."""
+
+    role: str
+    indicator: str  # indicator code
+    series_key: str
+
+
+class ProvenanceInput(ProvenanceInputHead):
+    """One input value a derived value was computed from."""
+
+    period: str
+    value: str  # exact_text of the value
+    observation: int | None  # None: computed in the same run, not stored then
+
+
+class ProvenanceHead(TypedDict):
+    """The parts of a provenance that depend on the definition only."""
+
+    kind: str
+    formula: str
+    formula_id: str
+
+
+class Provenance(ProvenanceHead):
+    """``Observation.provenance`` of a derived value (None for any other value): the
+    formula, the expression with the numbers in it, and the inputs used, in that key
+    order (the JSON text is built piecewise by stats.derived.writer and .sql)."""
+
+    expression: str
+    inputs: list[ProvenanceInput]
+
+
 class Observation(models.Model):
     series = models.ForeignKey(
         Series,
@@ -371,7 +405,8 @@ class Observation(models.Model):
         blank=True,
         help_text=_("For year-to-date and mid-period figures: the date the value refers to."),
     )
-    provenance = models.JSONField(
+    # Quoted: the field classes of django-stubs are generic, Django's are not.
+    provenance: "models.JSONField[Provenance | None, Provenance | None]" = models.JSONField(
         _("provenance"),
         null=True,
         blank=True,

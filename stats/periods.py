@@ -39,13 +39,13 @@ class Period:
         return period_from_parts(self.frequency, year, index0 + 1)
 
 
-PERIODS_PER_YEAR = {
+PERIODS_PER_YEAR: dict[str, int] = {
     Frequency.ANNUAL: 1,
     Frequency.SEMIANNUAL: 2,
     Frequency.QUARTERLY: 4,
     Frequency.MONTHLY: 12,
 }
-MONTHS_PER_PERIOD = {
+MONTHS_PER_PERIOD: dict[str, int] = {
     Frequency.ANNUAL: 12,
     Frequency.SEMIANNUAL: 6,
     Frequency.QUARTERLY: 3,

@@ -53,7 +53,7 @@ _MAX_INTEGER_DIGITS = VALUE_MAX_DIGITS - VALUE_DECIMAL_PLACES
 
 # Import messages are in English whatever the interface language, so a report reads the
 # same in a log, a terminal and the admin.
-FREQUENCY_WORDS = {
+FREQUENCY_WORDS: dict[str, str] = {
     Frequency.ANNUAL: "annual",
     Frequency.SEMIANNUAL: "semi-annual",
     Frequency.QUARTERLY: "quarterly",
@@ -253,6 +253,7 @@ def _parse_value(text: str) -> tuple[Decimal | None, str | None]:
     if not value.is_finite():
         return None, f"{text!r} is not a finite number"
     _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # a finite number's ('n', 'N', 'F' are the others)
     decimals = -exponent if exponent < 0 else 0
     if decimals > VALUE_DECIMAL_PLACES:
         return None, f"{text!r} has more than {VALUE_DECIMAL_PLACES} decimal places"
@@ -407,10 +408,11 @@ class _Importer:
         if indicator is not None and period is not None:
             series_cache_key = (code, period.frequency, columns.codes(values))
             series = self._series_cache.get(series_cache_key)
+        dimensions: dict[str, str]
         if series is not None:
             ref, dimensions = series
         elif indicator is not None:
-            dimensions: dict[str, str] = {}
+            dimensions = {}
             errors_before_codes = report.error_count
             for codelist in indicator.dimensions:
                 if codelist not in position:
@@ -443,7 +445,12 @@ class _Importer:
         value, problem = _parse_value(values[columns.value])
         if problem:
             report.add_error(line, "value", problem)
-        elif indicator is not None and value < 0 and not indicator.allows_negative:
+        elif (
+            indicator is not None
+            and value is not None  # always, without a problem
+            and value < 0
+            and not indicator.allows_negative
+        ):
             report.add_error(line, "value", f"{value} is negative; {code} cannot be negative")
         status = values[columns.status].strip().lower() if columns.status is not None else ""
         status = status or ObservationStatus.NORMAL
@@ -469,6 +476,8 @@ class _Importer:
                 report.add_error(line, "reference_date", "not a date in the form YYYY-MM-DD")
         if report.error_count != errors_before:
             return None
+        # Without errors, both were read.
+        assert period is not None and value is not None
         fingerprint = (ref, period.code)
         first_line = self.seen.get(fingerprint)
         if first_line is not None:

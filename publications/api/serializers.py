@@ -13,7 +13,9 @@ from stats.models import Indicator
 class ReleaseSerializer(serializers.ModelSerializer):
     title = serializers.CharField(read_only=True)
     summary = serializers.SerializerMethodField()
-    corrects = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    corrects: serializers.SlugRelatedField[Release] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     url = ResourceUrlField("publications-api:release-detail", lookup_field="slug")
 
     class Meta:
@@ -70,8 +72,12 @@ class ReleaseDetailSerializer(ReleaseSerializer):
 
 
 class NewsReleaseSerializer(serializers.ModelSerializer):
-    release = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    indicators = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    release: serializers.SlugRelatedField[Release] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    indicators: serializers.SlugRelatedField[Indicator] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
     url = ResourceUrlField("publications-api:news-detail", lookup_field="slug")
 
     class Meta:

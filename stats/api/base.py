@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import datetime as dt
 import decimal
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,7 +38,7 @@ from django.http import HttpResponse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
-from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.rest_framework import DjangoFilterBackend, FilterSet
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.pagination import BasePagination
@@ -364,7 +366,16 @@ class CachedJSON(HttpResponse):
     """A JSON body taken from the response cache (or rendered by the database)."""
 
 
-class PublicReadMixin:
+if TYPE_CHECKING:
+    from rest_framework.viewsets import GenericViewSet
+
+    # The mixin's methods use the view's (request, action, get_queryset, ...).
+    _ViewBase = GenericViewSet
+else:
+    _ViewBase = object
+
+
+class PublicReadMixin(_ViewBase):
     """Mix into a GenericViewSet with ``list``/``retrieve``."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
@@ -379,7 +390,7 @@ class PublicReadMixin:
     list_params: tuple[str, ...] = ()
     cache_responses = True
 
-    filterset = None
+    filterset: FilterSet | None = None
     cursor: Cursor | None = None
     page_size = DEFAULT_PAGE_SIZE
     ordering_name = ""
@@ -464,9 +475,10 @@ class PublicReadMixin:
                 own.add("ordering")
             self._validate_paging(params, errors)
         filterset = None
-        if is_list and getattr(self, "filterset_class", None) is not None:
+        filterset_class = getattr(self, "filterset_class", None)
+        if is_list and filterset_class is not None:
             filter_data = {key: params[key] for key in params if key not in own}
-            filterset = self.filterset_class(
+            filterset = filterset_class(
                 filter_data,
                 queryset=self.get_queryset(),
                 request=request,
@@ -663,7 +675,8 @@ class PublicReadMixin:
 
     csv_filename = "data.csv"
 
-    def get_csv_columns(self) -> list[tuple[str, str]]:
+    # builtins: ``list`` in the class body is the view action.
+    def get_csv_columns(self) -> builtins.list[tuple[str, str]]:
         """(header, dotted path into a serialized row), in column order."""
         raise NotImplementedError
 
@@ -691,7 +704,7 @@ class PublicReadMixin:
 
 
 def csv_value(row: dict, path: str) -> str:
-    value = row
+    value: object = row
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     if value is None:

@@ -64,8 +64,10 @@ class ApiResponseCacheMiddleware:
         if refusal is not None:
             return refusal
         token = generation()
-        request.api_generation = token
-        key = request.api_cache_key = response_cache_key(request, token)
+        # Per-request attributes, read by the view (stats.api.cache, PublicReadMixin).
+        request.api_generation = token  # type: ignore[attr-defined]
+        key = response_cache_key(request, token)
+        request.api_cache_key = key  # type: ignore[attr-defined]
         entry = cache.get(key)
         if entry is not None:
             return replay(request, entry)

@@ -300,7 +300,7 @@ class ObservationRows:
                 )
             )
         found, kept = [], sum(len(texts) for texts in self.key_texts)
-        new = []
+        new: list[dict[str, str]] = []
         position = 1 + width
         for segment in ROW_PARTS:
             if segment.source == "key":

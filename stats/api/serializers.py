@@ -8,6 +8,10 @@ never a float.
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
+
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -17,6 +21,18 @@ from stats.models import Code, CodeList, Indicator, Series, Target, Topic, exact
 from stats.selectors import codes_in_use, series_with_latest_public
 
 from .rows import COLUMNS, DATE, DIMENSIONS, INSTANT, Column, instant_text, pick
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class LatestAnnotations(TypedDict):
+    """What ``series_with_latest_public`` annotates a series with."""
+
+    latest_period: str | None
+    latest_value: Decimal
+    latest_status: str
+    latest_published_at: dt.datetime
 
 
 @extend_schema_field(OpenApiTypes.URI)
@@ -136,7 +152,11 @@ class IndicatorSerializer(serializers.ModelSerializer):
 
 class CodeSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # A declared field that DRF's metaclass takes out of the class; the stubs see the
+    # serializer's own ``parent`` (the enclosing serializer) in its name.
+    parent: serializers.SlugRelatedField[Code] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Code
@@ -146,14 +166,15 @@ class CodeSerializer(serializers.ModelSerializer):
 class TargetSerializer(serializers.ModelSerializer):
     series_key = serializers.CharField(source="series.key", read_only=True)
     frequency = serializers.CharField(source="series.frequency", read_only=True)
-    value = serializers.SerializerMethodField()
+    # Not get_value: that is the method by which a serializer used as a field reads input.
+    value = serializers.SerializerMethodField(method_name="get_value_text")
 
     class Meta:
         model = Target
         fields = ["series_key", "frequency", "period", "value", "document", "note"]
 
     @extend_schema_field(OpenApiTypes.STR)
-    def get_value(self, target: Target) -> str:
+    def get_value_text(self, target: Target) -> str:
         return exact_text(target.value)
 
 
@@ -181,7 +202,7 @@ class SeriesSerializer(serializers.ModelSerializer):
         return self.context["rows"].dimensions(series.dimensions)
 
     @extend_schema_field(LatestValueSerializer(allow_null=True))
-    def get_latest(self, series: Series) -> dict | None:
+    def get_latest(self, series: WithAnnotations[Series, LatestAnnotations]) -> dict | None:
         if getattr(series, "latest_period", None) is None:
             return None
         return {
@@ -235,8 +256,9 @@ class IndicatorDetailSerializer(IndicatorSerializer):
     def get_methodology(self, indicator: Indicator) -> str:
         return indicator.localized("methodology")
 
+    # The detail redeclares the ``dimensions`` method field, with richer rows.
     @extend_schema_field(DimensionInUseSerializer(many=True))
-    def get_dimensions(self, indicator: Indicator) -> list[dict]:
+    def get_dimensions(self, indicator: Indicator) -> list[dict]:  # type: ignore[override]
         """Each code list of the key with the codes that public series use."""
         in_use: dict[str, list[Code]] = {}
         for code in codes_in_use(indicator_id=indicator.pk).select_related("parent"):
@@ -257,7 +279,11 @@ class IndicatorDetailSerializer(IndicatorSerializer):
         queryset = series_with_latest_public(
             queryset=series_public().filter(indicator=indicator).select_related("indicator")
         ).order_by("frequency", "key")
-        return SeriesSerializer(queryset, many=True, context=self.context).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs give the
+        # child's type (a dict).
+        return SeriesSerializer(  # type: ignore[return-value]
+            queryset, many=True, context=self.context
+        ).data
 
     @extend_schema_field(DerivationSerializer(allow_null=True))
     def get_derivation(self, indicator: Indicator) -> dict | None:

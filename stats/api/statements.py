@@ -180,7 +180,9 @@ def csv_lines_sql(
             return f"COALESCE(NULLIF({table}.name_en, ''), {table}.name_id)"
         return f"{table}.name_id"
 
-    heads, joins, join_params, cells, line_params = [], [], [], [], []
+    heads: list[str] = []
+    cells: list[str] = []
+    joins, join_params, line_params = [], [], []
     for segment in SEGMENTS:
         if segment.source == "series":
             texts = []

@@ -17,7 +17,8 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 def _rate(scope: str) -> str | None:
     """The rate of ``scope``; "off" (e.g. API_ANON_RATE=off for a load test) is no limit."""
     rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
-    return None if rate in (None, "off") else rate
+    # The stubs type the rates as numbers; DRF reads them as "N/period" strings.
+    return None if rate in (None, "off") else rate  # type: ignore[return-value]
 
 
 class ApiAnonThrottle(AnonRateThrottle):
@@ -58,7 +59,8 @@ def throttle_anonymous(request: HttpRequest) -> JsonResponse | None:
     if _rate(ApiAnonThrottle.scope) is None:
         return None
     throttle = ApiAnonThrottle()
-    request.api_anon_counted = True
+    # A mark on the request for ApiAnonThrottle, which then does not count it again.
+    request.api_anon_counted = True  # type: ignore[attr-defined]
     if throttle.allow_request(_AnonymousRequest(request), None):
         return None
     wait = throttle.wait()

@@ -13,8 +13,9 @@ import json
 from functools import cached_property
 
 from django.db import DatabaseError
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Count, Field, Max, Prefetch
 from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -33,7 +34,7 @@ from stats.models import Code, CodeList, Indicator, Observation, Series, Target,
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import series_public, series_with_latest_public
 
-from .base import CachedJSON, PublicReadMixin
+from .base import CachedJSON, KeysetPagination, PublicReadMixin
 from .cache import request_generation
 from .rows import ObservationRows, json_text
 from .serializers import (
@@ -378,18 +379,20 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             return self.wide_response(self.filter_queryset(self.get_queryset()))
         rows = ObservationRows(self.lookups)
         if self.wants_csv:
-            return self.csv_response(rows)
+            return self.observations_csv_response(rows)
         body = self.json_page(rows)
         if "indent" in (request.accepted_media_type or ""):
             # Asked for indented JSON (the browsable form): DRF renders it.
             return Response(json.loads(body))
         return CachedJSON(body, content_type="application/json")
 
-    def csv_response(self, rows: ObservationRows):
+    def observations_csv_response(self, rows: ObservationRows) -> HttpResponseBase:
         """The whole result as CSV, each line formatted by PostgreSQL (``csv_lines_sql``)."""
         queryset = self.filter_queryset(self.get_queryset())
         spec = self.ordering_options[self.ordering_name or self.default_ordering]
-        series = self.filterset.series_queryset()
+        filterset = self.filterset
+        assert filterset is not None  # validate_request made it (a list, not cached)
+        series = filterset.series_queryset()
         # Sorted by series first: one value per series, streamed by COPY.
         per_series = spec[0][0] == "series_id"
         sql, params = csv_lines_sql(rows, queryset, spec, series, per_series=per_series)
@@ -408,9 +411,11 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         The statement is written from the filter set's SQL conditions, not built by the
         ORM, where the series filters give a list of series (almost every query): one
         prepared plan per query shape, and no queryset to build and compile."""
-        paginator = self.paginator
+        paginator, filterset = self.paginator, self.filterset
+        # pagination_class; validate_request made the filter set (a list, not cached).
+        assert isinstance(paginator, KeysetPagination) and filterset is not None
         order, after, params = paginator.page_sql(self.request, self, observation_column)
-        found = self.filterset.sql_conditions()
+        found = filterset.sql_conditions()
         if found is None:
             # No list of series to read (see ObservationFilterSet.series_ids): the
             # filtered queryset's own statement is the source.
@@ -510,7 +515,10 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
 
 def observation_column(field: str) -> str:
     """The column of an observation field in a statement aliased ``o``."""
-    return "o." + Observation._meta.get_field(field).column
+    model_field = Observation._meta.get_field(field)
+    # Orderings and keys name concrete fields, which have a column.
+    assert isinstance(model_field, Field) and model_field.column is not None
+    return "o." + model_field.column
 
 
 def _wide_rows(records, position: dict[int, int], width: int):

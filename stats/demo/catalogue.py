@@ -486,7 +486,7 @@ DERIVED_INDICATORS = [
 NATIONAL_TOTAL = {"region": "ID", "segment": "_T", "program": "_T"}
 
 # indicator, kind, parameters, inputs [(role, indicator, codes)]
-DERIVED = [
+DERIVED: list[tuple[str, str, dict[str, int], list[tuple[str, str, dict[str, str]]]]] = [
     (
         "BPU_PARTICIPANTS_MULTIPLE_3Y",
         "multiple",

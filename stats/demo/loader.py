@@ -276,7 +276,7 @@ def illustrative_rows(history: list[dict[str, str]]) -> list[dict[str, str]]:
     for year, total in sorted(participants.items()):
         if year < 2019:
             continue
-        for code, value in _split(total, catalogue.PROVINCE_WEIGHTS).items():
+        for code, share in _split(total, catalogue.PROVINCE_WEIGHTS).items():
             rows.append(
                 {
                     "indicator": "ACTIVE_PARTICIPANTS",
@@ -284,7 +284,7 @@ def illustrative_rows(history: list[dict[str, str]]) -> list[dict[str, str]]:
                     "segment": "_T",
                     "program": "_T",
                     "period": str(year),
-                    "value": str(value),
+                    "value": str(share),
                     "status": "estimate",
                     "note": "illustrative: national figure split by workforce weights",
                     "source": catalogue.ILLUSTRATIVE_SOURCE,

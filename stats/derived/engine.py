@@ -18,7 +18,7 @@ from typing import Protocol
 
 from django.db import transaction
 
-from ..models import Observation, RevisionOrderError
+from ..models import DerivedDefinition, Observation, RevisionOrderError
 from . import sql as q
 from .inputs import outputs_of, outputs_series, run_context, steps_back
 from .kinds import SQL_KINDS, stored_value
@@ -133,7 +133,7 @@ def derived_run(
                         context.series_index,
                     )
                     q.map_copy(rows)
-            run = {
+            run: q.RunArgs = {
                 "backs": sorted({(row.back, row.output.frequency) for row in rows}),
                 "scoped": scoped,
                 "release_id": release_id,
@@ -148,6 +148,8 @@ def derived_run(
                 and not q.outputs_stored()
             )
             if direct:
+                assert publish_at is not None  # part of ``direct``
+                assert new_release is not None  # checked on entry, given publish_at
                 result, release = _definition_publish(
                     definition, run, release, new_release, publish_at
                 )
@@ -189,7 +191,7 @@ def derived_run(
             python_items.extend(items)
             summary.computed += len(items)
             summary.gaps += sum(1 for item in items if item.result.value is None)
-            produced = {item.output.series.pk for item in items}
+            produced = {_output_series_id(item) for item in items}
         codes.add(definition.indicator.code)
         output_series |= produced
         if feeds:
@@ -200,20 +202,22 @@ def derived_run(
     # What the Python engine computed: written where it differs from the stored value.
     python_rows = []
     if python_items:
-        ids = sorted({item.output.series.pk for item in python_items})
+        ids = sorted({_output_series_id(item) for item in python_items})
         periods = {item.period for item in python_items}
         current = current_values(ids, periods)
         for item in python_items:
             if item.result.value is None:
                 continue
             value = stored_value(item.result.value)
-            series_id = item.output.series.pk
+            series_id = _output_series_id(item)
             if current.get((series_id, item.period)) != value:
                 python_rows.append((series_id, item.period, value, item.result.status, item))
     if publish_at is None and release is not None and output_series:
         q.release_drafts_delete(release.pk, sorted(output_series))
     if candidates or python_rows:
         if release is None:
+            # The callers give a release, or a way to make one, whenever a run can write.
+            assert new_release is not None
             release = new_release()
         if candidates and publish_at is not None:
             inserted, closed, latest = q.values_publish(release.pk, publish_at)
@@ -236,7 +240,19 @@ def derived_run(
     return summary
 
 
-def _definition_publish(definition, run: dict, release, new_release, at: dt.datetime):
+def _output_series_id(item: ComputedValue) -> int:
+    # derived_compute gives every output it returns a value of its series.
+    assert item.output.series is not None
+    return item.output.series.pk
+
+
+def _definition_publish(
+    definition: DerivedDefinition,
+    run: q.RunArgs,
+    release: ReleaseLike | None,
+    new_release: Callable[[], ReleaseLike],
+    at: dt.datetime,
+) -> tuple[q.SqlDefinitionResult, ReleaseLike | None]:
     """A definition of a full run with nothing stored: its values inserted as published
     rows of the new release (created now if it is not yet). Returns (result, release).
 
@@ -254,7 +270,7 @@ def _definition_publish(definition, run: dict, release, new_release, at: dt.date
     return q.definition_run(definition, **run), None
 
 
-def _revision_refuse(release, latest: dt.datetime | None, at: dt.datetime) -> None:
+def _revision_refuse(release: ReleaseLike, latest: dt.datetime | None, at: dt.datetime) -> None:
     """release_publish's rule: a revision comes after what it revises."""
     raise RevisionOrderError(
         f"release {release.slug} revises values published at "

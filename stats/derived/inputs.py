@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from ..choices import InputRole
 from ..models import Code, CodeList, DerivedDefinition, Indicator, Observation, Series, Target
@@ -19,14 +21,20 @@ from ..services import series_bulk_create
 from .definitions import definitions_in_order
 from .kinds import SHIFT_KINDS, YEAR_KINDS
 
-# (value, observation id, status) of one input value
-Found = tuple[Decimal, int, str]
 _LOAD_CHUNK = 2000
+
+
+class Found(NamedTuple):
+    """One input value."""
+
+    value: Decimal
+    observation_id: int  # 0: computed earlier in the same run, not stored yet
+    status: str
 
 
 @dataclass
 class Values:
-    """Input values: series id -> period -> (value, observation id, status).
+    """Input values: series id -> period -> Found (value, observation id, status).
 
     Two ways of loading, one per run: every period of a series (a full recompute), or
     only the (series, period) pairs a change needs (``pairs_load``). Values computed in
@@ -54,7 +62,7 @@ class Values:
         self.loaded.add((series_id, period))
 
 
-def _rows(queryset, *fields):
+def _rows(queryset: QuerySet[Observation], *fields: str) -> QuerySet[Observation, Any]:
     """values_list rows of a queryset, fetched in one go (no server-side cursor)."""
     return queryset.values_list(*fields)
 
@@ -71,7 +79,7 @@ def values_load(series_ids: set[int], release_id: int | None, values: Values) ->
         for series_id, period, value, obs_id, status in _rows(
             rows, "series_id", "period", "value", "id", "status"
         ):
-            by_series[series_id][period] = (value, obs_id, status)
+            by_series[series_id][period] = Found(value, obs_id, status)
         if release_id is not None:
             drafts = Observation.objects.filter(
                 release_id=release_id, valid_from__isnull=True, series_id__in=chunk
@@ -79,7 +87,7 @@ def values_load(series_ids: set[int], release_id: int | None, values: Values) ->
             for series_id, period, value, obs_id, status in _rows(
                 drafts, "series_id", "period", "value", "id", "status"
             ):
-                by_series[series_id][period] = (value, obs_id, status)
+                by_series[series_id][period] = Found(value, obs_id, status)
         for series_id in chunk:
             data = by_series[series_id]
             overlay = values.pending.pop(series_id, None)
@@ -109,7 +117,7 @@ def pairs_load(needed: dict[int, set[str]], release_id: int | None, values: Valu
         for series_id, period, value, obs_id, status in _rows(
             rows, "series_id", "period", "value", "id", "status"
         ):
-            fetched[(series_id, period)] = (value, obs_id, status)
+            fetched[(series_id, period)] = Found(value, obs_id, status)
         if release_id is not None:
             drafts = Observation.objects.filter(
                 release_id=release_id,
@@ -120,7 +128,7 @@ def pairs_load(needed: dict[int, set[str]], release_id: int | None, values: Valu
             for series_id, period, value, obs_id, status in _rows(
                 drafts, "series_id", "period", "value", "id", "status"
             ):
-                fetched[(series_id, period)] = (value, obs_id, status)
+                fetched[(series_id, period)] = Found(value, obs_id, status)
         # Every pair of chunk x periods is now known (found or absent), except those
         # loaded or computed before, which stay as they are.
         for (series_id, period), found in fetched.items():
@@ -143,13 +151,17 @@ class IndexedSeries:
     dimensions: dict[str, str]
 
 
+# A series of the index: read as a plain row, or a model instance created during the run.
+IndexSeries = Series | IndexedSeries
+
+
 class SeriesIndex:
     """Every series (or those of ``indicator_ids``), by (indicator, frequency, key) and by
     indicator (in that order)."""
 
     def __init__(self, indicator_ids: Iterable[int] | None = None):
-        self.by_key: dict[tuple[int, str, str], Series] = {}
-        self.by_indicator: dict[int, list[Series]] = defaultdict(list)
+        self.by_key: dict[tuple[int, str, str], IndexSeries] = {}
+        self.by_indicator: dict[int, list[IndexSeries]] = defaultdict(list)
         indicators = Indicator.objects.all()
         sql = (
             "SELECT id, indicator_id, frequency, key, dimensions::text FROM stats_series "
@@ -179,11 +191,11 @@ class SeriesIndex:
                     )
                 )
 
-    def add(self, series: Series) -> None:
+    def add(self, series: IndexSeries) -> None:
         self.by_key[(series.indicator_id, series.frequency, series.key)] = series
         self.by_indicator[series.indicator_id].append(series)
 
-    def get(self, key: tuple[int, str, str]) -> Series | None:
+    def get(self, key: tuple[int, str, str]) -> IndexSeries | None:
         return self.by_key.get(key)
 
 
@@ -214,11 +226,11 @@ def codelist_order_refresh() -> None:
 class Output:
     frequency: str
     dimensions: dict[str, str]
-    inputs: dict[str, Series | None]  # role (or term#i) -> series
+    inputs: dict[str, IndexSeries | None]  # role (or term#i) -> series
     target: Target | None = None
     wanted: dict[str, str] = field(default_factory=dict)  # role -> "CODE key" it looked for
     key: str = ""  # the output series key
-    series: Series | None = None  # the output series, once known
+    series: IndexSeries | None = None  # the output series, once known
 
 
 def outputs_of(definition: DerivedDefinition, series_index: SeriesIndex, totals) -> list[Output]:
@@ -232,7 +244,7 @@ def outputs_of(definition: DerivedDefinition, series_index: SeriesIndex, totals)
         if not _matches(series.dimensions, driver.codes, totals):
             continue
         frequency = series.frequency
-        roles: dict[str, Series | None] = {driver_role: series}
+        roles: dict[str, IndexSeries | None] = {driver_role: series}
         wanted: dict[str, str] = {}
         for position, other in enumerate(others, start=1):
             dimensions = dict(series.dimensions)
@@ -371,7 +383,9 @@ def outputs_series(indicator: Indicator, outputs: list[Output], series_index: Se
                 output.series = series_index.get((indicator.pk, output.frequency, output.key))
 
 
-def output_series(indicator: Indicator, output: Output, series_index: SeriesIndex) -> Series:
+def output_series(indicator: Indicator, output: Output, series_index: SeriesIndex) -> IndexSeries:
     if output.series is None:
         outputs_series(indicator, [output], series_index)
+    # outputs_series creates the series that are missing, or raises.
+    assert output.series is not None
     return output.series

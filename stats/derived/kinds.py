@@ -45,7 +45,7 @@ BINARY_SQL_KINDS = BINARY_KINDS
 SQL_KINDS = SHIFT_SQL_KINDS | BINARY_SQL_KINDS
 PYTHON_KINDS = set(DerivedKind) - SQL_KINDS
 
-DEFAULT_FORMULAS = {
+DEFAULT_FORMULAS: dict[str, str] = {
     DerivedKind.CHANGE: "x[t] - x[t-k]",
     DerivedKind.PERCENT_CHANGE: "(x[t] / x[t-k] - 1) × 100",
     DerivedKind.CAGR: "((x[t] / x[t-n years]) ^ (1/n) - 1) × 100",

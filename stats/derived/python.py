@@ -17,6 +17,8 @@ from ..choices import DerivedKind
 from ..models import DerivedDefinition, Series, exact_text
 from ..periods import parse_period
 from .inputs import (
+    Found,
+    IndexSeries,
     Output,
     RunContext,
     Values,
@@ -38,7 +40,7 @@ class InputUsed(NamedTuple):
     """One input value a derived value was computed from (its provenance)."""
 
     role: str
-    series: Series
+    series: IndexSeries
     period: str
     value: Decimal
     observation_id: int  # 0: computed earlier in the same run, not stored yet
@@ -100,11 +102,13 @@ class InputReader:
 
     def __call__(self, role: str, at: str) -> Decimal | None:
         series = self.output.inputs.get(role)
-        found = self.values.get(series.pk if series else None, at)
+        if series is None:
+            return None
+        found = self.values.get(series.pk, at)
         if found is None:
             return None
         self.used.append(InputUsed(role, series, at, *found))
-        return found[0]
+        return found.value
 
     def missing(self, role: str, at: str) -> Result:
         return missing_input(self.output, role, at, self.period)
@@ -216,7 +220,7 @@ def derived_compute(
     series_index, totals, targets = context.series_index, context.totals, context.targets
     values = Values(partial=changed is not None)
     for series_id, period, value, status in overlay:
-        values.put(series_id, period, (value, 0, status))
+        values.put(series_id, period, Found(value, 0, status))
     computed: list[ComputedValue] = []
     # Changed periods by series, extended with what each definition produces.
     changes: dict[int, set[str]] | None = None
@@ -241,7 +245,10 @@ def derived_compute(
         outputs = outputs_of(definition, series_index, totals)
         if definition.kind in (DerivedKind.PROGRESS_TO_TARGET, DerivedKind.REQUIRED_GROWTH):
             for output in outputs:
-                output.target = targets.get(output.inputs["x"].pk)
+                # x drives these kinds: outputs_of gives each output its driver series.
+                driver = output.inputs["x"]
+                assert driver is not None
+                output.target = targets.get(driver.pk)
             outputs = [output for output in outputs if output.target is not None]
         if changes is None:
             needed = {s.pk for o in outputs for s in o.inputs.values() if s is not None}
@@ -250,7 +257,8 @@ def derived_compute(
                 (output, periods_to_compute(definition, output, values, None)) for output in outputs
             ]
         else:
-            plan, reads = [], defaultdict(set)
+            plan = []
+            reads: dict[int, set[str]] = defaultdict(set)
             for output in outputs:
                 periods = periods_to_compute(definition, output, values, changes)
                 if not periods:
@@ -272,10 +280,14 @@ def derived_compute(
             continue
         # What this definition produced is an input of the ones after it.
         for output, results in produced:
+            # outputs_series gave every produced output its series.
+            assert output.series is not None
             series_id = output.series.pk
             for period, result in results:
                 if result.value is not None:
-                    values.put(series_id, period, (stored_value(result.value), 0, result.status))
+                    values.put(
+                        series_id, period, Found(stored_value(result.value), 0, result.status)
+                    )
                     if changes is not None:
                         changes[series_id].add(period)
         if changed_indicators is not None and produced:

@@ -29,8 +29,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypedDict
 
 from django.db import connection
 
@@ -187,6 +189,16 @@ def _inputs(release_id: int | None, overlay: bool, where: str) -> str:
     return "(SELECT * FROM (" + " UNION ALL ".join(parts) + ") z OFFSET 0)"
 
 
+class RunArgs(TypedDict):
+    """The arguments of ``definition_run`` for one definition, ``publish`` aside."""
+
+    backs: list[tuple[int, str]]
+    scoped: bool
+    release_id: int | None
+    overlay: bool
+    feeds_others: bool
+
+
 @dataclass
 class SqlDefinitionResult:
     computed: int = 0
@@ -265,7 +277,7 @@ _CURRENT = "{0}.valid_from IS NOT NULL AND {0}.valid_to IS NULL"
 
 
 def _full_result_sql(
-    definition: DerivedDefinition, backs: list[tuple[int, str]], *, compare: bool = True
+    definition: DerivedDefinition, backs: Sequence[tuple[int, str]], *, compare: bool = True
 ) -> str:
     """_result_sql for a full run over the published values only: one pass per output
     series (an index scan in period order), the earlier value of a shift from a window
@@ -294,10 +306,10 @@ def _full_result_sql(
             reason += f" WHEN r.yv = 0 THEN 'the value for ' || {earlier} || ' is zero'"
         reason += " END"
         for back, frequency in backs:
-            # The value ``rows`` rows before, when it is the period ``back`` months
+            # The value ``lag_rows`` rows before, when it is the period ``back`` months
             # before (no gap in between); otherwise looked up (rare).
-            rows = back // MONTHS_PER_PERIOD[frequency]
-            lag = "lag({}, " + str(rows) + ") OVER w"
+            lag_rows = back // MONTHS_PER_PERIOD[frequency]
+            lag = "lag({}, " + str(lag_rows) + ") OVER w"
             branches.append(
                 "SELECT m.idx, m.out_id, m.xcode, m.xkey, m.freq, m.back, r.* FROM drv_map m "
                 "CROSS JOIN LATERAL (SELECT d.period, d.period_start, d.period_end, d.xv, "
@@ -373,9 +385,14 @@ def _json(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def provenance_params(definition: DerivedDefinition) -> dict:
+def provenance_params(definition: DerivedDefinition) -> dict[str, str]:
     """The constant parts of a definition's provenance, as JSON literals (kind_j, ...)."""
-    return {f"{key}_j": _json(value) for key, value in formula_prefix(definition).items()}
+    head = formula_prefix(definition)
+    return {
+        "kind_j": _json(head["kind"]),
+        "formula_j": _json(head["formula"]),
+        "formula_id_j": _json(head["formula_id"]),
+    }
 
 
 def _provenance_sql(definition: DerivedDefinition) -> str:
@@ -548,7 +565,7 @@ def definition_run(
     release_id: int | None,
     overlay: bool,
     feeds_others: bool,
-    backs: list[tuple[int, str]] = (),
+    backs: Sequence[tuple[int, str]] = (),
     publish: tuple[int, dt.datetime] | None = None,
 ) -> SqlDefinitionResult:
     """One statement: compute every value of ``definition`` in scope, keep what differs
@@ -603,7 +620,7 @@ def definition_run(
             ", p AS (INSERT INTO drv_periods (def, period) SELECT DISTINCT %(def)s, period "
             "FROM res RETURNING 1)"
         )
-    params = {"def": definition.pk, **head}
+    params: dict[str, int | str | dt.datetime] = {"def": definition.pk, **head}
     provenance = _provenance_sql(definition)
     if publish is None:
         new = (
@@ -735,8 +752,8 @@ def python_results_add(
         raw = cursor.cursor
         if gaps:
             with raw.copy("COPY drv_new (def, okey, period, reason) FROM STDIN") as copy:
-                for row in gaps:
-                    copy.write_row(row)
+                for gap in gaps:
+                    copy.write_row(gap)
         with raw.copy("COPY drv_keys (def, okey) FROM STDIN") as copy:
             for key in keys:
                 copy.write_row((definition_id, key))

@@ -12,7 +12,13 @@ from django.utils import timezone
 from psycopg import sql as pg_sql
 from psycopg.copy import QueuedLibpqWriter
 
-from ..models import DerivedDefinition, Observation, exact_text
+from ..models import (
+    DerivedDefinition,
+    Observation,
+    ProvenanceHead,
+    ProvenanceInputHead,
+    exact_text,
+)
 from ..periods import parse_period
 from ..services import COPY_NULL, copy_field
 from .kinds import DEFAULT_FORMULAS
@@ -31,7 +37,7 @@ class Texts(dict):
         return text
 
 
-def formula_prefix(definition: DerivedDefinition) -> dict:
+def formula_prefix(definition: DerivedDefinition) -> ProvenanceHead:
     return {
         "kind": definition.kind,
         "formula": definition.formula_en or DEFAULT_FORMULAS[definition.kind],
@@ -39,7 +45,7 @@ def formula_prefix(definition: DerivedDefinition) -> dict:
     }
 
 
-def _json(value) -> str:
+def _json(value: ProvenanceHead | ProvenanceInputHead | str) -> str:
     # Non-ASCII (the × of a formula) as UTF-8: then a backslash is the only character
     # of the text that COPY needs escaped (JSON escapes control characters itself).
     return json.dumps(value, ensure_ascii=False)
@@ -64,9 +70,12 @@ class ProvenanceText:
         for role, series, period, value, obs_id, _status in result.used:
             start = inputs.get((role, series.pk))
             if start is None:
-                start = inputs[(role, series.pk)] = _json(
-                    {"role": role, "indicator": series.indicator.code, "series_key": series.key}
-                )[:-1]
+                input_head: ProvenanceInputHead = {
+                    "role": role,
+                    "indicator": series.indicator.code,
+                    "series_key": series.key,
+                }
+                start = inputs[(role, series.pk)] = _json(input_head)[:-1]
             parts.append(
                 f'{start}, "period": {json.dumps(period)}, "value": "{texts[value]}", '
                 f'"observation": {obs_id or "null"}}}'
@@ -132,15 +141,14 @@ _FEW_PERIODS = 100
 
 def current_values(series_ids: list[int], periods: set[str]) -> dict[tuple[int, str], Decimal]:
     """The current published values of ``series_ids`` (at least those of ``periods``)."""
-    if len(periods) > _FEW_PERIODS:
-        periods = None
+    wanted = periods if len(periods) <= _FEW_PERIODS else None
     current: dict[tuple[int, str], Decimal] = {}
     for start in range(0, len(series_ids), _LOAD_CHUNK):
         rows = Observation.objects.current().filter(
             series_id__in=series_ids[start : start + _LOAD_CHUNK]
         )
-        if periods is not None:
-            rows = rows.filter(period__in=periods)
+        if wanted is not None:
+            rows = rows.filter(period__in=wanted)
         for series_id, period, value in rows.values_list("series_id", "period", "value"):
             current[(series_id, period)] = value
     return current

@@ -36,9 +36,11 @@ class Command(BaseCommand):
             )
         except GenerateError as exc:
             raise CommandError(f"--{exc.field}: {exc.message}") from exc
+        published_at = result.release.published_at
+        assert published_at is not None  # generated into a published release
         self.stdout.write(
             f"Generated {result.observations:,} observations in {result.series:,} series of "
             f"{len(result.indicators)} synthetic indicator(s) into release "
-            f"{result.release.slug} (published {result.release.published_at.isoformat()})."
+            f"{result.release.slug} (published {published_at.isoformat()})."
         )
         self.stdout.write(f"{result.seconds:.1f} s, {result.rows_per_second:,.0f} rows/s")

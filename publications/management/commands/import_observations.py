@@ -55,6 +55,7 @@ class Command(BaseCommand):
             f"({report.warnings} with a large change), {report.unchanged} unchanged"
         )
         for change in report.revised_sample[:show]:
+            assert change.old_value is not None  # a revision replaces a stored value
             percent = "n/a" if change.change_percent is None else f"{change.change_percent}%"
             flag = "  WARNING" if change.warning else ""
             self.stdout.write(
