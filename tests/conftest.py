@@ -1,10 +1,13 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 
 from publications.demo.loader import demo_load
+from publications.services import release_create, release_publish
 from stats.demo.loader import codelists_load, indicators_load
+from tests.stats.helpers import import_rows
 
 
 @pytest.fixture
@@ -46,3 +49,32 @@ def _demo_loaded(django_db_setup, django_db_blocker):
 def demo(_demo_loaded, db):
     """The full demo data set (2023 release, history, targets, derived values, news)."""
     return None
+
+
+@pytest.fixture
+def clear_cache():
+    """Rate-limit counters and cached responses must not leak from one test to another
+    (modules that need it use it for every test: ``pytestmark``)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def published(catalogue):
+    """Active participants 2022 = 35,300,000 and 2023 = 41,560,000, published."""
+    release = release_create(slug="awal", title_id="Awal", title_en="Earlier")
+    import_rows(
+        release,
+        [
+            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2022", "35300000"),
+            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "41560000"),
+        ],
+    )
+    return release_publish(release=release)

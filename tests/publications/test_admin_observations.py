@@ -25,29 +25,9 @@ NATIONAL = "region=ID,segment=_T,program=_T"
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
-
-
-@pytest.fixture
-def published(catalogue):
-    """Active participants 2022 = 35,300,000 and 2023 = 41,560,000, published."""
-    release = release_create(slug="awal", title_id="Awal", title_en="Earlier")
-    import_rows(
-        release,
-        [
-            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2022", "35300000"),
-            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "41560000"),
-        ],
-    )
-    return release_publish(release=release)
 
 
 @pytest.fixture

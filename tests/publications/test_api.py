@@ -19,12 +19,7 @@ from stats.models import Indicator
 from tests.publications.factories import NewsReleaseFactory, ReleaseFactory
 from tests.stats.helpers import import_rows
 
-
-@pytest.fixture(autouse=True)
-def clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("clear_cache")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import io
 import time
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from publications.models import NewsRelease
@@ -40,11 +39,7 @@ PUBLIC_URLS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("clear_cache")
 
 
 def _release_2024(clerk):

@@ -5,7 +5,6 @@ by default. The observations' admin (the CSV import) is publications'
 import pytest
 from django.urls import reverse
 
-from publications.services import release_create, release_publish
 from stats.models import (
     DerivedDefinition,
     Indicator,
@@ -16,29 +15,8 @@ from stats.models import (
     Topic,
 )
 from tests.stats.factories import IndicatorFactory
-from tests.stats.helpers import import_rows
 
 NATIONAL = "region=ID,segment=_T,program=_T"
-
-
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
-def published(catalogue):
-    """Active participants 2022 = 35,300,000 and 2023 = 41,560,000, published."""
-    release = release_create(slug="awal", title_id="Awal", title_en="Earlier")
-    import_rows(
-        release,
-        [
-            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2022", "35300000"),
-            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "41560000"),
-        ],
-    )
-    return release_publish(release=release)
 
 
 def national_series(code="ACTIVE_PARTICIPANTS", frequency="A"):

@@ -23,12 +23,7 @@ NATIONAL = "region=ID,segment=_T,program=_T"
 OBSERVATIONS = "/api/v1/observations/"
 
 
-@pytest.fixture(autouse=True)
-def clear_cache():
-    """Rate-limit counters and cached responses must not leak from one test to another."""
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("clear_cache")
 
 
 @pytest.fixture

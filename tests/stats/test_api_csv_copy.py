@@ -12,7 +12,9 @@ from publications.services import release_create, release_publish
 from stats.services import observations_import
 from tests.stats import oracle
 from tests.stats.helpers import csv_text
-from tests.stats.test_api import OBSERVATIONS, T2, WIB, body, clear_cache, published  # noqa: F401
+from tests.stats.test_api import OBSERVATIONS, T2, WIB, body, published  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("clear_cache")
 
 HEADER = ["indicator", "region", "segment", "program", "period", "value", "status", "note"]
 AWKWARD_NOTE = 'revised, see "Catatan"\nline two'

@@ -22,7 +22,9 @@ from publications.services import release_create, release_publish
 from stats.models import Indicator
 from stats.renderers import ROWS_PER_CHUNK
 from tests.stats.helpers import admin_change, import_rows
-from tests.stats.test_api import OBSERVATIONS, clear_cache, published  # noqa: F401
+from tests.stats.test_api import OBSERVATIONS, published  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("clear_cache")
 
 THROTTLED = {
     "DEFAULT_THROTTLE_RATES": {"api_anon": "3/minute", "api_user": "6/minute"},

@@ -2,7 +2,6 @@
 a publication shows at once in the API and on the pages, and a cached page costs no SQL."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from publications.services import release_create, release_publish
@@ -14,11 +13,7 @@ PAGE = "/id/indikator/ACTIVE_PARTICIPANTS/"
 DETAIL = "/api/v1/indicators/ACTIVE_PARTICIPANTS/"
 
 
-@pytest.fixture(autouse=True)
-def clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("clear_cache")
 
 
 @pytest.fixture
