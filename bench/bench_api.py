@@ -5,7 +5,7 @@ PostgreSQL (DATABASE_URL, by default postgres://postgres@127.0.0.1:5432/angka_be
 created and migrated when missing) and Redis (REDIS_URL, by default
 redis://127.0.0.1:6379/0; its keys get a prefix of their own). It
 
-* loads the demo and generates 2,000,000 synthetic observations (``publications.generate``)
+* loads the demo and generates 2,000,000 synthetic observations (``bench.generate``)
   unless they are there already;
 * serves the site with gunicorn as the README's production section says
   (``config/gunicorn.conf.py``, DEBUG off), once with the response cache off
@@ -149,8 +149,8 @@ def _database_prepare(observations: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from bench.generate import DEFAULT_RELEASE_SLUG, synthetic_data_generate
     from publications.demo.loader import demo_load
-    from publications.generate import DEFAULT_RELEASE_SLUG, synthetic_data_generate
     from publications.models import Release
     from stats.models import Observation
 
@@ -687,7 +687,7 @@ def report_section(results: dict) -> str:
         "(the runs' own load included: one load test keeps both cores busy).",
         "",
         f"Data: {results['observations']:,} public observations ({results['synthetic']:,} "
-        "synthetic monthly ones from `manage.py generate_data`, the rest the demo) in "
+        "synthetic monthly ones from `python -m bench.generate`, the rest the demo) in "
         f"PostgreSQL. angka: gunicorn, {results['server']}, DEBUG off, Redis cache; rate "
         "limits off for the run. Datasette "
         f"{results['datasette_version']}: the same rows as angka's CSV columns "

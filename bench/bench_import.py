@@ -63,7 +63,7 @@ def observation_rows(*, rows: int, seed: int = 2025, indicators=None):
     series is shorter so the count is exact. The last months are provisional with a
     note (which holds a comma, so the CSV quotes it).
     """
-    from stats.generate import UNIT_MODELS, combinations, dimension_codes, monthly_values, months
+    from bench.generate import UNIT_MODELS, combinations, dimension_codes, monthly_values, months
     from stats.models import Indicator
 
     if indicators is None:

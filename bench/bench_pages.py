@@ -5,7 +5,7 @@ PostgreSQL (DATABASE_URL, by default postgres://postgres@127.0.0.1:5432/angka_be
 created, migrated and filled when missing) and Redis (REDIS_URL, by default
 redis://127.0.0.1:6379/0; the run's cache keys get a prefix of their own). It
 
-* loads the demo and generates 2,000,000 synthetic observations (``publications.generate``,
+* loads the demo and generates 2,000,000 synthetic observations (``bench.generate``,
   the same set-up as bench-api: ``bench.bench_api._database_prepare``) unless they are
   there already, and collects the static files (hashed names, as in production);
 * serves the site with gunicorn as the README's production section says
@@ -245,7 +245,7 @@ def report_section(results: dict) -> str:
         f"{results['load'][1]:.1f} when it ended (other work on the machine counts in it).",
         "",
         f"Data: {results['observations']:,} public observations ({results['synthetic']:,} "
-        "synthetic monthly ones from `manage.py generate_data`, the rest the demo) in "
+        "synthetic monthly ones from `python -m bench.generate`, the rest the demo) in "
         f"PostgreSQL. Server: gunicorn, {results['server']}, DEBUG off, static files "
         "collected (whitenoise, hashed names), the page cache in Redis.",
         "",

@@ -4,7 +4,7 @@ Run with ``make bench-recompute`` (or ``.venv/bin/python -m bench.bench_recomput
 needs PostgreSQL: DATABASE_URL, or by default
 postgres://postgres@127.0.0.1:5432/angka_bench_recompute, a database of its own that it
 creates and migrates when missing. It loads the demo, generates the synthetic monthly
-series (``publications.generate``) once, and declares derived definitions over them as data,
+series (``bench.generate``) once, and declares derived definitions over them as data,
 validated like admin input (``definition_validate``):
 
 * year-on-year percent change of every synthetic count and amount series;
@@ -605,8 +605,8 @@ def _configure_environment() -> str:
 def prepare(observations: int) -> dict:
     from django.core.management import call_command
 
+    from bench.generate import synthetic_data_generate
     from publications.demo.loader import demo_load
-    from publications.generate import synthetic_data_generate
     from publications.models import Release
     from stats.models import DerivedDefinition, Indicator, Series
 

@@ -1,4 +1,4 @@
-"""Synthetic data at scale: monthly series for load tests, benchmarks and a full-looking site.
+"""Synthetic data at scale for the benchmarks: N published observations in one new release.
 
 Values are invented but plausible: counts of persons in the thousands to millions with a
 trend and a season, rupiah amounts in the billions and trillions, percentages between 0
@@ -6,30 +6,38 @@ and 100, all exact Decimals. They go to clearly named indicators (codes ``SYN_..
 names saying *sintetis* / *synthetic*) in one release whose source says the figures
 are illustrative, so they can never be mistaken for official figures.
 
-Here are the series and their values (``synthetic_series_prepare``,
-``synthetic_observations_write``); the release that holds them is made by
-publications.generate (``synthetic_data_generate``, behind ``manage.py generate_data``).
-``monthly_values`` is the value model, shared with the import benchmark (bench/).
+Run ``python -m bench.generate --observations N`` (``--help`` for the options), or call
+``synthetic_data_generate``. ``monthly_values`` is the value model, shared with the
+import benchmark (bench/bench_import.py).
+
+It lives in bench/, not in the apps, so a production deploy carries no command that
+writes millions of fake published values. The models are imported inside the functions
+that use them: run as a script, this module is imported before Django is set up.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import math
+import os
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from .choices import Frequency, MeasureKind, ObservationStatus, Unit
-from .demo import catalogue
-from .demo.loader import codelists_load, indicators_load
-from .events import public_data_changed
-from .models import Code, CodeList, Indicator, Observation, Topic, series_key
-from .periods import Period, period_from_parts
-from .services import observations_write, series_bulk_create
+from stats.choices import Frequency, MeasureKind, ObservationStatus, Unit
+from stats.demo import catalogue
+from stats.periods import Period, period_from_parts
+
+if TYPE_CHECKING:
+    from publications.models import Release
+    from stats.models import Indicator
 
 MAX_OBSERVATIONS = 5_000_000
+DEFAULT_RELEASE_SLUG = "synthetic-data"
 FIRST_YEAR, LAST_YEAR = 2000, 2025
 DIMENSIONS = ("region", "segment", "program")
 SYNTHETIC_SOURCE = "Sintetis / synthetic: generated for testing, illustrative only, not official"
@@ -197,6 +205,8 @@ def months() -> list[Period]:
 
 def dimension_codes() -> dict[str, list[str]]:
     """The codes of region, segment and program in code-list order (totals first)."""
+    from stats.models import Code
+
     codes: dict[str, list[str]] = {codelist: [] for codelist in DIMENSIONS}
     for codelist, code in Code.objects.filter(codelist_id__in=DIMENSIONS).values_list(
         "codelist_id", "code"
@@ -277,6 +287,8 @@ def _plan(observations: int, per_indicator: int, month_count: int) -> tuple[int,
 
 def synthetic_indicators_load(specs: list[SyntheticIndicator]) -> dict[str, Indicator]:
     """Upsert the synthetic indicators (monthly, dimensions region, segment, program)."""
+    from stats.models import CodeList, Indicator, Topic
+
     dimensions = list(CodeList.objects.filter(id__in=DIMENSIONS))
     topics = {topic.code: topic for topic in Topic.objects.all()}
     loaded = {}
@@ -302,13 +314,33 @@ def synthetic_indicators_load(specs: list[SyntheticIndicator]) -> dict[str, Indi
     return loaded
 
 
-def synthetic_observations_check(*, observations: int) -> None:
+def _observations_check(observations: int) -> None:
     """Refuse a number of observations out of bounds, before anything is loaded."""
     if observations <= 0:
         raise GenerateError("observations", f"must be at least 1 (got {observations})")
     if observations > MAX_OBSERVATIONS:
         raise GenerateError(
             "observations", f"at most {MAX_OBSERVATIONS:,} can be generated (got {observations:,})"
+        )
+
+
+def _release_slug_check(release_slug: str) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_slug
+
+    from publications.models import Release
+
+    try:
+        validate_slug(release_slug)
+    except ValidationError as exc:
+        raise GenerateError("release", f"{release_slug!r} is not a valid slug") from exc
+    slug_length = Release._meta.get_field("slug").max_length
+    assert slug_length is not None  # a SlugField's
+    if len(release_slug) > slug_length:
+        raise GenerateError("release", "the slug is longer than 120 characters")
+    if Release.objects.filter(slug=release_slug).exists():
+        raise GenerateError(
+            "release", f"a release with slug {release_slug!r} exists already; choose a new slug"
         )
 
 
@@ -325,15 +357,18 @@ class SyntheticPlan:
     rng: random.Random
 
 
-def synthetic_series_prepare(*, observations: int, seed: int = 1) -> SyntheticPlan:
+def _series_prepare(observations: int, seed: int) -> SyntheticPlan:
     """Load the catalogue and the synthetic indicators and create the series that will hold
-    ``observations`` values (run it in the transaction that writes them).
+    ``observations`` (checked) values; run it in the transaction that writes them.
 
     Series are the synthetic indicators times every region, segment and programme,
     monthly from FIRST_YEAR; the last series starts later so the total is exact.
     Refused when the synthetic series already hold data.
     """
-    synthetic_observations_check(observations=observations)
+    from stats.demo.loader import codelists_load, indicators_load
+    from stats.models import Code, Observation, series_key
+    from stats.services import series_bulk_create
+
     rng = random.Random(seed)
     codelists_load()
     indicators_load()
@@ -389,11 +424,12 @@ def synthetic_series_prepare(*, observations: int, seed: int = 1) -> SyntheticPl
     )
 
 
-def synthetic_observations_write(
-    *, plan: SyntheticPlan, release_id: int, valid_from: dt.datetime
-) -> int:
+def _observations_write(plan: SyntheticPlan, release_id: int, valid_from: dt.datetime) -> int:
     """Write the planned values into ``release_id``, published at ``valid_from`` (the
     release revises nothing, so its rows get ``valid_from`` directly); return the count."""
+    from stats.events import public_data_changed
+    from stats.services import observations_write
+
     periods = plan.periods
     series_needed = len(plan.plan)
     last_count = plan.observations - (series_needed - 1) * len(periods)
@@ -421,3 +457,117 @@ def synthetic_observations_write(
     written = observations_write(rows=rows(), release_id=release_id, valid_from=valid_from)
     public_data_changed()
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateResult:
+    release: Release
+    observations: int
+    series: int
+    indicators: list[str]
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.observations / self.seconds if self.seconds else float("inf")
+
+
+def synthetic_data_generate(
+    *, observations: int, seed: int = 1, release_slug: str = DEFAULT_RELEASE_SLUG
+) -> GenerateResult:
+    """Create ``observations`` published synthetic observations in one new release.
+
+    The release revises nothing, so its rows get ``valid_from`` directly, in the same
+    transaction that marks it published.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from publications.choices import ReleaseStatus
+    from publications.models import Release
+    from publications.services import release_create
+
+    _observations_check(observations)
+    _release_slug_check(release_slug)
+    started = time.perf_counter()
+    with transaction.atomic():
+        plan = _series_prepare(observations, seed)
+        release = release_create(
+            slug=release_slug,
+            title_id="Data sintetis (ilustratif)",
+            title_en="Synthetic data (illustrative)",
+            source=SYNTHETIC_SOURCE,
+            summary_id="Seri bulanan sintetis untuk uji beban; bukan angka resmi.",
+            summary_en="Synthetic monthly series for load testing; not official figures.",
+        )
+        published_at = timezone.now()
+        Release.objects.filter(pk=release.pk).update(
+            status=ReleaseStatus.PUBLISHED, published_at=published_at
+        )
+        written = _observations_write(plan, release.pk, published_at)
+    release.refresh_from_db()
+    return GenerateResult(
+        release=release,
+        observations=written,
+        series=len(plan.plan),
+        indicators=[spec.code for spec in plan.specs],
+        seconds=time.perf_counter() - started,
+    )
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.generate --observations N [--seed S] [--release SLUG]``.
+
+    A bad value exits with ``--<option>: <reason>`` on stderr, nothing written.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.generate",
+        description=(
+            "Create N synthetic observations (indicators SYN_*, every region, segment and "
+            "programme, monthly from 2000-01) in one new published release. Illustrative "
+            "values only; for load tests and benchmarks."
+        ),
+    )
+    parser.add_argument(
+        "--observations",
+        type=int,
+        required=True,
+        help=f"how many observations to create, 1 to {MAX_OBSERVATIONS:,}",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the random values (default 1)")
+    parser.add_argument(
+        "--release",
+        default=DEFAULT_RELEASE_SLUG,
+        help=f"slug of the new release (default {DEFAULT_RELEASE_SLUG}); must not exist",
+    )
+    args = parser.parse_args(argv)
+
+    import django
+    from django.apps import apps
+
+    # Run as a script Django is not set up yet; under the tests or a benchmark it is, and
+    # setting it up again would reconfigure their logging.
+    if not apps.ready:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        django.setup()
+    try:
+        result = synthetic_data_generate(
+            observations=args.observations, seed=args.seed, release_slug=args.release
+        )
+    except GenerateError as exc:
+        raise SystemExit(f"--{exc.field}: {exc.message}") from exc
+    published_at = result.release.published_at
+    assert published_at is not None  # generated into a published release
+    print(
+        f"Generated {result.observations:,} observations in {result.series:,} series of "
+        f"{len(result.indicators)} synthetic indicator(s) into release "
+        f"{result.release.slug} (published {published_at.isoformat()})."
+    )
+    print(f"{result.seconds:.1f} s, {result.rows_per_second:,.0f} rows/s")
+
+
+if __name__ == "__main__":
+    main()
