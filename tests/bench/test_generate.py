@@ -1,7 +1,6 @@
 """Synthetic data at scale (bench.generate): one new published release of exactly N values;
 the import benchmark's CSV file of synthetic values (bench.generate's value model)."""
 
-import csv
 import io
 from decimal import Decimal
 
@@ -16,7 +15,6 @@ from stats import services
 from stats.choices import Unit
 from stats.models import Code, Observation, Series, series_key
 from stats.services import observations_import
-from tests.stats.helpers import HEADER
 
 
 @pytest.fixture
@@ -162,21 +160,3 @@ def test_a_file_of_many_batches_is_written_completely(catalogue, monkeypatch, ro
     report = observations_import(stream=buffer, release=release, commit=True)
     assert report.ok and report.written == rows
     assert Observation.objects.filter(release=release).count() == rows
-
-
-def test_notes_with_tabs_backslashes_and_line_breaks_are_stored_exactly(catalogue):
-    notes = ["tab\there", "back\\slash \\N", "two\nlines", "cr\rhere", 'quote " and, comma']
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    writer.writerow(HEADER)
-    for month, note in enumerate(notes, start=1):
-        writer.writerow(
-            ["ACTIVE_PARTICIPANTS", "ID", "_T", "_T", f"2023-{month:02d}", "1.5", "normal", note]
-        )
-    buffer.seek(0)
-    release = release_create(slug="notes", title_id="Catatan", title_en="Notes")
-    report = observations_import(stream=buffer, release=release, commit=True)
-    assert report.ok, report.errors
-    stored = dict(Observation.objects.filter(release=release).values_list("period", "note"))
-    assert stored == {f"2023-{month:02d}": note for month, note in enumerate(notes, start=1)}
-    assert set(Observation.objects.values_list("value", flat=True)) == {Decimal("1.5")}

@@ -1,5 +1,6 @@
 """The validated CSV import: every error kind, all-or-nothing, the preview."""
 
+import csv
 import io
 from decimal import Decimal
 
@@ -239,3 +240,21 @@ def test_a_user_without_the_data_entry_role_cannot_import(release, django_user_m
             stream=io.StringIO(csv_text([GOOD])), release=release, commit=True, user=outsider
         )
     assert not Observation.objects.exists()
+
+
+def test_notes_with_tabs_backslashes_and_line_breaks_are_stored_exactly(catalogue):
+    notes = ["tab\there", "back\\slash \\N", "two\nlines", "cr\rhere", 'quote " and, comma']
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(HEADER)
+    for month, note in enumerate(notes, start=1):
+        writer.writerow(
+            ["ACTIVE_PARTICIPANTS", "ID", "_T", "_T", f"2023-{month:02d}", "1.5", "normal", note]
+        )
+    buffer.seek(0)
+    release = release_create(slug="notes", title_id="Catatan", title_en="Notes")
+    report = observations_import(stream=buffer, release=release, commit=True)
+    assert report.ok, report.errors
+    stored = dict(Observation.objects.filter(release=release).values_list("period", "note"))
+    assert stored == {f"2023-{month:02d}": note for month, note in enumerate(notes, start=1)}
+    assert set(Observation.objects.values_list("value", flat=True)) == {Decimal("1.5")}
