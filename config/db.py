@@ -3,9 +3,9 @@
 ``prepared_cursor``: the read API's hottest statement (a page of observations) is the
 same text for every request of one shape, only its parameters differ. Django sends
 statements with the parameters written into the text (client-side binding, so no
-statement is ever prepared), and PostgreSQL parses, analyses and plans each one again:
-about 1 ms of its CPU for a page of one series, against 1.5 ms to run it (``EXPLAIN
-ANALYZE`` of the statement prepared and not). With the parameters bound on the server
+statement is ever prepared), and PostgreSQL parses, analyses and plans each one again,
+which costs about as much as running it (figures: BENCHMARKS.md, "Measured figures
+behind the settings"). With the parameters bound on the server
 and the statement prepared once per connection, PostgreSQL reuses its plan.
 
 Prepared statements live in a database session: behind a pooler in transaction mode

@@ -17,12 +17,10 @@ import os
 workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
 # gthread, with keep-alive connections spread evenly over the workers (see that module).
 worker_class = "config.gunicorn_worker.BalancedThreadWorker"
-# 3 threads: enough that a long CSV download leaves threads for the JSON requests.
-# More threads share the GIL among more requests at once, spend more CPU handing it over
-# and widen the spread of latencies: with wrk's 16 connections on 2 cores, p99 was 10-25%
-# lower at 4 threads than at 8 (2026-12-03), and for the 1,000-row page 107, 89 and 86 ms
-# at 3 against 143, 115 and 113 ms at 4, at 8-30% more requests/s (three rounds taking
-# turns, 2026-12-04; 2 threads: 99, 97, 83 ms).
+# 3 threads: enough that a long CSV download leaves threads for the JSON requests. More
+# threads share the GIL among more requests at once, spend more CPU handing it over and
+# widen the spread of latencies (measured side by side: BENCHMARKS.md, "Measured figures
+# behind the settings").
 threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 preload_app = True

@@ -5,8 +5,7 @@ site uses both cores only when both workers have requests. gthread accepts a con
 in whichever worker's loop wakes first, so a burst of keep-alive clients (a proxy opening
 its pool of upstream connections, a load test, a journalist's script with a session) can
 settle mostly on one worker, which then queues requests on one core while the other core
-idles. Measured with wrk's 16 connections on 2 workers of 8 threads: 13 on one worker and
-3 on the other, every time, and 20-30% more requests per second once spread 8 and 8.
+idles (measured: BENCHMARKS.md, "Measured figures behind the settings").
 
 Here a worker that holds as many connections as it has threads, or more, waits
 ``ACCEPT_DEFER`` seconds before it accepts one more, and that once more for each
