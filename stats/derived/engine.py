@@ -20,8 +20,8 @@ from django.db import transaction
 
 from ..models import DerivedDefinition, Observation, RevisionOrderError
 from . import sql as q
-from .inputs import outputs_of, outputs_series, run_context, steps_back
-from .kinds import SQL_KINDS, stored_value
+from .inputs import outputs_of, outputs_series, outputs_with_targets, run_context, steps_back
+from .kinds import SQL_KINDS, TARGET_KINDS, stored_value
 from .python import ComputedValue, derived_compute
 from .writer import Texts, copy_rows, current_values
 
@@ -107,6 +107,8 @@ def derived_run(
         feeds = definition.indicator_id in read_by_some
         if definition.kind in SQL_KINDS:
             outputs = outputs_of(definition, context.series_index, context.totals)
+            if definition.kind in TARGET_KINDS:
+                outputs = outputs_with_targets(outputs, context.targets)
             if scoped:
                 outputs = [
                     o

@@ -345,6 +345,20 @@ def run_context(changed_indicators: set[int] | None = None) -> RunContext:
     )
 
 
+def outputs_with_targets(outputs: list[Output], targets: dict[int, Target]) -> list[Output]:
+    """The outputs of a target kind whose driver series (x) has a target, each given it;
+    an output with no target is not computed (no value, no gap)."""
+    kept = []
+    for output in outputs:
+        driver = output.inputs["x"]
+        # x drives the target kinds: outputs_of gives each output its driver series.
+        assert driver is not None
+        output.target = targets.get(driver.pk)
+        if output.target is not None:
+            kept.append(output)
+    return kept
+
+
 def outputs_series(indicator: Indicator, outputs: list[Output], series_index: SeriesIndex) -> None:
     """Set ``output.series`` of each output, creating the series that do not exist yet."""
     missing: dict[tuple[int, str, str], dict[str, str]] = {}

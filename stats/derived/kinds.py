@@ -3,16 +3,12 @@ computes it.
 
 The set-based engine (``sql.py``) computes every kind whose value is exact in
 PostgreSQL's numeric arithmetic, rounded once, half to even, to the stored decimals:
-changes, percent changes, multiples, ratios, shares, per-unit values and differences.
-The Python engine (``python.py``) computes the rest, inside the same run:
-
-- compound annual growth and required growth need a non-integer power; Python's Decimal
-  computes it at a stated precision (50 digits), while PostgreSQL's ``power(numeric,
-  numeric)`` chooses its own precision, so the stored digits could differ;
-- progress to a target and sums are expressible in SQL, but the statements of ``sql.py``
-  are built for one driver series and at most one other input series: a target (a row
-  of another table) and a variable number of terms do not fit them. Both are few values
-  (one target per series; the demo's sums are national totals).
+changes, percent changes, multiples, ratios, shares, per-unit values, differences,
+sums and progress to a target. The Python engine (``python.py``) computes the rest,
+inside the same run: compound annual growth and required growth. Both need a
+non-integer power; Python's Decimal computes it at a stated precision (50 digits),
+while PostgreSQL's ``power(numeric, numeric)`` chooses its own precision, so the stored
+digits could differ.
 """
 
 from __future__ import annotations
@@ -42,7 +38,7 @@ BINARY_KINDS = {
 # The engine of each kind (see the module docstring for why).
 SHIFT_SQL_KINDS = SHIFT_KINDS | {DerivedKind.MULTIPLE}
 BINARY_SQL_KINDS = BINARY_KINDS
-SQL_KINDS = SHIFT_SQL_KINDS | BINARY_SQL_KINDS
+SQL_KINDS = SHIFT_SQL_KINDS | BINARY_SQL_KINDS | {DerivedKind.SUM, DerivedKind.PROGRESS_TO_TARGET}
 PYTHON_KINDS = set(DerivedKind) - SQL_KINDS
 
 DEFAULT_FORMULAS: dict[str, str] = {

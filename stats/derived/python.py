@@ -25,6 +25,7 @@ from .inputs import (
     codelist_order_refresh,
     outputs_of,
     outputs_series,
+    outputs_with_targets,
     pairs_load,
     period_shift,
     periods_read,
@@ -33,7 +34,7 @@ from .inputs import (
     steps_back,
     values_load,
 )
-from .kinds import CONTEXT, ONE_HUNDRED, stored_value
+from .kinds import CONTEXT, ONE_HUNDRED, TARGET_KINDS, stored_value
 
 
 class InputUsed(NamedTuple):
@@ -138,34 +139,14 @@ def compute(definition: DerivedDefinition, output: Output, period: str, values: 
             text=f"(({fmt(x_now)} / {fmt(x_then)}) ^ (1/{definition.years}) - 1) × 100",
             used=used,
         )
-    if kind == DerivedKind.SUM:
-        total = Decimal(0)
-        parts = []
-        for role in sorted(r for r in output.inputs if r.startswith("term")):
-            term = read(role, period)
-            if term is None:
-                return read.missing(role, period)
-            total = c.add(total, term)
-            parts.append(fmt(term))
-        return Result(total, text=" + ".join(parts), used=used)
-    if kind not in (DerivedKind.PROGRESS_TO_TARGET, DerivedKind.REQUIRED_GROWTH):
+    if kind != DerivedKind.REQUIRED_GROWTH:
         raise ValueError(f"{kind} is computed by the set-based engine, not the Python one")
-    # Progress and required growth read the series' target.
     target = output.target
     if target is None:
         return Result(None, "the series has no target")
     x_now = read("x", period)
     if x_now is None:
         return read.missing("x", period)
-    if kind == DerivedKind.PROGRESS_TO_TARGET:
-        if target.value == 0:
-            return Result(None, "the target is zero", used=used)
-        value = c.multiply(c.divide(x_now, target.value), ONE_HUNDRED)
-        return Result(
-            value,
-            text=f"{fmt(x_now)} / {fmt(target.value)} (target {target.period}) × 100",
-            used=used,
-        )
     years = parse_period(target.period).year - parse_period(period).year
     if years <= 0:
         return Result(None, f"the target year {target.period} is not after {period}", used=used)
@@ -243,13 +224,8 @@ def derived_compute(
         if changed_indicators is not None and not input_indicators & changed_indicators:
             continue
         outputs = outputs_of(definition, series_index, totals)
-        if definition.kind in (DerivedKind.PROGRESS_TO_TARGET, DerivedKind.REQUIRED_GROWTH):
-            for output in outputs:
-                # x drives these kinds: outputs_of gives each output its driver series.
-                driver = output.inputs["x"]
-                assert driver is not None
-                output.target = targets.get(driver.pk)
-            outputs = [output for output in outputs if output.target is not None]
+        if definition.kind in TARGET_KINDS:
+            outputs = outputs_with_targets(outputs, targets)
         if changes is None:
             needed = {s.pk for o in outputs for s in o.inputs.values() if s is not None}
             values_load(needed, release_id, values)

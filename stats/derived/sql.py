@@ -1,22 +1,23 @@
 """The derived-indicator engine, set-based on PostgreSQL.
 
 Each definition of a kind that SQL can compute exactly (change, percent change and
-multiple over k periods; ratio, share, per unit, difference) is ONE statement over all
-its output series. The statement reads the input values (the published ones, overlaid
-with a release's drafts and with the values computed earlier in the run), computes each
-value in numeric arithmetic, rounded once, half to even, to the stored 10 decimal
-places, compares it with the stored current value, and keeps only what differs (and the
-gaps) in a temporary table, with its provenance already built (JSON text cast to jsonb:
-the exact input texts and the formula). Nothing unchanged is written. A recompute
-publishing a new release at once writes the values as rows already published at its
-instant (closing what they revise), each row once; a definition with nothing stored yet
-inserts its values straight from its statement, without comparing. The kinds that need a
-real power (compound growth, required growth), a target or a variable number of terms
-run through the Python engine inside the same run, reading and feeding the same overlay.
+multiple over k periods; ratio, share, per unit, difference; sum of terms; progress to
+the series' target) is ONE statement over all its output series. The statement reads the
+input values (the published ones, overlaid with a release's drafts and with the values
+computed earlier in the run), computes each value in numeric arithmetic, rounded once,
+half to even, to the stored 10 decimal places, compares it with the stored current
+value, and keeps only what differs (and the gaps) in a temporary table, with its
+provenance already built (JSON text cast to jsonb: the exact input texts and the
+formula). Nothing unchanged is written. A recompute publishing a new release at once
+writes the values as rows already published at its instant (closing what they revise),
+each row once; a definition with nothing stored yet inserts its values straight from its
+statement, without comparing. The kinds that need a real power (compound growth,
+required growth) run through the Python engine inside the same run, reading and feeding
+the same overlay.
 
-Rounding: the inputs have at most 10 decimals and 30 digits, a ratio's scale at most 6
-decimals and 20 digits, so a quotient is n / d with an integer d below 10^36 (after
-scaling both to integers); unless it is exactly a tie at the 11th decimal, it is at
+Rounding: the inputs (and targets) have at most 10 decimals and 30 digits, a ratio's
+scale at most 6 decimals and 20 digits, so a quotient is n / d with an integer d below
+10^36 (after scaling both to integers); unless it is exactly a tie at the 11th decimal, it is at
 least 1 / (2 * 10^10 * d) > 5e-47 away from one. Taken at 60 decimals (error below
 5e-61), it rounds, half to even, exactly as the exact quotient does (which is what the
 reference in tests/stats/derived_oracle.py rounds, with fractions). Where a value is
@@ -37,7 +38,7 @@ from typing import TypedDict
 from django.db import connection
 
 from ..choices import DerivedKind
-from ..models import DerivedDefinition, DerivedGap, Series, exact_text
+from ..models import DerivedDefinition, DerivedGap, ProvenanceInputHead, Series, exact_text
 from ..periods import MONTHS_PER_PERIOD, parse_period
 from ..services import close_revised_sql
 from .inputs import Output
@@ -45,13 +46,17 @@ from .kinds import SHIFT_SQL_KINDS
 from .writer import DERIVED_SOURCE, formula_prefix
 
 _TEMP_TABLES = """
-DROP TABLE IF EXISTS drv_map, drv_scope, drv_vals, drv_new, drv_keys, drv_periods;
+DROP TABLE IF EXISTS drv_map, drv_terms, drv_scope, drv_vals, drv_new, drv_keys, drv_periods;
 CREATE TEMPORARY TABLE drv_map (
     idx integer PRIMARY KEY, out_id bigint, okey text, freq text, back integer,
     x bigint, xcode text, xkey text, b bigint, bcode text, bkey text, bwanted text,
-    xcode_j text, xkey_j text, bcode_j text, bkey_j text
+    xcode_j text, xkey_j text, bcode_j text, bkey_j text, tval numeric, tperiod text
 ) ON COMMIT DROP;
 CREATE INDEX ON drv_map (okey);
+CREATE TEMPORARY TABLE drv_terms (
+    idx integer, pos integer, series bigint, absent text, lacks text, head_j text,
+    PRIMARY KEY (idx, pos)
+) ON COMMIT DROP;
 CREATE TEMPORARY TABLE drv_scope (
     series_id bigint, period text, period_start date, PRIMARY KEY (series_id, period)
 ) ON COMMIT DROP;
@@ -69,8 +74,9 @@ CREATE TEMPORARY TABLE drv_periods (def integer, period text) ON COMMIT DROP;
 
 _COPY_MAP = (
     "COPY drv_map (idx, out_id, okey, freq, back, x, xcode, xkey, b, bcode, bkey, bwanted, "
-    "xcode_j, xkey_j, bcode_j, bkey_j) FROM STDIN"
+    "xcode_j, xkey_j, bcode_j, bkey_j, tval, tperiod) FROM STDIN"
 )
+_COPY_TERMS = "COPY drv_terms (idx, pos, series, absent, lacks, head_j) FROM STDIN"
 
 
 def _text(expression: str) -> str:
@@ -140,12 +146,14 @@ def _half_even(q: str) -> str:
     )
 
 
-def _status(first: str, second: str) -> str:
-    """The weakest status of the two inputs (Result.status of the Python engine)."""
+def _status(*statuses: str) -> str:
+    """The weakest status of the inputs (Result.status of the Python engine)."""
+    normal = " AND ".join(f"{s} = 'normal'" for s in statuses)
+    listed = ", ".join(statuses)
     return (
-        f"CASE WHEN {first} = 'normal' AND {second} = 'normal' THEN 'normal' "
-        f"WHEN 'break' IN ({first}, {second}) OR 'estimate' IN ({first}, {second}) "
-        f"THEN 'estimate' WHEN 'provisional' IN ({first}, {second}) THEN 'provisional' "
+        f"CASE WHEN {normal} THEN 'normal' "
+        f"WHEN 'break' IN ({listed}) OR 'estimate' IN ({listed}) "
+        f"THEN 'estimate' WHEN 'provisional' IN ({listed}) THEN 'provisional' "
         "ELSE 'normal' END"
     )
 
@@ -224,6 +232,11 @@ def _driver_sql(kind: str, scoped: bool, release_id: int | None, overlay: bool) 
             "SELECT m.idx, s.period FROM drv_map m JOIN drv_scope s ON s.series_id = m.x "
             "UNION SELECT m.idx, s.period FROM drv_map m JOIN drv_scope s ON s.series_id = m.b"
         )
+        if kind == DerivedKind.SUM:
+            todo += (
+                " UNION SELECT t.idx, s.period FROM drv_terms t "
+                "JOIN drv_scope s ON s.series_id = t.series"
+            )
     inputs = _inputs(release_id, overlay, "o.series_id = m.x AND o.period = todo.period")
     return f"({todo}) todo JOIN drv_map m ON m.idx = todo.idx CROSS JOIN LATERAL {inputs} d"
 
@@ -234,6 +247,10 @@ def _result_sql(
     """SELECT of one narrow row per output value: the value (or NULL and the reason),
     its status and the input values and observations it used."""
     kind = definition.kind
+    if kind in ROW_KINDS:
+        return _row_kind_result_sql(
+            definition, full=False, scoped=scoped, release_id=release_id, overlay=overlay
+        )
     driver = _driver_sql(kind, scoped, release_id, overlay)
     if kind in SHIFT_SQL_KINDS:
         earlier = _period_code("d.period_start - make_interval(months => m.back)")
@@ -286,6 +303,8 @@ def _full_result_sql(
     the period start; the stored value comes along (``cv``), so no lookup is left.
     ``compare=False``: nothing is stored for these outputs, ``cv`` is NULL, no join."""
     kind = definition.kind
+    if kind in ROW_KINDS:
+        return _row_kind_result_sql(definition, full=True, compare=compare)
     stored = (
         (
             "LEFT JOIN stats_observation c ON c.series_id = m.out_id "
@@ -365,6 +384,112 @@ def _full_result_sql(
     )
 
 
+# Sums and progress: the driver value with, at the same period, the other terms of a
+# sum (drv_terms, in the order of their role names, as the Python engine read them) or
+# the series' target (drv_map.tval, tperiod).
+ROW_KINDS = {DerivedKind.SUM, DerivedKind.PROGRESS_TO_TARGET}
+
+
+def _terms_count(definition: DerivedDefinition) -> int:
+    """The inputs of a sum besides its driver (term0): term1, term2, ..."""
+    if definition.kind != DerivedKind.SUM:
+        return 0
+    return len(definition.inputs.all()) - 1
+
+
+def _row_kind_result_sql(
+    definition: DerivedDefinition,
+    *,
+    full: bool,
+    compare: bool = True,
+    scoped: bool = False,
+    release_id: int | None = None,
+    overlay: bool = False,
+) -> str:
+    """_result_sql (``full``: _full_result_sql) of a sum or a progress to target.
+
+    Each term ``i`` of a sum comes as y{i}v, y{i}o (value, observation); a term with no
+    series or no value gives the reason of the first such term, as the Python engine
+    stopped at it. Progress is x * 100 / target, a quotient rounded as the others."""
+    terms = range(1, _terms_count(definition) + 1)
+    current = _CURRENT
+
+    def joins(alias: str) -> str:
+        return "".join(
+            f" LEFT JOIN drv_terms t{i} ON t{i}.idx = {alias}.idx AND t{i}.pos = {i}" for i in terms
+        )
+
+    term_columns = "".join(f", t{i}.absent AS t{i}a, t{i}.lacks AS t{i}l" for i in terms)
+    if full:
+        stored = (
+            (
+                "LEFT JOIN stats_observation c ON c.series_id = m.out_id "
+                f"AND c.period_start = d.period_start AND {current.format('c')}"
+            )
+            if compare
+            else ""
+        )
+        stored_value = "c.value" if compare else "NULL::numeric"
+        values = "".join(
+            f", y{i}.value AS y{i}v, y{i}.id AS y{i}o, y{i}.status AS y{i}s" for i in terms
+        )
+        lookups = "".join(
+            f"LEFT JOIN stats_observation y{i} ON y{i}.series_id = t{i}.series "
+            f"AND y{i}.period_start = d.period_start AND {current.format(f'y{i}')} "
+            for i in terms
+        )
+        rows = (
+            f"SELECT m.idx, m.out_id, m.tval, m.tperiod{term_columns}, r.* "
+            f"FROM drv_map m{joins('m')} "
+            "CROSS JOIN LATERAL (SELECT d.period, d.period_start, d.period_end, "
+            f"d.value AS xv, d.id AS xo, d.status AS xs{values}, {stored_value} AS cv "
+            f"FROM stats_observation d {lookups}{stored} "
+            f"WHERE d.series_id = m.x AND {current.format('d')} OFFSET 0) r"
+        )
+    else:
+        compare = False
+        driver = _driver_sql(definition.kind, scoped, release_id, overlay)
+        values = "".join(
+            f", y{i}.value AS y{i}v, y{i}.obs AS y{i}o, y{i}.status AS y{i}s" for i in terms
+        )
+        lookups = "".join(
+            f" LEFT JOIN LATERAL "
+            f"{_inputs(release_id, overlay, f'o.series_id = t{i}.series AND o.period = r.period')}"
+            f" y{i} ON true"
+            for i in terms
+        )
+        rows = (
+            f"SELECT r.*{term_columns}{values} FROM (SELECT m.idx, m.out_id, m.tval, m.tperiod, "
+            "d.period, d.period_start, d.period_end, d.value AS xv, d.obs AS xo, "
+            f"d.status AS xs FROM {driver}) r{joins('r')}{lookups}"
+        )
+    if definition.kind == DerivedKind.SUM:
+        whens = "".join(
+            f"WHEN r.t{i}a IS NOT NULL THEN r.t{i}a WHEN r.y{i}v IS NULL THEN r.t{i}l || r.period "
+            for i in terms
+        )
+        reason = f"CASE {whens}END"
+        raw = " + ".join(["r.xv", *(f"r.y{i}v" for i in terms)])
+        value = "g.q"
+        status = _status("r.xs", *(f"r.y{i}s" for i in terms))
+    else:
+        reason = "CASE WHEN r.tval = 0 THEN 'the target is zero' END"
+        raw = "round(r.xv * 100, 60) / NULLIF(r.tval, 0)"
+        value = _half_even("g.q")
+        if compare:
+            raw = "(r.xv * 100)"
+            value = _same_or_exact("g.cv", "g.q", "g.tval")
+        status = _status("r.xs")
+    outputs = "".join(f", g.y{i}v, g.y{i}o" for i in terms)
+    return (
+        "SELECT g.idx, g.out_id, g.period, g.period_start, g.period_end, g.reason, "
+        f"CASE WHEN g.reason IS NULL THEN {value} END AS value, "
+        f"g.status, g.xv, g.xo{outputs}{', g.cv' if full else ''} FROM ("
+        "SELECT r.*, "
+        f"{reason} AS reason, {raw} AS q, {status} AS status FROM ({rows}) r OFFSET 0) g"
+    )
+
+
 def _formula_sql(definition: DerivedDefinition) -> str:
     """The right side of the expression of a result row ``res`` (Result.text)."""
     kind = definition.kind
@@ -395,6 +520,52 @@ def provenance_params(definition: DerivedDefinition) -> dict[str, str]:
     }
 
 
+def _input_sql(head: str, period: str, value: str, obs: str) -> str:
+    """One item of the provenance's inputs: ``head`` is the JSON text of its first keys
+    without the closing brace (writer.ProvenanceText's input head)."""
+    return (
+        f'{head} || \', "period": "\' || {period} || \'", "value": "\' || {_text(value)} '
+        f"|| '\", \"observation\": ' || COALESCE({obs}::text, 'null') || '}}'"
+    )
+
+
+def _row_kind_provenance_sql(definition: DerivedDefinition) -> str:
+    """_provenance_sql of a sum (every term, term0 first) or a progress (x only: the
+    target is named in the expression, it is not an observation)."""
+    terms = range(1, _terms_count(definition) + 1)
+    if definition.kind == DerivedKind.SUM:
+        driver_head = (
+            '\'{"role": "term0", "indicator": \' || m.xcode_j || \', "series_key": \' || m.xkey_j'
+        )
+        items = [_input_sql(driver_head, "res.period", "res.xv", "res.xo")]
+        items += [
+            _input_sql(
+                f"(SELECT t.head_j FROM drv_terms t WHERE t.idx = res.idx AND t.pos = {i})",
+                "res.period",
+                f"res.y{i}v",
+                f"res.y{i}o",
+            )
+            for i in terms
+        ]
+        expression = " || ' + ' || ".join([_text("res.xv"), *(_text(f"res.y{i}v") for i in terms)])
+    else:
+        driver_head = (
+            '\'{"role": "x", "indicator": \' || m.xcode_j || \', "series_key": \' || m.xkey_j'
+        )
+        items = [_input_sql(driver_head, "res.period", "res.xv", "res.xo")]
+        expression = (
+            f"{_text('res.xv')} || ' / ' || {_text('m.tval')} || ' (target ' || m.tperiod "
+            "|| ') × 100'"
+        )
+    inputs = " || ', ' || ".join(items)
+    return (
+        "('{\"kind\": ' || %(kind_j)s::text || ', \"formula\": ' || %(formula_j)s::text || "
+        '\', "formula_id": \' || %(formula_id_j)s::text || \', "expression": "\' || '
+        f"{_text('res.value')} || ' = ' || {expression} || "
+        f"'\", \"inputs\": [' || {inputs} || ']}}')::jsonb"
+    )
+
+
 def _provenance_sql(definition: DerivedDefinition) -> str:
     """The provenance of a result row ``res`` with its map row ``m`` (the JSON of
     writer.ProvenanceText).
@@ -404,6 +575,8 @@ def _provenance_sql(definition: DerivedDefinition) -> str:
     order or spacing). Every part is a number, a JSON literal made in Python (the
     definition's texts, the codes and keys of drv_map: ``provenance_params``, ``*_j``)
     or a period code; a missing observation id is ``null``."""
+    if definition.kind in ROW_KINDS:
+        return _row_kind_provenance_sql(definition)
     shift = definition.kind in SHIFT_SQL_KINDS
     if shift:
         earlier = _period_code("res.period_start - make_interval(months => m.back)")
@@ -442,19 +615,50 @@ class MapRow:
     fields: list = field(default_factory=list)
 
 
+_DRIVER_ROLES: dict[str, str] = {DerivedKind.SUM: "term0", DerivedKind.PROGRESS_TO_TARGET: "x"}
+
+
 def map_load(definition: DerivedDefinition, outputs: list, steps) -> list[MapRow]:
     """Load drv_map with the output series of ``definition`` and the input series of each."""
     rows = []
     kind = definition.kind
     for idx, output in enumerate(outputs):
-        driver = output.inputs["x" if kind in SHIFT_SQL_KINDS else "a"]
+        driver = output.inputs[_DRIVER_ROLES.get(kind, "x" if kind in SHIFT_SQL_KINDS else "a")]
         back = 0
         if kind in SHIFT_SQL_KINDS:
             back = steps(definition, output.frequency) * MONTHS_PER_PERIOD[output.frequency]
         other = output.inputs.get("b")
         rows.append(MapRow(idx, output, driver, back, other, output.wanted.get("b", "")))
     map_copy(rows)
+    if kind == DerivedKind.SUM:
+        _terms_copy(rows)
     return rows
+
+
+def _terms_copy(rows: list[MapRow]) -> None:
+    """drv_terms: the terms of each sum besides term0, numbered in the order of their
+    role names (the order the Python engine added them in: term1, term10, term2, ...)."""
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE drv_terms")
+        with cursor.cursor.copy(_COPY_TERMS) as copy:
+            for row in rows:
+                output = row.output
+                roles = sorted(r for r in output.inputs if r != "term0")
+                for pos, role in enumerate(roles, start=1):
+                    series = output.inputs[role]
+                    if series is None:
+                        absent = f"there is no series {output.wanted.get(role, role)}"
+                        copy.write_row((row.idx, pos, None, absent, None, None))
+                        continue
+                    head: ProvenanceInputHead = {
+                        "role": role,
+                        "indicator": series.indicator.code,
+                        "series_key": series.key,
+                    }
+                    lacks = f"no value of {series.indicator.code} {series.key} for "
+                    head_j = json.dumps(head, ensure_ascii=False)[:-1]
+                    copy.write_row((row.idx, pos, series.pk, None, lacks, head_j))
+        cursor.execute("ANALYZE drv_terms")
 
 
 def map_copy(rows: list[MapRow]) -> None:
@@ -463,6 +667,7 @@ def map_copy(rows: list[MapRow]) -> None:
         with cursor.cursor.copy(_COPY_MAP) as copy:
             for row in rows:
                 out, other, driver = row.output.series, row.other, row.driver
+                target = row.output.target
                 copy.write_row(
                     (
                         row.idx,
@@ -481,6 +686,8 @@ def map_copy(rows: list[MapRow]) -> None:
                         _json(driver.key),
                         _json(other.indicator.code) if other is not None else "null",
                         _json(other.key) if other is not None else "null",
+                        target.value if target is not None else None,
+                        target.period if target is not None else None,
                     )
                 )
         cursor.execute("ANALYZE drv_map")

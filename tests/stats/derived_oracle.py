@@ -1,6 +1,6 @@
 """A reference for the set-based engine: the kinds it computes (changes, multiples,
-ratios, shares, per-unit values, differences), worked value by value in Python with
-Decimal arithmetic, and written the way the engine writes.
+ratios, shares, per-unit values, differences, sums, progress to a target), worked value
+by value in Python with Decimal arithmetic, and written the way the engine writes.
 
 Not production code: the tests run a recompute both ways and compare every row,
 provenance and gap (``same_on_both_engines`` in test_derived.py). The kinds the Python
@@ -55,6 +55,15 @@ def quotient(numerator: Decimal, denominator: Decimal) -> Decimal:
 
     Exact: the rational quotient is rounded, not a 50-digit approximation of it, which
     is what the set-based engine's statements round too.
+
+    Progress to a target was computed by the Python engine as (x / target at 50
+    significant digits) * 100, then rounded to 10 decimals; that gives these digits too.
+    With x = X / 10^10 and target = T / 10^10 (integers, |X|, |T| < 10^30), the exact
+    q = 100 X / T is either a tie at the 11th decimal (then q has 11 decimals and at most
+    43 digits: the 50-digit quotient is exact, and * 100 only shifts it) or at least
+    10^-10 / (2 |T|) away from one. The 50-digit quotient is off by at most half a unit
+    of its 50th digit, 0.5e-49 * |q| < 0.5e-49 * 100 * 10^30 / |T| = 0.5e-17 / |T|: far
+    less than that distance, so it rounds to the same 10 decimals as the exact q.
     """
     units = round(Fraction(numerator) * _SCALE / Fraction(denominator))
     return Decimal(units).scaleb(-VALUE_DECIMAL_PLACES, context=CONTEXT)
@@ -84,6 +93,31 @@ def oracle_compute(definition, output, period: str, values) -> Result:
             value = quotient(c.multiply(c.subtract(x_now, x_then), ONE_HUNDRED), x_then)
             return Result(value, text=f"({fmt(x_now)} / {fmt(x_then)} - 1) × 100", used=used)
         return Result(quotient(x_now, x_then), text=f"{fmt(x_now)} / {fmt(x_then)}", used=used)
+    if kind == DerivedKind.SUM:
+        total = Decimal(0)
+        parts = []
+        # In the order of the role names: term0, term1, term10, term2, ...
+        for role in sorted(r for r in output.inputs if r.startswith("term")):
+            term = read(role, period)
+            if term is None:
+                return read.missing(role, period)
+            total = c.add(total, term)
+            parts.append(fmt(term))
+        return Result(total, text=" + ".join(parts), used=used)
+    if kind == DerivedKind.PROGRESS_TO_TARGET:
+        # derived_compute gives the outputs of a target kind their target, and computes
+        # only those that have one.
+        target = output.target
+        x_now = read("x", period)
+        if x_now is None:
+            return read.missing("x", period)
+        if target.value == 0:
+            return Result(None, "the target is zero", used=used)
+        return Result(
+            quotient(c.multiply(x_now, ONE_HUNDRED), target.value),
+            text=f"{fmt(x_now)} / {fmt(target.value)} (target {target.period}) × 100",
+            used=used,
+        )
     assert kind in BINARY_KINDS, kind
     a, b = read("a", period), read("b", period)
     if a is None:

@@ -27,8 +27,11 @@ from stats.models import (
     Indicator,
     Observation,
     Series,
+    Target,
 )
+from stats.periods import parse_period
 from stats.selectors import observations_as_of
+from stats.services import series_get_or_create
 from tests.stats import derived_oracle as oracle
 from tests.stats.factories import IndicatorFactory
 from tests.stats.helpers import import_rows
@@ -457,11 +460,42 @@ def _generated_rows(random, months, *, skip=0.1):
     return out
 
 
+# Targets of IN_A series (region, segment, period, value): two of the annual ID/_T (the
+# later one counts), a zero one, one giving quotients exactly half-way at the 11th
+# decimal in 2030 (0.0001 * 100 / 200000000 = 0.00000000005), one of a series with no
+# values (region 11: progress is computed for the few and the many series of
+# test_the_set_based_engine_runs_as_many_queries_...); the other series have none.
+GENERATED_TARGETS = [
+    ("ID", "_T", "2025", "500000000"),
+    ("ID", "_T", "2030", "123456789.0123456789"),
+    ("ID", "_T", "2026-12", "7"),
+    ("ID", "PU", "2026", "0"),
+    ("31", "_T", "2026-06", "-3.3"),
+    ("32", "_T", "2031-01", "200000000"),
+    ("11", "_T", "2026-12", "100"),
+]
+
+
 @pytest.fixture
 def generated(catalogue):
     """Two inputs and a graph of definitions of every kind, chained across both engines."""
     for code in ("IN_A", "IN_B"):
         IndicatorFactory(code=code, frequencies="AM", negative_allowed=True)
+    in_a = Indicator.objects.get(code="IN_A")
+    for region, segment, period, value in GENERATED_TARGETS:
+        parsed = parse_period(period)
+        series = series_get_or_create(
+            indicator=in_a,
+            frequency=parsed.frequency,
+            dimensions={"region": region, "segment": segment, "program": "_T"},
+        )
+        Target.objects.create(
+            series=series,
+            period=period,
+            period_start=parsed.start,
+            value=Decimal(value),
+            document="test",
+        )
     x = [("x", "IN_A", {})]
     ab = [("a", "IN_A", {}), ("b", "IN_B", {})]
     define("D_CHANGE", DerivedKind.CHANGE, x, periods=1)
@@ -477,8 +511,16 @@ def generated(catalogue):
     define("D_PER", DerivedKind.PER_UNIT, ab)
     define("D_DIFF", DerivedKind.DIFFERENCE, ab)
     define("D_SUM", DerivedKind.SUM, [("term", "IN_A", {}), ("term", "IN_B", {})])
+    # Three terms: one computed in the same run, one with no series for regions 31, 32.
+    define(
+        "D_SUM3",
+        DerivedKind.SUM,
+        [("term", "IN_A", {}), ("term", "D_DIFF", {}), ("term", "IN_B", {"segment": "PU"})],
+    )
+    define("D_PROGRESS", DerivedKind.PROGRESS_TO_TARGET, x)
     define("D_CAGR_OF_PER", DerivedKind.CAGR, [("x", "D_PER", {})], years=1)  # Python <- SQL
-    define("D_CHANGE_OF_SUM", DerivedKind.CHANGE, [("x", "D_SUM", {})], periods=1)  # SQL <- Python
+    define("D_CHANGE_OF_SUM", DerivedKind.CHANGE, [("x", "D_SUM", {})], periods=1)
+    define("D_CHANGE_OF_CAGR", DerivedKind.CHANGE, [("x", "D_CAGR_OF_PER", {})], periods=1)
     define("D_YOY_OF_RATIO", DerivedKind.PERCENT_CHANGE, [("x", "D_RATIO", {})], periods=1)
 
 
@@ -500,7 +542,20 @@ def test_both_engines_agree_on_generated_data_with_gaps_zeros_and_revisions(gene
     assert derived_value("D_TINY", "2030-04", tiny)[0] == Decimal("0.0000000002")
     reasons = set(DerivedGap.objects.values_list("reason", flat=True))
     assert any(r.startswith("there is no series IN_B") for r in reasons)
+    assert "there is no series IN_B region=32,segment=PU,program=_T" in reasons
+    assert any(r.startswith("no value of D_DIFF") for r in reasons)
     assert any(r.endswith("is zero") for r in reasons)
+    assert "the target is zero" in reasons
+    # Progress to the later target of the series, rounded half to even.
+    assert derived_value("D_PROGRESS", "2030-01", tiny)[0] == 0
+    assert derived_value("D_PROGRESS", "2030-02", tiny)[0] == Decimal("0.0000000002")
+    progress = Observation.objects.current().filter(series__indicator__code="D_PROGRESS")
+    assert {o.provenance["expression"].split(" (target ")[1] for o in progress} == {
+        "2030) × 100",
+        "2026-12) × 100",
+        "2026-06) × 100",
+        "2031-01) × 100",
+    }
     # A revision of part of the data (zeros become values, values become zeros) and a new
     # month, precomputed as drafts of its release by each engine.
     revision = release_create(slug="revision", title_id="revision", title_en="revision")
