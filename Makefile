@@ -13,7 +13,7 @@ export DEBUG ?= true
 WITH_SERVICES := $(PY) -m config.services
 MYPY := $(BIN)/mypy stats publications
 
-.PHONY: help venv install install-test install-browser run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages clean
+.PHONY: help venv install install-test install-browser run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages bench-compare clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench-recompute: install ## Benchmark derived recompute and one new month agains
 
 bench-pages: install ## Time to first byte of the public pages, page cache warm and cold, on 2,000,000 rows (PostgreSQL, Redis)
 	$(PY) -m bench.bench_pages
+
+bench-compare: ## Benchmarks side by side with BASE=<rev> (BENCHES="import recompute pages api")
+	bash bench/side_by_side.sh $(BASE) $(BENCHES)
 
 clean: ## Stop the project-local servers; remove the virtualenv and local data (var/)
 	@if [ -x $(PY) ]; then $(WITH_SERVICES) --stop; fi
