@@ -133,6 +133,34 @@ def _audit(
     )
 
 
+def _move(
+    stored: Release,
+    *,
+    user,
+    action: str,
+    reason: str = "",
+    changes: dict | None = None,
+    at: dt.datetime | None = None,
+    **fields,
+) -> None:
+    """Write ``fields`` of the locked ``stored`` release and the audit entry of the move,
+    in the caller's transaction: every change of a release is recorded with it."""
+    before = stored.status
+    for name, value in fields.items():
+        setattr(stored, name, value)
+    stored.save(update_fields=[*fields, "updated_at"])
+    _audit(
+        action=action,
+        user=user,
+        at=at or _now(),
+        release=stored,
+        from_status=before,
+        to_status=stored.status,
+        reason=reason,
+        changes=changes,
+    )
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -241,17 +269,12 @@ def release_update(*, release: Release, user, changes: dict) -> Release:
         }
         if not diff:
             return _refresh(release, stored)
-        for field, (_, value) in diff.items():
-            setattr(stored, field, value)
-        stored.save(update_fields=[*diff, "updated_at"])
-        _audit(
-            action=AuditAction.UPDATED,
+        _move(
+            stored,
             user=user,
-            at=_now(),
-            release=stored,
-            from_status=stored.status,
-            to_status=stored.status,
+            action=AuditAction.UPDATED,
             changes=diff,
+            **{field: value for field, (_, value) in diff.items()},
         )
     return _refresh(release, stored)
 
@@ -274,30 +297,18 @@ def release_submit(*, release: Release, user, reason: str = "") -> Release:
         if stored.corrects_id is not None and not stored.correction_reason.strip():
             raise ReleaseError("correction_reason: a correction must give its reason")
         at = _now()
-        stored.status = ReleaseStatus.IN_REVIEW
-        stored.submitted_by = user
-        stored.submitted_at = at
-        stored.approved_by = None
-        stored.approved_at = None
-        stored.save(
-            update_fields=[
-                "status",
-                "submitted_by",
-                "submitted_at",
-                "approved_by",
-                "approved_at",
-                "updated_at",
-            ]
-        )
-        _audit(
-            action=AuditAction.SUBMITTED,
+        _move(
+            stored,
             user=user,
+            action=AuditAction.SUBMITTED,
             at=at,
-            release=stored,
-            from_status=ReleaseStatus.DRAFT,
-            to_status=ReleaseStatus.IN_REVIEW,
             reason=reason,
             changes={"observations": Observation.objects.filter(release=stored).count()},
+            status=ReleaseStatus.IN_REVIEW,
+            submitted_by=user,
+            submitted_at=at,
+            approved_by=None,
+            approved_at=None,
         )
     return _refresh(release, stored)
 
@@ -320,18 +331,15 @@ def release_approve(*, release: Release, user, reason: str = "") -> Release:
                 "another person must approve it (four eyes)"
             )
         at = _now()
-        stored.approved_by = user
-        stored.approved_at = at
-        stored.save(update_fields=["approved_by", "approved_at", "updated_at"])
-        _audit(
-            action=AuditAction.APPROVED,
+        _move(
+            stored,
             user=user,
+            action=AuditAction.APPROVED,
             at=at,
-            release=stored,
-            from_status=ReleaseStatus.IN_REVIEW,
-            to_status=ReleaseStatus.IN_REVIEW,
             reason=reason,
             changes={"approved_by": [None, user.get_username()]},
+            approved_by=user,
+            approved_at=at,
         )
     return _refresh(release, stored)
 
@@ -348,24 +356,16 @@ def release_return(*, release: Release, user, reason: str) -> Release:
                 f"release {stored.slug} is {_status_name(stored.status)}; "
                 "only a release in review or scheduled can go back to draft"
             )
-        before = stored.status
-        changes = {"scheduled_for": [_iso(stored.scheduled_for), None]}
-        stored.status = ReleaseStatus.DRAFT
-        stored.approved_by = None
-        stored.approved_at = None
-        stored.scheduled_for = None
-        stored.save(
-            update_fields=["status", "approved_by", "approved_at", "scheduled_for", "updated_at"]
-        )
-        _audit(
-            action=AuditAction.RETURNED,
+        _move(
+            stored,
             user=user,
-            at=_now(),
-            release=stored,
-            from_status=before,
-            to_status=ReleaseStatus.DRAFT,
+            action=AuditAction.RETURNED,
             reason=reason,
-            changes=changes,
+            changes={"scheduled_for": [_iso(stored.scheduled_for), None]},
+            status=ReleaseStatus.DRAFT,
+            approved_by=None,
+            approved_at=None,
+            scheduled_for=None,
         )
     return _refresh(release, stored)
 
@@ -575,18 +575,13 @@ def release_cancel(*, release: Release, user, reason: str) -> Release:
                 f"release {stored.slug} is {_status_name(stored.status)}; it cannot be cancelled"
                 + ("; correct it with a new release" if stored.is_published else "")
             )
-        before = stored.status
-        stored.status = ReleaseStatus.CANCELLED
-        stored.save(update_fields=["status", "updated_at"])
-        _audit(
-            action=AuditAction.CANCELLED,
+        _move(
+            stored,
             user=user,
-            at=_now(),
-            release=stored,
-            from_status=before,
-            to_status=ReleaseStatus.CANCELLED,
+            action=AuditAction.CANCELLED,
             reason=reason,
             changes={"scheduled_for": _iso(stored.scheduled_for)},
+            status=ReleaseStatus.CANCELLED,
         )
     return _refresh(release, stored)
 
