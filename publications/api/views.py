@@ -15,7 +15,7 @@ from rest_framework import mixins, viewsets
 from publications.choices import ReleaseStatus
 from publications.models import Release
 from publications.selectors import calendar_upcoming, news_public, releases_public
-from stats.api.base import PublicReadMixin
+from stats.api.base import PublicDetailMixin
 from stats.api.views import FORMAT_PARAMETER, LANG_PARAMETER
 
 from .filtersets import NewsFilterSet, ReleaseFilterSet
@@ -40,7 +40,7 @@ NEWEST_FIRST = [("published_at", True), ("id", True)]
         parameters=[LANG_PARAMETER],
     ),
 )
-class ReleaseViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+class ReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ReleaseSerializer
     filterset_class = ReleaseFilterSet
     lookup_field = "slug"
@@ -65,7 +65,7 @@ class ReleaseViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
     ),
     retrieve=extend_schema(summary="One news release (body in Markdown)"),
 )
-class NewsReleaseViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+class NewsReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = NewsReleaseSerializer
     filterset_class = NewsFilterSet
     lookup_field = "slug"
@@ -102,7 +102,7 @@ class NewsReleaseViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
         parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
     )
 )
-class CalendarViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class CalendarViewSet(PublicDetailMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = CalendarEntrySerializer
     ordering_options = {"scheduled_for": [("scheduled_for", False), ("pk", False)]}
     default_ordering = "scheduled_for"

@@ -664,13 +664,6 @@ class PublicReadMixin(_ViewBase):
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
 
-    def retrieve(self, request, *args, **kwargs):
-        cached = self.cached_response()
-        if cached is not None:
-            return cached
-        instance = self.get_object()
-        return Response(self.get_serializer(instance).data)
-
     # CSV of a metadata list: the serialized rows, flattened into named columns.
 
     csv_filename = "data.csv"
@@ -714,3 +707,17 @@ def csv_value(row: dict, path: str) -> str:
     if isinstance(value, list):
         return ";".join(str(item) for item in value)
     return str(value)
+
+
+class PublicDetailMixin(PublicReadMixin):
+    """A public resource whose items have a URL of their own (``<resource>/<key>/``).
+
+    Only these get a detail route: the router adds one for every viewset with a
+    ``retrieve``, and an observation is a row of a series, not a resource of its own."""
+
+    def retrieve(self, request, *args, **kwargs):
+        cached = self.cached_response()
+        if cached is not None:
+            return cached
+        instance = self.get_object()
+        return Response(self.get_serializer(instance).data)

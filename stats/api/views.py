@@ -34,7 +34,7 @@ from stats.models import Code, CodeList, Indicator, Observation, Series, Target,
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import series_public, series_with_latest_public
 
-from .base import CachedJSON, KeysetPagination, PublicReadMixin
+from .base import CachedJSON, KeysetPagination, PublicDetailMixin, PublicReadMixin
 from .cache import request_generation
 from .rows import ObservationRows, json_text
 from .serializers import (
@@ -121,7 +121,7 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
         parameters=[LANG_PARAMETER],
     ),
 )
-class IndicatorViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Indicator.objects.select_related("topic", "derivation").prefetch_related(
         "dimensions"
     )
@@ -189,7 +189,7 @@ class IndicatorViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
     list=extend_schema(summary="Code lists", parameters=[FORMAT_PARAMETER, LANG_PARAMETER]),
     retrieve=extend_schema(summary="One code list with its codes", parameters=[LANG_PARAMETER]),
 )
-class CodeListViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+class CodeListViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     queryset = CodeList.objects.annotate(code_count=Count("codes"))
     serializer_class = CodeListSerializer
     ordering_options = {"order": [("order", False), ("id", False)]}
@@ -234,7 +234,7 @@ class CodeListViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
         parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
     )
 )
-class SeriesViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class SeriesViewSet(PublicDetailMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SeriesSerializer
     filterset_class = SeriesFilterSet
     schema = DimensionParameterSchema()
