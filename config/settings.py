@@ -197,6 +197,10 @@ REST_FRAMEWORK = {
         "api_anon": os.environ.get("API_ANON_RATE", "120/minute"),
         "api_user": os.environ.get("API_USER_RATE", "3000/minute"),
     },
+    # How many proxies of this deployment append to X-Forwarded-For: the client is the
+    # address that many hops from the right. 0 (no proxy): the connection's address, and
+    # a header the client wrote itself cannot give it a new identity per request.
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
 }
 # Seconds a browser, proxy or CDN may keep an API response; the ETag follows publications.
 ANGKA_API_MAX_AGE = int(os.environ.get("API_MAX_AGE", "60"))

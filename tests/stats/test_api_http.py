@@ -274,6 +274,30 @@ def test_anonymous_requests_past_the_limit_get_429_with_retry_after(client, publ
     assert response.json()["detail"]
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_limit(client, published):
+    with override_settings(REST_FRAMEWORK=rest_framework_settings(**THROTTLED)):
+        statuses = [
+            client.get("/api/v1/codelists/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
+            for n in range(4)
+        ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_behind_one_proxy_the_limit_follows_the_address_it_forwards(client, published):
+    throttled = rest_framework_settings(**THROTTLED, NUM_PROXIES=1)
+    with override_settings(REST_FRAMEWORK=throttled):
+        # Each client's own (forged) entry comes first; the proxy appends the real one.
+        first = [
+            client.get(
+                "/api/v1/codelists/", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 203.0.113.7"
+            ).status_code
+            for n in range(4)
+        ]
+        other = client.get("/api/v1/codelists/", HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert first == [200, 200, 200, 429]
+    assert other.status_code == 200
+
+
 def test_an_api_token_raises_the_limit(client, published):
     user = get_user_model().objects.create_user(username="jurnalis", password="x" * 12)
     token = Token.objects.create(user=user)
