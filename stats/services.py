@@ -15,7 +15,7 @@ import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO
 
 from django.conf import settings
@@ -229,39 +229,30 @@ def series_bulk_create(
 
 
 def _parse_value(text: str) -> tuple[Decimal | None, str | None]:
+    """An exact value written as ASCII digits with an optional sign and a dot decimal,
+    nothing else: no thousands separator, underscore, exponent or other script's digits
+    (which Python's Decimal would all read)."""
     text = text.strip()
     if not text:
         return None, "a value is required"
-    # Fast path for the usual plain ASCII number (optional sign, digits, optional decimal
-    # point with digits): the same checks from the text itself, no digit tuple needed.
     whole, dot, fraction = text.partition(".")
     if whole[:1] in ("-", "+"):
         whole = whole[1:]
-    if (
+    if not (
         whole.isascii()
         and whole.isdigit()
         and (not dot or (fraction.isascii() and fraction.isdigit()))
-        and len(fraction) <= VALUE_DECIMAL_PLACES
-        and len(whole.lstrip("0")) <= _MAX_INTEGER_DIGITS
     ):
-        return Decimal(text), None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
         hint = " (use a dot for decimals and no thousands separators)" if "," in text else ""
-        return None, f"{text!r} is not a number{hint}"
-    if not value.is_finite():
-        return None, f"{text!r} is not a finite number"
-    _sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # a finite number's ('n', 'N', 'F' are the others)
-    decimals = -exponent if exponent < 0 else 0
-    if decimals > VALUE_DECIMAL_PLACES:
+        return None, (
+            f"{text!r} is not a number written as digits 0-9 with an optional sign and a "
+            f"dot for decimals{hint}"
+        )
+    if len(fraction) > VALUE_DECIMAL_PLACES:
         return None, f"{text!r} has more than {VALUE_DECIMAL_PLACES} decimal places"
-    # 1E+25 has one digit and exponent 25: 26 digits before the decimal point.
-    integer_digits = len(digits) + exponent if exponent >= 0 else len(digits) - decimals
-    if integer_digits > _MAX_INTEGER_DIGITS:
+    if len(whole.lstrip("0")) > _MAX_INTEGER_DIGITS:
         return None, f"{text!r} has more than {_MAX_INTEGER_DIGITS} digits before the decimal point"
-    return value, None
+    return Decimal(text), None
 
 
 def _change_percent(old: Decimal, new: Decimal) -> Decimal | None:
@@ -308,7 +299,9 @@ class _Importer:
 
     # -- reading -------------------------------------------------------------------
     def run(self, stream: IO[str]) -> ImportReport:
-        reader = csv.reader(stream)
+        # strict: a quote that opens a value and is never closed is an error, instead of
+        # every row after it being read into that value.
+        reader = csv.reader(stream, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -322,12 +315,18 @@ class _Importer:
             return self.report
         position = {name: i for i, name in enumerate(columns)}
         width = len(columns)
+        last = 1  # the line the previous record ended on
         try:
             for values in reader:
                 line = reader.line_num
+                first, last = last + 1, line
                 if not values or (len(values) == 1 and not values[0].strip()):
                     continue  # blank line
                 self.report.rows += 1
+                if line != first:
+                    # A record over several lines: a quoted value holds a line break.
+                    self._line_break_refuse(first, values, columns)
+                    continue
                 if len(values) != width:
                     self.report.add_error(
                         line, "-", f"expected {width} columns as in the header, found {len(values)}"
@@ -338,12 +337,31 @@ class _Importer:
                     self.batch.append(row)
                     if len(self.batch) >= BATCH_SIZE:
                         self._flush()
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                self.report.add_error(
+                    last + 1,
+                    "-",
+                    'a quote (") opens a value that is never closed, so every line after it '
+                    "would be read into that value; close the quote or remove it",
+                )
+            else:
+                self.report.add_error(last + 1, "-", f"the line cannot be read: {exc}")
+        except UnicodeDecodeError as exc:
             self.report.add_error(reader.line_num, "-", f"the file cannot be read further: {exc}")
         self._flush()
         if self.report.rows == 0 and self.report.ok:
             self.report.add_error(2, "-", "the file has a header but no rows")
         return self.report
+
+    def _line_break_refuse(self, line: int, values: list[str], columns: list[str]) -> None:
+        for index, value in enumerate(values):
+            if "\n" in value or "\r" in value:
+                column = columns[index] if index < len(columns) else "-"
+                self.report.add_error(
+                    line, column, "a line break inside a value is not allowed (one row per line)"
+                )
+                return
 
     def _check_header(self, columns: list[str]) -> bool:
         ok = True

@@ -62,8 +62,16 @@ GOOD = ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "41560000")
             "value",
             "decimal places",
         ),
-        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1E+25"), "value", "digits before"),
-        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "NaN"), "value", "not a finite"),
+        (
+            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1" + "0" * 20),
+            "value",
+            "digits before",
+        ),
+        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1E+25"), "value", "not a number"),
+        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "NaN"), "value", "not a number"),
+        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1_000"), "value", "not a number"),
+        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "\u0661\u0662"), "value", "digits 0-9"),
+        (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1,5"), "value", "use a dot"),
         (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1", "normal", "a\x00b"), "note", "NUL"),
     ],
 )
@@ -242,8 +250,8 @@ def test_a_user_without_the_data_entry_role_cannot_import(release, django_user_m
     assert not Observation.objects.exists()
 
 
-def test_notes_with_tabs_backslashes_and_line_breaks_are_stored_exactly(catalogue):
-    notes = ["tab\there", "back\\slash \\N", "two\nlines", "cr\rhere", 'quote " and, comma']
+def test_notes_with_tabs_backslashes_quotes_and_commas_are_stored_exactly(catalogue):
+    notes = ["tab\there", "back\\slash \\N", 'quote " and, comma']
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(HEADER)
@@ -258,3 +266,36 @@ def test_notes_with_tabs_backslashes_and_line_breaks_are_stored_exactly(catalogu
     stored = dict(Observation.objects.filter(release=release).values_list("period", "note"))
     assert stored == {f"2023-{month:02d}": note for month, note in enumerate(notes, start=1)}
     assert set(Observation.objects.values_list("value", flat=True)) == {Decimal("1.5")}
+
+
+@pytest.mark.parametrize("note", ["two\nlines", "cr\rhere", "crlf\r\nhere"])
+def test_a_line_break_inside_a_quoted_value_is_refused_with_its_line_and_column(catalogue, note):
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerow(["ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023-01", "1", "normal", "ok"])
+    writer.writerow(["ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023-02", "2", "normal", note])
+    writer.writerow(["ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023-03", "3", "normal", "ok"])
+    buffer.seek(0)
+    release = release_create(slug="patah", title_id="Patah", title_en="Broken")
+    report = observations_import(stream=buffer, release=release, commit=True)
+    assert [(e.line, e.column) for e in report.errors] == [(3, "note")]
+    assert "line break" in report.errors[0].message
+    assert report.rows == 3
+    assert not Observation.objects.filter(release=release).exists()
+
+
+def test_a_quote_never_closed_is_refused_and_does_not_swallow_the_rows_after_it(catalogue):
+    text = (
+        "indicator,region,segment,program,period,value,status,note\n"
+        "ACTIVE_PARTICIPANTS,ID,_T,_T,2023-01,1,normal,ok\n"
+        'ACTIVE_PARTICIPANTS,ID,_T,_T,2023-02,2,normal,"a stray quote\n'
+        "ACTIVE_PARTICIPANTS,ID,_T,_T,2023-03,3,normal,ok\n"
+        "ACTIVE_PARTICIPANTS,ID,_T,_T,2023-04,4,normal,ok\n"
+    )
+    release = release_create(slug="kutip", title_id="Kutip", title_en="Quote")
+    report = observations_import(stream=io.StringIO(text), release=release, commit=True)
+    assert not report.ok
+    assert [e.line for e in report.errors] == [3]
+    assert "never closed" in report.errors[0].message
+    assert not Observation.objects.filter(release=release).exists()
