@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.conf import settings
@@ -21,6 +22,24 @@ from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
 CSV_MEDIA_TYPE = "text/csv"
+# A spreadsheet reads a cell that begins with one of these as a formula. A text cell that
+# does, unless it is a plain number, is written with a leading apostrophe (OWASP's advice
+# against CSV injection); the statements of stats/api/statements.py follow the same rule.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def csv_text(value):
+    """A cell as written to CSV: text that a spreadsheet would run as a formula, disarmed."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
 ROWS_PER_CHUNK = 500
 # Chunks read from the database at a time by ``lines_csv_chunks``.
 FETCH_CHUNKS = 4
@@ -52,7 +71,7 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[byte
     writer.writerow(header)
     count = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([csv_text(cell) for cell in row])
         count += 1
         if count >= ROWS_PER_CHUNK:
             yield buffer.getvalue().encode("utf-8")

@@ -37,6 +37,7 @@ from .models import (
     series_key,
 )
 from .periods import PeriodError, parse_period
+from .renderers import FORMULA_STARTS
 
 REQUIRED_COLUMNS = ("indicator", "period", "value")
 OPTIONAL_COLUMNS = ("status", "note", "source", "reference_date")
@@ -481,6 +482,13 @@ class _Importer:
             report.add_error(line, "note", "longer than 500 characters")
         elif "\x00" in note:
             report.add_error(line, "note", "contains a NUL character")
+        elif note.startswith(FORMULA_STARTS):
+            report.add_error(
+                line,
+                "note",
+                f"begins with {note[0]!r}: a spreadsheet would run it as a formula; "
+                "start the note with a letter or a digit",
+            )
         source = values[columns.source].strip() if columns.source is not None else ""
         if len(source) > 200:
             report.add_error(line, "source", "longer than 200 characters")

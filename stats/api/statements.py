@@ -9,6 +9,8 @@ formatter in Python (tests/stats/oracle.py).
 
 from __future__ import annotations
 
+from stats.renderers import FORMULA_STARTS, PLAIN_NUMBER
+
 from .rows import (
     CODE,
     DATE,
@@ -96,13 +98,24 @@ PARTS_SQL = ", ".join(
 # --- CSV ---
 
 
+_FORMULA_STARTS_SQL = ", ".join(str(ord(character)) for character in FORMULA_STARTS)
+
+
 def _csv_cell(expression: str) -> str:
-    """SQL for one CSV cell of a text ``expression``, as Python's ``csv`` writes it: quoted
-    (quotes doubled) when it holds a comma, a quote, CR or LF; NULL as an empty cell."""
+    """SQL for one CSV cell of a text ``expression``, as ``renderers.csv_text`` and
+    Python's ``csv`` write it: a leading apostrophe on text a spreadsheet would run as a
+    formula; quoted (quotes doubled) when it holds a comma, a quote, CR or LF; NULL as an
+    empty cell. The apostrophe holds none of those, so the quoting is decided on the text
+    itself, and only the branch taken computes the apostrophe."""
+    apostrophe = (
+        f"CASE WHEN ascii({expression}) IN ({_FORMULA_STARTS_SQL}) "
+        f"AND {expression} !~ '^{PLAIN_NUMBER.pattern}$' THEN '''' ELSE '' END"
+    )
     return (
         f"COALESCE(CASE WHEN strpos({expression}, ',') > 0 OR strpos({expression}, '\"') > 0 "
         f"OR strpos({expression}, chr(10)) > 0 OR strpos({expression}, chr(13)) > 0 "
-        f"THEN '\"' || replace({expression}, '\"', '\"\"') || '\"' ELSE {expression} END, '')"
+        f"THEN '\"' || {apostrophe} || replace({expression}, '\"', '\"\"') || '\"' "
+        f"ELSE {apostrophe} || {expression} END, '')"
     )
 
 

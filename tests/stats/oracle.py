@@ -127,27 +127,45 @@ class Reference:
     def csv(self, row: tuple) -> list[str]:
         record = self.json(row)
         cells = [
-            record["indicator"],
-            record["indicator_name"],
-            record["frequency"],
-            record["series_key"],
+            disarm(record["indicator"]),
+            disarm(record["indicator_name"]),
+            disarm(record["frequency"]),
+            disarm(record["series_key"]),
         ]
         for codelist in self.codelists:
             code = record["dimensions"].get(codelist)
-            cells += [code["code"], code["name"]] if code else ["", ""]
+            cells += [disarm(code["code"]), disarm(code["name"])] if code else ["", ""]
         return [
             *cells,
             record["period"],
             record["period_start"],
             record["period_end"],
             record["value"],
-            record["unit"],
+            disarm(record["unit"]),
             record["status"],
-            record["note"],
+            disarm(record["note"]),
             record["reference_date"] or "",
-            record["release"],
+            disarm(record["release"]),
             record["published_at"],
         ]
+
+
+def disarm(text: str) -> str:
+    """OWASP's rule for CSV cells, written out for the reference: text that starts with
+    = + - @ TAB or CR and is not a plain decimal number gets a leading apostrophe."""
+    if text and text[0] in "=+-@\t\r":
+        body = text[1:] if text[0] in "+-" else None
+        digits = body.replace(".", "", 1) if body is not None else ""
+        plain = (
+            body is not None
+            and digits.isascii()
+            and digits.isdigit()
+            and not body.startswith(".")
+            and not body.endswith(".")
+        )
+        if not plain:
+            return "'" + text
+    return text
 
 
 def rows_kept(params: dict) -> list[tuple]:

@@ -2,6 +2,7 @@
 (tests/stats/oracle.py) from the rows the ORM keeps: the observation CSV (through COPY)
 and the JSON pages (rows formatted by the query)."""
 
+import csv
 import datetime as dt
 import io
 
@@ -29,7 +30,7 @@ def awkward(published):  # noqa: F811
     rows = [
         ("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2024", "1001000000000000", "normal", ""),
         ("FUNDS_UNDER_MANAGEMENT_YOY", "ID", "_T", "_T", "2024", "0.0500", "estimate", ""),
-        ("ACTIVE_PARTICIPANTS", "31", "_T", "_T", "2024", "4100000", "provisional", "-"),
+        ("ACTIVE_PARTICIPANTS", "31", "_T", "_T", "2024", "4100000", "provisional", "x"),
         ("ACTIVE_PARTICIPANTS", "ID", "BPU", "_T", "2024", "7700000", "normal", "a,b"),
         ("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "JHT", "2024", "0.000", "normal", UNICODE_NOTE),
     ]
@@ -43,7 +44,7 @@ def awkward(published):  # noqa: F811
     assert report.ok, report.errors
     # A note with a line break cannot come in through the import (one row per line) but
     # can be stored (an edit of the draft): the downloads must carry it exactly.
-    Observation.objects.filter(release=release, note="-").update(note=AWKWARD_NOTE)
+    Observation.objects.filter(release=release, note="x").update(note=AWKWARD_NOTE)
     # Published at an instant with microseconds, as a live publication is.
     release_publish(release=release, at=T2 + dt.timedelta(days=30, microseconds=123456))
     return release
@@ -276,3 +277,55 @@ def test_sql_json_names_dates_and_instants_before_2000_and_notes_with_spaces(
     assert (february["period_start"], february["period_end"]) == ("1998-02-01", "1998-02-28")
     assert february["reference_date"] == "1998-02-14"
     assert february["published_at"] == "1999-12-31T23:59:59.999999+07:00"
+
+
+# -- formulas: text a spreadsheet would run is disarmed in every CSV, never a value ----------
+
+
+@pytest.fixture
+def formulas(published):  # noqa: F811
+    """Notes a spreadsheet would run as formulas (stored as edits of the draft: the import
+    refuses them), a negative value and a note that is a plain negative number."""
+    release = release_create(slug="rumus", title_id="Rumus", title_en="Formulas")
+    rows = [
+        ("FUNDS_UNDER_MANAGEMENT_YOY", "ID", "_T", "_T", "2026", "-5.25", "normal", "n1"),
+        ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2026", "1", "normal", "n2"),
+        ("ACTIVE_PARTICIPANTS", "31", "_T", "_T", "2026", "2", "normal", "n3"),
+        ("ACTIVE_PARTICIPANTS", "32", "_T", "_T", "2026", "3", "normal", "n4"),
+    ]
+    report = observations_import(stream=io.StringIO(csv_text(rows)), release=release, commit=True)
+    assert report.ok, report.errors
+    notes = {"n1": '=HYPERLINK("http://x","y")', "n2": "+1+1", "n3": "@SUM(A1)", "n4": "-12.5"}
+    for placeholder, note in notes.items():
+        Observation.objects.filter(release=release, note=placeholder).update(note=note)
+    release_publish(release=release, at=T2 + dt.timedelta(days=400))
+    return notes
+
+
+def test_csv_disarms_text_a_spreadsheet_would_run_and_leaves_values_and_numbers(
+    client, formulas, monkeypatch
+):
+    by_copy, reference = csv_both_ways(client, monkeypatch, period_start="2026")
+    assert by_copy == reference
+    rows = list(csv.DictReader(io.StringIO(by_copy.decode())))
+    notes = {
+        row["region"]: row["note"] for row in rows if row["indicator"] == "ACTIVE_PARTICIPANTS"
+    }
+    assert notes == {"ID": "'+1+1", "31": "'@SUM(A1)", "32": "-12.5"}
+    funds = next(row for row in rows if row["indicator"] == "FUNDS_UNDER_MANAGEMENT_YOY")
+    assert funds["note"] == '\'=HYPERLINK("http://x","y")'
+    assert funds["value"] == "-5.25"
+    # JSON is data, not a spreadsheet: the text stays as stored.
+    page = client.get(
+        OBSERVATIONS, {"period_start": "2026", "indicator": "FUNDS_UNDER_MANAGEMENT_YOY"}
+    )
+    assert page.json()["results"][0]["note"] == formulas["n1"]
+
+
+def test_metadata_csv_disarms_text_too(client, published):  # noqa: F811
+    from stats.models import Indicator
+
+    Indicator.objects.filter(code="ACTIVE_PARTICIPANTS").update(name_id="=cmd|' /C calc'!A0")
+    response = client.get("/api/v1/indicators/", {"format": "csv", "lang": "id"})
+    rows = {row["code"]: row for row in csv.DictReader(io.StringIO(body(response).decode()))}
+    assert rows["ACTIVE_PARTICIPANTS"]["name"] == "'=cmd|' /C calc'!A0"

@@ -73,6 +73,26 @@ GOOD = ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "41560000")
         (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "\u0661\u0662"), "value", "digits 0-9"),
         (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1,5"), "value", "use a dot"),
         (("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1", "normal", "a\x00b"), "note", "NUL"),
+        (
+            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1", "normal", "=1+2"),
+            "note",
+            "formula",
+        ),
+        (
+            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1", "normal", "+1"),
+            "note",
+            "formula",
+        ),
+        (
+            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1", "normal", "-x"),
+            "note",
+            "formula",
+        ),
+        (
+            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "1", "normal", "@A1"),
+            "note",
+            "formula",
+        ),
     ],
 )
 def test_each_error_kind_is_reported_with_line_and_column_and_nothing_is_written(
