@@ -71,8 +71,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Before anything reads the request: a NUL byte must not reach a query.
-    "config.middleware.ControlCharacterMiddleware",
+    # Before anything reads the request: TRACE/CONNECT, and a NUL byte must not reach a query.
+    "config.middleware.RequestGuardMiddleware",
     "stats.api.middleware.ApiCorsMiddleware",
     # Serves the API's cached answers (stats.api.cache) before sessions and authentication.
     "stats.api.middleware.ApiResponseCacheMiddleware",

@@ -439,6 +439,11 @@ class PublicReadMixin(_ViewBase):
         """Check the view's own parameters (``list_params``), adding to ``errors``."""
 
     def initial(self, request, *args, **kwargs):
+        # The method first: a request this resource does not answer is a 405 whatever its
+        # parameters (DRF looks the handler up only after ``initial``).
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
         # A response is cached only after its request passed every check, under a key
         # made of the data generation, URL, language and Accept header (stats.api.cache):

@@ -45,3 +45,24 @@ def test_there_is_no_observation_detail_route(client, demo):
 
 def test_other_detail_routes_still_answer(client, demo):
     assert client.get("/api/v1/indicators/FUNDS_UNDER_MANAGEMENT/").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT"])
+@pytest.mark.parametrize("url", ["/id/", "/api/v1/observations/?bogus=1", "/admin/"])
+def test_trace_and_connect_are_refused_everywhere(client, db, method, url):
+    response = client.generic(method, url)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_the_api_checks_the_method_before_the_parameters(client, catalogue, method):
+    response = client.generic(method, "/api/v1/observations/?bogus=1")
+    assert response.status_code == 405
+    assert "GET" in response["Allow"]
+
+
+def test_a_get_with_an_unknown_parameter_is_still_a_400(client, catalogue):
+    response = client.get("/api/v1/observations/", {"bogus": "1"})
+    assert response.status_code == 400
+    assert "bogus" in response.json()["errors"]
