@@ -10,6 +10,7 @@ queries whatever the number of values given.
 
 from __future__ import annotations
 
+import abc
 import copy
 import datetime as dt
 import re
@@ -244,14 +245,14 @@ class StrictBooleanField(ParameterField):
 SQL_OPERATORS = {"exact": "=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
 
 
-class ConditionFilter(django_filters.Filter):
+class ConditionFilter(django_filters.Filter, metaclass=abc.ABCMeta):
     """A filter whose condition is one lookup on one field, given once by ``condition``;
     ``filter`` applies it with the ORM and ``sql_condition`` writes it for the read API's
     page statement (a statement on the observation table aliased ``o``)."""
 
+    @abc.abstractmethod
     def condition(self, value) -> tuple[str, str, Any]:
         """(field path, lookup, operand) of the rows ``value`` keeps."""
-        raise NotImplementedError
 
     def filter(self, qs: QuerySet, value) -> QuerySet:
         if value in (None, "", []):
