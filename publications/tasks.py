@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.core.cache import cache
@@ -27,6 +29,23 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 RECOMPUTE_RETRY_ERRORS = (*TRANSIENT_ERRORS, ConnectionError, TimeoutError)
 PUBLISH_DUE_LOCK = "publications:publish-due-releases:lock"
 PUBLISH_DUE_TIME_LIMIT = 55  # seconds: shorter than the one-minute beat period
+SWEEP_LOCK = "publications:derived-sweep:lock"
+
+
+@contextmanager
+def _exclusive(key: str, *, timeout: int) -> Iterator[bool]:
+    """A lock in the cache (Redis in production) for a periodic job: yields whether this
+    run holds it. It expires after ``timeout`` seconds, so a killed run cannot hold it for
+    ever, and a run releases only its own lock (not one taken after its own expired)."""
+    token = uuid.uuid4().hex
+    if not cache.add(key, token, timeout=timeout):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
 
 
 @shared_task(
@@ -65,15 +84,11 @@ def releases_publish_due() -> str:
     A lock in the cache (Redis in production) keeps two runs from working at once; it
     expires after the task's hard time limit, so a killed run cannot hold it for ever.
     """
-    token = uuid.uuid4().hex
-    if not cache.add(PUBLISH_DUE_LOCK, token, timeout=PUBLISH_DUE_TIME_LIMIT):
-        logger.info("publish-due-releases: another run holds the lock")
-        return "locked"
-    try:
+    with _exclusive(PUBLISH_DUE_LOCK, timeout=PUBLISH_DUE_TIME_LIMIT) as held:
+        if not held:
+            logger.info("publish-due-releases: another run holds the lock")
+            return "locked"
         published = services.releases_publish_due()
-    finally:
-        if cache.get(PUBLISH_DUE_LOCK) == token:
-            cache.delete(PUBLISH_DUE_LOCK)
     return f"published {len(published)}"
 
 
@@ -101,12 +116,8 @@ def derived_recompute_request(self, request_id: int) -> dict:
 def derived_sweep_requests() -> list[int]:
     """The beat job: enqueue again the recomputes not finished (lost task, killed worker)."""
     # The lock keeps two sweeps from overlapping when a beat tick comes early.
-    if not cache.add("lock:derived-sweep", "1", timeout=55):
-        return []
-    try:
-        return derived.recompute_requests_sweep()
-    finally:
-        cache.delete("lock:derived-sweep")
+    with _exclusive(SWEEP_LOCK, timeout=55) as held:
+        return derived.recompute_requests_sweep() if held else []
 
 
 @shared_task(
