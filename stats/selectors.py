@@ -51,40 +51,6 @@ def observation_vintages(*, series_id: int, period: str) -> QuerySet:
     )
 
 
-def series_with_latest(*, queryset: QuerySet | None = None) -> QuerySet:
-    """Series annotated with their latest published observation (id, period, value).
-
-    One correlated sub-query per series, each an index lookup on the current-rows
-    index: the cost grows with the number of series, not of observations.
-    """
-    latest = Observation.objects.current().filter(series=OuterRef("pk")).order_by("-period_start")
-    queryset = queryset if queryset is not None else Series.objects.all()
-    return queryset.annotate(
-        latest_observation_id=Subquery(latest.values("id")[:1]),
-        latest_period=Subquery(latest.values("period")[:1]),
-        latest_value=Subquery(latest.values("value")[:1]),
-    )
-
-
-def cross_section(
-    *,
-    indicator_id: int,
-    frequency: str,
-    period: str,
-    codelist: str,
-    at: dt.datetime | None = None,
-    fixed: dict[str, str] | None = None,
-) -> QuerySet:
-    """One period across every code of ``codelist`` (e.g. all regions), others fixed."""
-    series = Series.objects.filter(indicator_id=indicator_id, frequency=frequency)
-    for other, code in (fixed or {}).items():
-        series = series.filter(series_codes__code__codelist_id=other, series_codes__code__code=code)
-    queryset = (
-        observations_as_of(at=at, series=series) if at else observations_latest(series=series)
-    )
-    return queryset.filter(period=period).select_related("series")
-
-
 # --- Public reads for the API: published by now (valid_from <= now), never a draft. ---
 
 

@@ -18,8 +18,8 @@ from publications.services import (
     release_submit,
     releases_publish_due,
 )
-from stats.models import Observation
-from stats.selectors import observations_latest, series_with_latest
+from stats.models import Observation, Series
+from stats.selectors import observations_latest, series_with_latest_public
 from tests.publications.conftest import in_future
 from tests.publications.factories import NewsReleaseFactory, ReleaseFactory
 
@@ -46,7 +46,12 @@ def time_passes(release):
 def test_a_scheduled_release_is_invisible_before_its_time(embargoed):
     assert not Observation.objects.current().exists()
     assert not observations_latest().exists()
-    assert series_with_latest().filter(latest_value__isnull=False).count() == 0
+    assert (
+        series_with_latest_public(queryset=Series.objects.all())
+        .filter(latest_value__isnull=False)
+        .count()
+        == 0
+    )
     assert embargoed not in releases_public()
     assert not news_public().exists()
 

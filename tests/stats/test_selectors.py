@@ -10,11 +10,10 @@ from django.db import connection
 from publications.services import ReleaseError, release_create, release_publish
 from stats.models import Observation, Series
 from stats.selectors import (
-    cross_section,
     observation_vintages,
     observations_as_of,
     observations_latest,
-    series_with_latest,
+    series_with_latest_public,
 )
 from tests.stats.helpers import import_rows
 
@@ -78,7 +77,7 @@ def test_unpublished_values_are_invisible_to_every_read(revised):
     )
     assert Decimal(99) not in values(observations_latest())
     assert Decimal(99) not in values(observations_as_of(at=dt.datetime(2100, 1, 1, tzinfo=WIB)))
-    latest = series_with_latest().get(pk=revised.pk)
+    latest = series_with_latest_public(queryset=Series.objects.all()).get(pk=revised.pk)
     assert (latest.latest_period, latest.latest_value) == ("2023", Decimal(41560000))
 
 
@@ -107,36 +106,8 @@ def test_series_with_latest_picks_the_newest_period(catalogue):
         [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", f"2023-{m:02d}", str(m)) for m in range(1, 13)],
     )
     release_publish(release=release)
-    latest = series_with_latest().get(frequency="M")
+    latest = series_with_latest_public(queryset=Series.objects.all()).get(frequency="M")
     assert (latest.latest_period, latest.latest_value) == ("2023-12", Decimal(12))
-
-
-def test_cross_section_gives_every_region_at_one_period(catalogue):
-    release = release_create(slug="provinsi", title_id="x", title_en="x")
-    import_rows(
-        release,
-        [
-            ("ACTIVE_PARTICIPANTS", "31", "_T", "_T", "2023", "5"),
-            ("ACTIVE_PARTICIPANTS", "32", "_T", "_T", "2023", "6"),
-            ("ACTIVE_PARTICIPANTS", "32", "_T", "_T", "2022", "7"),
-            ("ACTIVE_PARTICIPANTS", "32", "PU", "_T", "2023", "8"),
-        ],
-    )
-    release_publish(release=release)
-    from stats.models import Indicator
-
-    indicator = Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
-    rows = cross_section(
-        indicator_id=indicator.pk,
-        frequency="A",
-        period="2023",
-        codelist="region",
-        fixed={"segment": "_T", "program": "_T"},
-    )
-    assert sorted((r.series.dimensions["region"], r.value) for r in rows) == [
-        ("31", Decimal(5)),
-        ("32", Decimal(6)),
-    ]
 
 
 def _plan(queryset) -> str:
@@ -148,7 +119,7 @@ def _plan(queryset) -> str:
 def test_series_cross_section_and_latest_reads_use_an_index_not_a_scan(revised):
     one_series = observations_latest(series=[revised.pk]).order_by("period_start")
     as_of = observations_as_of(at=T1, series=[revised.pk])
-    latest_every_series = series_with_latest()
+    latest_every_series = series_with_latest_public(queryset=Series.objects.all())
     for queryset in (one_series, as_of, latest_every_series):
         plan = _plan(queryset)
         assert "Seq Scan on stats_observation" not in plan, plan
