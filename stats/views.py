@@ -10,6 +10,7 @@ indicator page shows of releases and news comes from the registered extensions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -25,7 +26,16 @@ from django.utils.translation import gettext as _
 from . import charts, formatting
 from .choices import Frequency
 from .extensions import extensions
-from .models import DerivedDefinition, DerivedInput, Indicator, Target, Topic, series_key
+from .models import (
+    Code,
+    DerivedDefinition,
+    DerivedInput,
+    Indicator,
+    Series,
+    Target,
+    Topic,
+    series_key,
+)
 from .pagecache import cached_page
 from .selectors import (
     breakdowns_public,
@@ -105,41 +115,57 @@ class SelectionError(ValueError):
         self.reason = reason
 
 
-def _selection(request: HttpRequest, indicator: Indicator, codelists, options) -> dict:
-    """The chosen frequency and codes; defaults: main frequency, totals."""
-    frequency = request.GET.get("frequency", indicator.frequency)
-    # ``frequencies`` is a string of letters: compare letters, not substrings ("" or "AM").
-    if frequency not in list(indicator.frequencies):
-        raise SelectionError(
-            "frequency",
-            _("%(value)s is not published for this indicator; use one of %(choices)s")
-            % {"value": frequency, "choices": ", ".join(indicator.frequencies)},
-        )
-    totals = total_codes(codelist_ids=[c.id for c in codelists])
-    dimensions = {}
-    for codelist in codelists:
-        value = request.GET.get(codelist.id, totals.get(codelist.id, ""))
-        allowed = {code.code for code in options.get(codelist.id, [])}
-        if value not in allowed and value != totals.get(codelist.id):
-            raise SelectionError(
-                codelist.id,
-                _("%(value)s is not a code with data for this indicator") % {"value": value},
-            )
-        dimensions[codelist.id] = value
-    return {"frequency": frequency, "dimensions": dimensions, "totals": totals}
+@dataclass
+class Selection:
+    """What an indicator page or its chart download shows: the indicator, the chosen
+    frequency and codes, the public series they name (None: no values) and its values."""
+
+    indicator: Indicator
+    codelists: list
+    options: dict[str, list]
+    codes_by_key: dict
+    frequency: str
+    dimensions: dict[str, str]
+    totals: dict[str, str]
+    series: Series | None
+    # The public series of the chosen frequency other than the chosen one, nearest
+    # first: what the page offers when the chosen combination has no values.
+    alternatives: list[Series]
+    points: list
+    target: Target | None
+
+    @property
+    def label(self) -> str:
+        """The codes that set the selection apart from the totals, by name (region always)."""
+        return _codes_label(self.series.dimensions if self.series else self.dimensions, self)
 
 
-def _selection_label(dimensions, totals, codes_by_key) -> str:
-    parts = []
-    for codelist_id, value in dimensions.items():
-        code = codes_by_key.get((codelist_id, value))
-        if value != totals.get(codelist_id) or codelist_id == "region":
-            parts.append(code.name if code else value)
-    return ", ".join(parts)
+def _codes_label(dimensions: dict[str, str], selection: Selection) -> str:
+    return ", ".join(
+        code.name if (code := selection.codes_by_key.get((codelist_id, value))) else value
+        for codelist_id, value in dimensions.items()
+        if value != selection.totals.get(codelist_id) or codelist_id == "region"
+    )
 
 
-@cached_page
-def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
+def _nearness(dimensions: dict[str, str], totals: dict[str, str]) -> tuple:
+    """How near a series is to the totals: more total codes first, the region's above the
+    others (a national figure before a province's), then by its codes for a stable order."""
+    return (
+        dimensions.get("region") != totals.get("region"),
+        sum(value != totals.get(codelist) for codelist, value in dimensions.items()),
+        sorted(dimensions.items()),
+    )
+
+
+def _selection(request: HttpRequest, code: str) -> Selection:
+    """The indicator page's selection from its query string.
+
+    What the query names is taken as named (an unknown frequency or code is a
+    ``SelectionError`` naming the field); what it leaves out is filled from the public
+    series nearest the totals among those that match it, so that a page never opens on a
+    combination without values (some indicators have no all-segments series at all).
+    """
     indicator = indicators_public().filter(code=code).first()
     if indicator is None:
         raise Http404(_("No published indicator with this code."))
@@ -149,17 +175,46 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     for item in codes_in_use(indicator_id=indicator.pk).select_related("codelist"):
         options.setdefault(item.codelist_id, []).append(item)
         codes_by_key[(item.codelist_id, item.code)] = item
-    try:
-        selection = _selection(request, indicator, codelists, options)
-    except SelectionError as error:
-        context = {"indicator": indicator, "error": error, "codelists": codelists}
-        return render(request, "stats/indicator_error.html", context, status=400)
-    frequency, dimensions = selection["frequency"], selection["dimensions"]
+    public = list(
+        series_public().filter(indicator=indicator).only("frequency", "key", "dimensions")
+    )
+    frequencies = {s.frequency for s in public}
+    default = indicator.frequency
+    if default not in frequencies and frequencies:
+        default = next(letter for letter in indicator.frequencies if letter in frequencies)
+    frequency = request.GET.get("frequency", default)
+    # ``frequencies`` is a string of letters: compare letters, not substrings ("" or "AM").
+    if frequency not in list(indicator.frequencies):
+        raise SelectionError(
+            "frequency",
+            _("%(value)s is not published for this indicator; use one of %(choices)s")
+            % {"value": frequency, "choices": ", ".join(indicator.frequencies)},
+        )
+    totals = total_codes(codelist_ids=[c.id for c in codelists])
+    given = {c.id: request.GET[c.id] for c in codelists if c.id in request.GET}
+    for codelist_id, value in given.items():
+        allowed = {code.code for code in options.get(codelist_id, [])}
+        if value not in allowed and value != totals.get(codelist_id):
+            raise SelectionError(
+                codelist_id,
+                _("%(value)s is not a code with data for this indicator") % {"value": value},
+            )
+    candidates = sorted(
+        (s for s in public if s.frequency == frequency),
+        key=lambda s: _nearness(s.dimensions, totals),
+    )
+    matching = [s for s in candidates if all(s.dimensions.get(k) == v for k, v in given.items())]
+    dimensions = {c.id: totals.get(c.id, "") for c in codelists}
+    dimensions.update(matching[0].dimensions if matching else {}, **given)
     key = series_key(dimensions, [c.id for c in codelists])
-    series = series_public().filter(indicator=indicator, frequency=frequency, key=key).first()
-    language = _language()
-    # The releases in one query for both tables (_table_rows), not one copy per row, and
-    # none of the columns the page does not show.
+    series = next((s for s in matching if s.key == key), None)
+    # The form shows exactly what was asked, even a total with no values of its own.
+    for codelist_id, value in dimensions.items():
+        if (codelist_id, value) not in codes_by_key:
+            missing = Code.objects.filter(codelist_id=codelist_id, code=value).first()
+            if missing is not None:
+                codes_by_key[(codelist_id, value)] = missing
+                options.setdefault(codelist_id, []).insert(0, missing)
     points = (
         list(series_points_public(series_id=series.pk).select_related(None).defer(*UNSHOWN))
         if series
@@ -168,6 +223,32 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     target = (
         Target.objects.filter(series=series).order_by("-period_start").first() if series else None
     )
+    return Selection(
+        indicator=indicator,
+        codelists=codelists,
+        options=options,
+        codes_by_key=codes_by_key,
+        frequency=frequency,
+        dimensions=dimensions,
+        totals=totals,
+        series=series,
+        alternatives=[] if series else candidates[:12],
+        points=points,
+        target=target,
+    )
+
+
+@cached_page
+def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        chosen = _selection(request, code)
+    except SelectionError as error:
+        indicator = indicators_public().get(code=code)
+        context = {"indicator": indicator, "error": error, "codelists": indicator.dimensions.all()}
+        return render(request, "stats/indicator_error.html", context, status=400)
+    indicator, series, points = chosen.indicator, chosen.series, chosen.points
+    frequency, dimensions = chosen.frequency, chosen.dimensions
+    language = _language()
     vintages = (
         list(series_vintages_public(series_id=series.pk).select_related(None).defer(*UNSHOWN))
         if series
@@ -175,17 +256,8 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     _table_rows([*points, *vintages], decimals=indicator.decimals, language=language)
     revised_periods = _revised_periods(vintages)
-    selection_label = _selection_label(dimensions, selection["totals"], codes_by_key)
-    chart = charts.line_chart(
-        [charts.ChartPoint(p.period, p.value) for p in points],
-        unit=indicator.unit,
-        language=language,
-        title=f"{indicator.name} — {selection_label}",
-        description=_chart_description(indicator, points, target, language),
-        target=charts.ChartPoint(target.period, target.value) if target else None,
-        decimals=max(indicator.decimals, 1),
-        chart_id=f"chart-{indicator.code.lower()}",
-    )
+    selection_label = chosen.label
+    chart = _chart(chosen, language, chart_id=f"chart-{indicator.code.lower()}")
     query = {"frequency": frequency, **dimensions}
     permalink = request.build_absolute_uri(
         reverse("stats:indicator", args=[indicator.code]) + "?" + urlencode(query)
@@ -204,8 +276,15 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     context = {
         "indicator": indicator,
         "codelists": [
-            {"codelist": c, "options": options.get(c.id, []), "selected": dimensions[c.id]}
-            for c in codelists
+            {"codelist": c, "options": chosen.options.get(c.id, []), "selected": dimensions[c.id]}
+            for c in chosen.codelists
+        ],
+        "alternatives": [
+            (
+                _codes_label(other.dimensions, chosen),
+                "?" + urlencode({"frequency": frequency, **other.dimensions}),
+            )
+            for other in chosen.alternatives
         ],
         "frequency": frequency,
         "frequencies": [(letter, _frequency_name(letter)) for letter in indicator.frequencies],
@@ -214,7 +293,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "points": points,
         "points_newest_first": list(reversed(points)),
         "has_provenance": any(p.provenance for p in points),
-        "target": target,
+        "target": chosen.target,
         "chart": chart,
         "vintages": vintages,
         "revised_periods": revised_periods,
@@ -244,50 +323,32 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "stats/indicator_detail.html", context)
 
 
+def _chart(chosen: Selection, language: str, **options) -> SafeString:
+    """The selection's line chart, the same on the page and in the downloads."""
+    indicator, points, target = chosen.indicator, chosen.points, chosen.target
+    return charts.line_chart(
+        [charts.ChartPoint(p.period, p.value) for p in points],
+        unit=indicator.unit,
+        language=language,
+        title=f"{indicator.name} — {chosen.label}",
+        description=_chart_description(indicator, points, target, language),
+        target=charts.ChartPoint(target.period, target.value) if target else None,
+        decimals=max(indicator.decimals, 1),
+        **options,
+    )
+
+
 def _chart_download(request: HttpRequest, code: str) -> tuple[str, SafeString] | HttpResponse:
     """The chosen selection's chart for the SVG and PNG downloads: (file stem, SVG).
 
     A bad filter is answered here, as a plain-text 400 naming the field.
     """
-    indicator = indicators_public().filter(code=code).first()
-    if indicator is None:
-        raise Http404(_("No published indicator with this code."))
-    codelists = list(indicator.dimensions.order_by("order", "id"))
-    options: dict[str, list] = {}
-    codes_by_key = {}
-    for item in codes_in_use(indicator_id=indicator.pk):
-        options.setdefault(item.codelist_id, []).append(item)
-        codes_by_key[(item.codelist_id, item.code)] = item
     try:
-        selection = _selection(request, indicator, codelists, options)
+        chosen = _selection(request, code)
     except SelectionError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
-    key = series_key(selection["dimensions"], [c.id for c in codelists])
-    series = (
-        series_public()
-        .filter(indicator=indicator, frequency=selection["frequency"], key=key)
-        .first()
-    )
-    points = (
-        list(series_points_public(series_id=series.pk).select_related(None).defer(*UNSHOWN))
-        if series
-        else []
-    )
-    target = (
-        Target.objects.filter(series=series).order_by("-period_start").first() if series else None
-    )
-    language = _language()
-    label = _selection_label(selection["dimensions"], selection["totals"], codes_by_key)
-    svg = charts.line_chart(
-        [charts.ChartPoint(p.period, p.value) for p in points],
-        unit=indicator.unit,
-        language=language,
-        title=f"{indicator.name} — {label}",
-        description=_chart_description(indicator, points, target, language),
-        target=charts.ChartPoint(target.period, target.value) if target else None,
-        decimals=max(indicator.decimals, 1),
-    )
-    return f"{indicator.code.lower()}-{selection['frequency'].lower()}", svg
+    svg = _chart(chosen, _language())
+    return f"{chosen.indicator.code.lower()}-{chosen.frequency.lower()}", svg
 
 
 def _chart_file(request: HttpRequest, code: str, *, extension: str, content_type: str, render):

@@ -417,3 +417,52 @@ def test_an_unknown_page_says_so_in_the_site_language(client, demo):
     html = _html(client, "/id/tidak-ada/", status=404)
     assert "Halaman tidak ditemukan" in html
     assert "Page not found" in _html(client, "/en/nothing-here/", status=404)
+
+
+def _selected(html: str) -> dict[str, str]:
+    """The value each select of the page's filter form shows: its selected option, else
+    its first (what a browser shows)."""
+    shown = {}
+    for name, body in re.findall(r'<select id="f-[^"]+" name="([^"]+)">(.*?)</select>', html, re.S):
+        values = re.findall(r'<option value="([^"]*)"( selected)?', body)
+        shown[name] = next((value for value, selected in values if selected), values[0][0])
+    return shown
+
+
+def test_no_indicator_page_opens_empty_and_the_form_shows_what_is_shown(client, demo):
+    from stats.selectors import indicators_public
+
+    codes = list(indicators_public().values_list("code", flat=True))
+    assert len(codes) >= 20
+    for code in codes:
+        response = client.get(f"/id/indikator/{code}/")
+        html = response.content.decode()
+        assert response.status_code == 200, code
+        assert "Tidak ada nilai yang diterbitkan" not in html, code
+        assert 'id="chart-heading"' in html, code
+        # The permalink names the selection; the form shows the same codes.
+        permalink = re.search(r'href="(http[^"]*/id/indikator/[^"?]+/\?[^"]+)"', html).group(1)
+        query = dict(
+            pair.split("=", 1)
+            for pair in permalink.split("?", 1)[1].replace("&amp;", "&").split("&")
+        )
+        assert _selected(html) == query, code
+
+
+def test_indicators_without_an_all_segments_series_open_on_one_that_has_values(client, demo):
+    response = client.get("/id/indikator/BPU_PARTICIPANTS_MULTIPLE_3Y/")
+    html = response.content.decode()
+    assert 'id="chart-heading"' in html
+    assert _selected(html)["segment"] == "BPU"
+
+
+def test_a_combination_without_values_shows_what_was_asked_and_offers_series_that_have(
+    client, demo
+):
+    response = client.get("/id/indikator/BPU_PARTICIPANTS_MULTIPLE_3Y/?segment=_T")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert _selected(html)["segment"] == "_T"
+    assert "Tidak ada nilai yang diterbitkan untuk kombinasi ini" in html
+    offered = re.findall(r'<ul class="alternatives">(.*?)</ul>', html, re.S)[0]
+    assert "segment=BPU" in offered
