@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import resvg_py
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .choices import ObservationStatus
 from .formatting import number_short, period_short, value_short
 from .periods import PERIODS_PER_YEAR, parse_period
 
@@ -36,6 +38,54 @@ PNG_ZOOM = 2  # twice the SVG's size in pixels: sharp on slides, in print and on
 class ChartPoint:
     period: str
     value: Decimal
+    status: str = ObservationStatus.NORMAL
+
+
+def _marker(status: str, x: float, y: float, title: str, role: str = "mark") -> str:
+    """A point's mark, distinct per status (not by colour alone): a filled dot for a final
+    value, a ring for a provisional one, an open diamond for an estimate, a square for
+    the first value after a break in the series."""
+    tip = f"<title>{escape(title)}</title>"
+    if status == ObservationStatus.PROVISIONAL:
+        return (
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#ffffff" stroke="{LINE}" '
+            f'stroke-width="2" class="{role}-provisional">{tip}</circle>'
+        )
+    if status == ObservationStatus.ESTIMATE:
+        return (
+            f'<path d="M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} '
+            f'L{x - 5:.1f},{y:.1f} Z" fill="#ffffff" stroke="{LINE}" stroke-width="2" '
+            f'class="{role}-estimate">{tip}</path>'
+        )
+    if status == ObservationStatus.BREAK:
+        return (
+            f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{INK}" '
+            f'class="{role}-break">{tip}</rect>'
+        )
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{LINE}">{tip}</circle>'
+
+
+def _status_names(language: str) -> dict[str, str]:
+    with translation.override(language):
+        return {status.value: str(status.label) for status in ObservationStatus}
+
+
+def _legend(statuses: set[str], *, x: float, y: float, language: str) -> list[str]:
+    """The key to the marks of the statuses the chart shows, left to right."""
+    names = _status_names(language)
+    parts = []
+    for status in (s for s in ObservationStatus if s in statuses):
+        if status != ObservationStatus.BREAK:  # the dashed line that leads to such a value
+            parts.append(
+                f'<path d="M{x:.1f},{y - 4:.1f} h18" stroke="{LINE}" stroke-width="2.5" '
+                f'stroke-dasharray="5 4"/>'
+            )
+            x += 22
+        parts.append(_marker(status, x + 5, y - 4, names[status], role="key"))
+        label = names[status].lower() if status != ObservationStatus.BREAK else names[status]
+        parts.append(f'<text x="{x + 14:.1f}" y="{y:.1f}" fill="{MUTED}">{escape(label)}</text>')
+        x += 26 + AXIS_CHAR_WIDTH * len(label)
+    return parts
 
 
 def _ordinal(period: str) -> int:
@@ -81,6 +131,9 @@ def line_chart(
 ) -> SafeString:
     """A line chart of one series, the target as a dashed line and marker where there is one."""
     margin_left, margin_right, margin_top, margin_bottom = 78, 24, 20, 40
+    shown = {p.status for p in points} - {ObservationStatus.NORMAL}
+    if shown:  # a line below the period labels for the key to the marks
+        height, margin_bottom = height + 22, margin_bottom + 22
     plot_w = width - margin_left - margin_right
     plot_h = height - margin_top - margin_bottom
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
@@ -139,7 +192,7 @@ def line_chart(
         year, index0 = divmod(ordinal, per_year)
         code = _code(frequency, year, index0 + 1)
         parts.append(
-            f'<text x="{sx(ordinal):.1f}" y="{height - margin_bottom + 18}" text-anchor="middle" '
+            f'<text x="{sx(ordinal):.1f}" y="{margin_top + plot_h + 18}" text-anchor="middle" '
             f'fill="{MUTED}">{escape(period_short(code, language=language))}</text>'
         )
     parts.append(
@@ -165,22 +218,40 @@ def line_chart(
             f"{escape(word)} {escape(period_short(target.period, language=language))}: "
             f"{escape(label)}</text>"
         )
-    path = " ".join(
-        f"{'M' if i == 0 else 'L'}{sx(o):.1f},{sy(v):.1f}"
-        for i, (o, v) in enumerate(zip(ordinals, values, strict=True))
-    )
-    parts.append(
-        f'<path d="{path}" fill="none" stroke="{LINE}" stroke-width="2.5" '
-        f'stroke-linejoin="round" stroke-linecap="round" class="series-line"/>'
-    )
-    if len(points) <= 40:
-        for point, o, v in zip(points, ordinals, values, strict=True):
-            text = value_short(point.value, unit=unit, language=language, decimals=decimals)
+    # A missing period is a gap and a break in the series starts a new line: neither is
+    # bridged. A segment that ends at a provisional value or an estimate is dashed.
+    solid, dashed = [], []
+    joined = [  # is point i joined to the one before it?
+        i > 0 and o - ordinals[i - 1] == 1 and point.status != ObservationStatus.BREAK
+        for i, (point, o) in enumerate(zip(points, ordinals, strict=True))
+    ]
+    for i, (point, o, v) in enumerate(zip(points, ordinals, values, strict=True)):
+        if not joined[i]:
+            continue
+        segment = f"M{sx(ordinals[i - 1]):.1f},{sy(values[i - 1]):.1f} L{sx(o):.1f},{sy(v):.1f}"
+        tentative = point.status in (ObservationStatus.PROVISIONAL, ObservationStatus.ESTIMATE)
+        (dashed if tentative else solid).append(segment)
+    for segments, style in ((solid, ""), (dashed, ' stroke-dasharray="5 4"')):
+        if segments:
             parts.append(
-                f'<circle cx="{sx(o):.1f}" cy="{sy(v):.1f}" r="3.5" fill="{LINE}">'
-                f"<title>{escape(period_short(point.period, language=language))}: "
-                f"{escape(text)}</title></circle>"
+                f'<path d="{" ".join(segments)}" fill="none" stroke="{LINE}" stroke-width="2.5" '
+                f'stroke-linejoin="round" stroke-linecap="round" class="series-line"{style}/>'
             )
+    names = _status_names(language)
+    for i, (point, o, v) in enumerate(zip(points, ordinals, values, strict=True)):
+        alone = not joined[i] and not (i + 1 < len(points) and joined[i + 1])
+        # A long series marks only where a status begins (the dashes carry the rest).
+        begins = point.status != ObservationStatus.NORMAL and (
+            i == 0 or points[i - 1].status != point.status or not joined[i]
+        )
+        if len(points) <= 40 or alone or begins:
+            text = value_short(point.value, unit=unit, language=language, decimals=decimals)
+            title = f"{period_short(point.period, language=language)}: {text}"
+            if point.status != ObservationStatus.NORMAL:
+                title += f" ({names[point.status].lower()})"
+            parts.append(_marker(point.status, sx(o), sy(v), title))
+    if shown:
+        parts.extend(_legend(shown, x=margin_left, y=height - 6, language=language))
     last_o, last_v = ordinals[-1], values[-1]
     last_text = value_short(points[-1].value, unit=unit, language=language, decimals=decimals)
     anchor = "end" if sx(last_o) > width - margin_right - 60 else "start"
@@ -256,7 +327,7 @@ TILE_TEXT = ("#1b1f24", "#1b1f24", "#1b1f24", "#ffffff", "#ffffff")
 
 
 def tile_map(
-    tiles: list[tuple[str, str, str, Decimal, str]],
+    tiles: list[tuple[str, str, str, Decimal, str, str]],
     *,
     unit: str,
     language: str,
@@ -266,13 +337,19 @@ def tile_map(
 ) -> SafeString:
     """A tile map of the provinces, shaded in five equal-count classes.
 
-    ``tiles``: (BPS code, short label, name, value, link). Each tile is a link with
-    the province's name and value as its title; the page has the same values as a table.
+    ``tiles``: (BPS code, short label, name, value, link, status). Each tile is a link
+    with the province's name, value and status as its title; a value that is not final
+    (provisional, estimate) is hatched and starred, with a key below the legend. The
+    page has the same values as a table.
     """
     placed = [tile for tile in tiles if tile[0] in PROVINCE_TILES]
     size, gap, margin = 46, 4, 8
     width = margin * 2 + 15 * (size + gap)
     height = margin * 2 + 6 * (size + gap) + 44
+    names = _status_names(language)
+    tentative = {tile[5] for tile in placed} - {ObservationStatus.NORMAL}
+    if tentative:  # a line for the key to the starred tiles
+        height += 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'class="tile-map" role="img" aria-labelledby="tiles-title tiles-desc" '
@@ -288,19 +365,33 @@ def tile_map(
         rank = sum(1 for other in ordered if other < value)
         return min(len(TILE_COLOURS) - 1, rank * len(TILE_COLOURS) // len(ordered))
 
-    for code, label, name, value, link in placed:
+    if tentative:
+        parts.append(
+            '<defs><pattern id="tiles-hatch" width="6" height="6" '
+            'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+            '<rect width="2" height="6" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>'
+        )
+    for code, label, name, value, link, status in placed:
         col, row = PROVINCE_TILES[code]
         x, y = margin + col * (size + gap), margin + row * (size + gap)
         level = shade(float(value))
         text = value_short(value, unit=unit, language=language, decimals=decimals)
+        mark = ""
+        if status != ObservationStatus.NORMAL:
+            text += f" ({names[status].lower()})"
+            label += "*"
+            mark = (
+                f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="4" '
+                f'fill="url(#tiles-hatch)" class="tile-{status}"/>'
+            )
         parts.append(
             f'<a href="{escape(link)}"><title>{escape(name)}: {escape(text)}</title>'
             f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="4" '
-            f'fill="{TILE_COLOURS[level]}"/>'
+            f'fill="{TILE_COLOURS[level]}"/>{mark}'
             f'<text x="{x + size / 2}" y="{y + size / 2 + 4}" text-anchor="middle" '
             f'fill="{TILE_TEXT[level]}" font-weight="600">{escape(label)}</text></a>'
         )
-    legend_y = height - 36
+    legend_y = height - 36 - (20 if tentative else 0)
     for index, colour in enumerate(TILE_COLOURS):
         parts.append(
             f'<rect x="{margin + index * 34}" y="{legend_y}" width="32" height="12" '
@@ -314,6 +405,9 @@ def tile_map(
         f'<text x="{margin + 5 * 34 - 2}" y="{legend_y + 26}" text-anchor="end" '
         f'fill="{MUTED}">{high_word}</text>'
     )
+    if tentative:
+        key = ", ".join(names[s].lower() for s in ObservationStatus if s in tentative)
+        parts.append(f'<text x="{margin}" y="{height - 8}" fill="{MUTED}">* {escape(key)}</text>')
     parts.append("</svg>")
     # Safe: every text in the parts was escaped; the rest are numbers and fixed markup.
     return mark_safe("".join(parts))

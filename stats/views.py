@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from . import charts, formatting
-from .choices import Frequency
+from .choices import Frequency, ObservationStatus
 from .extensions import extensions
 from .models import (
     Code,
@@ -57,7 +57,7 @@ HEADLINE_INDICATORS = (
 )
 # Observation columns the indicator page and its charts never show: not loaded (a long
 # series has hundreds of rows; the query-count tests catch any later access to them).
-UNSHOWN = ("created_at", "reference_date", "source", "period_end")
+UNSHOWN = ("created_at", "reference_date", "period_end")
 
 
 def _language() -> str:
@@ -273,8 +273,16 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     used_by = {
         item.definition.indicator.code: item.definition.indicator for item in derived_from_this
     }
+    breakdowns = _with_shares(
+        breakdowns_public(indicator=indicator, frequency=frequency),
+        indicator=indicator,
+        frequency=frequency,
+        language=language,
+    )
+    shown = [*points, *(row["observation"] for b in breakdowns for row in b["rows"])]
     context = {
         "indicator": indicator,
+        "estimate_sources": _estimate_sources(shown),
         "codelists": [
             {"codelist": c, "options": chosen.options.get(c.id, []), "selected": dimensions[c.id]}
             for c in chosen.codelists
@@ -297,12 +305,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "chart": chart,
         "vintages": vintages,
         "revised_periods": revised_periods,
-        "breakdowns": _with_shares(
-            breakdowns_public(indicator=indicator, frequency=frequency),
-            indicator=indicator,
-            frequency=frequency,
-            language=language,
-        ),
+        "breakdowns": breakdowns,
         "derivation": derivation,
         "derivation_formula": _formula(derivation, language),
         "used_by": list(used_by.values()),
@@ -327,7 +330,7 @@ def _chart(chosen: Selection, language: str, **options) -> SafeString:
     """The selection's line chart, the same on the page and in the downloads."""
     indicator, points, target = chosen.indicator, chosen.points, chosen.target
     return charts.line_chart(
-        [charts.ChartPoint(p.period, p.value) for p in points],
+        [charts.ChartPoint(p.period, p.value, p.status) for p in points],
         unit=indicator.unit,
         language=language,
         title=f"{indicator.name} — {chosen.label}",
@@ -441,6 +444,7 @@ def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language:
                         code.name,
                         observation.value,
                         "?" + urlencode({"frequency": frequency, "region": code.code}),
+                        observation.status,
                     )
                     for code, observation in breakdown["rows"]
                     if code is not None
@@ -464,6 +468,17 @@ def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language:
             for code, observation in breakdown["rows"]
         ]
     return breakdowns
+
+
+def _estimate_sources(observations: list) -> list[tuple[str, int]]:
+    """The sources of the shown estimates, with how many values each: an estimate (the
+    demo's illustrative splits among them) must never pass for a reported figure."""
+    counts: dict[str, int] = {}
+    for observation in observations:
+        if observation.status == ObservationStatus.ESTIMATE:
+            source = observation.source or "–"
+            counts[source] = counts.get(source, 0) + 1
+    return sorted(counts.items())
 
 
 def _frequency_name(letter: str) -> str:

@@ -466,3 +466,18 @@ def test_a_combination_without_values_shows_what_was_asked_and_offers_series_tha
     assert "Tidak ada nilai yang diterbitkan untuk kombinasi ini" in html
     offered = re.findall(r'<ul class="alternatives">(.*?)</ul>', html, re.S)[0]
     assert "segment=BPU" in offered
+
+
+def test_illustrative_values_are_labelled_where_they_are_shown(client, demo):
+    html = client.get("/id/indikator/ACTIVE_PARTICIPANTS/").content.decode()
+    notice = re.search(r'<div class="notice notice-sources".*?</div>', html, re.S).group(0)
+    assert "Sebagian nilai di halaman ini adalah estimasi" in notice
+    assert "Ilustratif" in notice
+    # The province table and map mark each estimated value.
+    assert 'class="status status-estimate">estimasi</span>' in html
+    assert 'fill="url(#tiles-hatch)"' in html
+
+
+def test_a_page_without_estimates_has_no_estimates_notice(client, demo):
+    html = client.get("/id/indikator/FUNDS_UNDER_MANAGEMENT/").content.decode()
+    assert "notice-sources" not in html

@@ -65,7 +65,7 @@ def test_sparkline_needs_two_values():
 
 def test_tile_map_draws_every_province_as_a_link():
     tiles = [
-        (code, code, f"Provinsi {code}", Decimal(int(code)), f"?region={code}")
+        (code, code, f"Provinsi {code}", Decimal(int(code)), f"?region={code}", "normal")
         for code in PROVINCE_TILES
     ]
     svg = str(tile_map(tiles, unit="persons", language="id", title="t", description="d"))
@@ -212,3 +212,67 @@ def test_png_leaves_out_embargoed_values_until_they_are_published(client, demo):
     assert after["X-Page-Cache"] == "miss"
     assert after.content != published_png
     assert b"51,2 juta" in client.get(f"{url}.svg").content
+
+
+def _marks(svg: str) -> dict[str, int]:
+    statuses = ("provisional", "estimate", "break")
+    return {status: svg.count(f'class="mark-{status}"') for status in statuses}
+
+
+def test_each_status_has_its_own_mark_and_a_key_in_both_languages():
+    points = [
+        ChartPoint("2020", Decimal(1)),
+        ChartPoint("2021", Decimal(2), "break"),
+        ChartPoint("2022", Decimal(3), "estimate"),
+        ChartPoint("2023", Decimal(4), "provisional"),
+    ]
+    svg = str(line_chart(points, unit="persons", language="id", title="t", description="d"))
+    assert _marks(svg) == {"provisional": 1, "estimate": 1, "break": 1}
+    for word in (">sementara<", ">estimasi<", ">Patahan seri<"):
+        assert word in svg
+    assert "2023: 4 (sementara)" in svg
+    english = str(line_chart(points, unit="persons", language="en", title="t", description="d"))
+    assert ">provisional<" in english and ">estimate<" in english
+
+
+def test_final_values_only_need_no_key():
+    svg = str(line_chart(_points(), unit="persons", language="id", title="t", description="d"))
+    assert _marks(svg) == {"provisional": 0, "estimate": 0, "break": 0}
+    assert "sementara" not in svg
+
+
+def _segments(svg: str) -> tuple[list[str], list[str]]:
+    solid, dashed = [], []
+    for d, rest in re.findall(r'<path d="([^"]+)"[^>]*class="series-line"([^>]*)>', svg):
+        (dashed if "dasharray" in rest else solid).extend(re.findall(r"M[^M]+", d))
+    return solid, dashed
+
+
+def test_gaps_and_breaks_are_not_bridged_and_tentative_values_are_dashed():
+    points = [
+        ChartPoint("2018", Decimal(1)),
+        ChartPoint("2019", Decimal(2)),
+        # 2020 missing: a gap
+        ChartPoint("2021", Decimal(3)),
+        ChartPoint("2022", Decimal(4), "break"),
+        ChartPoint("2023", Decimal(5)),
+        ChartPoint("2024", Decimal(6), "estimate"),
+    ]
+    svg = str(line_chart(points, unit="persons", language="en", title="t", description="d"))
+    solid, dashed = _segments(svg)
+    # 2018-2019 and 2022-2023 solid; 2023-2024 dashed; nothing across 2019-2021 or 2021-2022.
+    assert (len(solid), len(dashed)) == (2, 1)
+
+
+def test_tiles_that_are_not_final_are_hatched_starred_and_keyed():
+    tiles = [
+        (code, code, f"Provinsi {code}", Decimal(int(code)), f"?region={code}", status)
+        for code, status in zip(
+            list(PROVINCE_TILES)[:3], ("normal", "estimate", "provisional"), strict=True
+        )
+    ]
+    svg = str(tile_map(tiles, unit="persons", language="id", title="t", description="d"))
+    assert svg.count('fill="url(#tiles-hatch)"') == 2
+    assert svg.count("*</text>") == 2
+    assert "* sementara, estimasi" in svg or "* estimasi, sementara" in svg
+    assert "(estimasi)</title>" in svg
