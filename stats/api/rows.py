@@ -75,6 +75,14 @@ COLUMNS: tuple[Column, ...] = (
         help_text="normal, provisional, estimate or break.",
     ),
     Column("note", TEXT, field="note", usual=""),
+    Column(
+        "source",
+        TEXT,
+        field="source",
+        usual="",
+        help_text="Where this value was reported, when not the indicator's own source "
+        "(estimates name how they were made).",
+    ),
     Column("reference_date", DATE, field="reference_date", usual=None),
     Column(
         "release", RELEASE, field="release_id", help_text="Slug of the release that published it."

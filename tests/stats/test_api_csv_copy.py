@@ -329,3 +329,17 @@ def test_metadata_csv_disarms_text_too(client, published):  # noqa: F811
     response = client.get("/api/v1/indicators/", {"format": "csv", "lang": "id"})
     rows = {row["code"]: row for row in csv.DictReader(io.StringIO(body(response).decode()))}
     assert rows["ACTIVE_PARTICIPANTS"]["name"] == "'=cmd|' /C calc'!A0"
+
+
+def test_every_row_names_its_source_in_json_and_csv(client, demo):
+    """An estimate's source ("illustrative") travels with it: it must never pass for a
+    reported figure in a download."""
+    query = "/api/v1/observations/?indicator=ACTIVE_PARTICIPANTS&region=31&frequency=A"
+    rows = client.get(query).json()["results"]
+    assert rows and all(row["status"] == "estimate" for row in rows)
+    assert {row["source"] for row in rows} == {
+        "Ilustratif: dibangkitkan dari angka tahunan, bukan data resmi"
+    }
+    text = b"".join(client.get(query + "&format=csv").streaming_content).decode()
+    lines = list(csv.DictReader(io.StringIO(text)))
+    assert [line["source"] for line in lines] == [row["source"] for row in rows]
