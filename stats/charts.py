@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .choices import ObservationStatus
-from .formatting import number_short, period_short, value_short
+from .formatting import duration, duration_unit, number_short, period_short, unit_label, value_short
 from .periods import PERIODS_PER_YEAR, parse_period
 
 INK = "#1b1f24"
@@ -107,8 +107,13 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def _axis_label(value: float, unit: str, language: str) -> str:
+def _axis_label(value: float, unit: str, language: str, scale: float = 1) -> str:
     number = Decimal(str(value))
+    if unit == "minutes":  # ticks in the chart's duration unit: 0, 2, 4, 6 hari
+        size = Decimal(int(scale))
+        return duration(
+            number * size, language=language, unit=duration_unit(size, language=language)
+        )
     if unit == "percent":
         return number_short(number, language=language, decimals=1)
     if unit in ("rupiah", "rupiah_per_person"):
@@ -152,16 +157,24 @@ def line_chart(
         parts.append("</svg>")
         return mark_safe("".join(parts))
     ordinals = [_ordinal(p.period) for p in points]
-    values = [float(p.value) for p in points]
+    # Durations are drawn in the unit the largest fills (days, not thousands of minutes),
+    # so that the axis steps are round in that unit.
+    scale = 1.0
+    if unit == "minutes":
+        largest = max(abs(p.value) for p in points)
+        scale = float(
+            duration_unit(max(largest, target.value if target else 0), language=language)[0]
+        )
+    values = [float(p.value) / scale for p in points]
     x_min, x_max = min(ordinals), max(ordinals)
     all_values = list(values)
     if target is not None:
         x_max = max(x_max, _ordinal(target.period))
-        all_values.append(float(target.value))
+        all_values.append(float(target.value) / scale)
     low = min(0.0, min(all_values))
     ticks = nice_ticks(low, max(all_values))
     y_min, y_max = ticks[0], ticks[-1]
-    tick_labels = [_axis_label(tick, unit, language) for tick in ticks]
+    tick_labels = [_axis_label(tick, unit, language, scale) for tick in ticks]
     # Room for the longest axis label ("Rp800 triliun") in a wide sans-serif such as DejaVu.
     margin_left = max(margin_left, 16 + math.ceil(AXIS_CHAR_WIDTH * max(map(len, tick_labels))))
     plot_w = width - margin_left - margin_right
@@ -174,6 +187,11 @@ def line_chart(
     def sy(value: float) -> float:
         return margin_top + plot_h - (value - y_min) / (y_max - y_min) * plot_h
 
+    if unit != "minutes":  # durations carry their unit on each tick
+        parts.append(
+            f'<text x="8" y="11" fill="{MUTED}" class="axis-unit">'
+            f"{escape(unit_label(unit, language=language))}</text>"
+        )
     for tick, tick_label in zip(ticks, tick_labels, strict=True):
         y = sy(tick)
         parts.append(
@@ -200,7 +218,7 @@ def line_chart(
         f'y2="{sy(y_min):.1f}" stroke="{INK}" stroke-width="1"/>'
     )
     if target is not None:
-        ty = sy(float(target.value))
+        ty = sy(float(target.value) / scale)
         label = value_short(target.value, unit=unit, language=language, decimals=decimals)
         word = "Target"  # the same word in Indonesian and English
         parts.append(
@@ -256,8 +274,10 @@ def line_chart(
     last_text = value_short(points[-1].value, unit=unit, language=language, decimals=decimals)
     anchor = "end" if sx(last_o) > width - margin_right - 60 else "start"
     dx = -8 if anchor == "end" else 8
+    # Below the last point, or above it where it sits on the axis labels.
+    last_y = sy(last_v) + 18 if sy(last_v) + 18 < margin_top + plot_h - 4 else sy(last_v) - 10
     parts.append(
-        f'<text x="{sx(last_o) + dx:.1f}" y="{sy(last_v) + 18:.1f}" text-anchor="{anchor}" '
+        f'<text x="{sx(last_o) + dx:.1f}" y="{last_y:.1f}" text-anchor="{anchor}" '
         f'fill="{INK}" font-weight="600" stroke="#ffffff" stroke-width="4" '
         f'stroke-linejoin="round" paint-order="stroke">{escape(last_text)}</text>'
     )

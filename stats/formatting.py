@@ -10,6 +10,7 @@ Values are Decimals and are rounded half up for display only.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -163,11 +164,34 @@ def value_short(value, *, unit: str, language: str, decimals: int = 1) -> str:
         return rupiah(value, language=language, decimals=decimals)
     if unit == "percent":
         return percent(value, language=language, decimals=decimals)
+    if unit == "minutes":
+        return duration(value, language=language)
     text = number_short(value, language=language, decimals=decimals)
-    if unit in ("minutes", "days", "ratio", "percentage_points"):
+    if unit in ("days", "ratio", "percentage_points"):
         words = UNIT_WORDS[unit]
         return f"{text} {words[0] if language == 'id' else words[1]}"
     return text
+
+
+# Minutes per unit of a duration, largest first: a time is read in the largest unit it
+# fills (7.200 minutes is "5 hari", 90 is "1,5 jam", 15 is "15 menit").
+DURATIONS = ((1440, "hari", "days"), (60, "jam", "hours"), (1, "menit", "minutes"))
+
+
+def duration_unit(minutes, *, language: str) -> tuple[int, str]:
+    """(minutes per unit, unit word) of the largest unit ``minutes`` fills."""
+    language = _language(language)
+    size, word_id, word_en = next(
+        (d for d in DURATIONS if abs(_decimal(minutes)) >= d[0]), DURATIONS[-1]
+    )
+    return size, word_id if language == "id" else word_en
+
+
+def duration(minutes, *, language: str, unit: tuple[int, str] | None = None) -> str:
+    """A time given in minutes, in the largest unit it fills (or ``unit``): "5 hari"."""
+    size, word = unit or duration_unit(minutes, language=language)
+    text = number_short(_decimal(minutes) / size, language=language, decimals=1)
+    return f"{text} {word}"
 
 
 def value_full(value, *, unit: str, language: str, decimals: int = 0) -> str:
@@ -266,3 +290,48 @@ def date_label(value: dt.date | dt.datetime, *, language: str, time: bool = Fals
         zone = "WIB" if zone in ("WIB", "+07") else zone
         text += f", {local.hour:02d}{separator}{local.minute:02d} {zone}".rstrip()
     return text
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _name_in_sentence(name: str) -> str:
+    """ "Peserta aktif" -> "peserta aktif"; an acronym ("BPU ...") stays as it is."""
+    return name[0].lower() + name[1:] if len(name) > 1 and name[1].islower() else name
+
+
+def expression_text(
+    expression: str,
+    *,
+    inputs: list[tuple[str, str, str]],
+    unit: str,
+    language: str,
+    decimals: int = 1,
+) -> str:
+    """A derived value's stored expression ("44.4007858546 = 45200000 / 101800000 x 100")
+    for a reader: "44,4 persen = 45,2 juta peserta aktif / 101,8 juta pekerja layak x 100".
+
+    ``inputs``: (exact value text, unit, name) of each input, in the order the expression
+    names them; the stored expression stays the exact record (API, hover).
+    """
+    language = _language(language)
+    if " = " not in expression:
+        return expression
+    left, right = expression.split(" = ", 1)
+    pending = list(inputs)
+
+    def number(match: re.Match) -> str:
+        text = match.group(0)
+        if pending and pending[0][0] == text:
+            _text, input_unit, name = pending.pop(0)
+            return f"{value_short(Decimal(text), unit=input_unit, language=language)} " + (
+                _name_in_sentence(name)
+            )
+        value = Decimal(text)
+        if abs(value) >= 10**6:
+            return number_short(value, language=language)
+        places = max(0, -value.normalize().as_tuple().exponent)  # type: ignore[operator]
+        return number_full(value, language=language, decimals=min(places, 4))
+
+    head = value_short(Decimal(left), unit=unit, language=language, decimals=decimals)
+    return f"{head} = {_NUMBER.sub(number, right)}"

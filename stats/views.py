@@ -255,6 +255,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         else []
     )
     _table_rows([*points, *vintages], decimals=indicator.decimals, language=language)
+    _expression_texts(points, indicator=indicator, language=language)
     revised_periods = _revised_periods(vintages)
     selection_label = chosen.label
     chart = _chart(chosen, language, chart_id=f"chart-{indicator.code.lower()}")
@@ -423,6 +424,40 @@ def _table_rows(observations: list, *, decimals: int, language: str) -> None:
             )
         if observation.valid_to is not None:
             observation.valid_to_iso, observation.valid_to_text = date_texts(observation.valid_to)
+
+
+def _expression_texts(points: list, *, indicator: Indicator, language: str) -> None:
+    """Give each computed value its expression for a reader, in the page's number format
+    with the inputs named (``formatting.expression_text``), and its inputs' names: one
+    query for the input indicators of all of them."""
+    computed = [point for point in points if point.provenance]
+    codes = {item["indicator"] for point in computed for item in point.provenance["inputs"]}
+    inputs = {i.code: i for i in Indicator.objects.filter(code__in=codes)} if codes else {}
+    names = {(c.codelist_id, c.code): c.name for c in Code.objects.all()} if computed else {}
+    for point in computed:
+        used = point.provenance["inputs"]
+        point.expression_text = formatting.expression_text(
+            point.provenance["expression"],
+            inputs=[
+                (item["value"], inputs[item["indicator"]].unit, inputs[item["indicator"]].name)
+                for item in used
+                if item["indicator"] in inputs
+            ],
+            unit=indicator.unit,
+            language=language,
+            decimals=max(indicator.decimals, 1),
+        )
+        point.inputs_shown = [
+            {
+                **item,
+                "indicator_ref": inputs.get(item["indicator"]),
+                "series_label": ", ".join(
+                    names.get(tuple(pair.split("=", 1)), pair)
+                    for pair in item["series_key"].split(",")
+                ),
+            }
+            for item in used
+        ]
 
 
 def _formula(derivation: DerivedDefinition | None, language: str) -> str:

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from stats import formatting
 from stats.formatting import (
     change_percent,
     change_text,
@@ -206,3 +207,76 @@ def test_an_unknown_language_is_refused_with_its_name():
 def test_a_value_that_is_not_a_number_is_refused():
     with pytest.raises(ValueError, match="value: not a number"):
         number_full("abc", language="id")
+
+
+PARTICIPANTS = ("45200000", "persons", "Peserta aktif")
+ELIGIBLE = ("101800000", "persons", "Pekerja yang layak")
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "unit", "language", "expected"),
+    [
+        (
+            "44.4007858546 = 45200000 / 101800000 × 100",
+            [PARTICIPANTS, ELIGIBLE],
+            "percent",
+            "id",
+            "44,4 persen = 45,2 juta peserta aktif / 101,8 juta pekerja yang layak × 100",
+        ),
+        (
+            "44.4007858546 = 45200000 / 101800000 × 100",
+            [("45200000", "persons", "Active participants"), ("101800000", "persons", "Eligible")],
+            "percent",
+            "en",
+            "44.4% = 45.2 million active participants / 101.8 million eligible × 100",
+        ),
+        (
+            "13.4831460674 = (712300000000000 / 627700000000000 - 1) × 100",
+            [
+                ("712300000000000", "rupiah", "Dana kelolaan"),
+                ("627700000000000", "rupiah", "Dana kelolaan"),
+            ],
+            "percent",
+            "id",
+            "13,5 persen = (Rp712,3 triliun dana kelolaan / Rp627,7 triliun dana kelolaan - 1)"
+            " × 100",
+        ),
+        (
+            "3.68 = 9200000 / 2500000",
+            [("9200000", "persons", "BPU participants"), ("2500000", "persons", "BPU")],
+            "ratio",
+            "en",
+            "3.7 times = 9.2 million BPU participants / 2.5 million BPU",
+        ),
+        (
+            "15.2 = ((70000000 / 45200000) ^ (1/3) - 1) × 100",
+            [("45200000", "persons", "Peserta aktif")],
+            "percent",
+            "id",
+            # The target (70 juta) is named in the expression but is not an input.
+            "15,2 persen = ((70 juta / 45,2 juta peserta aktif) ^ (1/3) - 1) × 100",
+        ),
+    ],
+)
+def test_a_derived_values_expression_reads_in_the_pages_number_format(
+    expression, inputs, unit, language, expected
+):
+    assert (
+        formatting.expression_text(expression, inputs=inputs, unit=unit, language=language)
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes", "language", "expected"),
+    [
+        (Decimal(7200), "id", "5 hari"),
+        (Decimal(7200), "en", "5 days"),
+        (Decimal(90), "id", "1,5 jam"),
+        (Decimal(15), "id", "15 menit"),
+        (Decimal(15), "en", "15 minutes"),
+        (Decimal(2880 + 720), "en", "2.5 days"),
+    ],
+)
+def test_durations_read_in_the_largest_unit_they_fill(minutes, language, expected):
+    assert formatting.value_short(minutes, unit="minutes", language=language) == expected

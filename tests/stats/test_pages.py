@@ -205,7 +205,11 @@ def test_indicator_page_breaks_down_by_province_segment_and_program(client, demo
 
 def test_derived_indicator_shows_its_formula_and_inputs(client, demo):
     html = _html(client, "/id/indikator/ACTIVE_COVERAGE_ELIGIBLE/")
-    assert "<code>41.56 = 41560000 / 100000000 × 100</code>" in html
+    # Each computed value: its exact expression (on hover) and the same in words.
+    assert (
+        '<span title="41.56 = 41560000 / 100000000 × 100">41,6 persen = 41,6 juta peserta '
+        "aktif / 100 juta pekerja yang layak × 100</span>"
+    ) in html
     assert "Masukan nilai terbaru" in html
     assert 'href="/id/indikator/ELIGIBLE_WORKERS/"' in html
 
@@ -481,3 +485,14 @@ def test_illustrative_values_are_labelled_where_they_are_shown(client, demo):
 def test_a_page_without_estimates_has_no_estimates_notice(client, demo):
     html = client.get("/id/indikator/FUNDS_UNDER_MANAGEMENT/").content.decode()
     assert "notice-sources" not in html
+
+
+def test_a_computed_value_reads_in_words_and_keeps_its_exact_expression(client, demo):
+    html = client.get("/id/indikator/ACTIVE_COVERAGE_ELIGIBLE/").content.decode()
+    assert "44,4 persen = 45,2 juta peserta aktif / 101,8 juta pekerja yang layak × 100" in html
+    assert 'title="44.4007858546 = 45200000 / 101800000 × 100"' in html
+    # Inputs by name, their series by the names of its codes, values in the reader's units.
+    assert ">Indonesia, Semua segmen, Semua program</td>" in html
+    assert 'title="45200000">45,2 juta</td>' in html
+    english = client.get("/en/indikator/ACTIVE_COVERAGE_ELIGIBLE/").content.decode()
+    assert "44.4% = 45.2 million active participants" in english

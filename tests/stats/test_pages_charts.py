@@ -276,3 +276,22 @@ def test_tiles_that_are_not_final_are_hatched_starred_and_keyed():
     assert svg.count("*</text>") == 2
     assert "* sementara, estimasi" in svg or "* estimasi, sementara" in svg
     assert "(estimasi)</title>" in svg
+
+
+def _ticks(svg: str) -> list[str]:
+    tick = r'<text x="[\d.]+" y="[\d.]+" text-anchor="end" fill="[^"]+">([^<]+)</text>'
+    return re.findall(tick, svg)
+
+
+def test_every_axis_names_its_unit_in_the_pages_language():
+    svg = str(line_chart(_points(), unit="persons", language="id", title="t", description="d"))
+    assert 'class="axis-unit">orang</text>' in svg
+    svg = str(line_chart(_points(), unit="percent", language="en", title="t", description="d"))
+    assert 'class="axis-unit">percent</text>' in svg
+
+
+def test_a_duration_axis_steps_in_round_days_not_thousands_of_minutes():
+    points = [ChartPoint("2020", Decimal(7200)), ChartPoint("2023", Decimal(15), "provisional")]
+    svg = str(line_chart(points, unit="minutes", language="id", title="t", description="d"))
+    assert _ticks(svg)[:4] == ["0 hari", "2 hari", "4 hari", "6 hari"]
+    assert "axis-unit" not in svg  # each tick says it
