@@ -201,6 +201,14 @@ def value_full(value, *, unit: str, language: str, decimals: int = 0) -> str:
     return number_full(value, language=language, decimals=decimals)
 
 
+def value_table(value, *, unit: str, language: str, decimals: int = 0) -> str:
+    """A table cell: millions and more in the reader's units (45,2 juta, Rp712,3 triliun;
+    the exact value goes on hover and in the downloads), smaller values in full."""
+    if value is not None and abs(_decimal(value)) >= 10**6:
+        return value_short(value, unit=unit, language=language)
+    return value_full(value, unit=unit, language=language, decimals=decimals)
+
+
 def unit_label(unit: str, *, language: str) -> str:
     """The unit as a table heading says it: "orang", "rupiah", "persen"; "people", "%"."""
     language = _language(language)

@@ -254,7 +254,9 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         if series
         else []
     )
-    _table_rows([*points, *vintages], decimals=indicator.decimals, language=language)
+    _table_rows(
+        [*points, *vintages], unit=indicator.unit, decimals=indicator.decimals, language=language
+    )
     _expression_texts(points, indicator=indicator, language=language)
     revised_periods = _revised_periods(vintages)
     selection_label = chosen.label
@@ -380,7 +382,7 @@ def indicator_png(request: HttpRequest, code: str) -> HttpResponse:
     return _chart_file(request, code, extension="png", content_type="image/png", render=charts.png)
 
 
-def _table_rows(observations: list, *, decimals: int, language: str) -> None:
+def _table_rows(observations: list, *, unit: str, decimals: int, language: str) -> None:
     """Give each observation of the data and revision tables its texts, once per distinct
     value: the period, the value, the status, the release's link (one query for all, from
     the registered extensions) and the publication and replacement dates. A long monthly
@@ -412,8 +414,11 @@ def _table_rows(observations: list, *, decimals: int, language: str) -> None:
         if period not in periods:
             periods[period] = formatting.period_label(period, language=language)
         observation.period_text = periods[period]
-        observation.value_text = formatting.value_full(
+        observation.value_exact = formatting.value_full(
             observation.value, unit="", language=language, decimals=decimals
+        )
+        observation.value_text = formatting.value_table(
+            observation.value, unit=unit, language=language, decimals=decimals
         )
         if observation.status not in statuses:
             statuses[observation.status] = observation.get_status_display()

@@ -25,6 +25,12 @@ def value_full(value, decimals=0):
 
 
 @register.simple_tag
+def value_table(value, unit, decimals=0):
+    """{% value_table observation.value indicator.unit indicator.decimals %} -> 45,2 juta."""
+    return formatting.value_table(value, unit=unit, language=_language(), decimals=decimals)
+
+
+@register.simple_tag
 def unit_label(unit):
     return formatting.unit_label(unit, language=_language())
 

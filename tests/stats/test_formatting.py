@@ -280,3 +280,21 @@ def test_a_derived_values_expression_reads_in_the_pages_number_format(
 )
 def test_durations_read_in_the_largest_unit_they_fill(minutes, language, expected):
     assert formatting.value_short(minutes, unit="minutes", language=language) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "language", "expected"),
+    [
+        (Decimal("712300000000000"), "rupiah", "id", "Rp712,3 triliun"),
+        (Decimal("712300000000000"), "rupiah", "en", "Rp712.3 trillion"),
+        (Decimal(45200000), "persons", "id", "45,2 juta"),
+        (Decimal(45200000), "persons", "en", "45.2 million"),
+        (Decimal(72000), "persons", "id", "72.000"),
+        (Decimal("12.9"), "percent", "id", "12,9"),
+    ],
+)
+def test_table_cells_use_the_readers_units_from_a_million(value, unit, language, expected):
+    decimals = 1 if unit == "percent" else 0
+    assert (
+        formatting.value_table(value, unit=unit, language=language, decimals=decimals) == expected
+    )

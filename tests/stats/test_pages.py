@@ -496,3 +496,12 @@ def test_a_computed_value_reads_in_words_and_keeps_its_exact_expression(client, 
     assert 'title="45200000">45,2 juta</td>' in html
     english = client.get("/en/indikator/ACTIVE_COVERAGE_ELIGIBLE/").content.decode()
     assert "44.4% = 45.2 million active participants" in english
+
+
+def test_tables_write_large_amounts_in_the_readers_units_with_the_exact_value_on_hover(
+    client, demo
+):
+    html = client.get("/id/indikator/FUNDS_UNDER_MANAGEMENT/").content.decode()
+    table = re.search(r'<table class="data-table" id="data-table">.*?</table>', html, re.S).group(0)
+    assert 'title="712.300.000.000.000">Rp712,3 triliun</td>' in table
+    assert "712.300.000.000.000</td>" not in table
