@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from stats.models import Topic
 from stats.pagecache import cached_page
 from stats.selectors import indicators_public, indicators_search
-from stats.views import headline_figures_shown
+from stats.views import expression_texts, headline_figures_shown
 
 from .news_markup import figure_references, figures_resolve, news_body_html
 from .selectors import (
@@ -74,6 +74,7 @@ def release_detail(request: HttpRequest, slug: str) -> HttpResponse:
     observations = list(release_observations_public(release=release))
     published = [o for o in observations if o.provenance is None]
     derived = [o for o in observations if o.provenance is not None]
+    expression_texts(derived, language=translation.get_language() or "id")
     context = {
         "release": release,
         "observations": published,

@@ -257,7 +257,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     _table_rows(
         [*points, *vintages], unit=indicator.unit, decimals=indicator.decimals, language=language
     )
-    _expression_texts(points, indicator=indicator, language=language)
+    expression_texts(points, indicator=indicator, language=language)
     revised_periods = _revised_periods(vintages)
     selection_label = chosen.label
     chart = _chart(chosen, language, chart_id=f"chart-{indicator.code.lower()}")
@@ -431,15 +431,20 @@ def _table_rows(observations: list, *, unit: str, decimals: int, language: str) 
             observation.valid_to_iso, observation.valid_to_text = date_texts(observation.valid_to)
 
 
-def _expression_texts(points: list, *, indicator: Indicator, language: str) -> None:
-    """Give each computed value its expression for a reader, in the page's number format
-    with the inputs named (``formatting.expression_text``), and its inputs' names: one
-    query for the input indicators of all of them."""
-    computed = [point for point in points if point.provenance]
+def expression_texts(computed: list, *, language: str, indicator: Indicator | None = None) -> None:
+    """Give each computed value (an observation with provenance) its expression for a
+    reader, in the page's number format with the inputs named
+    (``formatting.expression_text``), and its inputs with their names: one query for the
+    input indicators of all of them, one for the code names. ``indicator``: the values'
+    own indicator when they share it (else each value's series' indicator)."""
+    computed = [point for point in computed if point.provenance]
+    if not computed:
+        return
     codes = {item["indicator"] for point in computed for item in point.provenance["inputs"]}
-    inputs = {i.code: i for i in Indicator.objects.filter(code__in=codes)} if codes else {}
-    names = {(c.codelist_id, c.code): c.name for c in Code.objects.all()} if computed else {}
+    inputs = {i.code: i for i in Indicator.objects.filter(code__in=codes)}
+    names = {(c.codelist_id, c.code): c.name for c in Code.objects.all()}
     for point in computed:
+        own = indicator or point.series.indicator
         used = point.provenance["inputs"]
         point.expression_text = formatting.expression_text(
             point.provenance["expression"],
@@ -448,9 +453,9 @@ def _expression_texts(points: list, *, indicator: Indicator, language: str) -> N
                 for item in used
                 if item["indicator"] in inputs
             ],
-            unit=indicator.unit,
+            unit=own.unit,
             language=language,
-            decimals=max(indicator.decimals, 1),
+            decimals=max(own.decimals, 1),
         )
         point.inputs_shown = [
             {

@@ -4,6 +4,7 @@ from django import template
 from django.utils import translation
 
 from .. import formatting
+from ..models import Code
 
 register = template.Library()
 
@@ -28,6 +29,20 @@ def value_full(value, decimals=0):
 def value_table(value, unit, decimals=0):
     """{% value_table observation.value indicator.unit indicator.decimals %} -> 45,2 juta."""
     return formatting.value_table(value, unit=unit, language=_language(), decimals=decimals)
+
+
+@register.simple_tag(takes_context=True)
+def series_label(context, series):
+    """{% series_label series %} -> "Indonesia, BPU, Semua program": a series by the names
+    of its codes in the page's language (the code names read once per page render)."""
+    names = context.render_context.get("code_names")
+    if names is None:
+        names = context.render_context["code_names"] = {
+            (code.codelist_id, code.code): code.name for code in Code.objects.all()
+        }
+    # In the key's order (region, segment, program): the JSON object's is not kept.
+    pairs = (pair.split("=", 1) for pair in series.key.split(","))
+    return ", ".join(names.get((codelist, code), code) for codelist, code in pairs)
 
 
 @register.simple_tag

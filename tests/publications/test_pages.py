@@ -248,3 +248,14 @@ def test_every_page_runs_a_bounded_number_of_queries(
     with django_assert_max_num_queries(limit):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_release_detail_names_series_by_their_codes_and_reads_its_computed_values(client, demo):
+    html = _html(client, "/id/rilis/angka-tahunan-2023/")
+    assert "region=ID,segment=_T,program=_T</code>" not in html
+    assert 'title="region=ID,segment=_T,program=_T">Indonesia, Semua segmen, Semua program<' in html
+    assert (
+        '<span title="41.56 = 41560000 / 100000000 × 100">41,6 persen = 41,6 juta peserta '
+        "aktif / 100 juta pekerja yang layak × 100</span>"
+    ) in html
+    assert 'title="452.190.000.000.000">Rp452,2 triliun</td>' in html
