@@ -238,7 +238,8 @@ def line_chart(
         )
     # A missing period is a gap and a break in the series starts a new line: neither is
     # bridged. A segment that ends at a provisional value or an estimate is dashed.
-    solid, dashed = [], []
+    solid: list[str] = []
+    dashed: list[str] = []
     joined = [  # is point i joined to the one before it?
         i > 0 and o - ordinals[i - 1] == 1 and point.status != ObservationStatus.BREAK
         for i, (point, o) in enumerate(zip(points, ordinals, strict=True))

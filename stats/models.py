@@ -214,6 +214,22 @@ class Indicator(BilingualMixin, models.Model):
     source = models.CharField(_("source"), max_length=255, blank=True)
     methodology_id = models.TextField(_("methodology (Indonesian)"), blank=True)
     methodology_en = models.TextField(_("methodology (English)"), blank=True)
+    compare_with = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="compared_by",
+        verbose_name=_("look-alike"),
+        help_text=_(
+            "An indicator readers may take for this one (reported and computed, mid-year and "
+            "year-end, another denominator): both pages show the two values side by side."
+        ),
+    )
+    comparison_id = models.TextField(
+        _("why they differ (Indonesian)"), blank=True, help_text=_("One sentence.")
+    )
+    comparison_en = models.TextField(_("why they differ (English)"), blank=True)
     negative_allowed = models.BooleanField(
         _("negative values allowed"),
         default=False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField
@@ -17,7 +18,15 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from .extensions import extensions
-from .models import Code, Indicator, Observation, Series, SeriesCode, Target
+from .models import (
+    Code,
+    DerivedDefinition,
+    Indicator,
+    Observation,
+    Series,
+    SeriesCode,
+    Target,
+)
 from .periods import PERIODS_PER_YEAR, parse_period
 
 
@@ -112,9 +121,15 @@ def last_publication_at() -> dt.datetime | None:
 
 
 def indicators_public(*, at: dt.datetime | None = None) -> QuerySet:
-    """Indicators with at least one public value, with their topic, in topic order."""
+    """Indicators with at least one public value, with their topic, in topic order;
+    ``computed``: whether angka computes it (an active derived definition)."""
     visible = series_public(at=at).filter(indicator=OuterRef("pk"))
-    return Indicator.objects.filter(Exists(visible)).select_related("topic")
+    computed = DerivedDefinition.objects.filter(indicator=OuterRef("pk"), is_active=True)
+    return (
+        Indicator.objects.filter(Exists(visible))
+        .annotate(computed=Exists(computed))
+        .select_related("topic")
+    )
 
 
 def total_codes(*, codelist_ids: Iterable[str]) -> dict[str, str]:
@@ -197,6 +212,49 @@ def headline_figures_public(
             }
         )
     return figures
+
+
+def lookalikes_public(
+    *, indicator: Indicator, totals: dict[str, str], at: dt.datetime | None = None
+) -> list[dict]:
+    """The indicators readers may take for ``indicator`` (``compare_with``, either way),
+    each with both national annual values at the latest year both have and why they
+    differ: [{"other", "period", "value", "other_value", "note"}]. ``totals``: the total
+    code of each code list (``total_codes``). Two queries, or one when there is none."""
+    others = list(
+        indicators_public(at=at).filter(Q(pk=indicator.compare_with_id) | Q(compare_with=indicator))
+    )
+    if not others:
+        return []
+    values: dict[int, dict[str, Decimal]] = {indicator.pk: {}, **{o.pk: {} for o in others}}
+    for indicator_id, period, value in (
+        observations_public(at=at)
+        .filter(
+            series__indicator__in=list(values),
+            series__frequency="A",
+            # National totals: every code of the series is its code list's total.
+            series__dimensions__contained_by=totals,
+        )
+        .values_list("series__indicator_id", "period", "value")
+    ):
+        values[indicator_id][period] = value
+    own = values[indicator.pk]
+    found = []
+    for other in others:
+        theirs = values[other.pk]
+        common = max(set(own) & set(theirs), key=lambda p: parse_period(p).start, default=None)
+        # The note is on the indicator that names the other.
+        noted = indicator if indicator.compare_with_id == other.pk else other
+        found.append(
+            {
+                "other": other,
+                "period": common,
+                "value": own.get(common) if common else None,
+                "other_value": theirs.get(common) if common else None,
+                "note": noted.localized("comparison"),
+            }
+        )
+    return found
 
 
 def _shift_period(period: str, *, years: int) -> str:
@@ -311,5 +369,5 @@ def indicators_search(*, query: str) -> QuerySet:
     return (
         queryset.annotate(rank=SearchRank(vector, search), document=vector)
         .filter(Q(document=search) | Q(name_id__icontains=query) | Q(name_en__icontains=query))
-        .order_by("-rank", "code")
+        .order_by("computed", "-rank", "code")  # what was reported before what is computed
     )

@@ -42,6 +42,7 @@ from .selectors import (
     codes_in_use,
     headline_figures_public,
     indicators_public,
+    lookalikes_public,
     series_points_public,
     series_public,
     series_vintages_public,
@@ -98,7 +99,10 @@ def headline_figures_shown() -> list[dict]:
 
 @cached_page
 def indicator_list(request: HttpRequest) -> HttpResponse:
-    indicators = list(indicators_public().order_by("topic__order", "topic__code", "code"))
+    # In each topic the reported indicators first, then those angka computes from them.
+    indicators = list(
+        indicators_public().order_by("topic__order", "topic__code", "computed", "code")
+    )
     topics: dict[int, dict] = {}
     for indicator in indicators:
         topics.setdefault(indicator.topic_id, {"topic": indicator.topic, "indicators": []})
@@ -310,6 +314,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "revised_periods": revised_periods,
         "breakdowns": breakdowns,
         "derivation": derivation,
+        "lookalikes": lookalikes_public(indicator=indicator, totals=chosen.totals),
         "derivation_formula": _formula(derivation, language),
         "used_by": list(used_by.values()),
         "permalink": permalink,

@@ -563,3 +563,28 @@ DERIVED: list[tuple[str, str, dict[str, int], list[tuple[str, str, dict[str, str
         [("x", "FUNDS_UNDER_MANAGEMENT", NATIONAL_TOTAL)],
     ),
 ]
+
+# Look-alikes: (indicator, the one readers may take for it, why they differ in Indonesian,
+# in English). Their pages show both values side by side with this sentence.
+COMPARISONS = [
+    (
+        "FUNDS_UNDER_MANAGEMENT_GROWTH",
+        "FUNDS_UNDER_MANAGEMENT_YOY",
+        "Pertumbuhan yang dilaporkan BPJS Ketenagakerjaan dalam rilis 2023 mengacu pada dana "
+        "kelolaan pertengahan tahun; yang dihitung di sini membandingkan dana kelolaan akhir "
+        "tahun dengan akhir tahun sebelumnya.",
+        "The growth BPJS Ketenagakerjaan reported in its 2023 release refers to the mid-year "
+        "level of funds; the one computed here compares the year-end level with the year-end "
+        "level a year earlier.",
+    ),
+    (
+        "ACTIVE_COVERAGE_ELIGIBLE",
+        "COVERAGE_ELIGIBLE",
+        "Cakupan yang dilaporkan dalam rilis 2023 dinyatakan dari jumlah peserta pertengahan "
+        "tahun dan dibulatkan; yang dihitung di sini membagi peserta aktif akhir tahun dengan "
+        "pekerja yang layak (pekerja dikurangi ASN, TNI dan Polri).",
+        "The coverage stated in the 2023 release was given from the mid-year number of members "
+        "and rounded; the one computed here divides year-end active participants by eligible "
+        "workers (employed minus civil servants, military and police).",
+    ),
+]

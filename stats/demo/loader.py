@@ -132,6 +132,12 @@ def indicators_load() -> None:
             },
         )
         indicator.dimensions.set(dimensions)
+    for code, other, comparison_id, comparison_en in catalogue.COMPARISONS:
+        Indicator.objects.filter(code=code).update(
+            compare_with=Indicator.objects.get(code=other),
+            comparison_id=comparison_id,
+            comparison_en=comparison_en,
+        )
 
 
 def derived_definitions_load() -> None:

@@ -505,3 +505,48 @@ def test_tables_write_large_amounts_in_the_readers_units_with_the_exact_value_on
     table = re.search(r'<table class="data-table" id="data-table">.*?</table>', html, re.S).group(0)
     assert 'title="712.300.000.000.000">Rp712,3 triliun</td>' in table
     assert "712.300.000.000.000</td>" not in table
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "/id/indikator/FUNDS_UNDER_MANAGEMENT_YOY/",
+            "Untuk 2023: Pertumbuhan dana kelolaan (yoy) 12,9 persen, "
+            '<a href="/id/indikator/FUNDS_UNDER_MANAGEMENT_GROWTH/">Pertumbuhan dana kelolaan '
+            "(yoy, dihitung)</a> 13,5 persen.",
+        ),
+        (
+            "/id/indikator/FUNDS_UNDER_MANAGEMENT_GROWTH/",
+            "Untuk 2023: Pertumbuhan dana kelolaan (yoy, dihitung) 13,5 persen, "
+            '<a href="/id/indikator/FUNDS_UNDER_MANAGEMENT_YOY/">Pertumbuhan dana kelolaan '
+            "(yoy)</a> 12,9 persen.",
+        ),
+        (
+            "/en/indikator/ACTIVE_COVERAGE_ELIGIBLE/",
+            "For 2023: Coverage of eligible workers (computed) 41.6%, "
+            '<a href="/en/indikator/COVERAGE_ELIGIBLE/">Coverage of eligible workers</a> 40%.',
+        ),
+    ],
+)
+def test_look_alike_indicators_show_both_values_and_why_they_differ_on_both_pages(
+    client, demo, url, expected
+):
+    html = client.get(url).content.decode()
+    aside = re.search(r'<aside class="notice lookalike".*?</aside>', html, re.S).group(0)
+    assert expected in " ".join(aside.split())
+    assert ("pertengahan" in aside) or ("mid-year" in aside)
+
+
+def test_the_indicator_list_and_search_put_reported_indicators_before_computed_ones(client, demo):
+    html = client.get("/id/indikator/").content.decode()
+    dana = re.search(r'id="topic-dana".*?</ul>', html, re.S).group(0)
+    names = re.findall(r'href="/id/indikator/([A-Z_0-9]+)/"', dana)
+    computed = [n for n in names if n.endswith("_GROWTH")]
+    assert computed and names.index("FUNDS_UNDER_MANAGEMENT_YOY") < names.index(computed[0])
+    assert '<span class="badge">dihitung</span>' in dana
+    from stats.selectors import indicators_search
+
+    found = [i.code for i in indicators_search(query="dana kelolaan")]
+    first_computed = next(i for i, code in enumerate(found) if code.endswith("_GROWTH"))
+    assert "FUNDS_UNDER_MANAGEMENT" in found[:first_computed]
