@@ -140,6 +140,10 @@ class IndicatorAdmin(PublicDataAdmin):
         (_("Indonesian"), {"fields": ["name_id", "description_id", "methodology_id"]}),
         (_("English"), {"fields": ["name_en", "description_en", "methodology_en"]}),
         (_("Values"), {"fields": ["negative_allowed", "decimals", "source"]}),
+        (
+            _("Look-alike"),
+            {"fields": ["compare_with", "comparison_id", "comparison_en"]},
+        ),
         (_("History"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
