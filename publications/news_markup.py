@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -47,6 +48,8 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}}
 # Elements without a closing tag (they do not open a level in the HTML nh3 writes).
 VOID_TAGS = {"br", "hr", "img", "wbr"}
+# Elements a revision notice may follow; inline ones are part of the sentence around them.
+BLOCK_TAGS = {"p", "h2", "h3", "h4", "ul", "ol", "blockquote", "pre", "table", "hr"}
 TAG_PATTERN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>")
 TOKEN_PATTERN = re.compile(r"ANGKAFIGURE(\d+)X")
 
@@ -84,7 +87,7 @@ class Figure:
 
 def _reference(match: re.Match) -> FigureReference:
     codes = tuple(tuple(part.split("=", 1)) for part in match["codes"].split() if "=" in part)
-    return FigureReference(match["indicator"], match["period"], codes)  # type: ignore[arg-type]
+    return FigureReference(match["indicator"], match["period"], codes)
 
 
 def figure_references(body: str) -> list[FigureReference]:
@@ -187,7 +190,17 @@ def _value(figure: Figure, observation: Observation, *, language: str) -> str:
     )
 
 
-def figure_html(figure: Figure, *, language: str, mark: int | None = None) -> SafeString:
+def _url_in(url_language: str | None, url: Callable[[], str]) -> str:
+    """A link of the page around the text: in the page's language, not the text's."""
+    if url_language is None:
+        return url()
+    with translation.override(url_language):
+        return url()
+
+
+def figure_html(
+    figure: Figure, *, language: str, mark: int | None = None, url_language: str | None = None
+) -> SafeString:
     """The figure as it stood when the news release was published, linked to its indicator.
 
     ``mark`` numbers the revision notice of a revised figure (the notice itself is
@@ -208,8 +221,10 @@ def figure_html(figure: Figure, *, language: str, mark: int | None = None) -> Sa
         text = format_html(
             '<a class="figure{}" href="{}" title="{}">{}</a>',
             " figure-revised" if figure.revised else "",
-            figure_url(figure),
-            f"{indicator.name}, {formatting.period_label(figure.reference.period, language=language)}",
+            _url_in(url_language, lambda: figure_url(figure)),
+            indicator.name
+            + ", "
+            + formatting.period_label(figure.reference.period, language=language),
             _value(figure, figure.as_published, language=language),
         )
     if not figure.revised or mark is None:
@@ -222,19 +237,24 @@ def figure_html(figure: Figure, *, language: str, mark: int | None = None) -> Sa
     )
 
 
-def revision_notice_html(figure: Figure, *, language: str, mark: int) -> SafeString:
+def revision_notice_html(
+    figure: Figure, *, language: str, mark: int, url_language: str | None = None
+) -> SafeString:
     """The notice beside a revised figure: its value now, and the release that gave it."""
     current = figure.current
     assert current is not None and figure.revised  # only revised figures get a notice
+    assert current.valid_from is not None  # public, so published
     release = current.release
     release_text = format_html(
         '<a href="{}">{}</a>, {}',
-        reverse("publications:release", args=[release.slug]),
+        _url_in(url_language, lambda: reverse("publications:release", args=[release.slug])),
         release.localized("title"),
         formatting.date_label(current.valid_from, language=language),
     )
     value = format_html(
-        '<a href="{}">{}</a>', figure_url(figure), _value(figure, current, language=language)
+        '<a href="{}">{}</a>',
+        _url_in(url_language, lambda: figure_url(figure)),
+        _value(figure, current, language=language),
     )
     if figure.as_published is None:
         label = _("Published since")
@@ -255,27 +275,64 @@ def revision_notice_html(figure: Figure, *, language: str, mark: int) -> SafeStr
 
 
 def _block_ends(html: str) -> list[int]:
-    """Where each top-level element (or run of top-level text) of ``html`` ends."""
+    """Where each top-level block of ``html`` ends: a block element, or a run of text and
+    inline elements at the top level (what nh3 leaves of a removed ``div``)."""
     ends: list[int] = []
     depth = 0
+    in_run = False  # inside top-level text or inline elements
     position = 0
     for match in TAG_PATTERN.finditer(html):
-        if depth == 0 and html[position : match.start()].strip():
-            ends.append(match.start())  # text at the top level ends at the next element
         closing, name = match[1] == "/", match[2].lower()
+        block = name in BLOCK_TAGS
+        if depth == 0:
+            in_run = in_run or bool(html[position : match.start()].strip())
+            if block and not closing and in_run:
+                ends.append(match.start())
+                in_run = False
         if name in VOID_TAGS:
             if depth == 0:
-                ends.append(match.end())
+                if block:
+                    ends.append(match.end())
+                else:
+                    in_run = True
         elif closing:
             depth = max(depth - 1, 0)
             if depth == 0:
-                ends.append(match.end())
+                if block:
+                    ends.append(match.end())
+                else:
+                    in_run = True
         else:
             depth += 1
         position = match.end()
-    if html[position:].strip():
+    if in_run or html[position:].strip():
         ends.append(len(html))
     return ends
+
+
+def _figure_in_block(
+    figure: Figure,
+    *,
+    marks: dict[FigureReference, int],
+    notices: list[SafeString],
+    language: str,
+    url_language: str | None,
+) -> str:
+    """One figure of a block; a revised one's notice, the first time, joins ``notices``."""
+    mark = None
+    if figure.revised:
+        if figure.reference not in marks:
+            marks[figure.reference] = len(marks) + 1
+            notices.append(
+                revision_notice_html(
+                    figure,
+                    language=language,
+                    mark=marks[figure.reference],
+                    url_language=url_language,
+                )
+            )
+        mark = marks[figure.reference]
+    return str(figure_html(figure, language=language, mark=mark, url_language=url_language))
 
 
 def news_body_html(
@@ -284,8 +341,9 @@ def news_body_html(
     """The Markdown body as clean HTML, each cited figure as it was when published.
 
     ``language`` is the news release's own: its figures and notices are written as it
-    was, whatever the language of the page around it.
+    was, whatever the language of the page around it (whose language its links keep).
     """
+    url_language = translation.get_language()
     references: list[FigureReference] = []
 
     def substitute(match: re.Match) -> str:
@@ -310,18 +368,15 @@ def news_body_html(
             block = clean[start:end]
             notices: list[SafeString] = []
 
-            def figure_in_block(match: re.Match) -> str:
+            def figure_in_block(match: re.Match, notices: list[SafeString] = notices) -> str:
                 reference = references[int(match[1])]
-                figure = figures.get(reference) or Figure(reference)
-                mark = None
-                if figure.revised:
-                    if reference not in marks:
-                        marks[reference] = len(marks) + 1
-                        notices.append(
-                            revision_notice_html(figure, language=language, mark=marks[reference])
-                        )
-                    mark = marks[reference]
-                return str(figure_html(figure, language=language, mark=mark))
+                return _figure_in_block(
+                    figures.get(reference) or Figure(reference),
+                    marks=marks,
+                    notices=notices,
+                    language=language,
+                    url_language=url_language,
+                )
 
             pieces.append(TOKEN_PATTERN.sub(figure_in_block, block))
             if notices:

@@ -642,7 +642,15 @@ def release_observations_import(
 # --- news releases ----------------------------------------------------------------------
 
 
-NEWS_AUDITED_FIELDS = ("slug", "language", "title", "lead", "body", "release_id", "translation_of_id")
+NEWS_AUDITED_FIELDS = (
+    "slug",
+    "language",
+    "title",
+    "lead",
+    "body",
+    "release_id",
+    "translation_of_id",
+)
 
 
 def _news_translation_check(*, news_release: NewsRelease) -> None:
@@ -670,8 +678,7 @@ def _news_translation_check(*, news_release: NewsRelease) -> None:
         others = others.exclude(pk=news_release.pk)
         if NewsRelease.objects.filter(translation_of=news_release.pk).exists():
             raise ReleaseError(
-                "translation_of: this news release has translations of its own; "
-                "it is the original"
+                "translation_of: this news release has translations of its own; it is the original"
             )
     if others.exists():
         raise ReleaseError(
@@ -704,19 +711,13 @@ def news_release_save(
         before = {}
         if not creating:
             stored = NewsRelease.objects.select_for_update().get(pk=news_release.pk)
-            before = {
-                field: getattr(stored, field)
-                for field in NEWS_AUDITED_FIELDS
-            }
+            before = {field: getattr(stored, field) for field in NEWS_AUDITED_FIELDS}
         if creating and news_release.author_id is None:
             news_release.author = user
         news_release.save()
         if indicators is not None:
             news_release.indicators.set(indicators)
-        after = {
-            field: getattr(news_release, field)
-            for field in NEWS_AUDITED_FIELDS
-        }
+        after = {field: getattr(news_release, field) for field in NEWS_AUDITED_FIELDS}
         diff = {
             field: [before.get(field), value]
             for field, value in after.items()

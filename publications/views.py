@@ -385,7 +385,9 @@ def sitemap(request: HttpRequest) -> HttpResponse:
     # language, naming the other translation (not the same text under the other interface).
     groups: dict[int, list[NewsRelease]] = {}
     for news_release in news_public().order_by("pk"):
-        groups.setdefault(news_release.translation_group_id, []).append(news_release)
+        groups.setdefault(news_release.translation_of_id or news_release.pk, []).append(
+            news_release
+        )
     for translations in groups.values():
         alternates = [
             (news_release.language, request.build_absolute_uri(_news_url(news_release)))
