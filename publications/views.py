@@ -389,13 +389,9 @@ def sitemap(request: HttpRequest) -> HttpResponse:
             news_release
         )
     for translations in groups.values():
-        alternates = [
-            (news_release.language, request.build_absolute_uri(_news_url(news_release)))
-            for news_release in sorted(translations, key=lambda n: n.language != "id")
-        ]
-        for news_release, (_code, url) in zip(
-            sorted(translations, key=lambda n: n.language != "id"), alternates, strict=True
-        ):
+        ordered = sorted(translations, key=lambda n: n.language != "id")
+        alternates = [(n.language, request.build_absolute_uri(_news_url(n))) for n in ordered]
+        for news_release, (_code, url) in zip(ordered, alternates, strict=True):
             entries.append(
                 {"loc": url, "alternates": alternates, "lastmod": news_release.published_at}
             )
