@@ -11,10 +11,11 @@ redis://127.0.0.1:6379/0; the run's cache keys get a prefix of their own). It
 * serves the site with gunicorn as the README's production section says
   (``config/gunicorn.conf.py``, DEBUG off, Redis cache), through bench-api's
   ``gunicorn_start``;
-* asks for the home page and two indicator pages (a large synthetic one, a demo one)
-  in both languages, one request at a time over loopback, and times the first byte of
-  each answer: **warm** (the page is in the page cache) and **cold** (the run's keys are
-  deleted from Redis before every request, so the page is rendered afresh);
+* asks for the home page, two indicator pages (a large synthetic one, a demo one) and
+  the demo's news release (its figures as of its publication) in both languages, one
+  request at a time over loopback, and times the first byte of each answer: **warm**
+  (the page is in the page cache) and **cold** (the run's keys are deleted from Redis
+  before every request, so the page is rendered afresh);
 * renders each page in process with Django's test client and counts its SQL queries,
   cold and warm, and the share of the cold time spent in SQL;
 
@@ -54,6 +55,11 @@ SECTION_START = "<!-- bench-pages:start -->"
 SECTION_END = "<!-- bench-pages:end -->"
 SYNTHETIC_INDICATOR = "SYN_ACTIVE_PARTICIPANTS"
 DEMO_INDICATOR = "ACTIVE_PARTICIPANTS"
+# The demo's news release in two languages: its figures resolved as of its publication.
+NEWS_RELEASE = {
+    "id": "peletakan-batu-pertama-gedung-ikn",
+    "en": "groundbreaking-of-the-ikn-building",
+}
 WARM_GOAL_MS = 20
 COLD_GOAL_MS = 200
 
@@ -76,6 +82,10 @@ def pages() -> list[Page]:
             Page(
                 f"Indicator {DEMO_INDICATOR} ({language})",
                 f"/{language}/indikator/{DEMO_INDICATOR}/",
+            ),
+            Page(
+                f"News release ({language})",
+                f"/{language}/siaran-pers/{NEWS_RELEASE[language]}/",
             ),
         ]
     return result

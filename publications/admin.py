@@ -349,7 +349,15 @@ class ReleaseAdmin(admin.ModelAdmin):
 
 @admin.register(NewsRelease)
 class NewsReleaseAdmin(admin.ModelAdmin):
-    list_display = ("title", "language", "release", "published_at", "author", "editor")
+    list_display = (
+        "title",
+        "language",
+        "translation_of",
+        "release",
+        "published_at",
+        "author",
+        "editor",
+    )
     list_filter = ("language", ("published_at", admin.EmptyFieldListFilter))
     search_fields = ("slug", "title", "lead")
     prepopulated_fields = {"slug": ("title",)}
@@ -358,6 +366,7 @@ class NewsReleaseAdmin(admin.ModelAdmin):
     fields = (
         "slug",
         "language",
+        "translation_of",
         "title",
         "lead",
         "body",
@@ -373,6 +382,9 @@ class NewsReleaseAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "release":
             kwargs["queryset"] = Release.objects.exclude(status=ReleaseStatus.CANCELLED)
+        if db_field.name == "translation_of":
+            # Only an original (not itself a translation) can be translated.
+            kwargs["queryset"] = NewsRelease.objects.filter(translation_of__isnull=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from django.db.models import Max, Min, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from .choices import ReleaseStatus
 from .models import NewsRelease, Release
-from .selectors import news_public, releases_public
+from .selectors import news_public_in_language, releases_public
 
 # News releases listed on an indicator page.
 INDICATOR_NEWS_SHOWN = 5
@@ -56,7 +57,12 @@ class PublishingExtension:
         }
 
     def indicator_sections(self, *, indicator, request) -> list[str]:
-        news = list(news_public().filter(indicators=indicator)[:INDICATOR_NEWS_SHOWN])
+        language = "en" if (translation.get_language() or "id")[:2] == "en" else "id"
+        news = list(
+            news_public_in_language(language=language).filter(indicators=indicator)[
+                :INDICATOR_NEWS_SHOWN
+            ]
+        )
         html = render_to_string("publications/_indicator_news.html", {"news": news}, request)
         return [html]
 

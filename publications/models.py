@@ -134,6 +134,18 @@ class NewsRelease(models.Model):
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.INDONESIAN
     )
+    translation_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="translations",
+        verbose_name=_("translation of"),
+        help_text=_(
+            "The news release (in the other language) this one translates: the two are one "
+            "news release in two languages, listed once per language and linked to each other."
+        ),
+    )
     title = models.CharField(_("title"), max_length=255)
     lead = models.TextField(_("lead"), help_text=_("The opening paragraph, shown in lists."))
     body = models.TextField(_("body"), help_text=_("Markdown."))
@@ -168,10 +180,25 @@ class NewsRelease(models.Model):
         verbose_name = _("news release")
         verbose_name_plural = _("news releases")
         indexes = [models.Index(fields=["published_at"], name="news_published_at")]
+        constraints = [
+            # One translation per language of a news release, and none of itself.
+            models.UniqueConstraint(
+                fields=["translation_of", "language"], name="news_one_translation_per_language"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(translation_of=models.F("id")),
+                name="news_not_a_translation_of_itself",
+            ),
+        ]
         permissions = [("publish_newsrelease", _("Can publish a news release"))]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def translation_group_id(self) -> int | None:
+        """The original's id, shared by every translation of one news release."""
+        return self.translation_of_id or self.pk
 
 
 class AuditEntryImmutable(Exception):

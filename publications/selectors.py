@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from stats.models import Observation
@@ -45,6 +46,34 @@ def news_public(
     if language:
         queryset = queryset.filter(language=language)
     return queryset.order_by("-published_at", "-pk")
+
+
+def news_public_in_language(
+    *, language: str, now: dt.datetime | None = None
+) -> QuerySet[NewsRelease]:
+    """Published news releases as a page in ``language`` lists them, newest first.
+
+    A news release in two languages is one news release: it is listed once, in
+    ``language``; one with no translation in ``language`` is listed in its own.
+    """
+    public = news_public(now=now)
+    translation_in_language = public.filter(language=language).filter(
+        Q(translation_of=OuterRef("pk"))
+        | Q(pk=OuterRef("translation_of"))
+        | Q(translation_of=OuterRef("translation_of"))
+    )
+    return public.filter(Q(language=language) | ~Exists(translation_in_language))
+
+
+def news_translations_public(
+    *, news_release: NewsRelease, now: dt.datetime | None = None
+) -> dict[str, NewsRelease]:
+    """The published translations of one news release by language, itself included."""
+    group = news_release.translation_group_id
+    translations = news_public(now=now).filter(Q(pk=group) | Q(translation_of=group))
+    found = {translation.language: translation for translation in translations}
+    found.setdefault(news_release.language, news_release)
+    return found
 
 
 def calendar_upcoming() -> QuerySet:
@@ -114,10 +143,15 @@ def calendar_entries_public(*, now: dt.datetime | None = None, past: int = 50) -
 
 
 def news_public_filtered(
-    *, topic: str | None = None, year: int | None = None, now: dt.datetime | None = None
+    *,
+    language: str,
+    topic: str | None = None,
+    year: int | None = None,
+    now: dt.datetime | None = None,
 ) -> QuerySet[NewsRelease]:
-    """Published news releases, optionally of one topic (by its indicators) and one year."""
-    queryset = news_public(now=now).select_related("release")
+    """Published news releases listed in ``language`` (each once), optionally of one topic
+    (by its indicators) and one year."""
+    queryset = news_public_in_language(language=language, now=now).select_related("release")
     if topic:
         queryset = queryset.filter(indicators__topic__code=topic).distinct()
     if year:
@@ -146,11 +180,23 @@ def releases_search(*, query: str) -> QuerySet[Release]:
     )
 
 
-def news_search(*, query: str) -> QuerySet[NewsRelease]:
-    """Published news releases whose title, lead or body matches ``query``, newest first."""
-    queryset = news_public()
+def news_search(*, query: str, language: str) -> QuerySet[NewsRelease]:
+    """Published news releases whose title, lead or body matches ``query``, newest first.
+
+    A match in either translation finds the news release, listed once, as a page in
+    ``language`` lists it.
+    """
     vector = SearchVector("title", "lead", "body", config="simple")
     search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
         query, config="english", search_type="websearch"
     )
-    return queryset.annotate(document=vector).filter(Q(document=search) | Q(title__icontains=query))
+    matching_groups = (
+        news_public()
+        .annotate(document=vector)
+        .filter(Q(document=search) | Q(title__icontains=query))
+        .annotate(group=Coalesce("translation_of", "pk"))
+        .values("group")
+    )
+    return news_public_in_language(language=language).filter(
+        Q(pk__in=matching_groups) | Q(translation_of__in=matching_groups)
+    )

@@ -642,6 +642,50 @@ def release_observations_import(
 # --- news releases ----------------------------------------------------------------------
 
 
+NEWS_AUDITED_FIELDS = (
+    "slug",
+    "language",
+    "title",
+    "lead",
+    "body",
+    "release_id",
+    "translation_of_id",
+)
+
+
+def _news_translation_check(*, news_release: NewsRelease) -> None:
+    """A translation names the original, in the other language; one per language."""
+    original_id = news_release.translation_of_id
+    if original_id is None:
+        return
+    if news_release.pk is not None and original_id == news_release.pk:
+        raise ReleaseError("translation_of: a news release cannot be a translation of itself")
+    original = NewsRelease.objects.filter(pk=original_id).first()
+    if original is None:
+        raise ReleaseError("translation_of: no such news release")
+    if original.translation_of_id is not None:
+        raise ReleaseError(
+            f"translation_of: {original.slug} is itself a translation; "
+            "name the news release it translates"
+        )
+    if original.language == news_release.language:
+        raise ReleaseError(
+            f"translation_of: {original.slug} is in the same language; "
+            "a translation is in the other language"
+        )
+    others = NewsRelease.objects.filter(translation_of=original, language=news_release.language)
+    if news_release.pk is not None:
+        others = others.exclude(pk=news_release.pk)
+        if NewsRelease.objects.filter(translation_of=news_release.pk).exists():
+            raise ReleaseError(
+                "translation_of: this news release has translations of its own; it is the original"
+            )
+    if others.exists():
+        raise ReleaseError(
+            f"translation_of: {original.slug} has a translation in this language already"
+        )
+
+
 def news_release_save(
     *, news_release: NewsRelease, user, indicators: Iterable | None = None
 ) -> NewsRelease:
@@ -662,23 +706,18 @@ def news_release_save(
         )
         if status == ReleaseStatus.CANCELLED:
             raise ReleaseError("release: the release is cancelled; choose another")
+    _news_translation_check(news_release=news_release)
     with transaction.atomic():
         before = {}
         if not creating:
             stored = NewsRelease.objects.select_for_update().get(pk=news_release.pk)
-            before = {
-                field: getattr(stored, field)
-                for field in ("slug", "language", "title", "lead", "body", "release_id")
-            }
+            before = {field: getattr(stored, field) for field in NEWS_AUDITED_FIELDS}
         if creating and news_release.author_id is None:
             news_release.author = user
         news_release.save()
         if indicators is not None:
             news_release.indicators.set(indicators)
-        after = {
-            field: getattr(news_release, field)
-            for field in ("slug", "language", "title", "lead", "body", "release_id")
-        }
+        after = {field: getattr(news_release, field) for field in NEWS_AUDITED_FIELDS}
         diff = {
             field: [before.get(field), value]
             for field, value in after.items()

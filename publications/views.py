@@ -14,8 +14,8 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse
+from django.shortcuts import redirect, render
+from django.urls import reverse, translate_url
 from django.utils import timezone, translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
@@ -26,13 +26,16 @@ from stats.pagecache import cached_page
 from stats.selectors import indicators_public, indicators_search
 from stats.views import expression_texts, headline_figures_shown
 
+from .models import NewsRelease
 from .news_markup import figure_references, figures_resolve, news_body_html
 from .selectors import (
     calendar_entries_public,
     calendar_upcoming,
     news_public,
     news_public_filtered,
+    news_public_in_language,
     news_search,
+    news_translations_public,
     news_years_public,
     release_observations_public,
     release_public_get,
@@ -80,7 +83,7 @@ def release_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "observations": published,
         "revisions": [o for o in published if o.previous_value is not None],
         "derived": derived,
-        "news": list(news_public().filter(release=release)),
+        "news": list(news_public_in_language(language=_language()).filter(release=release)),
         "corrections": list(releases_public().filter(corrects=release)),
     }
     return render(request, "publications/release_detail.html", context)
@@ -108,26 +111,61 @@ def news_list(request: HttpRequest) -> HttpResponse:
         context["errors"] = errors
         return render(request, "publications/news_list.html", context, status=400)
     assert number is not None  # else among the errors
-    paginator = Paginator(news_public_filtered(topic=topic, year=year), PAGE_SIZE)
+    paginator = Paginator(
+        news_public_filtered(language=_language(), topic=topic, year=year), PAGE_SIZE
+    )
     if number > paginator.num_pages:
         raise Http404(_("page: there are only %(count)d pages") % {"count": paginator.num_pages})
     context["page"] = paginator.page(number)
     return render(request, "publications/news_list.html", context)
 
 
+def _news_url(news_release: NewsRelease) -> str:
+    """A news release's page in its own language."""
+    with translation.override(news_release.language):
+        return reverse("publications:news-detail", args=[news_release.slug])
+
+
 @cached_page
 def news_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    language = _language()
     news_release = news_public().select_related("release").filter(slug=slug).first()
     if news_release is None:
         raise Http404(_("No published news release with this name."))
+    translations = news_translations_public(news_release=news_release)
+    if news_release.language != language and language in translations:
+        # One news release in two languages: this page's language has its own text.
+        return redirect(_news_url(translations[language]))
     figures = figures_resolve(
         references=figure_references(news_release.body), published_at=news_release.published_at
     )
+    # hreflang names each translation at its own address; the switch opens the other
+    # translation, or this text under the other language's interface when there is none.
+    alternates = [
+        (code, request.build_absolute_uri(_news_url(translations[code])))
+        for code, _name in settings.LANGUAGES
+        if code in translations
+    ]
+    language_switch = {
+        code: _news_url(translations[code])
+        if code in translations
+        else translate_url(request.get_full_path(), code)
+        for code, _name in settings.LANGUAGES
+    }
+    other = [t for code, t in translations.items() if code != news_release.language]
     context = {
         "news_release": news_release,
-        "body": news_body_html(body=news_release.body, figures=figures, language=_language()),
+        "body": news_body_html(
+            body=news_release.body, figures=figures, language=news_release.language
+        ),
         "figures": [f for f in figures.values() if f.current is not None],
+        "revised": any(f.revised for f in figures.values()),
         "indicators": list(news_release.indicators.order_by("code")),
+        "alternates": alternates,
+        "canonical": request.build_absolute_uri(_news_url(news_release)),
+        "language_switch": language_switch,
+        "translation": other[0] if other else None,
+        "translation_missing": news_release.language != language,
     }
     return render(request, "publications/news_detail.html", context)
 
@@ -252,7 +290,7 @@ class NewsFeed(Feed):
         return reverse("publications:news")
 
     def items(self):
-        return news_public()[:50]
+        return news_public_in_language(language=_language())[:50]
 
     def item_title(self, item):
         return item.title
@@ -279,7 +317,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "figures": headline_figures_shown(),
         "releases": list(releases_public()[:5]),
-        "news": list(news_public()[:4]),
+        "news": list(news_public_in_language(language=_language())[:4]),
         "upcoming": list(calendar_upcoming()[:4]),
         "topics": list(Topic.objects.all()),
     }
@@ -301,7 +339,7 @@ def search(request: HttpRequest) -> HttpResponse:
             searched=True,
             indicators=list(indicators_search(query=query)[:SEARCH_LIMIT]),
             releases=list(releases_search(query=query)[:SEARCH_LIMIT]),
-            news=list(news_search(query=query)[:SEARCH_LIMIT]),
+            news=list(news_search(query=query, language=_language())[:SEARCH_LIMIT]),
         )
         context["total"] = (
             len(context["indicators"]) + len(context["releases"]) + len(context["news"])
@@ -344,8 +382,20 @@ def sitemap(request: HttpRequest) -> HttpResponse:
         add("stats:indicator", indicator.code, lastmod=indicator.updated_at)
     for release in releases_public():
         add("publications:release", release.slug, lastmod=release.published_at)
-    for news_release in news_public():
-        add("publications:news-detail", news_release.slug, lastmod=news_release.published_at)
+    # A news release is one page per translation, each at its own address in its own
+    # language, naming the other translation (not the same text under the other interface).
+    groups: dict[int, list[NewsRelease]] = {}
+    for news_release in news_public().order_by("pk"):
+        groups.setdefault(news_release.translation_of_id or news_release.pk, []).append(
+            news_release
+        )
+    for translations in groups.values():
+        ordered = sorted(translations, key=lambda n: n.language != "id")
+        alternates = [(n.language, request.build_absolute_uri(_news_url(n))) for n in ordered]
+        for news_release, (_code, url) in zip(ordered, alternates, strict=True):
+            entries.append(
+                {"loc": url, "alternates": alternates, "lastmod": news_release.published_at}
+            )
     return render(
         request,
         "publications/sitemap.xml",

@@ -40,13 +40,18 @@ WIB = ZoneInfo("Asia/Jakarta")
 
 
 def news_releases_load(*, release: Release) -> None:
-    """The demo news releases of ``release``, published with it."""
+    """The demo news releases of ``release``, published with it; a translation after the
+    news release it translates."""
     for spec in NEWS.get(release.slug, []):
+        original = spec.get("translation_of")
         news, _ = NewsRelease.objects.update_or_create(
             slug=spec["slug"],
             defaults={
                 "release": release,
                 "language": spec["language"],
+                "translation_of": (
+                    NewsRelease.objects.get(slug=original) if original is not None else None
+                ),
                 "title": spec["title"],
                 "lead": spec["lead"],
                 "body": spec["body"],

@@ -72,9 +72,16 @@ def change_text(change, points=False):
 
 @register.simple_tag(takes_context=True)
 def language_url(context, language):
-    """The current page (with its query) in ``language``: the language switcher's link."""
+    """The current page (with its query) in ``language``: the language switcher's link.
+
+    A page whose other language lives at another address (a news release's translation)
+    gives it as ``language_switch`` in its context.
+    """
     from django.urls import translate_url
 
+    switch = context.get("language_switch") or {}
+    if language in switch:
+        return switch[language]
     request = context["request"]
     return translate_url(request.get_full_path(), language)
 

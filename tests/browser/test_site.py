@@ -115,44 +115,44 @@ def test_journalist_finds_the_next_release_and_opens_a_news_release(
     page.wait_for_url(re.compile(r"/id/siaran-pers/peserta-aktif-2024/$"))
     figures = page.locator(".prose a.figure")
     cited = [figures.nth(i).inner_text() for i in range(figures.count())]
-    assert cited[0] == "45,2 juta"  # [[ACTIVE_PARTICIPANTS 2024]], live
+    assert cited[0] == "45,2 juta"  # [[ACTIVE_PARTICIPANTS 2024]], as published
     assert "29,3 juta" in cited  # wage earners
     assert "9,9 juta" in cited  # informal sector
     screenshot(page, "news")
     assert (SCREENSHOTS / "news.png").stat().st_size > 0
 
-    assert page.locator(".prose .revised-note").count() == 0
+    assert page.locator(".revision-notes").count() == 0
     news_url = page.url
 
     figures.first.click()
     page.wait_for_url(re.compile(r"/id/indikator/ACTIVE_PARTICIPANTS/\?frequency=A"))
     assert page.locator("h1").inner_text() == "Peserta aktif"
 
-    # Later a correction revises the figure the news release cites: the news page now
-    # shows the new value, and says what it said when it was published.
+    # Later a correction revises the figure the news release cites: the news release is
+    # a record, so its sentence still says what it said; a notice after the paragraph
+    # gives the value now and the release that revised it.
     _correction_publish(*clerk_and_reviewer, corrects="angka-tahunan-2024", value=45_612_345)
     page.goto(news_url)
     figures = page.locator(".prose a.figure")
-    assert figures.first.inner_text() == "45,6 juta"
-    # The derived figures it cites moved with their input, in the same publication:
-    # progress to the 70 million target is now 45,612,345 / 70,000,000 = 65.2%.
-    assert "65,2 persen" in figures.all_inner_texts()
-    notes = page.locator(".prose .revised-note")
-    # One notice per revised figure: participants, their growth, progress, required growth.
+    assert figures.first.inner_text() == "45,2 juta"
+    notes = page.locator(".prose .revision-note")
+    # One notice per revised figure: participants, their growth, progress, required growth
+    # (the derived figures moved with their input, in the same publication).
     assert notes.count() == 4
-    assert notes.first.inner_text() == (
-        "(direvisi sejak siaran pers ini terbit; saat itu tertulis 45,2 juta)"
+    assert notes.first.inner_text().startswith(
+        "1Direvisi: nilai kini 45,6 juta (rilis Koreksi angka tahunan 2024, "
     )
+    # Progress to the 70 million target is now 45,612,345 / 70,000,000 = 65.2%.
+    assert "nilai kini 65,2 persen" in " ".join(notes.all_inner_texts())
     assert notes.first.is_visible()
     screenshot(page, "news-revised")
     assert (SCREENSHOTS / "news-revised.png").stat().st_size > 0
 
+    # It has no English translation: the English page says so and shows it as published.
     page.locator('[data-language-switch="en"]').click()
-    page.wait_for_url(re.compile(r"/en/"))
-    assert page.locator(".prose a.figure").first.inner_text() == "45.6 million"
-    assert "revised since this news release was published; it then said 45.2 million" in (
-        page.locator(".prose .revised-note").first.inner_text()
-    )
+    page.wait_for_url(re.compile(r"/en/siaran-pers/peserta-aktif-2024/$"))
+    assert "has no English translation" in page.locator(".translation-missing").inner_text()
+    assert page.locator(".prose a.figure").first.inner_text() == "45,2 juta"
 
 
 def test_pages_work_on_a_phone_screen(site, browser, screenshot):

@@ -142,23 +142,28 @@ def test_news_detail_renders_markdown_without_scripts_or_handlers(client, news):
     assert 'href="https://example.org/rilis"' in body
 
 
-def test_news_detail_shows_live_figures_linked_to_their_indicator(client, news):
+def test_news_detail_shows_figures_as_published_linked_to_their_indicator(client, news):
     html = _html(client, "/id/siaran-pers/peserta-2023/")
     assert (
-        '<a class="figure" href="/id/indikator/ACTIVE_PARTICIPANTS/'
+        '<a class="figure figure-revised" href="/id/indikator/ACTIVE_PARTICIPANTS/'
         '?frequency=A&amp;region=ID&amp;segment=_T&amp;program=_T"'
     ) in html
-    assert ">41,6 juta</a>" in html  # the value now
-    assert ">9,2 juta</a>" in html  # BPU, revised from 7.6 million
+    assert ">40 juta</a>" in html  # as published, not the 41,6 juta of today
+    assert ">7,6 juta</a>" in html  # BPU as published, revised to 9,2 juta since
     assert "(angka tidak tersedia)" in html
 
 
-def test_news_detail_says_when_a_figure_was_revised_since(client, news):
+def test_news_detail_puts_the_revision_notice_after_the_paragraph(client, news):
     html = _html(client, "/id/siaran-pers/peserta-2023/")
-    assert "direvisi sejak siaran pers ini terbit; saat itu tertulis 40 juta" in html
-    assert "direvisi sejak siaran pers ini terbit; saat itu tertulis 7,6 juta" in html
+    paragraph_end = html.index("</p>", html.index(">7,6 juta</a>"))
+    notice = html.index('<div class="revision-notes" role="note">')
+    assert notice == paragraph_end + len("</p>")
+    assert '<strong class="revision-label">Direvisi</strong>: nilai kini' in html
+    assert '>41,6 juta</a> (rilis <a href="/id/rilis/angka-tahunan-2023/">' in html
     english = _html(client, "/en/siaran-pers/peserta-2023/")
-    assert "revised since this news release was published; it then said 40 million" in english
+    # An Indonesian-only text keeps its words and notices in Indonesian on the English page.
+    assert "no English translation" in english
+    assert '>41,6 juta</a> (rilis <a href="/en/rilis/angka-tahunan-2023/">' in english
 
 
 def test_news_list_filters_by_topic_and_year(client, news):
