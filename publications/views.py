@@ -21,9 +21,8 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from stats.models import Topic
 from stats.pagecache import cached_page
-from stats.selectors import indicators_public, indicators_search
+from stats.selectors import indicators_public, indicators_search, topics_public
 from stats.views import headline_figures_shown
 
 from .news_markup import figure_references, figures_resolve, news_body_html
@@ -89,7 +88,7 @@ def release_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def news_list(request: HttpRequest) -> HttpResponse:
     topic = request.GET.get("topic") or None
     raw_year = request.GET.get("year") or None
-    topics = list(Topic.objects.all())
+    topics = list(topics_public())
     errors = []
     if topic and topic not in {t.code for t in topics}:
         errors.append(_("topic: %(value)s is not a topic") % {"value": topic})
@@ -280,7 +279,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "releases": list(releases_public()[:5]),
         "news": list(news_public()[:4]),
         "upcoming": list(calendar_upcoming()[:4]),
-        "topics": list(Topic.objects.all()),
+        "topics": list(topics_public()),
     }
     return render(request, "publications/home.html", context)
 
@@ -337,7 +336,7 @@ def sitemap(request: HttpRequest) -> HttpResponse:
         "publications:calendar",
     ):
         add(name)
-    for topic in Topic.objects.all():
+    for topic in topics_public():
         add("stats:methodology-topic", topic.code)
     for indicator in indicators_public().order_by("code"):
         add("stats:indicator", indicator.code, lastmod=indicator.updated_at)
