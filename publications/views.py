@@ -101,7 +101,7 @@ def news_list(request: HttpRequest) -> HttpResponse:
     number = _page_number(request)
     if number is None:
         errors.append(_("page: use a whole number from 1"))
-    context = {"topics": topics, "years": news_years_public(), "topic": topic, "year": year}
+    context: dict = {"topics": topics, "years": news_years_public(), "topic": topic, "year": year}
     if errors:
         context["errors"] = errors
         return render(request, "publications/news_list.html", context, status=400)

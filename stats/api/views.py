@@ -139,12 +139,7 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     csv_filename = "indicators.csv"
 
     def get_queryset(self):
-        return (
-            indicators_public()
-            .select_related("derivation")
-            .prefetch_related("dimensions")
-            .order_by("code")
-        )
+        return indicators_public().select_related("derivation").prefetch_related("dimensions")
 
     def get_serializer_class(self):
         return IndicatorDetailSerializer if self.action == "retrieve" else IndicatorSerializer
