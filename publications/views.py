@@ -125,7 +125,9 @@ def news_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "news_release": news_release,
         "body": news_body_html(body=news_release.body, figures=figures, language=_language()),
         "figures": [f for f in figures.values() if f.current is not None],
-        "indicators": list(news_release.indicators.order_by("code")),
+        "indicators": list(
+            news_release.indicators.filter(pk__in=indicators_public().values("pk")).order_by("code")
+        ),
     }
     return render(request, "publications/news_detail.html", context)
 

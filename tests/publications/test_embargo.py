@@ -13,6 +13,7 @@ from django.utils import timezone
 from publications.derived import derived_confirm
 from publications.models import NewsRelease, Release
 from publications.services import (
+    news_release_publish,
     news_release_save,
     release_approve,
     release_create,
@@ -300,18 +301,22 @@ CATALOGUE_URLS = [
     "/id/metodologi/kepesertaan/",
     "/id/cari/?q=rahasia",
     "/id/rilis/feed.atom",
+    "/id/siaran-pers/siaran-dasar/",
+    "/api/v1/news/",
+    "/api/v1/news/siaran-dasar/",
     "/id/kalender/",
     "/sitemap.xml",
 ]
 
 
 @pytest.fixture
-def new_in_scheduled(catalogue, clerk, reviewer):
+def new_in_scheduled(catalogue, clerk, reviewer, editor):
     """2023 published; scheduled an hour from now: a release with the first values of a
-    new indicator (in a new topic, with a target) and of a new province."""
+    new indicator (in a new topic, with a target, named by a published news release)
+    and of a new province."""
     from stats.models import Code, Indicator, Series, Target, Topic
 
-    _published("dasar", [ROW])
+    earlier = _published("dasar", [ROW])
     topic = Topic.objects.create(code="topik-rahasia", name_id="Topik Rahasia", name_en="Topic")
     indicator = Indicator.objects.create(
         code="SECRET_CLAIMS",
@@ -338,6 +343,14 @@ def new_in_scheduled(catalogue, clerk, reviewer):
         value=1000,
         document="Dokumen Rahasia",
     )
+    news = news_release_save(
+        news_release=NewsRelease(
+            release=earlier, slug="siaran-dasar", title="Peserta", lead="-", body="Peserta."
+        ),
+        user=editor,
+        indicators=Indicator.objects.filter(code__in=["ACTIVE_PARTICIPANTS", "SECRET_CLAIMS"]),
+    )
+    news_release_publish(news_release=news, user=editor)
     release_submit(release=release, user=clerk)
     release_approve(release=release, user=reviewer)
     return release_schedule(
@@ -373,3 +386,6 @@ def test_what_a_release_brings_to_the_catalogue_shows_once_it_is_published(
     assert client.get("/api/v1/observations/", {"region": "ZRH"}).status_code == 200
     assert "Topik Rahasia" in _text(client.get("/id/metodologi/"))
     assert client.get("/id/indikator/SECRET_CLAIMS/").status_code == 200
+    news = client.get("/api/v1/news/siaran-dasar/").json()
+    assert set(news["indicators"]) == {"ACTIVE_PARTICIPANTS", "SECRET_CLAIMS"}
+    assert "Klaim Rahasia" in _text(client.get("/id/siaran-pers/siaran-dasar/"))
