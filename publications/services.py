@@ -478,6 +478,7 @@ def release_publish(
     if (published_directly or revised_directly) and at is None:
         raise ReleaseError("at: rows written as published need their publication instant")
     now = _now()
+    instant_given = at is not None
     at = _jakarta(at) if at is not None else now
     if at > now + PUBLISH_CLOCK_TOLERANCE:
         raise ReleaseError(f"at: {at.isoformat()} is in the future; schedule the release instead")
@@ -485,6 +486,9 @@ def release_publish(
         _require(user, PERM_REVIEW, f"publish release {release.slug}")
     with transaction.atomic():
         publication_lock()
+        if not instant_given:
+            # Now is when the lock is ours: a publication it waited for comes before.
+            now = at = _now()
         stored = _lock(release)
         if stored.status == ReleaseStatus.PUBLISHED:
             return _refresh(release, stored)
