@@ -17,7 +17,12 @@ from stats.derived import RecomputeSummary, RevisionOrderError, derived_run
 
 from .choices import RecomputeStatus
 from .models import RecomputeRequest, Release
-from .services import recompute_request_enqueue, release_create, release_publish
+from .services import (
+    publication_lock,
+    recompute_request_enqueue,
+    release_create,
+    release_publish,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,10 @@ def publish_differences(
         return recompute_release_create(slug_base=slug_base, title_id=title_id, title_en=title_en)
 
     with transaction.atomic():
+        # In the order of publications: taken before the run reads the published values
+        # and writes, so that no publication changes them under it (and no two wait on
+        # each other's rows and lock).
+        publication_lock()
         try:
             with transaction.atomic():
                 summary = compute(new_release, timezone.now())

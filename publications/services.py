@@ -91,6 +91,27 @@ def _status_name(status: str) -> str:
     return ReleaseStatus(status).value.replace("_", " ")
 
 
+# The key of the PostgreSQL advisory lock of ``publication_lock`` (any fixed number
+# that no other advisory lock of the project uses).
+PUBLICATION_LOCK_KEY = 0x616E676B61
+
+
+def publication_lock() -> None:
+    """Take, until the end of the current transaction, the lock that puts the changes
+    of what is published in one order: every publication (``release_publish``, the
+    derived-values releases of ``publications.derived``) and every precompute of a
+    release's derived values (``release_schedule``), which reads the published values.
+
+    So a precompute sees every publication that came before it, and every publication
+    that comes after it has a later audit entry (``_precompute_outdated``); and a
+    publication's derived values are computed from values that cannot change under it.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("publication_lock: only inside a transaction")
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PUBLICATION_LOCK_KEY])
+
+
 def _lock(release: Release) -> Release:
     """The stored row, locked until the end of the transaction (never the caller's copy)."""
     locked = Release.objects.select_for_update().filter(pk=release.pk).first()
@@ -391,6 +412,7 @@ def release_schedule(
             "is not in the future"
         )
     with transaction.atomic():
+        publication_lock()  # before the precompute reads the published values
         stored = _lock(release)
         if stored.status == ReleaseStatus.IN_REVIEW and stored.approved_by_id is None:
             raise ReleaseError(
@@ -456,12 +478,17 @@ def release_publish(
     if (published_directly or revised_directly) and at is None:
         raise ReleaseError("at: rows written as published need their publication instant")
     now = _now()
+    instant_given = at is not None
     at = _jakarta(at) if at is not None else now
     if at > now + PUBLISH_CLOCK_TOLERANCE:
         raise ReleaseError(f"at: {at.isoformat()} is in the future; schedule the release instead")
     if user is not None:
         _require(user, PERM_REVIEW, f"publish release {release.slug}")
     with transaction.atomic():
+        publication_lock()
+        if not instant_given:
+            # Now is when the lock is ours: a publication it waited for comes before.
+            now = at = _now()
         stored = _lock(release)
         if stored.status == ReleaseStatus.PUBLISHED:
             return _refresh(release, stored)
@@ -477,10 +504,14 @@ def release_publish(
                 + ("" if user is None else "; only an approved release can be published")
             )
         before = stored.status
-        if before == ReleaseStatus.IN_REVIEW:
-            # Approved and published at once, never scheduled: its derived values are
-            # computed now, in this transaction, so they become public with the inputs
-            # (a scheduled release has them already, from release_schedule).
+        if before == ReleaseStatus.IN_REVIEW or (
+            before == ReleaseStatus.SCHEDULED and _precompute_outdated(stored)
+        ):
+            # Its derived values are computed now, in this transaction, so they become
+            # public with the inputs: approved and published at once, never scheduled;
+            # or scheduled, but other values were published since its values were
+            # precomputed (release_schedule), which may revise an input of them or make
+            # one computable. Otherwise the precomputed values are right as they are.
             derived_precompute(release=stored)
         # The claim: of two publishers racing, only one changes the row.
         claimed = Release.objects.filter(pk=stored.pk, status=before).update(
@@ -525,6 +556,23 @@ def release_publish(
         )
     stored.refresh_from_db()
     return _refresh(release, stored)
+
+
+def _precompute_outdated(release: Release) -> bool:
+    """Whether a publication came after the precompute of ``release``'s derived values
+    (its latest scheduling). Both take ``publication_lock``, so the order of their audit
+    entries is the order in which they were made."""
+    precomputed = (
+        AuditEntry.objects.filter(release=release, action=AuditAction.SCHEDULED)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if precomputed is None:
+        return True
+    return AuditEntry.objects.filter(
+        action=AuditAction.PUBLISHED, release__isnull=False, pk__gt=precomputed
+    ).exists()
 
 
 def release_publish_if_due(*, release_id: int, now: dt.datetime | None = None) -> Release | None:

@@ -21,9 +21,8 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from stats.models import Topic
 from stats.pagecache import cached_page
-from stats.selectors import indicators_public, indicators_search
+from stats.selectors import indicators_public, indicators_search, topics_public
 from stats.views import expression_texts, headline_figures_shown
 
 from .models import NewsRelease
@@ -93,7 +92,7 @@ def release_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def news_list(request: HttpRequest) -> HttpResponse:
     topic = request.GET.get("topic") or None
     raw_year = request.GET.get("year") or None
-    topics = list(Topic.objects.all())
+    topics = list(topics_public())
     errors = []
     if topic and topic not in {t.code for t in topics}:
         errors.append(_("topic: %(value)s is not a topic") % {"value": topic})
@@ -106,7 +105,7 @@ def news_list(request: HttpRequest) -> HttpResponse:
     number = _page_number(request)
     if number is None:
         errors.append(_("page: use a whole number from 1"))
-    context = {"topics": topics, "years": news_years_public(), "topic": topic, "year": year}
+    context: dict = {"topics": topics, "years": news_years_public(), "topic": topic, "year": year}
     if errors:
         context["errors"] = errors
         return render(request, "publications/news_list.html", context, status=400)
@@ -160,7 +159,9 @@ def news_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "figures": [f for f in figures.values() if f.current is not None],
         "revised": any(f.revised for f in figures.values()),
-        "indicators": list(news_release.indicators.order_by("code")),
+        "indicators": list(
+            news_release.indicators.filter(pk__in=indicators_public().values("pk")).order_by("code")
+        ),
         "alternates": alternates,
         "canonical": request.build_absolute_uri(_news_url(news_release)),
         "language_switch": language_switch,
@@ -319,7 +320,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "releases": list(releases_public()[:5]),
         "news": list(news_public_in_language(language=_language())[:4]),
         "upcoming": list(calendar_upcoming()[:4]),
-        "topics": list(Topic.objects.all()),
+        "topics": list(topics_public()),
     }
     return render(request, "publications/home.html", context)
 
@@ -376,7 +377,7 @@ def sitemap(request: HttpRequest) -> HttpResponse:
         "publications:calendar",
     ):
         add(name)
-    for topic in Topic.objects.all():
+    for topic in topics_public():
         add("stats:methodology-topic", topic.code)
     for indicator in indicators_public().order_by("code"):
         add("stats:indicator", indicator.code, lastmod=indicator.updated_at)

@@ -26,9 +26,15 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from .choices import Frequency, ObservationStatus, Unit
-from .models import AS_OF_SQL, Code, CodeList, Indicator, Observation, Series, Topic
+from .models import AS_OF_SQL, Indicator, Observation, Series
 from .periods import Period, PeriodError, parse_period
-from .selectors import releases_public_ids
+from .selectors import (
+    codelists_public,
+    codes_public,
+    indicators_public,
+    releases_public_ids,
+    topics_public,
+)
 
 MAX_LIST_ITEMS = 500
 # The series index (``SeriesIndex``) is kept per worker while the catalogue has at most
@@ -61,13 +67,19 @@ class CodeRef:
 
 
 class CatalogueLookups:
-    """The small tables the API validates against and labels rows with, read once each."""
+    """The small tables the API validates against and labels rows with, read once each.
+
+    Only the public catalogue (``stats.selectors``): an indicator, code or code list that
+    only unpublished releases use is unknown to every filter, like one that does not
+    exist, and is no column of a table."""
 
     @cached_property
     def indicators(self) -> dict[str, IndicatorRef]:
         return {
             row[1]: IndicatorRef(*row)
-            for row in Indicator.objects.values_list("id", "code", "name_id", "name_en", "unit")
+            for row in indicators_public()
+            .order_by()
+            .values_list("id", "code", "name_id", "name_en", "unit")
         }
 
     @cached_property
@@ -78,14 +90,14 @@ class CatalogueLookups:
     def codelists(self) -> list[tuple[str, str, str]]:
         """(id, name_id, name_en) in code-list order: the dimension columns of a table."""
         return list(
-            CodeList.objects.order_by("order", "id").values_list("id", "name_id", "name_en")
+            codelists_public().order_by("order", "id").values_list("id", "name_id", "name_en")
         )
 
     @cached_property
     def codes(self) -> dict[tuple[str, str], CodeRef]:
         return {
             (row[1], row[2]): CodeRef(*row)
-            for row in Code.objects.values_list("id", "codelist_id", "code", "name_id", "name_en")
+            for row in codes_public().values_list("id", "codelist_id", "code", "name_id", "name_en")
         }
 
     @cached_property
@@ -665,7 +677,7 @@ class SearchFilter(django_filters.CharFilter):
 
 class TopicFilter(ListFilter):
     def resolve(self, values, lookups):
-        known = set(Topic.objects.filter(code__in=values).values_list("code", flat=True))
+        known = set(topics_public().filter(code__in=values).values_list("code", flat=True))
         unknown = [code for code in values if code not in known]
         if unknown:
             raise forms.ValidationError(f"unknown topic {', '.join(unknown)}")

@@ -20,12 +20,14 @@ from django.utils import timezone
 from .extensions import extensions
 from .models import (
     Code,
+    CodeList,
     DerivedDefinition,
     Indicator,
     Observation,
     Series,
     SeriesCode,
     Target,
+    Topic,
 )
 from .periods import PERIODS_PER_YEAR, parse_period
 
@@ -76,10 +78,58 @@ def observations_public(*, at: dt.datetime | None = None) -> QuerySet:
     return Observation.objects.as_of(at)
 
 
+# --- The public catalogue: one rule for every resource (API, pages, search, sitemap,
+# feeds, CSV, the OpenAPI description). A series, an indicator, a code, a code list or a
+# target is public once a public value uses it (``observations_public``), and from then
+# on for good: published values are never withdrawn. Before that, whatever an
+# unpublished release brings is invisible, and so is a catalogue entry that nothing uses
+# yet (an indicator or a code made in the admin ahead of its data): nothing shows early.
+
+
 def series_public(*, at: dt.datetime | None = None) -> QuerySet:
     """Series with at least one public value: a series of an embargoed release is hidden."""
     visible = observations_public(at=at).filter(series=OuterRef("pk"))
     return Series.objects.filter(Exists(visible))
+
+
+def indicators_public(*, at: dt.datetime | None = None) -> QuerySet:
+    """Indicators with at least one public value, with their topic; ``computed``: whether
+    angka computes it (an active derived definition)."""
+    visible = series_public(at=at).filter(indicator=OuterRef("pk"))
+    computed = DerivedDefinition.objects.filter(indicator=OuterRef("pk"), is_active=True)
+    return (
+        Indicator.objects.filter(Exists(visible))
+        .annotate(computed=Exists(computed))
+        .select_related("topic")
+    )
+
+
+def topics_public(*, at: dt.datetime | None = None) -> QuerySet:
+    """The topics with a public indicator."""
+    return Topic.objects.filter(Exists(indicators_public(at=at).filter(topic=OuterRef("pk"))))
+
+
+def codes_public(*, at: dt.datetime | None = None, indicator_id: int | None = None) -> QuerySet:
+    """The codes a public series uses (of one indicator, given ``indicator_id``).
+
+    One probe per code (a series with this code and a public value), not a join over
+    every series: a few ms at 2 million observations.
+    """
+    visible = observations_public(at=at).filter(series=OuterRef("series_id"))
+    used = SeriesCode.objects.filter(Exists(visible), code=OuterRef("pk"))
+    if indicator_id is not None:
+        used = used.filter(series__indicator_id=indicator_id)
+    return Code.objects.filter(Exists(used))
+
+
+def codelists_public(*, at: dt.datetime | None = None) -> QuerySet:
+    """The code lists with a public code."""
+    return CodeList.objects.filter(Exists(codes_public(at=at).filter(codelist=OuterRef("pk"))))
+
+
+def targets_public(*, at: dt.datetime | None = None) -> QuerySet:
+    """The targets of public series."""
+    return Target.objects.filter(Exists(series_public(at=at).filter(pk=OuterRef("series_id"))))
 
 
 def series_with_latest_public(*, queryset: QuerySet, at: dt.datetime | None = None) -> QuerySet:
@@ -94,16 +144,8 @@ def series_with_latest_public(*, queryset: QuerySet, at: dt.datetime | None = No
 
 
 def codes_in_use(*, indicator_id: int, at: dt.datetime | None = None) -> QuerySet:
-    """The codes that appear in the public series of one indicator, in code-list order.
-
-    One probe per code (a series of this indicator with this code and a public value),
-    not a join over every series of the indicator: a few ms at 2 million observations.
-    """
-    visible = observations_public(at=at).filter(series=OuterRef("series_id"))
-    used = SeriesCode.objects.filter(
-        Exists(visible), code=OuterRef("pk"), series__indicator_id=indicator_id
-    )
-    return Code.objects.filter(Exists(used)).order_by(
+    """The codes that appear in the public series of one indicator, in code-list order."""
+    return codes_public(at=at, indicator_id=indicator_id).order_by(
         "codelist__order", "codelist_id", "order", "code"
     )
 
@@ -118,18 +160,6 @@ def last_publication_at() -> dt.datetime | None:
 
 
 # --- Public reads for the website (the same embargo as the API: observations_public). ---
-
-
-def indicators_public(*, at: dt.datetime | None = None) -> QuerySet:
-    """Indicators with at least one public value, with their topic, in topic order;
-    ``computed``: whether angka computes it (an active derived definition)."""
-    visible = series_public(at=at).filter(indicator=OuterRef("pk"))
-    computed = DerivedDefinition.objects.filter(indicator=OuterRef("pk"), is_active=True)
-    return (
-        Indicator.objects.filter(Exists(visible))
-        .annotate(computed=Exists(computed))
-        .select_related("topic")
-    )
 
 
 def total_codes(*, codelist_ids: Iterable[str]) -> dict[str, str]:

@@ -33,7 +33,6 @@ from .models import (
     Indicator,
     Series,
     Target,
-    Topic,
     series_key,
 )
 from .pagecache import cached_page
@@ -46,6 +45,7 @@ from .selectors import (
     series_points_public,
     series_public,
     series_vintages_public,
+    topics_public,
     total_codes,
 )
 
@@ -273,7 +273,12 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     api_url = request.build_absolute_uri(f"/api/v1/observations/?{api_query}")
     derivation = DerivedDefinition.objects.filter(indicator=indicator, is_active=True).first()
     derived_from_this = list(
-        DerivedInput.objects.filter(indicator=indicator, definition__is_active=True)
+        DerivedInput.objects.filter(
+            indicator=indicator,
+            definition__is_active=True,
+            # A derived indicator is named once it is public itself.
+            definition__indicator__in=indicators_public().order_by().values("pk"),
+        )
         .select_related("definition__indicator")
         .order_by("definition__indicator__code")
     )
@@ -587,12 +592,12 @@ def _citation(indicator, label: str, points, permalink: str, language: str) -> s
 
 @cached_page
 def methodology(request: HttpRequest) -> HttpResponse:
-    return render(request, "stats/methodology.html", {"topics": list(Topic.objects.all())})
+    return render(request, "stats/methodology.html", {"topics": list(topics_public())})
 
 
 @cached_page
 def methodology_topic(request: HttpRequest, topic: str) -> HttpResponse:
-    found = Topic.objects.filter(code=topic).first()
+    found = topics_public().filter(code=topic).first()
     if found is None:
         raise Http404(_("No such topic."))
     indicators = list(
@@ -605,7 +610,7 @@ def methodology_topic(request: HttpRequest, topic: str) -> HttpResponse:
     context = {
         "topic": found,
         "indicators": indicators,
-        "topics": list(Topic.objects.all()),
+        "topics": list(topics_public()),
     }
     return render(request, "stats/methodology_topic.html", context)
 

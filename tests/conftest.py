@@ -17,6 +17,38 @@ def catalogue(db):
     indicators_load()
 
 
+MAIN_FREQUENCY_PERIOD = {"A": "2023", "S": "2023-S1", "Q": "2023-Q1", "M": "2023-01"}
+
+
+@pytest.fixture
+def catalogue_public(catalogue):
+    """The catalogue made public: a published value for every indicator (national total,
+    its main frequency) and for every code (active participants 2023): the public
+    catalogue is what public values use (``stats.selectors``)."""
+    from stats.models import Code, Indicator
+
+    rows = {
+        (indicator.code, "ID", "_T", "_T", MAIN_FREQUENCY_PERIOD[indicator.frequency], "1")
+        for indicator in Indicator.objects.all()
+    }
+    key = {"region": "ID", "segment": "_T", "program": "_T"}
+    for codelist_id, code in Code.objects.values_list("codelist_id", "code"):
+        codes = {**key, codelist_id: code}
+        rows.add(
+            (
+                "ACTIVE_PARTICIPANTS",
+                codes["region"],
+                codes["segment"],
+                codes["program"],
+                "2023",
+                "1",
+            )
+        )
+    release = release_create(slug="katalog", title_id="Katalog", title_en="Catalogue")
+    import_rows(release, sorted(rows))
+    return release_publish(release=release)
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
@@ -17,6 +17,7 @@ from publications.models import Release
 from publications.selectors import calendar_upcoming, news_public, releases_public
 from stats.api.base import PublicDetailMixin
 from stats.api.views import FORMAT_PARAMETER, LANG_PARAMETER
+from stats.selectors import indicators_public
 
 from .filtersets import NewsFilterSet, ReleaseFilterSet
 from .serializers import (
@@ -74,7 +75,13 @@ class NewsReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     csv_filename = "news.csv"
 
     def get_queryset(self):
-        return news_public().select_related("release").prefetch_related("indicators")
+        # The indicators it names that are public (``indicators_public``): one of a
+        # release still under embargo is not named before its values are.
+        return (
+            news_public()
+            .select_related("release")
+            .prefetch_related(Prefetch("indicators", queryset=indicators_public()))
+        )
 
     def get_serializer_class(self):
         return NewsReleaseDetailSerializer if self.action == "retrieve" else NewsReleaseSerializer

@@ -13,7 +13,7 @@ import json
 from functools import cached_property
 
 from django.db import DatabaseError
-from django.db.models import Count, Field, Max, Prefetch
+from django.db.models import Count, Field, Max, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from drf_spectacular.openapi import AutoSchema
@@ -30,9 +30,16 @@ from rest_framework.response import Response
 from config.db import prepared_cursor
 from stats.events import generation_memo
 from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
-from stats.models import Code, CodeList, Indicator, Observation, Series, Target, exact_text
+from stats.models import Observation, Series, exact_text
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
-from stats.selectors import series_public, series_with_latest_public
+from stats.selectors import (
+    codelists_public,
+    codes_public,
+    indicators_public,
+    series_public,
+    series_with_latest_public,
+    targets_public,
+)
 
 from .base import CachedJSON, KeysetPagination, PublicDetailMixin, PublicReadMixin
 from .cache import request_generation
@@ -80,12 +87,13 @@ class DimensionParameterSchema(AutoSchema):
     def get_override_parameters(self):
         parameters = super().get_override_parameters()
         try:
-            codelists = list(CodeList.objects.order_by("order", "id"))
+            codelists = list(codelists_public().order_by("order", "id"))
         except DatabaseError:
             codelists = []
         for codelist in codelists:
             sample = (
-                Code.objects.filter(codelist=codelist)
+                codes_public()
+                .filter(codelist=codelist)
                 .order_by("order")
                 .values_list("code", flat=True)[:2]
             )
@@ -122,9 +130,6 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     ),
 )
 class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = Indicator.objects.select_related("topic", "derivation").prefetch_related(
-        "dimensions"
-    )
     serializer_class = IndicatorSerializer
     filterset_class = IndicatorFilterSet
     lookup_field = "code"
@@ -132,6 +137,9 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     ordering_options = {"code": [("code", False)]}
     default_ordering = "code"
     csv_filename = "indicators.csv"
+
+    def get_queryset(self):
+        return indicators_public().select_related("derivation").prefetch_related("dimensions")
 
     def get_serializer_class(self):
         return IndicatorDetailSerializer if self.action == "retrieve" else IndicatorSerializer
@@ -150,7 +158,8 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
 
     @cached_property
     def indicators_edited(self) -> dict:
-        return Indicator.objects.aggregate(latest=Max("updated_at"), count=Count("id"))
+        # Of the public ones: an edit of a hidden indicator must not show, even as a date.
+        return indicators_public().aggregate(latest=Max("updated_at"), count=Count("id"))
 
     def retrieve(self, request, *args, **kwargs):
         cached = self.cached_response()
@@ -158,7 +167,8 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
             return cached
         indicator = self.get_object()
         indicator.public_targets = list(
-            Target.objects.filter(series__indicator=indicator)
+            targets_public()
+            .filter(series__indicator=indicator)
             .select_related("series")
             .order_by("series__key", "period_start")
         )
@@ -190,19 +200,23 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="One code list with its codes", parameters=[LANG_PARAMETER]),
 )
 class CodeListViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = CodeList.objects.annotate(code_count=Count("codes"))
     serializer_class = CodeListSerializer
     ordering_options = {"order": [("order", False), ("id", False)]}
     default_ordering = "order"
     csv_filename = "codelists.csv"
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        public_codes = codes_public().filter(codelist=OuterRef("pk")).order_by()
+        queryset = codelists_public().annotate(
+            code_count=Subquery(
+                public_codes.values("codelist").annotate(count=Count("id")).values("count")
+            )
+        )
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(
                 Prefetch(
                     "codes",
-                    queryset=Code.objects.select_related("parent").order_by("order", "code"),
+                    queryset=codes_public().select_related("parent").order_by("order", "code"),
                 )
             )
         return queryset
@@ -211,7 +225,7 @@ class CodeListViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
         return CodeListDetailSerializer if self.action == "retrieve" else CodeListSerializer
 
     def version_parts(self):
-        codes = Code.objects.aggregate(count=Count("id"), last=Max("id"))
+        codes = codes_public().aggregate(count=Count("id"), last=Max("id"))
         return [*super().version_parts(), str(codes["count"]), str(codes["last"])]
 
     def get_csv_columns(self):

@@ -221,9 +221,14 @@ def test_draft_values_never_appear(client, published, url):
 
 
 def test_a_draft_only_code_is_an_unknown_filter_value_for_the_public(client, published):
-    # Region 32 exists as a code; its only series is under embargo: it answers nothing.
-    assert results(get(client, region="32")) == []
-    assert results(get(client, "/api/v1/series/", region="32")) == []
+    # Region 32 exists as a code; its only series is under embargo: it is refused as a
+    # code that does not exist is, so the answer does not tell that it exists.
+    for url in (OBSERVATIONS, "/api/v1/series/"):
+        embargoed, missing = get(client, url, region="32"), get(client, url, region="99")
+        assert embargoed.status_code == missing.status_code == 400
+        assert embargoed.json()["errors"]["region"] == [
+            missing.json()["errors"]["region"][0].replace("99", "32")
+        ]
 
 
 def test_release_filter_refuses_a_draft_release(client, published):
@@ -538,7 +543,7 @@ INDICATOR_FILTERS = [
 @pytest.mark.parametrize(
     ("params", "holds"), INDICATOR_FILTERS, ids=[str(p) for p, _ in INDICATOR_FILTERS]
 )
-def test_every_indicator_filter_narrows_the_list(client, catalogue, params, holds):
+def test_every_indicator_filter_narrows_the_list(client, catalogue_public, params, holds):
     DerivedDefinition.objects.get_or_create(
         indicator=Indicator.objects.get(code="FUNDS_UNDER_MANAGEMENT_YOY"),
         defaults={"kind": "percent_change"},
@@ -595,7 +600,7 @@ def test_indicator_detail_shows_codes_in_use_latest_values_and_targets(client, p
     assert detail["derivation"] is None
 
 
-def test_derived_indicator_detail_shows_its_definition(client, catalogue):
+def test_derived_indicator_detail_shows_its_definition(client, catalogue_public):
     indicator = Indicator.objects.get(code="FUNDS_UNDER_MANAGEMENT_YOY")
     definition, _created = DerivedDefinition.objects.update_or_create(
         indicator=indicator,
@@ -629,14 +634,14 @@ def test_detail_refuses_list_parameters(client, catalogue):
 # --- code lists ---
 
 
-def test_codelists_list_their_names_in_both_languages(client, catalogue):
+def test_codelists_list_their_names_in_both_languages(client, catalogue_public):
     lists = {c["id"]: c for c in results(get(client, "/api/v1/codelists/"))}
     assert set(lists) == {"region", "segment", "program"}
     assert lists["region"]["code_count"] == 39
     assert lists["segment"]["name_en"] and lists["segment"]["name_id"]
 
 
-def test_codelist_detail_lists_its_codes(client, catalogue):
+def test_codelist_detail_lists_its_codes(client, catalogue_public):
     detail = get(client, "/api/v1/codelists/segment/", lang="en").json()
     codes = {code["code"]: code for code in detail["codes"]}
     assert set(codes) == {"_T", "PU", "BPU", "JAKON", "PMI"}
@@ -644,13 +649,13 @@ def test_codelist_detail_lists_its_codes(client, catalogue):
     assert codes["BPU"]["name"] == codes["BPU"]["name_en"]
 
 
-def test_codelist_csv_links_carry_no_format(client, catalogue):
+def test_codelist_csv_links_carry_no_format(client, catalogue_public):
     rows = csv_rows(get(client, "/api/v1/codelists/", format="csv"))
     assert [row["id"] for row in rows] == ["region", "segment", "program"]
     assert all(row["url"].endswith(f"/api/v1/codelists/{row['id']}/") for row in rows)
 
 
-def test_a_csv_list_streams_in_the_language_asked_for(client, catalogue):
+def test_a_csv_list_streams_in_the_language_asked_for(client, catalogue_public):
     rows = csv_rows(get(client, "/api/v1/indicators/", format="csv", lang="en", q="dana kelolaan"))
     assert "Funds under management" in {row["name"] for row in rows}
 

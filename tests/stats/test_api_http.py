@@ -342,7 +342,7 @@ def test_cors_is_not_added_outside_the_api(client, db):
 # --- OpenAPI and docs ---
 
 
-def test_the_schema_documents_every_observation_filter(client, catalogue):
+def test_the_schema_documents_every_observation_filter(client, catalogue_public):
     schema = client.get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/v1/observations/"]["get"]
     names = {parameter["name"] for parameter in operation["parameters"]}
