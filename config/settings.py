@@ -112,6 +112,9 @@ if not DATABASE_URL:
         "COMMAND with a project-local PostgreSQL when there is none"
     )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# A persistent connection is checked before a request uses it, so after a database restart
+# only the requests in flight fail (503, config.middleware), not the next one per thread.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(
         f"DATABASE_URL must name a PostgreSQL database, not {DATABASE_URL!r}"
@@ -141,6 +144,13 @@ CACHES = {
         "BACKEND": "config.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "angka"),
+        # Redis unreachable: answers are served uncached (config/cache.py), after at most
+        # the connect timeout, and then without trying for the pause (seconds).
+        "OPTIONS": {
+            "socket_connect_timeout": float(os.environ.get("CACHE_CONNECT_TIMEOUT", "0.5")),
+            "socket_timeout": float(os.environ.get("CACHE_SOCKET_TIMEOUT", "2")),
+            "unavailable_pause": float(os.environ.get("CACHE_UNAVAILABLE_PAUSE", "5")),
+        },
     }
 }
 
