@@ -4,12 +4,23 @@ flight get a 503 with Retry-After and the next ones succeed."""
 
 from __future__ import annotations
 
+import http.client
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.test import override_settings
+from django.db import close_old_connections, connection
+from django.test import Client, override_settings
 
 from publications.choices import ReleaseStatus
 from publications.models import Release
@@ -128,3 +139,184 @@ def test_publishing_works_with_redis_down(catalogue, django_capture_on_commit_ca
                 callback()
     assert published.status == ReleaseStatus.PUBLISHED
     assert Release.objects.get(pk=release.pk).status == ReleaseStatus.PUBLISHED
+
+
+# --- PostgreSQL restarted under load ---
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def terminate_backends(pid: int | None = None) -> int:
+    """From a connection of its own, end the server process of the application's
+    connection ``pid`` (or of every connection to the test database but the test's)."""
+    own = connection.get_new_connection(connection.get_connection_params())
+    own.autocommit = True
+    try:
+        if pid is not None:
+            rows = own.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchall()
+        else:
+            connection.ensure_connection()
+            rows = own.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), %s)",
+                [connection.connection.info.backend_pid],
+            ).fetchall()
+    finally:
+        own.close()
+    return sum(1 for (ended,) in rows if ended)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "url",
+    # A page (the error comes from the view) and the API (from its cache middleware).
+    ["/id/indikator/ACTIVE_PARTICIPANTS/", "/api/v1/observations/?indicator=ACTIVE_PARTICIPANTS"],
+)
+def test_a_request_in_flight_when_the_database_drops_is_a_503_and_the_next_succeeds(
+    celery_eager, published, url
+):
+    client = Client(raise_request_exception=False)
+    assert client.get(url).status_code == 200
+    assert terminate_backends(connection.connection.info.backend_pid) == 1
+    cache.clear()  # a cached answer would need no database
+    response = client.get(url)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response["Cache-Control"] == "no-store"
+    if url.startswith("/api/"):
+        assert "database is unavailable" in response.json()["detail"]
+    # What Django does when a request ends: the broken connection is closed.
+    close_old_connections()
+    assert client.get(url).status_code == 200
+
+
+def test_any_other_error_is_still_a_500(client, db):
+    from config.middleware import server_error
+
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = server_error(client.get("/healthz").wsgi_request)
+    assert response.status_code == 500
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _children(pid: int) -> set[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(child) for child in text.split()}
+
+
+@pytest.fixture
+def gunicorn_on_test_database():
+    """The production gunicorn (config/gunicorn.conf.py, one worker) on the test database."""
+    port = _free_port()
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+            f"{database['NAME']}"
+        ),
+        "DEBUG": "false",
+        "SECRET_KEY": "test-only-secret-key-for-a-subprocess-0123456789abcdef",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "4",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        # Every request reaches the database: no cached answers, no rate limit.
+        "API_CACHE_SECONDS": "0",
+        "API_ANON_RATE": "off",
+    }
+    if database.get("PASSWORD"):
+        env["PGPASSWORD"] = database["PASSWORD"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.environ.get("GUNICORN_TEST_LOG", os.devnull), "w"),  # noqa: SIM115
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, "gunicorn exited"
+        assert time.monotonic() < deadline, "gunicorn did not start"
+        try:
+            if _get(port, "/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    try:
+        yield process, port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _get(port: int, path: str) -> tuple[int, str | None]:
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        client.request("GET", path)
+        response = client.getresponse()
+        response.read()
+        return response.status, response.getheader("Retry-After")
+    finally:
+        client.close()
+
+
+# JSON answers: a CSV download cut in the middle of its stream, after its 200, can only
+# end short (its last chunk missing), which the client sees as an incomplete body.
+LOAD = [
+    "/api/v1/indicators/",
+    "/api/v1/indicators/ACTIVE_PARTICIPANTS/",
+    "/api/v1/observations/?indicator=ACTIVE_PARTICIPANTS",
+    "/api/v1/releases/",
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_connections_cut_under_load_fail_cleanly_and_no_worker_dies(
+    celery_eager, published, gunicorn_on_test_database
+):
+    process, port = gunicorn_on_test_database
+    workers = _children(process.pid)
+    assert len(workers) == 1
+    outcomes: Counter = Counter()
+    missing_retry_after = []
+    stop = threading.Event()
+
+    def load(offset: int) -> None:
+        count = offset
+        while not stop.is_set():
+            path = LOAD[count % len(LOAD)]
+            status, retry_after = _get(port, path)
+            outcomes[status] += 1
+            if status == 503 and retry_after is None:
+                missing_retry_after.append(path)
+            count += 8
+
+    threads = [threading.Thread(target=load, args=(offset,)) for offset in range(8)]
+    for thread in threads:
+        thread.start()
+    ended = 0
+    try:
+        for _ in range(10):
+            time.sleep(0.3)
+            ended += terminate_backends()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert ended > 0  # the worker's connections were really cut
+    assert set(outcomes) <= {200, 503}, outcomes
+    assert outcomes[200] > 0
+    assert missing_retry_after == []
+    # The next requests succeed, on the same worker process.
+    for path in LOAD:
+        assert _get(port, path)[0] == 200
+    assert _children(process.pid) == workers
