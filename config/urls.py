@@ -1,10 +1,10 @@
 """Top-level URLs."""
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, re_path
-from csp.constants import SELF, UNSAFE_INLINE
-from csp.decorators import csp_update
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -17,7 +17,6 @@ from publications import views as publication_views
 from stats import urls as stats_urls
 from stats import views as stats_views
 from stats.api.views import api_not_found
-
 
 # Swagger UI and Redoc style their pages inline (Redoc also searches in a worker made from
 # a blob); their script comes from files all the same (the split view serves Swagger UI's
