@@ -18,7 +18,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     broker, that it lives (/readyz reads it). A step of the consumer: it stops when the
     broker connection is lost and starts again with it."""
 
-    requires = {"celery.worker.consumer.tasks:Tasks"}
+    requires = ("celery.worker.consumer.tasks:Tasks",)
 
     def __init__(self, parent, **kwargs):
         self.timer_entry = None

@@ -27,6 +27,7 @@ from publications.models import Release
 from publications.services import release_create, release_publish
 from tests.stats.helpers import import_rows
 
+ROOT = Path(__file__).resolve().parents[2]
 # Nothing listens there: connections are refused at once.
 DEAD_REDIS = "redis://127.0.0.1:6399/0"
 
@@ -141,9 +142,40 @@ def test_publishing_works_with_redis_down(catalogue, django_capture_on_commit_ca
     assert Release.objects.get(pk=release.pk).status == ReleaseStatus.PUBLISHED
 
 
-# --- PostgreSQL restarted under load ---
+def _database_url() -> str:
+    database = connection.settings_dict
+    return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
 
-ROOT = Path(__file__).resolve().parents[2]
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_whose_redis_is_down_still_publishes(catalogue):
+    """Cache and broker both unreachable (one REDIS_URL): the release is published, the
+    recompute it requests stays in the outbox for the sweeper."""
+    from publications.models import RecomputeRequest
+
+    release = release_create(slug="tanpa-redis", title_id="Uji", title_en="Test")
+    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "41560000")])
+    script = (
+        "from publications.models import Release\n"
+        "from publications.services import release_publish\n"
+        "release = release_publish(release=Release.objects.get(slug='tanpa-redis'))\n"
+        "print(release.status)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": DEAD_REDIS},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith(ReleaseStatus.PUBLISHED)
+    assert Release.objects.get(pk=release.pk).status == ReleaseStatus.PUBLISHED
+    assert RecomputeRequest.objects.filter(release=release, finished_at=None).exists()
+
+
+# --- PostgreSQL restarted under load ---
 
 
 def terminate_backends(pid: int | None = None) -> int:
@@ -218,10 +250,7 @@ def gunicorn_on_test_database():
     database = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        ),
+        "DATABASE_URL": _database_url(),
         "DEBUG": "false",
         "SECRET_KEY": "test-only-secret-key-for-a-subprocess-0123456789abcdef",
         "ALLOWED_HOSTS": "127.0.0.1",
