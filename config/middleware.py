@@ -1,18 +1,29 @@
 """Requests refused before any view sees them: TRACE and CONNECT, which no part of the
-site answers (405), and requests carrying control characters (400).
+site answers (405), and requests carrying control characters (400); and the answer to a
+request the database failed under (503).
 
 A NUL byte cannot be stored in or compared with a PostgreSQL text value: passed on to a
 query it raises a database error, and every view that looks a parameter or a path part
 up would have to guard against it. No path, parameter name or value of this site
 legitimately holds a C0 control character or DEL, so one check here answers 400 and
 names what held it: the parameter for a query string, ``path`` for the path.
+
+A request in flight when PostgreSQL restarts, fails over or drops its connection gets a
+503 with ``Retry-After``, not a 500: nothing is wrong with the request, and the next one
+succeeds (Django closes the broken connection when the request ends, and checks a
+persistent one before reusing it: ``CONN_HEALTH_CHECKS``). Raised by a view, the error
+reaches ``process_exception``; raised by a middleware (the API cache asks the database
+for the next publication instant), it reaches the 500 handler, ``server_error``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from urllib.parse import parse_qsl
 
+from django.db import InterfaceError, OperationalError
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -20,10 +31,17 @@ from django.http import (
     HttpResponseNotAllowed,
     JsonResponse,
 )
+from django.views import defaults
+
+logger = logging.getLogger(__name__)
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Methods nothing here answers; the rest are each view's own business.
 REFUSED_METHODS = frozenset({"TRACE", "CONNECT"})
+# psycopg's errors for a lost or refused connection, a server shutting down, a statement
+# cancelled: as Django raises them.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
 
 
 def control_character_field(request: HttpRequest) -> tuple[str, str] | None:
@@ -56,3 +74,30 @@ class RequestGuardMiddleware:
         if request.path_info.startswith("/api/"):
             return JsonResponse({"errors": {where: [message]}}, status=400)
         return HttpResponseBadRequest(f"{where}: {message}\n", content_type="text/plain")
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return database_unavailable(request, exception)
+        return None
+
+
+def database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+    """503 with Retry-After, JSON under /api/, never stored by a cache."""
+    logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
+    message = "The database is unavailable for a moment; try again shortly."
+    response: HttpResponse
+    if request.path_info.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=503)
+    else:
+        response = HttpResponse(f"{message}\n", status=503, content_type="text/plain")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 handler: a database that failed under the request is a 503 all the same."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_UNAVAILABLE):
+        return database_unavailable(request, error)
+    return defaults.server_error(request)

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -65,12 +66,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rest_framework.authtoken",
+    "csp",
     "stats",
     "publications",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer, the cached API answers included.
+    "csp.middleware.CSPMiddleware",
     # Before anything reads the request: TRACE/CONNECT, and a NUL byte must not reach a query.
     "config.middleware.RequestGuardMiddleware",
     "stats.api.middleware.ApiCorsMiddleware",
@@ -112,6 +116,9 @@ if not DATABASE_URL:
         "COMMAND with a project-local PostgreSQL when there is none"
     )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# A persistent connection is checked before a request uses it, so after a database restart
+# only the requests in flight fail (503, config.middleware), not the next one per thread.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(
         f"DATABASE_URL must name a PostgreSQL database, not {DATABASE_URL!r}"
@@ -141,6 +148,13 @@ CACHES = {
         "BACKEND": "config.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "angka"),
+        # Redis unreachable: answers are served uncached (config/cache.py), after at most
+        # the connect timeout, and then without trying for the pause (seconds).
+        "OPTIONS": {
+            "socket_connect_timeout": float(os.environ.get("CACHE_CONNECT_TIMEOUT", "0.5")),
+            "socket_timeout": float(os.environ.get("CACHE_SOCKET_TIMEOUT", "2")),
+            "unavailable_pause": float(os.environ.get("CACHE_UNAVAILABLE_PAUSE", "5")),
+        },
     }
 }
 
@@ -185,6 +199,33 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Behind a proxy that ends TLS (the production recipe, deploy/angka.env.example), which
+# sets X-Forwarded-Proto itself: only then may the header be trusted.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# A load balancer's health checks come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# The site runs no inline script and no inline style: the charts and the tile map are SVG
+# with presentation attributes, the bars SVG rectangles. No page may be framed. The API
+# docs need inline styles (config/urls.py widens their policy, and theirs only).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -247,6 +288,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
+
+# /readyz (config/health.py): the worker's heartbeat (every 15 s) and the last run of the
+# beat job publish-due-releases (every minute) older than this many seconds are down.
+ANGKA_READY_WORKER_MAX_AGE = float(os.environ.get("READY_WORKER_MAX_AGE", "60"))
+ANGKA_READY_BEAT_MAX_AGE = float(os.environ.get("READY_BEAT_MAX_AGE", "180"))
 
 # Import: a revision that moves a value by more than this many percent is flagged
 # in the preview so the reviewer looks twice.

@@ -18,6 +18,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
+from config.health import beat_ran
+
 from . import derived, services
 
 logger = logging.getLogger(__name__)
@@ -83,7 +85,9 @@ def releases_publish_due() -> str:
 
     A lock in the cache (Redis in production) keeps two runs from working at once; it
     expires after the task's hard time limit, so a killed run cannot hold it for ever.
+    Each run is recorded for /readyz (beat schedules, a worker runs).
     """
+    beat_ran()
     with _exclusive(PUBLISH_DUE_LOCK, timeout=PUBLISH_DUE_TIME_LIMIT) as held:
         if not held:
             logger.info("publish-due-releases: another run holds the lock")

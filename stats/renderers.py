@@ -91,6 +91,10 @@ def csv_streaming_response(
 
 def _csv_response(chunks: Iterable[bytes], filename: str) -> StreamingHttpResponse:
     """The streamed CSV download of ``chunks`` (every CSV answer goes through here)."""
+    # The connection is checked (CONN_HEALTH_CHECKS) before the 200 is promised: one the
+    # database dropped while idle is replaced here, not found dead inside the stream's
+    # transaction, where the server could only answer with a 500 or a cut download.
+    connection.close_if_health_check_failed()
     response = StreamingHttpResponse(chunks, content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
