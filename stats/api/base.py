@@ -525,11 +525,11 @@ class PublicReadMixin(_ViewBase):
                 self.ordering_name = ordering
         page_size = params.get("page_size")
         if page_size and "page_size" not in errors:
-            try:
-                self.page_size = int(page_size)
-            except ValueError:
+            # ASCII digits only: int() also reads "1_000", other scripts' digits and spaces.
+            if not page_size.isascii() or not page_size.isdigit():
                 errors["page_size"] = [f"{page_size!r} is not a whole number"]
             else:
+                self.page_size = int(page_size)
                 if not 1 <= self.page_size <= MAX_PAGE_SIZE:
                     errors["page_size"] = [f"must be between 1 and {MAX_PAGE_SIZE}"]
         token = params.get("cursor")

@@ -155,7 +155,10 @@ class CodeSerializer(serializers.ModelSerializer):
     # A declared field that DRF's metaclass takes out of the class; the stubs see the
     # serializer's own ``parent`` (the enclosing serializer) in its name.
     parent: serializers.SlugRelatedField[Code] = serializers.SlugRelatedField(  # type: ignore[assignment]
-        slug_field="code", read_only=True
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="The code this one belongs to, or null.",
     )
 
     class Meta:
