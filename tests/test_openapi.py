@@ -12,6 +12,7 @@ schema does not list answered 405 with an Allow header.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import schemathesis
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, settings
 
 from config.wsgi import application
 from stats.filtersets import instant_parse
+from stats.models import Series
 from stats.periods import PeriodError, parse_period
 from tests.stats.test_api_http import rest_framework_settings
 
@@ -119,3 +121,104 @@ def test_every_operation_keeps_the_contract_of_the_schema(case):
 def test_a_future_instant_is_beyond_the_schema():
     tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
     assert _beyond_the_schema({"as_of": tomorrow, "cursor": "abc"}) == {}
+
+
+# --- the description itself ---
+
+
+@pytest.fixture
+def described(client, demo):
+    return client.get("/api/schema/", {"format": "json"}).json()
+
+
+def _operations(described):
+    for path, methods in described["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def test_the_public_api_shows_no_security_requirement(described):
+    assert "security" not in described
+    assert "securitySchemes" not in described.get("components", {})
+    assert all("security" not in operation for _p, _m, operation in _operations(described))
+
+
+def test_every_operation_is_described_for_api_users_in_english(described):
+    for path, _method, operation in _operations(described):
+        assert operation["summary"] and operation["description"], path
+        # No docstring written for this code's readers (reST markup, DRF's wording).
+        assert "``" not in operation["description"], path
+        assert "GenericViewSet" not in operation["description"], path
+    text = json.dumps(described)
+    for indonesian in ("Kode", "Nama (Bahasa", "Pengenal", "Tahunan", "Satuan"):
+        assert indonesian not in text
+
+
+def test_an_item_takes_only_the_parameters_it_accepts(described):
+    for path, _method, operation in _operations(described):
+        if "{" not in path:
+            continue
+        query = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+        assert set(query) == {"format", "lang"}, path
+        assert query["format"]["schema"]["enum"] == ["json"]
+
+
+def test_items_are_found_by_the_keys_the_api_shows(described, client):
+    assert set(described["paths"]) == {
+        "/api/v1/indicators/",
+        "/api/v1/indicators/{code}/",
+        "/api/v1/codelists/",
+        "/api/v1/codelists/{id}/",
+        "/api/v1/series/",
+        "/api/v1/observations/",
+        "/api/v1/releases/",
+        "/api/v1/releases/{slug}/",
+        "/api/v1/news/",
+        "/api/v1/news/{slug}/",
+        "/api/v1/calendar/",
+    }
+    # Series and calendar entries had routes by internal id, which the API never shows.
+    series_id = Series.objects.values_list("pk", flat=True).first()
+    assert client.get(f"/api/v1/series/{series_id}/").status_code == 404
+    assert client.get("/api/v1/calendar/1/").status_code == 404
+
+
+def test_fields_that_can_be_null_are_nullable(described):
+    schemas = described["components"]["schemas"]
+    assert schemas["Release"]["properties"]["corrects"]["nullable"] is True
+    assert schemas["Code"]["properties"]["parent"]["nullable"] is True
+    assert schemas["NewsRelease"]["properties"]["release"]["nullable"] is True
+
+
+def test_lists_declare_csv_and_every_error(described):
+    for path, _method, operation in _operations(described):
+        responses = operation["responses"]
+        is_list = "{" not in path
+        assert ("text/csv" in responses["200"]["content"]) is is_list, path
+        assert {"304", "400", "406", "429"} <= set(responses), path
+        assert ("404" in responses) is not is_list, path
+        errors = responses["400"]["content"]["application/json"]["schema"]["$ref"]
+        assert errors.endswith("/ParameterErrors")
+    wide = described["paths"]["/api/v1/observations/"]["get"]["responses"]["200"]
+    shapes = wide["content"]["application/json"]["schema"]["oneOf"]
+    assert [shape["$ref"].rsplit("/", 1)[1] for shape in shapes] == [
+        "PaginatedObservationList",
+        "WideTable",
+    ]
+
+
+# --- bugs the fuzzing found ---
+
+
+@pytest.mark.parametrize("page_size", ["1_0", "\u0661\u0660", "+5"])
+def test_a_page_size_is_plain_ascii_digits(client, demo, page_size):
+    response = client.get("/api/v1/observations/", {"page_size": page_size})
+    assert response.status_code == 400
+    assert "page_size" in response.json()["errors"]
+
+
+def test_a_period_is_written_with_ascii_digits(client, demo):
+    # Arabic-Indic digits: "٢٠٢٣" was read as 2023.
+    response = client.get("/api/v1/observations/", {"period_start": "\u0662\u0660\u0662\u0663"})
+    assert response.status_code == 400
+    assert "period_start" in response.json()["errors"]

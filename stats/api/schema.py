@@ -29,7 +29,9 @@ CSV = "text/csv"
 
 
 class ParameterErrorsSerializer(serializers.Serializer):
-    errors = serializers.DictField(
+    # Named as the answer names it; DRF's metaclass takes the declared field out of the
+    # class, so the serializer's own ``errors`` is untouched (the stubs see a clash).
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="For each parameter at fault (or `path`, or `non_field_errors`), the "
         "reasons, in English. Every bad parameter of the request is listed at once.",
