@@ -150,6 +150,8 @@ def test_every_operation_is_described_for_api_users_in_english(described):
         assert "``" not in operation["description"], path
         assert "GenericViewSet" not in operation["description"], path
     text = json.dumps(described)
+    assert "``" not in text
+    assert described["components"]["schemas"]["Series"]["description"].startswith("One indicator")
     for indonesian in ("Kode", "Nama (Bahasa", "Pengenal", "Tahunan", "Satuan"):
         assert indonesian not in text
 

@@ -108,6 +108,8 @@ class NewsReleaseDetailSerializer(NewsReleaseSerializer):
 class CalendarEntrySerializer(serializers.Serializer):
     """A scheduled release under embargo: its title and release time, nothing more."""
 
+    api_description = "A release scheduled to come out: its title and release time."
+
     title = serializers.SerializerMethodField()
     scheduled_for = serializers.DateTimeField()
 

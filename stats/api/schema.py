@@ -97,6 +97,16 @@ class PublicReadSchema(AutoSchema):
         # Only what the view gives with extend_schema: never its docstring.
         return ""
 
+    def _map_basic_serializer(self, serializer, direction):
+        # A serializer's docstring is written for this code's readers; API users get its
+        # ``api_description``, if it has one.
+        component = super()._map_basic_serializer(serializer, direction)
+        component.pop("description", None)
+        description = getattr(serializer, "api_description", "")
+        if description:
+            component["description"] = description
+        return component
+
     # --- parameters ---
 
     def _resolve_path_parameters(self, variables):
