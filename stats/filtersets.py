@@ -310,14 +310,15 @@ class ListFilter(ConditionFilter, django_filters.CharFilter):
     def resolve(self, values: list[str], lookups: CatalogueLookups):
         return values
 
+    @abc.abstractmethod
     def accepted(self, lookups: CatalogueLookups) -> Iterable[str]:
         """Every value ``resolve`` accepts."""
-        raise NotImplementedError
 
     def openapi_schema(self, lookups):
         values = list(self.accepted(lookups))
         if not values:
-            # Nothing to choose from yet: any value is refused.
+            # Nothing to choose from yet (no public release, say): only the empty value
+            # fits, and it is refused as empty.
             return {"type": "string", "maxLength": 0}
         return comma_list_schema(one_of_pattern(values))
 
