@@ -218,3 +218,14 @@ def test_a_period_is_written_with_ascii_digits(client, demo):
     response = client.get("/api/v1/observations/", {"period_start": "\u0662\u0660\u0662\u0663"})
     assert response.status_code == 400
     assert "period_start" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("url", "accept"),
+    [("/api/v1/indicators/", "application/xml"), ("/api/v1/codelists/region/", "text/csv")],
+)
+def test_an_accept_header_it_cannot_satisfy_is_a_documented_406(client, demo, url, accept):
+    response = client.get(url, HTTP_ACCEPT=accept)
+    assert response.status_code == 406
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail"}
