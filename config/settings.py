@@ -229,7 +229,8 @@ CONTENT_SECURITY_POLICY = {
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every DRF view here is the public read API: one description of what they share.
+    "DEFAULT_SCHEMA_CLASS": "stats.api.schema.PublicReadSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
     # The read API (stats.api.base) throttles anonymous callers per IP; an API token
@@ -250,13 +251,24 @@ ANGKA_API_MAX_AGE = int(os.environ.get("API_MAX_AGE", "60"))
 ANGKA_API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "600"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "angka API",
-    "DESCRIPTION": "Open statistics of BPJS Ketenagakerjaan (BPJAMSOSTEK).",
+    "DESCRIPTION": (
+        "Open statistics of Indonesia's workers' social security, BPJS Ketenagakerjaan "
+        "(BPJAMSOSTEK): indicators, code lists, series, observations (exact values, as "
+        "published now or at any past instant), releases, news releases and the release "
+        "calendar. Read-only and public: no key is needed. Anonymous clients are "
+        "rate-limited per address (429 with Retry-After past the limit); an API token, "
+        "sent as `Authorization: Token <key>`, raises the limit. Lists page with a cursor "
+        "(follow `next`) and come as CSV too (`format=csv`). Every parameter is checked: a "
+        "bad one is a 400 that names it and says why."
+    ),
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema in English whatever the request's language (stats/api/schema.py).
+    "DEFAULT_GENERATOR_CLASS": "stats.api.schema.EnglishSchemaGenerator",
 }
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)

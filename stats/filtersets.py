@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .choices import Frequency, ObservationStatus, Unit
 from .models import AS_OF_SQL, Indicator, Observation, Series
-from .periods import Period, PeriodError, parse_period
+from .periods import PERIOD_PATTERN, Period, PeriodError, parse_period
 from .selectors import (
     codelists_public,
     codes_public,
@@ -43,7 +43,7 @@ MAX_LIST_ITEMS = 500
 SERIES_INDEX_MAX = 50_000
 SERIES_MATCH_MAX = 1_000
 MAX_SEARCH_LENGTH = 200
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # "+07:00" arrives as " 07:00" when a client forgets to encode "+" in a query string.
 _UNENCODED_OFFSET = re.compile(r"^(.*T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -150,6 +150,31 @@ class SeriesIndex:
             if not matched:
                 return set()
         return matched if matched is not None else set()
+
+
+# --- what a parameter accepts, as the JSON Schema of its value (the OpenAPI description,
+# stats/api/schema.py, takes each filter's from ``Filter.openapi_schema``) ---
+
+# Around a value or a list item: the white space the parsing strips (never a control
+# character, which the request guard refuses: config/middleware.py).
+SPACE = r"[^\S\x00-\x1f\x7f]*"
+
+
+def one_of_pattern(values: Iterable[str]) -> str:
+    """A regular expression (JSON Schema's dialect) that matches exactly one of ``values``."""
+    # Longest first, so that no alternative stops short at a prefix of another.
+    escaped = {re.escape(value).replace("\\-", "-") for value in values}
+    return "(?:" + "|".join(sorted(escaped, key=lambda text: (-len(text), text))) + ")"
+
+
+def comma_list_schema(item: str) -> dict:
+    """A comma-separated list of 1 to MAX_LIST_ITEMS items matching the pattern ``item``."""
+    one = f"{SPACE}{item}{SPACE}"
+    return {"type": "string", "pattern": f"^{one}(?:,{one}){{0,{MAX_LIST_ITEMS - 1}}}$"}
+
+
+def any_case_pattern(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
 # --- form fields: parse the text of one parameter ---
@@ -266,6 +291,11 @@ class ConditionFilter(django_filters.Filter, metaclass=abc.ABCMeta):
     def condition(self, value) -> tuple[str, str, Any]:
         """(field path, lookup, operand) of the rows ``value`` keeps."""
 
+    def openapi_schema(self, lookups: CatalogueLookups) -> dict:
+        """The JSON Schema of the values this filter accepts, for the OpenAPI description:
+        exactly those (what the catalogue holds, at the time of asking)."""
+        return {"type": "string"}
+
     def filter(self, qs: QuerySet, value) -> QuerySet:
         if value in (None, "", []):
             return qs
@@ -292,6 +322,18 @@ class ListFilter(ConditionFilter, django_filters.CharFilter):
     def resolve(self, values: list[str], lookups: CatalogueLookups):
         return values
 
+    @abc.abstractmethod
+    def accepted(self, lookups: CatalogueLookups) -> Iterable[str]:
+        """Every value ``resolve`` accepts."""
+
+    def openapi_schema(self, lookups):
+        values = list(self.accepted(lookups))
+        if not values:
+            # Nothing to choose from yet (no public release, say): only the empty value
+            # fits, and it is refused as empty.
+            return {"type": "string", "maxLength": 0}
+        return comma_list_schema(one_of_pattern(values))
+
     def condition(self, value):
         return self.field_name, "in", value
 
@@ -305,6 +347,9 @@ class ChoiceListFilter(ListFilter):
         self.allowed = list(allowed)
         super().__init__(*args, **kwargs)
 
+    def accepted(self, lookups):
+        return self.allowed
+
     def resolve(self, values, lookups):
         unknown = [value for value in values if value not in self.allowed]
         if unknown:
@@ -316,6 +361,9 @@ class ChoiceListFilter(ListFilter):
 
 class IndicatorFilter(ListFilter):
     """Indicator codes; resolves to ids so the query needs no join to the indicator table."""
+
+    def accepted(self, lookups):
+        return lookups.indicators
 
     def resolve(self, values, lookups):
         unknown = [code for code in values if code not in lookups.indicators]
@@ -336,6 +384,9 @@ class DimensionFilter(ListFilter):
         self.codelist_id = codelist_id
         super().__init__(*args, **kwargs)
 
+    def accepted(self, lookups):
+        return [code for codelist_id, code in lookups.codes if codelist_id == self.codelist_id]
+
     def resolve(self, values, lookups):
         unknown = [code for code in values if (self.codelist_id, code) not in lookups.codes]
         if unknown:
@@ -354,6 +405,9 @@ class DimensionFilter(ListFilter):
 
 
 class ReleaseFilter(ListFilter):
+    def accepted(self, lookups):
+        return lookups.releases
+
     def resolve(self, values, lookups):
         unknown = [slug for slug in values if slug not in lookups.releases]
         if unknown:
@@ -364,6 +418,9 @@ class ReleaseFilter(ListFilter):
 class PeriodFilter(ConditionFilter, django_filters.CharFilter):
     field_class = PeriodField
 
+    def openapi_schema(self, lookups):
+        return {"type": "string", "pattern": f"^{SPACE}{PERIOD_PATTERN}{SPACE}$"}
+
     def condition(self, value: Period):
         bound = value.start if self.lookup_expr == "gte" else value.end
         return self.field_name, self.lookup_expr, bound
@@ -371,6 +428,16 @@ class PeriodFilter(ConditionFilter, django_filters.CharFilter):
 
 class InstantFilter(ConditionFilter, django_filters.CharFilter):
     field_class = InstantField
+
+    def openapi_schema(self, lookups):
+        # A date (the end of that day in Asia/Jakarta) or an instant with its offset; an
+        # instant without one is read in Asia/Jakarta too.
+        return {
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ]
+        }
 
     def condition(self, value: Instant):
         return self.field_name, self.lookup_expr, value.at
@@ -395,6 +462,11 @@ class AsOfFilter(InstantFilter):
 
 class StrictBooleanFilter(ConditionFilter, django_filters.CharFilter):
     field_class = StrictBooleanField
+
+    def openapi_schema(self, lookups):
+        words = sorted(StrictBooleanField.TRUE | StrictBooleanField.FALSE)
+        alternatives = "|".join(any_case_pattern(word) for word in words)
+        return {"type": "string", "pattern": f"^{SPACE}(?:{alternatives}){SPACE}$"}
 
     def condition(self, value: bool):
         return self.field_name, "isnull", not value
@@ -664,6 +736,14 @@ class SearchFilter(django_filters.CharFilter):
     FIELDS = ("code", "name_id", "name_en", "description_id", "description_en")
     field_class = ParameterField
 
+    def openapi_schema(self, lookups):
+        # Free text, not only white space; its length counts what is left once trimmed.
+        return {
+            "type": "string",
+            "pattern": r"[^\s\x00-\x1f\x7f]",
+            "maxLength": MAX_SEARCH_LENGTH,
+        }
+
     def filter(self, qs, value):
         if not value:
             return qs
@@ -676,6 +756,9 @@ class SearchFilter(django_filters.CharFilter):
 
 
 class TopicFilter(ListFilter):
+    def accepted(self, lookups):
+        return topics_public().values_list("code", flat=True)
+
     def resolve(self, values, lookups):
         known = set(topics_public().filter(code__in=values).values_list("code", flat=True))
         unknown = [code for code in values if code not in known]

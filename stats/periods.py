@@ -12,10 +12,14 @@ from functools import lru_cache
 
 from .choices import Frequency
 
+# ASCII digits only: Python's \d also matches other scripts' digits, which int() reads.
 _PATTERN = re.compile(
-    r"^(?P<year>\d{4})(?:-(?:(?P<half>S[12])|(?P<quarter>Q[1-4])|(?P<month>\d{2})))?$"
+    r"^(?P<year>[0-9]{4})(?:-(?:(?P<half>S[12])|(?P<quarter>Q[1-4])|(?P<month>[0-9]{2})))?$"
 )
 MIN_YEAR, MAX_YEAR = 1900, 2100
+# The periods parse_period accepts, as a regular expression in JSON Schema's dialect (the
+# API's description of its period parameters).
+PERIOD_PATTERN = r"(?:19[0-9]{2}|20[0-9]{2}|2100)(?:-S[12]|-Q[1-4]|-(?:0[1-9]|1[0-2]))?"
 
 
 class PeriodError(ValueError):

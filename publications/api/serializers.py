@@ -14,7 +14,10 @@ class ReleaseSerializer(serializers.ModelSerializer):
     title = serializers.CharField(read_only=True)
     summary = serializers.SerializerMethodField()
     corrects: serializers.SlugRelatedField[Release] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="Slug of the release this one corrects, or null.",
     )
     url = ResourceUrlField("publications-api:release-detail", lookup_field="slug")
 
@@ -73,7 +76,10 @@ class ReleaseDetailSerializer(ReleaseSerializer):
 
 class NewsReleaseSerializer(serializers.ModelSerializer):
     release: serializers.SlugRelatedField[Release] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="Slug of the release it accompanies, or null.",
     )
     indicators: serializers.SlugRelatedField[Indicator] = serializers.SlugRelatedField(
         slug_field="code", many=True, read_only=True
@@ -101,6 +107,8 @@ class NewsReleaseDetailSerializer(NewsReleaseSerializer):
 
 class CalendarEntrySerializer(serializers.Serializer):
     """A scheduled release under embargo: its title and release time, nothing more."""
+
+    api_description = "A release scheduled to come out: its title and release time."
 
     title = serializers.SerializerMethodField()
     scheduled_for = serializers.DateTimeField()

@@ -15,8 +15,7 @@ from rest_framework import mixins, viewsets
 from publications.choices import ReleaseStatus
 from publications.models import Release
 from publications.selectors import calendar_upcoming, news_public, releases_public
-from stats.api.base import PublicDetailMixin
-from stats.api.views import FORMAT_PARAMETER, LANG_PARAMETER
+from stats.api.base import PublicDetailMixin, PublicReadMixin
 from stats.selectors import indicators_public
 
 from .filtersets import NewsFilterSet, ReleaseFilterSet
@@ -33,18 +32,21 @@ NEWEST_FIRST = [("published_at", True), ("id", True)]
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Published releases, newest first", parameters=[FORMAT_PARAMETER, LANG_PARAMETER]
+        summary="Published releases, newest first",
+        description="Each release bundles the values that became public together; a "
+        "correction names the release it corrects and why.",
     ),
     retrieve=extend_schema(
         summary="One published release",
         description="With the indicators it published, its corrections and news releases.",
-        parameters=[LANG_PARAMETER],
     ),
 )
 class ReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ReleaseSerializer
     filterset_class = ReleaseFilterSet
     lookup_field = "slug"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    lookup_description = "Release slug, as in the `slug` and `url` of the list."
     ordering_options = {"-published_at": NEWEST_FIRST}
     default_ordering = "-published_at"
     csv_filename = "releases.csv"
@@ -62,14 +64,20 @@ class ReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="Published news releases, newest first",
-        parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
+        description="News releases in Indonesian and English (`language`), each with the "
+        "release it accompanies and the indicators it is about.",
     ),
-    retrieve=extend_schema(summary="One news release (body in Markdown)"),
+    retrieve=extend_schema(
+        summary="One news release",
+        description="With its body in Markdown, as it was published.",
+    ),
 )
 class NewsReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = NewsReleaseSerializer
     filterset_class = NewsFilterSet
     lookup_field = "slug"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    lookup_description = "News release slug, as in the `slug` and `url` of the list."
     ordering_options = {"-published_at": NEWEST_FIRST}
     default_ordering = "-published_at"
     csv_filename = "news.csv"
@@ -106,10 +114,9 @@ class NewsReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         summary="Release calendar",
         description="Releases scheduled to come out, soonest first: title and time only.",
-        parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
     )
 )
-class CalendarViewSet(PublicDetailMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class CalendarViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = CalendarEntrySerializer
     ordering_options = {"scheduled_for": [("scheduled_for", False), ("pk", False)]}
     default_ordering = "scheduled_for"

@@ -389,6 +389,10 @@ class PublicReadMixin(_ViewBase):
     default_ordering = ""
     list_params: tuple[str, ...] = ()
     cache_responses = True
+    # For the OpenAPI description (stats.api.schema): what the key of an item URL is, and
+    # the JSON answers of a list other than its page.
+    lookup_description = ""
+    other_json_shapes: tuple[type, ...] = ()
 
     filterset: FilterSet | None = None
     cursor: Cursor | None = None
@@ -525,11 +529,11 @@ class PublicReadMixin(_ViewBase):
                 self.ordering_name = ordering
         page_size = params.get("page_size")
         if page_size and "page_size" not in errors:
-            try:
-                self.page_size = int(page_size)
-            except ValueError:
+            # ASCII digits only: int() also reads "1_000", other scripts' digits and spaces.
+            if not page_size.isascii() or not page_size.isdigit():
                 errors["page_size"] = [f"{page_size!r} is not a whole number"]
             else:
+                self.page_size = int(page_size)
                 if not 1 <= self.page_size <= MAX_PAGE_SIZE:
                     errors["page_size"] = [f"must be between 1 and {MAX_PAGE_SIZE}"]
         token = params.get("cursor")
@@ -715,10 +719,12 @@ def csv_value(row: dict, path: str) -> str:
 
 
 class PublicDetailMixin(PublicReadMixin):
-    """A public resource whose items have a URL of their own (``<resource>/<key>/``).
+    """A public resource whose items have a URL of their own (``<resource>/<key>/``), keyed
+    by an identifier the API shows (a code, an id of a code list, a slug).
 
     Only these get a detail route: the router adds one for every viewset with a
-    ``retrieve``, and an observation is a row of a series, not a resource of its own."""
+    ``retrieve``. An observation is a row of a series, not a resource of its own, and
+    series and calendar entries have no public key of their own here."""
 
     def retrieve(self, request, *args, **kwargs):
         cached = self.cached_response()

@@ -92,6 +92,11 @@ class WideRowSerializer(serializers.Serializer):
 class WideTableSerializer(serializers.Serializer):
     """``layout=wide``: one indicator, periods as rows and series as columns."""
 
+    api_description = (
+        "layout=wide: one indicator as a table, its periods as rows and its series as "
+        "columns (`values` in the order of `columns`, null where a series has no value)."
+    )
+
     indicator = serializers.CharField()
     frequency = serializers.CharField()
     unit = serializers.CharField()
@@ -155,7 +160,10 @@ class CodeSerializer(serializers.ModelSerializer):
     # A declared field that DRF's metaclass takes out of the class; the stubs see the
     # serializer's own ``parent`` (the enclosing serializer) in its name.
     parent: serializers.SlugRelatedField[Code] = serializers.SlugRelatedField(  # type: ignore[assignment]
-        slug_field="code", read_only=True
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="The code this one belongs to, or null.",
     )
 
     class Meta:
@@ -187,6 +195,11 @@ class LatestValueSerializer(serializers.Serializer):
 
 class SeriesSerializer(serializers.ModelSerializer):
     """A series with its latest public value (annotated by ``series_with_latest_public``)."""
+
+    api_description = (
+        "One indicator at one frequency and one code per code list, with its latest public "
+        "value (null if it has none yet)."
+    )
 
     indicator = serializers.CharField(source="indicator.code", read_only=True)
     series_key = serializers.CharField(source="key", read_only=True)

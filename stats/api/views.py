@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 from functools import cached_property
 
-from django.db import DatabaseError
 from django.db.models import Count, Field, Max, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -57,59 +55,6 @@ from .statements import SOURCE_FIELDS, csv_lines_sql, json_page_sql
 
 CSV_CHUNK_ROWS = 2000
 
-FORMAT_PARAMETER = OpenApiParameter(
-    "format",
-    OpenApiTypes.STR,
-    enum=["json", "csv"],
-    description="json (default) or csv (also chosen by Accept: text/csv). CSV is UTF-8, one "
-    "header row, exact values with a dot decimal, and streams the whole result (no paging).",
-)
-LANG_PARAMETER = OpenApiParameter(
-    "lang",
-    OpenApiTypes.STR,
-    enum=["id", "en"],
-    description="Language of names: id (default) or en; Accept-Language works too.",
-)
-
-
-def ordering_parameter(options, default: str) -> OpenApiParameter:
-    return OpenApiParameter(
-        "ordering",
-        OpenApiTypes.STR,
-        enum=list(options),
-        description=f"Sort order (default {default}).",
-    )
-
-
-class DimensionParameterSchema(AutoSchema):
-    """Documents one filter per code list; code lists are data, read when the schema is built."""
-
-    def get_override_parameters(self):
-        parameters = super().get_override_parameters()
-        try:
-            codelists = list(codelists_public().order_by("order", "id"))
-        except DatabaseError:
-            codelists = []
-        for codelist in codelists:
-            sample = (
-                codes_public()
-                .filter(codelist=codelist)
-                .order_by("order")
-                .values_list("code", flat=True)[:2]
-            )
-            parameters.append(
-                OpenApiParameter(
-                    codelist.id,
-                    OpenApiTypes.STR,
-                    description=f"{codelist.name_en} code(s), comma-separated; codes at "
-                    f"/api/v1/codelists/{codelist.id}/",
-                    examples=[OpenApiExample(codelist.id, value=",".join(sample))]
-                    if sample
-                    else None,
-                )
-            )
-        return parameters
-
 
 def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Unknown paths under /api/ answer JSON, like the rest of the API."""
@@ -119,14 +64,14 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
 @extend_schema_view(
     list=extend_schema(
         summary="Indicators",
-        description="The catalogue of indicators, searchable.",
-        parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
+        description="The catalogue of indicators (what is measured, its unit, kind of "
+        "measure and frequencies), searchable by words, topic, frequency, unit and whether "
+        "it is derived from others. Sorted by code.",
     ),
     retrieve=extend_schema(
         summary="One indicator",
         description="Metadata, the code lists of its key with the codes in use, the latest "
         "public value of each series, targets, and the definition if it is derived.",
-        parameters=[LANG_PARAMETER],
     ),
 )
 class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
@@ -134,6 +79,7 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = IndicatorFilterSet
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z0-9_]+"
+    lookup_description = "Indicator code, e.g. ACTIVE_PARTICIPANTS."
     ordering_options = {"code": [("code", False)]}
     default_ordering = "code"
     csv_filename = "indicators.csv"
@@ -196,11 +142,21 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Code lists", parameters=[FORMAT_PARAMETER, LANG_PARAMETER]),
-    retrieve=extend_schema(summary="One code list with its codes", parameters=[LANG_PARAMETER]),
+    list=extend_schema(
+        summary="Code lists",
+        description="The dimensions of series keys (region, segment, programme, ...). Each "
+        "code list's id is also the name of the filter on series and observations.",
+    ),
+    retrieve=extend_schema(
+        summary="One code list with its codes",
+        description="Its codes in order, each with its names, alternative code (e.g. ISO "
+        "3166-2 for provinces), parent and whether it is the total (`_T`).",
+    ),
 )
 class CodeListViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CodeListSerializer
+    lookup_value_regex = "[a-z][a-z0-9_]*"
+    lookup_description = "Code list id, e.g. region."
     ordering_options = {"order": [("order", False), ("id", False)]}
     default_ordering = "order"
     csv_filename = "codelists.csv"
@@ -245,13 +201,11 @@ class CodeListViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
         summary="Series",
         description="The public series (indicator, frequency and one code per code list), "
         "each with its latest public value. Filter by any code list id, e.g. region=31.",
-        parameters=[FORMAT_PARAMETER, LANG_PARAMETER],
     )
 )
-class SeriesViewSet(PublicDetailMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class SeriesViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SeriesSerializer
     filterset_class = SeriesFilterSet
-    schema = DimensionParameterSchema()
     ordering_options = {
         "indicator": [("indicator__code", False), ("frequency", False), ("key", False)]
     }
@@ -303,22 +257,20 @@ OBSERVATION_ORDERINGS = {
         description=(
             "Published values, one row per series and period, as the public sees them now "
             "or at `as_of`. Every code list is a filter by its id (`region=31`, "
-            "`segment=BPU,PU`, `program=JHT`). Values are exact text. `layout=wide` gives one "
-            "indicator as a table (periods as rows, series as columns; JSON or CSV, not paged). "
+            "`segment=BPU,PU`, `program=JHT`). Values are exact text. "
             "A cursor walk reads the values as of its first page, so publications during "
-            "the walk do not shift it."
+            "the walk do not shift it. `layout=wide` gives one indicator as a table: "
+            "give exactly one `indicator` (and one `frequency` if it has several), and no "
+            "`cursor`, `page_size` or `ordering`."
         ),
         parameters=[
-            FORMAT_PARAMETER,
-            LANG_PARAMETER,
-            ordering_parameter(OBSERVATION_ORDERINGS, "series"),
             OpenApiParameter(
                 "layout",
                 OpenApiTypes.STR,
                 enum=["long", "wide"],
                 description="long (default): one row per value. wide: one indicator (give "
                 "exactly one `indicator` and, if it has several, one `frequency`), periods as "
-                "rows, series as columns.",
+                "rows, series as columns; one table, not paged.",
             ),
         ],
         examples=[
@@ -355,10 +307,11 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     queryset = Observation.objects.all()
     serializer_class = ObservationSerializer
     filterset_class = ObservationFilterSet
-    schema = DimensionParameterSchema()
     ordering_options = OBSERVATION_ORDERINGS
     default_ordering = "series"
     list_params = ("layout",)
+    # The JSON of layout=wide, besides the page (stats.api.schema).
+    other_json_shapes = (WideTableSerializer,)
     layout = "long"
 
     def filterset_kwargs(self):

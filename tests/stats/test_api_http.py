@@ -13,8 +13,6 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
 from publications.demo.loader import demo_load
@@ -387,77 +385,7 @@ def test_interactive_docs_are_served_from_the_site(client, db):
     assert "/api/schema/" in client.get("/api/docs/", {"script": ""}).content.decode()
 
 
-# --- fuzz: no input gives a 500 ---
-
-PARAMETERS = [
-    "indicator",
-    "region",
-    "segment",
-    "program",
-    "period_start",
-    "period_end",
-    "frequency",
-    "status",
-    "release",
-    "as_of",
-    "updated_since",
-    "ordering",
-    "layout",
-    "format",
-    "lang",
-    "cursor",
-    "page_size",
-    "unknown",
-]
-PLAUSIBLE = [
-    "ACTIVE_PARTICIPANTS",
-    "ACTIVE_PARTICIPANTS,FUNDS_UNDER_MANAGEMENT",
-    "ID",
-    "31",
-    "_T",
-    "BPU,PU",
-    "JHT",
-    "2023",
-    "2023-S1",
-    "2023-Q3",
-    "2023-09",
-    "2024-02-15",
-    "2024-02-15T10:00:00+07:00",
-    "A",
-    "M",
-    "normal",
-    "rilis-2023",
-    "series",
-    "-value",
-    "wide",
-    "csv",
-    "json",
-    "en",
-    "10",
-    "0",
-    "-1",
-    "1e3",
-    "eyJvIjoic2VyaWVzIiwicCI6W10sInIiOmZhbHNlfQ",
-]
-values = st.one_of(st.sampled_from(PLAUSIBLE), st.text(max_size=40))
-
-
-@override_settings(
-    REST_FRAMEWORK=rest_framework_settings(
-        DEFAULT_THROTTLE_RATES={"api_anon": "100000/minute", "api_user": "100000/minute"}
-    )
-)
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(query=st.dictionaries(st.sampled_from(PARAMETERS), values, max_size=6))
-def test_no_combination_of_observation_filters_gives_a_500(client, published, query):
-    response = client.get(OBSERVATIONS, query)
-    assert response.status_code in (200, 400), (query, response.content[:500])
-    if response.status_code == 400:
-        assert set(response.json()["errors"]) <= set(PARAMETERS)
+# The fuzzing of every route, parameter and answer is tests/test_openapi.py (schemathesis).
 
 
 def test_an_as_of_of_today_is_accepted(client, published):
