@@ -10,13 +10,11 @@ the second does nothing.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from celery import shared_task
-from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
+
+from stats.tasks import exclusive
 
 from . import derived, services
 
@@ -30,22 +28,6 @@ RECOMPUTE_RETRY_ERRORS = (*TRANSIENT_ERRORS, ConnectionError, TimeoutError)
 PUBLISH_DUE_LOCK = "publications:publish-due-releases:lock"
 PUBLISH_DUE_TIME_LIMIT = 55  # seconds: shorter than the one-minute beat period
 SWEEP_LOCK = "publications:derived-sweep:lock"
-
-
-@contextmanager
-def _exclusive(key: str, *, timeout: int) -> Iterator[bool]:
-    """A lock in the cache (Redis in production) for a periodic job: yields whether this
-    run holds it. It expires after ``timeout`` seconds, so a killed run cannot hold it for
-    ever, and a run releases only its own lock (not one taken after its own expired)."""
-    token = uuid.uuid4().hex
-    if not cache.add(key, token, timeout=timeout):
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        if cache.get(key) == token:
-            cache.delete(key)
 
 
 @shared_task(
@@ -84,7 +66,7 @@ def releases_publish_due() -> str:
     A lock in the cache (Redis in production) keeps two runs from working at once; it
     expires after the task's hard time limit, so a killed run cannot hold it for ever.
     """
-    with _exclusive(PUBLISH_DUE_LOCK, timeout=PUBLISH_DUE_TIME_LIMIT) as held:
+    with exclusive(PUBLISH_DUE_LOCK, timeout=PUBLISH_DUE_TIME_LIMIT) as held:
         if not held:
             logger.info("publish-due-releases: another run holds the lock")
             return "locked"
@@ -116,7 +98,7 @@ def derived_recompute_request(self, request_id: int) -> dict:
 def derived_sweep_requests() -> list[int]:
     """The beat job: enqueue again the recomputes not finished (lost task, killed worker)."""
     # The lock keeps two sweeps from overlapping when a beat tick comes early.
-    with _exclusive(SWEEP_LOCK, timeout=55) as held:
+    with exclusive(SWEEP_LOCK, timeout=55) as held:
         return derived.recompute_requests_sweep() if held else []
 
 

@@ -26,6 +26,10 @@ from . import charts, formatting
 from .choices import Frequency
 from .extensions import extensions
 from .models import DerivedDefinition, DerivedInput, Indicator, Target, Topic, series_key
+from .opendata import schemaorg
+from .opendata.licence import attribution, citation_text
+from .opendata.links import Urls
+from .opendata.selectors import coverage_indicator_public
 from .pagecache import cached_page
 from .selectors import (
     breakdowns_public,
@@ -235,6 +239,13 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "png_url": reverse("stats:indicator-png", args=[indicator.code]) + "?" + urlencode(query),
         "pandas": f'pd.read_csv("{api_url}&format=csv")',
         "citation": _citation(indicator, selection_label, points, permalink, language),
+        "dataset_jsonld": _dataset_jsonld(request, indicator, language),
+        "licence": attribution(),
+        "credit": attribution().credit(language),
+        "metadata_url": reverse("opendata:indicator-metadata", kwargs={"code": indicator.code}),
+        "datapackage_url": reverse(
+            "opendata:indicator-datapackage", kwargs={"code": indicator.code}
+        ),
     }
     context["extension_sections"] = [
         section
@@ -242,6 +253,26 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         for section in extension.indicator_sections(indicator=indicator, request=request)
     ]
     return render(request, "stats/indicator_detail.html", context)
+
+
+def _dataset_jsonld(request: HttpRequest, indicator: Indicator, language: str) -> SafeString:
+    """The indicator as a schema.org Dataset (JSON-LD), with its licence and downloads."""
+    coverage = coverage_indicator_public(indicator=indicator)
+    if coverage is None:
+        return SafeString("")
+    urls = Urls(request)
+    document = schemaorg.dataset(
+        coverage,
+        attribution=attribution(),
+        language=language,
+        page_url=urls(indicator, "page"),
+        downloads={
+            "text/csv": urls(indicator, "csv"),
+            "application/json": urls(indicator, "json"),
+        },
+        catalogue_url=urls.absolute(reverse("opendata:catalogue")),
+    )
+    return schemaorg.script(document)
 
 
 def _chart_download(request: HttpRequest, code: str) -> tuple[str, SafeString] | HttpResponse:
@@ -450,12 +481,12 @@ def _citation(indicator, label: str, points, permalink: str, language: str) -> s
         first = formatting.period_label(points[0].period, language=language)
         last = formatting.period_label(points[-1].period, language=language)
         span = f", {first}–{last}" if first != last else f", {first}"
-    accessed = formatting.date_label(timezone.now(), language=language)
-    accessed_word = "Diakses" if language == "id" else "Accessed"
-    source = indicator.source or "BPJS Ketenagakerjaan"
-    return (
-        f"{source}. {indicator.name} ({label}){span}. angka. "
-        f"{accessed_word} {accessed}. {permalink}"
+    return citation_text(
+        publisher=indicator.source or attribution().publisher_name,
+        title=f"{indicator.name} ({label}){span}",
+        url=permalink,
+        language=language,
+        accessed=formatting.date_label(timezone.now(), language=language),
     )
 
 
