@@ -42,7 +42,7 @@ from .bulk import (
 from .datapackage import package, table_schema
 from .licence import Attribution, attribution, citation_text
 from .links import Urls
-from .selectors import coverage_indicator_public, coverage_public, indicator_public
+from .selectors import Coverage, coverage_indicator_public, coverage_public, indicator_public
 
 LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)
 JSON_LD = "application/ld+json"
@@ -143,6 +143,12 @@ def _not_found(code: str) -> JsonResponse:
     return JsonResponse({"detail": f"no public indicator with the code {code!r}"}, status=404)
 
 
+def _coverage(code: str) -> Coverage | None:
+    """The coverage of the public indicator ``code``; None if there is none."""
+    indicator = indicator_public(code=code)
+    return coverage_indicator_public(indicator=indicator) if indicator is not None else None
+
+
 def _lookups() -> CatalogueLookups:
     return generation_memo(generation(), "catalogue", CatalogueLookups)
 
@@ -211,10 +217,10 @@ def site_datapackage(request: HttpRequest) -> HttpResponse:
 @cached_page
 def indicator_datapackage(request: HttpRequest, code: str) -> HttpResponse:
     """A Frictionless data package of one public indicator's CSV."""
-    indicator = indicator_public(code=code)
-    coverage = coverage_indicator_public(indicator=indicator) if indicator else None
+    coverage = _coverage(code)
     if coverage is None:
         return _not_found(code)
+    indicator = coverage.indicator
     document = _package(
         request,
         [coverage],
@@ -253,10 +259,10 @@ def indicator_csv(request: HttpRequest, code: str) -> HttpResponseBase:
 def indicator_metadata(request: HttpRequest, code: str) -> HttpResponse:
     """What the indicator's CSV is, who publishes it under which licence, how to cite
     it and what each column holds (the ``.metadata.json`` beside each CSV)."""
-    indicator = indicator_public(code=code)
-    coverage = coverage_indicator_public(indicator=indicator) if indicator else None
+    coverage = _coverage(code)
     if coverage is None:
         return _not_found(code)
+    indicator = coverage.indicator
     given = attribution()
     language = _language(request)
     urls = Urls(request)
@@ -307,11 +313,11 @@ def bulk_download(request: HttpRequest) -> HttpResponseBase:
         # built is still public data, served meanwhile.
         bulk_rebuild_request()
     if record is None or not default_storage.exists(record.file_name):
-        response = JsonResponse(
+        building = JsonResponse(
             {"detail": "the bulk download is being built; try again in a minute"}, status=503
         )
-        response["Retry-After"] = "60"
-        return response
+        building["Retry-After"] = "60"
+        return building
     etag = f'"{record.etag}"'
     links = _links(
         _licence_link(attribution()),
