@@ -363,11 +363,14 @@ def test_a_json_document_answers_304_to_its_etag(client, data):
 # --- the data packages ---
 
 
-def test_every_package_served_is_valid_under_frictionless(live_server, transactional_db):
+def test_every_package_served_is_valid_under_frictionless(
+    live_server, transactional_db, media_root, celery_eager
+):
     from stats.demo.loader import codelists_load, indicators_load
 
     codelists_load()
     indicators_load()
+    assert bulk_current() is None
     _publish(
         "paket",
         [
@@ -392,6 +395,16 @@ def test_every_package_served_is_valid_under_frictionless(live_server, transacti
     values = sorted(row["value"] for row in coverage.read_rows())
     # Exact decimals, read as decimals: never a float, never an integer.
     assert values == [Decimal("-0.0000000001"), Decimal("40.5")]
+    # The publication committed: the bulk download was built after it, in a snapshot of
+    # its own (REPEATABLE READ), and holds what the package describes.
+    record = bulk_current()
+    assert record is not None
+    with default_storage.open(record.file_name) as stored, zipfile.ZipFile(stored) as archive:
+        assert sorted(archive.namelist()) == [
+            "data/active_participants.csv",
+            "data/coverage_eligible.csv",
+            "datapackage.json",
+        ]
 
 
 def test_the_value_column_is_a_number_and_the_key_unique(client, data):
