@@ -48,6 +48,7 @@ urlpatterns = [
     path("", stats_views.language_root, name="language-root"),
     path("robots.txt", stats_views.robots, name="robots"),
     path("sitemap.xml", publication_views.sitemap, name="sitemap"),
+    path("", include("stats.opendata.urls")),
 ]
 urlpatterns += i18n_patterns(
     # The statistics pages and the site's home and search (publications' views, which

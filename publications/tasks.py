@@ -10,15 +10,12 @@ the second does nothing.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from celery import shared_task
-from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 from config.health import beat_ran
+from stats.tasks import exclusive
 
 from . import derived, services
 
@@ -32,22 +29,6 @@ RECOMPUTE_RETRY_ERRORS = (*TRANSIENT_ERRORS, ConnectionError, TimeoutError)
 PUBLISH_DUE_LOCK = "publications:publish-due-releases:lock"
 PUBLISH_DUE_TIME_LIMIT = 55  # seconds: shorter than the one-minute beat period
 SWEEP_LOCK = "publications:derived-sweep:lock"
-
-
-@contextmanager
-def _exclusive(key: str, *, timeout: int) -> Iterator[bool]:
-    """A lock in the cache (Redis in production) for a periodic job: yields whether this
-    run holds it. It expires after ``timeout`` seconds, so a killed run cannot hold it for
-    ever, and a run releases only its own lock (not one taken after its own expired)."""
-    token = uuid.uuid4().hex
-    if not cache.add(key, token, timeout=timeout):
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        if cache.get(key) == token:
-            cache.delete(key)
 
 
 @shared_task(
@@ -88,7 +69,7 @@ def releases_publish_due() -> str:
     Each run is recorded for /readyz (beat schedules, a worker runs).
     """
     beat_ran()
-    with _exclusive(PUBLISH_DUE_LOCK, timeout=PUBLISH_DUE_TIME_LIMIT) as held:
+    with exclusive(PUBLISH_DUE_LOCK, timeout=PUBLISH_DUE_TIME_LIMIT) as held:
         if not held:
             logger.info("publish-due-releases: another run holds the lock")
             return "locked"
@@ -120,7 +101,7 @@ def derived_recompute_request(self, request_id: int) -> dict:
 def derived_sweep_requests() -> list[int]:
     """The beat job: enqueue again the recomputes not finished (lost task, killed worker)."""
     # The lock keeps two sweeps from overlapping when a beat tick comes early.
-    with _exclusive(SWEEP_LOCK, timeout=55) as held:
+    with exclusive(SWEEP_LOCK, timeout=55) as held:
         return derived.recompute_requests_sweep() if held else []
 
 

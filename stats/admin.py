@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
@@ -21,12 +22,14 @@ from .forms import (
     series_code_field_name,
 )
 from .models import (
+    BulkDownload,
     Code,
     CodeList,
     DerivedDefinition,
     DerivedGap,
     DerivedInput,
     Indicator,
+    OpenDataSettings,
     Series,
     SeriesCode,
     Target,
@@ -267,3 +270,29 @@ class DerivedGapAdmin(ReadOnlyAdmin):
     list_filter = [("definition__indicator", admin.RelatedFieldListFilter)]
     search_fields = ["definition__indicator__code", "series_key", "^period", "reason"]
     list_select_related = ["definition__indicator", "release"]
+
+
+@admin.register(OpenDataSettings)
+class OpenDataSettingsAdmin(PublicDataAdmin):
+    """The licence, publisher, contact and credit line of all open data: one row."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    fieldsets = [
+        (_("Catalogue"), {"fields": ["title_id", "title_en", "description_id", "description_en"]}),
+        (_("Publisher and contact"), {"fields": ["publisher_name", "publisher_url"]}),
+        (None, {"fields": ["contact_name", "contact_email", "contact_url"]}),
+        (_("Licence"), {"fields": ["licence_id", "licence_title", "licence_url"]}),
+        (_("Attribution"), {"fields": ["attribution_id", "attribution_en"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not OpenDataSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BulkDownload)
+class BulkDownloadAdmin(ReadOnlyAdmin):
+    list_display = ["file_name", "etag", "size", "data_at", "built_at"]

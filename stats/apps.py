@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class StatsConfig(AppConfig):
     name = "stats"
     verbose_name = _("Statistics")
+
+    def ready(self):
+        # The task's name known in every process (web and shell too, not only a worker),
+        # and the bulk download rebuilt after each change of public data.
+        from . import tasks  # noqa: F401
+        from .events import public_data_changed_subscribe
+        from .opendata.bulk import bulk_rebuild_request
+
+        public_data_changed_subscribe(bulk_rebuild_request)

@@ -18,6 +18,11 @@ last publication instant). Reading it costs one cache read, no SQL. It is replac
   time (the calendar); the token records that instant and is not used past it;
 - at the latest after ``API_MAX_AGE`` seconds (what a proxy may keep anyway), which
   bounds what an edit made outside these ways (SQL, the shell) can leave stale.
+
+Work that follows a change of public data subscribes to the event
+(``public_data_changed_subscribe``): it runs once the change is committed, as the bulk
+download's rebuild request does (``stats.opendata.bulk``, subscribed in
+``StatsConfig.ready``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -74,15 +80,36 @@ def public_data_changed() -> None:
     """
     _bump()
     connection = transaction.get_connection()
-    if connection.in_atomic_block and not any(
-        entry[1] is bump_after_commit for entry in connection.run_on_commit
-    ):
+    if not connection.in_atomic_block:
+        # Committed already (autocommit).
+        _react()
+    elif not any(entry[1] is bump_after_commit for entry in connection.run_on_commit):
         transaction.on_commit(bump_after_commit)
 
 
 def bump_after_commit() -> None:
-    """The second bump of ``public_data_changed``, run once its transaction has committed."""
+    """The second bump of ``public_data_changed``, run once its transaction has committed,
+    and the subscribers' reactions."""
     _bump()
+    _react()
+
+
+_subscribers: list[Callable[[], None]] = []
+
+
+def public_data_changed_subscribe(reaction: Callable[[], None]) -> None:
+    """Run ``reaction()`` after each committed change of public data (once per
+    transaction). It should be quick (enqueue work, do not do it)."""
+    if reaction not in _subscribers:
+        _subscribers.append(reaction)
+
+
+def _react() -> None:
+    for reaction in _subscribers:
+        try:
+            reaction()
+        except Exception:  # a reaction's failure must not fail the publication
+            logger.exception("reaction to a change of public data failed: %r", reaction)
 
 
 def _bump() -> None:

@@ -26,6 +26,10 @@ from .choices import (
     Unit,
 )
 
+# The open-data models live with the rest of open data; importing them here makes them
+# the app's (migrations, admin).
+from .opendata.models import BulkDownload, OpenDataSettings  # noqa: F401
+
 CODE_VALIDATOR = RegexValidator(
     r"^[A-Z0-9_]+$", _("Use capital letters A-Z, digits and underscore only.")
 )

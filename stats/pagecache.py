@@ -52,7 +52,7 @@ def cached_page(view):
                 response.render()
             headers = {
                 name: response[name]
-                for name in ("Content-Language", "Content-Disposition")
+                for name in ("Content-Language", "Content-Disposition", "Link")
                 if response.has_header(name)
             }
             cache.set(

@@ -35,6 +35,10 @@ from .models import (
     Target,
     series_key,
 )
+from .opendata import schemaorg
+from .opendata.licence import attribution, citation_text
+from .opendata.links import Urls
+from .opendata.selectors import coverage_indicator_public
 from .pagecache import cached_page
 from .selectors import (
     breakdowns_public,
@@ -330,6 +334,13 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "png_url": reverse("stats:indicator-png", args=[indicator.code]) + "?" + urlencode(query),
         "pandas": f'pd.read_csv("{api_url}&format=csv")',
         "citation": _citation(indicator, selection_label, points, permalink, language),
+        "dataset_jsonld": _dataset_jsonld(request, indicator, language),
+        "licence": attribution(),
+        "credit": attribution().credit(language),
+        "metadata_url": reverse("opendata:indicator-metadata", kwargs={"code": indicator.code}),
+        "datapackage_url": reverse(
+            "opendata:indicator-datapackage", kwargs={"code": indicator.code}
+        ),
     }
     context["extension_sections"] = [
         section
@@ -352,6 +363,26 @@ def _chart(chosen: Selection, language: str, **options) -> SafeString:
         decimals=max(indicator.decimals, 1),
         **options,
     )
+
+
+def _dataset_jsonld(request: HttpRequest, indicator: Indicator, language: str) -> SafeString:
+    """The indicator as a schema.org Dataset (JSON-LD), with its licence and downloads."""
+    coverage = coverage_indicator_public(indicator=indicator)
+    if coverage is None:
+        return SafeString("")
+    urls = Urls(request)
+    document = schemaorg.dataset(
+        coverage,
+        attribution=attribution(),
+        language=language,
+        page_url=urls(indicator, "page"),
+        downloads={
+            "text/csv": urls(indicator, "csv"),
+            "application/json": urls(indicator, "json"),
+        },
+        catalogue_url=urls.absolute(reverse("opendata:catalogue")),
+    )
+    return schemaorg.script(document)
 
 
 def _chart_download(request: HttpRequest, code: str) -> tuple[str, SafeString] | HttpResponse:
@@ -581,12 +612,12 @@ def _citation(indicator, label: str, points, permalink: str, language: str) -> s
         first = formatting.period_label(points[0].period, language=language)
         last = formatting.period_label(points[-1].period, language=language)
         span = f", {first}–{last}" if first != last else f", {first}"
-    accessed = formatting.date_label(timezone.now(), language=language)
-    accessed_word = "Diakses" if language == "id" else "Accessed"
-    source = indicator.source or "BPJS Ketenagakerjaan"
-    return (
-        f"{source}. {indicator.name} ({label}){span}. angka. "
-        f"{accessed_word} {accessed}. {permalink}"
+    return citation_text(
+        publisher=indicator.source or attribution().publisher_name,
+        title=f"{indicator.name} ({label}){span}",
+        url=permalink,
+        language=language,
+        accessed=formatting.date_label(timezone.now(), language=language),
     )
 
 

@@ -11,6 +11,8 @@ The contract (see the OpenAPI description at /api/schema/):
 - lists page with an opaque cursor over a unique sort key (``next``/``previous``), so a
   walk visits each row once; observation cursors also pin the instant of the first
   page, so publications during a walk do not shift it;
+- every answer names the licence of the data in a ``Link`` header (``rel="license"``);
+  a CSV also links the metadata that describes it (``rel="describedby"``);
 - ``ETag``/``Last-Modified`` follow the last publication: a conditional request is
   answered 304 before the query runs (``stats.api.cache.not_modified``); the rendered
   JSON is cached under the data generation (``stats.events``), which a publication or
@@ -50,6 +52,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from stats.events import generation_memo
 from stats.filtersets import CatalogueLookups
+from stats.opendata.licence import attribution
 from stats.renderers import CSVRenderer, csv_streaming_response
 from stats.selectors import last_publication_at
 
@@ -646,6 +649,10 @@ class PublicReadMixin(_ViewBase):
                 # ApiResponseCacheMiddleware stores it, with the headers of the way out.
                 response.api_cacheable = True
         response["Content-Language"] = translation.get_language() or settings.LANGUAGE_CODE
+        # Every answer names its licence (RFC 8288), after any link the view gave; read
+        # once per worker and data generation, so it costs no query.
+        licence = attribution(token=request_generation(request)).link_header()
+        response["Link"] = f"{response['Link']}, {licence}" if "Link" in response else licence
         patch_vary_headers(response, ("Accept", "Accept-Language"))
         if getattr(self, "language_before", None) is not None:
             translation.activate(self.language_before)

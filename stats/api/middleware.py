@@ -15,7 +15,7 @@ from .cache import not_modified, response_cache_key, response_cache_on
 from .throttling import throttle_anonymous
 
 ALLOWED_HEADERS = "Accept, Accept-Language, Authorization, If-None-Match, If-Modified-Since"
-EXPOSED_HEADERS = "ETag, Last-Modified, Retry-After, Content-Disposition, Content-Language"
+EXPOSED_HEADERS = "ETag, Last-Modified, Retry-After, Content-Disposition, Content-Language, Link"
 
 
 class ApiCorsMiddleware:

@@ -15,6 +15,7 @@ from functools import cached_property
 from django.db.models import Count, Field, Max, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -364,12 +365,24 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         per_series = spec[0][0] == "series_id"
         sql, params = csv_lines_sql(rows, queryset, spec, series, per_series=per_series)
         respond = csv_series_response if per_series else csv_lines_response
-        return respond(
+        response = respond(
             header=rows.csv_header(),
             sql=sql,
             params=params,
             filename=f"{self.download_name()}.csv",
         )
+        response["Link"] = f'<{self.csv_metadata_url()}>; rel="describedby"'
+        return response
+
+    def csv_metadata_url(self) -> str:
+        """What describes the CSV (licence, publisher, citation, columns): the metadata
+        of its indicator when it is one, else the data package of them all."""
+        codes = [c for c in self.request.query_params.get("indicator", "").split(",") if c.strip()]
+        if len(codes) == 1:
+            path = reverse("opendata:indicator-metadata", kwargs={"code": codes[0].strip()})
+        else:
+            path = reverse("opendata:datapackage")
+        return self.request.build_absolute_uri(path)
 
     def json_page(self, rows: ObservationRows) -> bytes:
         """The JSON page, its rows formatted by PostgreSQL (``json_page_sql``) and joined
