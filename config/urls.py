@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     re_path(r"^api/", api_not_found),
+    path("sdmx/", include("stats.sdmx.urls")),
     # The public site: /id/... (the default, / leads there) and /en/...
     path("", stats_views.language_root, name="language-root"),
     path("robots.txt", stats_views.robots, name="robots"),
