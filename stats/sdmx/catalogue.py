@@ -19,8 +19,11 @@ catalogue is read once per worker and data generation (``stats.events.generation
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
+from django.db.models import Max
 from django.utils import translation
 
 from stats.choices import Frequency, ObservationStatus, Unit
@@ -113,6 +116,16 @@ class Catalogue:
     flows: dict[str, Flow]
     codelists: dict[str, Codelist]
     concepts: tuple[Concept, ...]
+    # The last edit of an indicator (names, unit, ...): structures change without a
+    # publication.
+    edited_at: dt.datetime | None = None
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of every artefact, for the ETag of an answer built from them."""
+        return hashlib.sha256(
+            repr((self.flows, self.codelists, self.concepts)).encode()
+        ).hexdigest()
 
 
 def _choice_names(label) -> Names:
@@ -128,7 +141,7 @@ def codelist_sdmx_id(codelist_id: str) -> str:
 
 
 def catalogue_build() -> Catalogue:
-    """The SDMX artefacts of the current catalogue (four queries)."""
+    """The SDMX artefacts of the current catalogue (a few queries)."""
     codelists: dict[str, Codelist] = {
         CL_FREQ: Codelist(
             CL_FREQ,
@@ -188,9 +201,14 @@ def catalogue_build() -> Catalogue:
             frequencies=indicator.frequencies,
             dimensions=tuple(dimensions),
         )
-    return Catalogue(flows, codelists, tuple(concepts))
+    edited_at = Indicator.objects.aggregate(latest=Max("updated_at"))["latest"]
+    return Catalogue(flows, codelists, tuple(concepts), edited_at)
 
 
 def catalogue(token: str) -> Catalogue:
     """The catalogue of data generation ``token``, built once per worker process."""
     return generation_memo(token, "sdmx-catalogue", catalogue_build)
+
+
+def catalogue_digest(token: str) -> str:
+    return generation_memo(token, "sdmx-catalogue-digest", lambda: catalogue(token).digest)

@@ -169,7 +169,7 @@ def structure_select(
         raise SdmxError(501, "queries for single items of a scheme are not offered")
     if agency not in ("all", "ALL", AGENCY):
         raise SdmxError(404, f"no artefacts of agency {agency!r}; the agency here is {AGENCY}")
-    if version not in ("latest", "all", "ALL", "LATEST", VERSION, "+", "~"):
+    if version not in ("latest", "all", "ALL", "LATEST", VERSION):
         raise SdmxError(404, f"no artefacts at version {version!r}; the version here is {VERSION}")
     wanted = set(resource_id.split("+")) if resource_id not in ("all", "ALL") else None
     chosen = {

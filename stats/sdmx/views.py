@@ -23,7 +23,7 @@ from stats.events import generation_memo
 from stats.selectors import last_publication_at
 
 from . import data as sdmx_data
-from .catalogue import catalogue
+from .catalogue import catalogue, catalogue_digest
 from .errors import SdmxError
 from .formats import CSV, GENERIC, JSON, MEDIA_TYPES, SPECIFIC, data_format, structure_format
 from .structure import error_message, structure_message, structure_select
@@ -44,15 +44,20 @@ def _answer(request: HttpRequest, handler, **kwargs) -> HttpResponse:
         if refusal is not None:
             return refusal
     token = request_generation(request)
+    # As the read API's: the last publication, and what else the answer depends on (the
+    # catalogue's artefacts), the URL and the Accept header.
     last_published = generation_memo(token, "last_publication_at", last_publication_at)
+    instants = [i for i in (last_published, catalogue(token).edited_at) if i is not None]
+    last_modified = max(instants) if instants else None
     parts = [
         "sdmx",
         last_published.isoformat() if last_published else "none",
+        catalogue_digest(token),
         request.get_full_path(),
         request.META.get("HTTP_ACCEPT", ""),
     ]
     etag = f'W/"{hashlib.sha256(chr(10).join(parts).encode()).hexdigest()[:32]}"'
-    modified = int(last_published.timestamp()) if last_published else None
+    modified = int(last_modified.timestamp()) if last_modified else None
     if not_modified(request, etag, modified):
         response = HttpResponse(status=304)
         del response["Content-Type"]
@@ -69,8 +74,8 @@ def _answer(request: HttpRequest, handler, **kwargs) -> HttpResponse:
         # ApiResponseCacheMiddleware stores it, with these headers.
         response.api_cacheable = True  # type: ignore[attr-defined]
     response["ETag"] = etag
-    if last_published is not None:
-        response["Last-Modified"] = http_date(last_published.timestamp())
+    if modified is not None:
+        response["Last-Modified"] = http_date(modified)
     response["Cache-Control"] = f"public, max-age={settings.ANGKA_API_MAX_AGE}"
     patch_vary_headers(response, ("Accept",))
     return response

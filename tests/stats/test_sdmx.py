@@ -26,6 +26,8 @@ from publications.services import (
     release_submit,
 )
 from stats.demo.loader import codelists_load, indicators_load
+from stats.events import public_data_changed
+from stats.models import Indicator
 from tests.publications.conftest import clerk, make_user, reviewer, roles  # noqa: F401
 from tests.stats.helpers import import_rows
 
@@ -403,3 +405,17 @@ def test_a_cached_answer_is_served_without_a_query(site, client, django_assert_n
     with django_assert_num_queries(0):
         second = client.get(path)
     assert second.content == first.content and second["ETag"] == first["ETag"]
+
+
+def test_only_get_and_head_are_answered(site, client):
+    assert client.post(f"/sdmx/data/{FLOW}/all").status_code == 405
+    assert client.head(f"/sdmx/data/{FLOW}/A.ID._T._T").status_code == 200
+
+
+def test_an_edit_of_the_catalogue_changes_the_etag_of_structures(site, client):
+    path = f"/sdmx/dataflow/ANGKA/{FLOW}/latest"
+    before = client.get(path)
+    Indicator.objects.filter(code=FLOW).update(name_en="Active members")
+    public_data_changed()  # as the admin raises it
+    after = client.get(path, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200 and b"Active members" in after.content
