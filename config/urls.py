@@ -44,6 +44,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     re_path(r"^api/", api_not_found),
+    path("sdmx/", include("stats.sdmx.urls")),
     # The public site: /id/... (the default, / leads there) and /en/...
     path("", stats_views.language_root, name="language-root"),
     path("robots.txt", stats_views.robots, name="robots"),

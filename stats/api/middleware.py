@@ -1,5 +1,6 @@
-"""CORS for the read API (any origin may read /api/: it is public and read-only), and
-its response cache, served before the rest of the stack."""
+"""CORS for the read API and the SDMX service (any origin may read /api/ and /sdmx/:
+they are public and read-only), and their response cache, served before the rest of the
+stack."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from .throttling import throttle_anonymous
 
 ALLOWED_HEADERS = "Accept, Accept-Language, Authorization, If-None-Match, If-Modified-Since"
 EXPOSED_HEADERS = "ETag, Last-Modified, Retry-After, Content-Disposition, Content-Language, Link"
+# The public read-only paths: CORS for all of them; the response cache for the read API's
+# v1 and the SDMX service (stats.sdmx.views).
+CORS_PREFIXES = ("/api/", "/sdmx/")
+CACHED_PREFIXES = ("/api/v1/", "/sdmx/")
 
 
 class ApiCorsMiddleware:
@@ -23,7 +28,7 @@ class ApiCorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(CORS_PREFIXES):
             return self.get_response(request)
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             response = HttpResponse(status=204)
@@ -40,7 +45,7 @@ class ApiCorsMiddleware:
 class ApiResponseCacheMiddleware:
     """Serves the read API's cached answers before sessions, authentication and DRF.
 
-    For an anonymous GET under /api/v1/ (no Authorization header, no session cookie) it
+    For an anonymous GET under /api/v1/ or /sdmx/ (no Authorization header, no session cookie) it
     applies the anonymous rate limit, looks the answer up (``stats.api.cache``) and, on a
     hit, replays it, or answers 304 to a matching ``If-None-Match`` or
     ``If-Modified-Since``, without a database query. On a miss the request goes on; the
@@ -86,7 +91,7 @@ class ApiResponseCacheMiddleware:
     def _eligible(request: HttpRequest) -> bool:
         return (
             request.method == "GET"
-            and request.path.startswith("/api/v1/")
+            and request.path.startswith(CACHED_PREFIXES)
             and response_cache_on()
             and "HTTP_AUTHORIZATION" not in request.META
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
