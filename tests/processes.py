@@ -182,7 +182,14 @@ class CeleryProcess:
 class Worker(CeleryProcess):
     """A worker with its own hostname (other workers may share the Redis server)."""
 
-    def __init__(self, *, env: dict | None = None, pool: str = "solo", wait_until_ready=True):
+    def __init__(
+        self,
+        *,
+        env: dict | None = None,
+        pool: str = "solo",
+        concurrency: int = 1,
+        wait_until_ready=True,
+    ):
         self.hostname = f"angka-test-{uuid.uuid4().hex[:8]}@localhost"
         env = env if env is not None else subprocess_env()
         self.broker_url = celery_broker_url(env["REDIS_URL"])
@@ -190,7 +197,7 @@ class Worker(CeleryProcess):
             [
                 "worker",
                 f"--pool={pool}",
-                *(["--concurrency=1"] if pool == "prefork" else []),
+                f"--concurrency={concurrency}",
                 "--hostname",
                 self.hostname,
                 "-l",

@@ -24,6 +24,7 @@ from django.utils import timezone
 from publications.choices import RecomputeStatus, ReleaseStatus
 from publications.models import RecomputeRequest, Release
 from publications.services import (
+    recompute_request_enqueue,
     release_approve,
     release_create,
     release_publish,
@@ -40,6 +41,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 # This suite's private Redis servers live on these ports (other suites use others).
 REDIS_PORTS = range(6400, 6420)
 BEAT_INTERVAL = "2"
+UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens there
 # What the issue promises: published within two minutes of the broker's return.
 RECOVERY_SECONDS = 120
 
@@ -156,7 +158,7 @@ def observations_locked() -> Iterator[threading.Event]:
 
 def _publish_without_worker(slug: str) -> RecomputeRequest:
     """Publish a 2023 value whose derived value only the recompute task writes (no
-    precompute), while no worker runs: the task waits in the broker."""
+    precompute), while no worker takes the task."""
     release = release_publish(release=_draft_2023(slug))
     return RecomputeRequest.objects.get(release=release)
 
@@ -172,11 +174,13 @@ def _wait_until_blocked_inside(request: RecomputeRequest, worker: Worker) -> Non
 def test_the_worker_and_beat_outlive_a_broker_outage_that_comes_in_the_middle_of_a_task(
     growth_definition, processes, on_private_redis
 ):
-    request = _publish_without_worker("2023")
+    # The worker of the production recipe: prefork pool of two, late acknowledgement.
+    worker = processes("worker", pool="prefork", concurrency=2)
     beat = processes("beat")
+    with broker_at(UNREACHABLE):  # the recompute's message is lost
+        request = _publish_without_worker("2023")
     with observations_locked() as unlock:
-        # The production worker: prefork pool, late acknowledgement.
-        worker = processes("worker", pool="prefork")
+        recompute_request_enqueue(request_id=request.pk)  # as the sweeper would
         _wait_until_blocked_inside(request, worker)
         on_private_redis.kill()
         time.sleep(3)  # the worker has seen the connection drop and is reconnecting
@@ -203,7 +207,7 @@ def test_a_release_due_while_the_broker_is_down_is_published_once_it_returns(
     from publications.models import ROLE_DATA_ENTRY, ROLE_REVIEWER
 
     clerk, reviewer = make_user("entri", ROLE_DATA_ENTRY), make_user("peninjau", ROLE_REVIEWER)
-    worker = processes("worker", pool="prefork")
+    worker = processes("worker", pool="prefork", concurrency=2)
     beat = processes("beat")
     release = _draft_2023("2023")
     release_submit(release=release, user=clerk)
