@@ -805,6 +805,10 @@ class RecomputeRequestAdmin(ReadOnlyAdmin):
     def last_error(self, request: RecomputeRequest) -> str:
         return request.error[:200]
 
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Reviewers answer for what a publication causes: they see the recomputes too.
+        return super().has_view_permission(request, obj) or self.has_retry_permission(request)
+
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERM_REVIEW)
 
