@@ -13,7 +13,7 @@ export DEBUG ?= true
 WITH_SERVICES := $(PY) -m config.services
 MYPY := $(BIN)/mypy stats publications
 
-.PHONY: help venv install install-test install-browser run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages bench-compare clean
+.PHONY: help venv install install-test install-browser run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages bench-load bench-compare clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench-recompute: install ## Benchmark derived recompute and one new month agains
 
 bench-pages: install ## Time to first byte of the public pages, page cache warm and cold, on 2,000,000 rows (PostgreSQL, Redis)
 	$(PY) -m bench.bench_pages
+
+bench-load: install ## 60 s at 64 connections (bench-api's JSON mix, home and indicator page) with a release published half-way: errors, p50/p99, ETag/body consistency (PostgreSQL, Redis, wrk)
+	$(PY) -m bench.bench_load
 
 bench-compare: ## Benchmarks side by side with BASE=<rev> (BENCHES="import recompute pages api")
 	bash bench/side_by_side.sh $(BASE) $(BENCHES)

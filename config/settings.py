@@ -279,18 +279,41 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TIMEZONE = TIME_ZONE
+# Redis outages: the worker and beat wait for the broker as long as it takes, at start
+# and after a loss, rather than exiting after a hundred attempts; a supervisor restarting
+# them is the second line, not the first.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops cannot be acknowledged any more: it is
+# stopped and runs again (publication and recompute are safe to run twice, and the
+# outbox sweeper takes over a recompute whose message was lost with the broker).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A connection that died without a word (a restarted server, a dropped route) is
+    # found by a PING before it is used, instead of hanging a publish or a poll.
+    "health_check_interval": 25,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+}
+# Seconds between two runs of each beat job. Production keeps the minute that the
+# release calendar promises; the fault tests shorten it to see a recovery in seconds.
+ANGKA_BEAT_INTERVAL = float(os.environ.get("BEAT_INTERVAL", "60"))
+# A job queued while no worker could take it is dropped once the next one is due.
+_BEAT_EXPIRES = max(ANGKA_BEAT_INTERVAL - 5, 1)
 CELERY_BEAT_SCHEDULE: dict = {
     # Publishes any scheduled release whose time has passed, should its own task be lost.
     "publish-due-releases": {
         "task": "publications.releases_publish_due",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+        "schedule": ANGKA_BEAT_INTERVAL,
+        "options": {"expires": _BEAT_EXPIRES},
     },
-    # Enqueues again the derived-value recomputes not finished (lost task, killed worker).
+    # Enqueues again the derived-value recomputes not finished (lost task, killed worker)
+    # and the failed ones whose next attempt is due.
     "sweep-derived-recompute-requests": {
         "task": "publications.derived_sweep_requests",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+        "schedule": ANGKA_BEAT_INTERVAL,
+        "options": {"expires": _BEAT_EXPIRES},
     },
 }
 # A publication must not hang on a broker outage: the outbox and the sweeper recover.

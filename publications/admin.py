@@ -37,7 +37,7 @@ from stats.admin import ReadOnlyAdmin
 from stats.models import Observation, PublishedDataError, exact_text
 from stats.services import ImportRefused, ImportReport
 
-from . import services
+from . import derived, services
 from .choices import ReleaseStatus
 from .forms import ObservationAdminForm, ObservationImportForm
 from .models import (
@@ -797,6 +797,45 @@ def _preview_row(change) -> dict:
 
 @admin.register(RecomputeRequest)
 class RecomputeRequestAdmin(ReadOnlyAdmin):
-    list_display = ["release", "status", "attempts", "created_at", "finished_at"]
+    """The derived-value recomputes of published releases: a failed one shows its error
+    and when it is tried again, and a reviewer can retry it at once."""
+
+    list_display = [
+        "release",
+        "status",
+        "attempts",
+        "created_at",
+        "finished_at",
+        "next_attempt_at",
+        "last_error",
+    ]
     list_filter = ["status"]
     list_select_related = ["release"]
+    actions = ["retry_now"]
+
+    @admin.display(description=_("last error"))
+    def last_error(self, request: RecomputeRequest) -> str:
+        return request.error[:200]
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Reviewers answer for what a publication causes: they see the recomputes too.
+        return super().has_view_permission(request, obj) or self.has_retry_permission(request)
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_REVIEW)
+
+    @admin.action(description=_("Retry the selected failed recomputes now"), permissions=["retry"])
+    def retry_now(self, request, queryset):
+        retried = derived.recompute_requests_retry_now(
+            request_ids=queryset.values_list("pk", flat=True)
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed recompute queued again.",
+                "%(count)d failed recomputes queued again.",
+                len(retried),
+            )
+            % {"count": len(retried)},
+            messages.SUCCESS if retried else messages.WARNING,
+        )

@@ -296,6 +296,8 @@ class RecomputeRequest(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # When a failed request is tried again (by the sweeper); none unless it failed.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]

@@ -24,8 +24,9 @@ logger = logging.getLogger(__name__)
 # Database hiccups (failover, a dropped connection) are worth a retry; anything else is a
 # bug or a refusal whose message is logged, and retrying would not change it.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-# A recompute also retries when the broker or the cache connection drops under it.
-RECOMPUTE_RETRY_ERRORS = (*TRANSIENT_ERRORS, ConnectionError, TimeoutError)
+# A recompute also retries when the broker or the cache connection drops under it (the
+# request goes back to pending for it); any other failure waits for the sweeper's backoff.
+RECOMPUTE_RETRY_ERRORS = derived.TRANSIENT_ERRORS
 PUBLISH_DUE_LOCK = "publications:publish-due-releases:lock"
 PUBLISH_DUE_TIME_LIMIT = 55  # seconds: shorter than the one-minute beat period
 SWEEP_LOCK = "publications:derived-sweep:lock"
@@ -99,7 +100,8 @@ def derived_recompute_request(self, request_id: int) -> dict:
     name="publications.derived_sweep_requests", acks_late=True, soft_time_limit=50, time_limit=60
 )
 def derived_sweep_requests() -> list[int]:
-    """The beat job: enqueue again the recomputes not finished (lost task, killed worker)."""
+    """The beat job: enqueue again the recomputes not finished (lost task, killed worker)
+    and the failed ones whose next attempt is due."""
     # The lock keeps two sweeps from overlapping when a beat tick comes early.
     with exclusive(SWEEP_LOCK, timeout=55) as held:
         return derived.recompute_requests_sweep() if held else []

@@ -4,120 +4,24 @@ These tests run a real Celery worker as a subprocess on the Redis of REDIS_URL, 
 the test database (committed data: transactional tests).
 """
 
-import contextlib
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 
 from config.celery import app
-from config.services import database_url
 from publications.derived import recompute_requests_sweep
 from publications.models import RecomputeRequest
 from publications.services import release_create, release_publish
 from stats.demo.loader import codelists_load, indicators_load
 from stats.models import DerivedDefinition, DerivedInput, Indicator, Observation
+from tests.processes import Worker, broker_at
 from tests.stats.helpers import import_rows
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _worker_env() -> dict:
-    """The suite's environment, pointed at the test database (on a socket directory when
-    PostgreSQL is the embedded one)."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url(
-            host=connection.settings_dict["HOST"] or "127.0.0.1",
-            name=connection.settings_dict["NAME"],
-            user=connection.settings_dict["USER"] or "postgres",
-            port=str(connection.settings_dict["PORT"] or ""),
-        ),
-        REDIS_URL=settings.REDIS_URL,
-        DEBUG="true",
-    )
-    return env
-
-
-class Worker:
-    """A `celery worker` subprocess; stop() ends it politely, kill() with SIGKILL."""
-
-    def __init__(self, *, wait_until_ready: bool = True):
-        self.hostname = f"angka-test-{uuid.uuid4().hex[:8]}@localhost"
-        # A file, not a pipe: a full pipe would block the worker's logging.
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--hostname",
-                self.hostname,
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "-l",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            env=_worker_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
-        try:
-            if wait_until_ready:
-                self._wait_until_ready()
-        except BaseException:
-            self.kill()
-            raise
-
-    def _wait_until_ready(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(self.log.read().decode()[-2000:])
-            # Ping this worker only: other workers may share the Redis server.
-            if app.control.ping(destination=[self.hostname], timeout=0.5):
-                return
-        self.log.seek(0)
-        raise RuntimeError(
-            "the Celery worker did not answer a ping within 30 s: "
-            + self.log.read().decode()[-3000:]
-        )
-
-    def log_tail(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-3000:]
-
-    def kill(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
@@ -159,19 +63,9 @@ def _publish_without_precompute(slug: str, value: str):
     return release_publish(release=release)
 
 
-@contextlib.contextmanager
 def broker_down():
-    """Make the broker unreachable for the app's producers, then restore it as it was."""
-    saved = (app.conf.broker_url, app._pool, app.amqp._producer_pool)
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        yield
-    finally:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
+    """Make the broker unreachable for this process's producers (nothing listens there)."""
+    return broker_at("redis://127.0.0.1:1/0")
 
 
 def _someone_waits_on_a_lock() -> bool:
