@@ -21,6 +21,7 @@ as the owner (README, "Production"). Then ``SET ROLE`` to itself changes nothing
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,15 +29,19 @@ from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import NO_DB_ALIAS
 
-# How many database_owner() blocks are open (migrate runs in one thread).
-_owner_depth = 0
+# How many database_owner() blocks are open in this thread (connections are per thread).
+_owner = threading.local()
+
+
+def _owner_depth() -> int:
+    return getattr(_owner, "depth", 0)
 
 
 def role_set(sender, connection, **kwargs) -> None:
     """On a new connection, become the application role (``connection_created``)."""
     role = settings.DATABASE_APP_ROLE
     # The maintenance connection that creates and drops the test database has no tables.
-    if not role or _owner_depth or connection.alias == NO_DB_ALIAS:
+    if not role or _owner_depth() or connection.alias == NO_DB_ALIAS:
         return
     with connection.cursor() as cursor:
         cursor.execute(f"SET ROLE {connection.ops.quote_name(role)}")
@@ -47,15 +52,14 @@ def database_owner(using: str = "default") -> Iterator[None]:
     """Work as the login user (the tables' owner) inside the block: what ``migrate``
     does. A connection already open returns to the login user; connections opened in
     the block stay there; the application role is taken again at the end."""
-    global _owner_depth
     connection = connections[using]
-    _owner_depth += 1
+    _owner.depth = _owner_depth() + 1
     try:
         if connection.connection is not None:
             with connection.cursor() as cursor:
                 cursor.execute("RESET ROLE")
         yield
     finally:
-        _owner_depth -= 1
-        if not _owner_depth and connection.connection is not None and connection.is_usable():
+        _owner.depth -= 1
+        if not _owner.depth and connection.connection is not None and connection.is_usable():
             role_set(None, connection)

@@ -14,12 +14,16 @@ whatever client wrote the rows:
   publications/migrations/0007);
 - a row published in a transaction starts after every vintage of its series and period
   published before the transaction: history before it is not rewritten;
-- a row is never inserted closed; ``TRUNCATE stats_observation`` is refused.
+- a row is never inserted closed, nor published closed (the row guard of 0002 gains
+  that rule); an UPDATE that leaves a published row as it was counts as closing or
+  publishing it again, and is refused at commit (no service does it);
+- ``TRUNCATE stats_observation`` is refused.
 
-Cost: the row triggers stay as they were; what this adds runs once per statement over
-its transition tables and records, as arrays, the rows the statement published or
-closed in ``stats_vintage_pending``, an unlogged table private to the guard; the check at
-commit is one aggregate over those arrays (no lookup in stats_observation) and empties it.
+Cost: the row guard gets one comparison more; the rest runs once per statement over its
+new rows (a transition table) and records, as arrays, the rows the statement published
+or closed in ``stats_vintage_pending``, an unlogged table private to the guard; the check
+at commit is an aggregate over those arrays (no lookup in stats_observation) and empties
+it.
 
 The functions that write the pending rows run as their owner (SECURITY DEFINER, with the
 search path fixed so a temporary table cannot stand in for a real one): the application
