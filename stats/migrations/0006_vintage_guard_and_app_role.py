@@ -61,6 +61,10 @@ CREATE UNLOGGED TABLE stats_vintage_pending (
     valid_froms timestamptz[],
     valid_tos timestamptz[]
 );
+-- Written once and read once, within a transaction: not worth compressing.
+ALTER TABLE stats_vintage_pending ALTER COLUMN series_ids SET STORAGE EXTERNAL,
+    ALTER COLUMN periods SET STORAGE EXTERNAL, ALTER COLUMN release_ids SET STORAGE EXTERNAL,
+    ALTER COLUMN valid_froms SET STORAGE EXTERNAL, ALTER COLUMN valid_tos SET STORAGE EXTERNAL;
 
 CREATE FUNCTION stats_vintage_inserted() RETURNS trigger AS $$
 DECLARE
@@ -146,6 +150,7 @@ DECLARE
     released bigint[];
     bad record;
     general boolean;
+    refused boolean;
 BEGIN
     -- One event per pending row: the first check of the transaction does the work.
     IF NOT EXISTS (SELECT 1 FROM stats_vintage_pending WHERE xact = me) THEN
@@ -172,8 +177,8 @@ BEGIN
 
     WITH vintage AS (
         SELECT p.kind, u.* FROM stats_vintage_pending AS p,
-            unnest(p.series_ids, p.periods, p.release_ids, p.valid_froms, p.valid_tos)
-                AS u(series_id, period, release_id, valid_from, valid_to)
+            unnest(p.series_ids, p.periods, p.valid_froms, p.valid_tos)
+                AS u(series_id, period, valid_from, valid_to)
         WHERE p.xact = me AND p.kind IN ('c', 'n')
     ), counted AS (
         SELECT series_id, period,
@@ -181,15 +186,12 @@ BEGIN
             count(*) FILTER (WHERE kind = 'n') AS published_count,
             max(valid_from) FILTER (WHERE kind = 'c') AS closed_from,
             max(valid_to) FILTER (WHERE kind = 'c') AS closed_to,
-            min(valid_from) FILTER (WHERE kind = 'n') AS published_from,
-            bool_or(release_id = ANY (released)) FILTER (WHERE kind = 'c') AS closed_new
+            min(valid_from) FILTER (WHERE kind = 'n') AS published_from
         FROM vintage GROUP BY series_id, period
     )
     SELECT series_id, period, closed_to AS closed, published_from AS first_published,
             closed_from AS before,
-            -- else the row closed is the one published: withdrawn, not backdated
-            published_count = 0 OR published_from > closed_from OR closed_new
-                AS after_history,
+            published_count = 0 OR published_from > closed_from AS after_history,
             closed_count > 1 OR published_count > 1 AS general
         INTO bad
         FROM counted
@@ -199,6 +201,16 @@ BEGIN
         ORDER BY closed_count > 1 OR published_count > 1
         LIMIT 1;
     general := FOUND AND bad.general;
+    refused := FOUND AND NOT general;
+    IF refused AND NOT bad.after_history THEN
+        -- Unless the row closed is the one published (withdrawn, not backdated).
+        bad.after_history := EXISTS (
+            SELECT 1 FROM stats_vintage_pending AS p,
+                unnest(p.series_ids, p.periods, p.release_ids) AS u(series_id, period, release_id)
+            WHERE p.xact = me AND p.kind = 'c' AND u.series_id = bad.series_id
+                AND u.period = bad.period AND u.release_id = ANY (released)
+        );
+    END IF;
     IF general THEN
         WITH vintage AS (
             SELECT p.kind, u.* FROM stats_vintage_pending AS p,
@@ -228,14 +240,15 @@ BEGIN
             FROM vintage GROUP BY series_id, period
         )
         SELECT * INTO bad FROM checked WHERE NOT (followed AND after_history) LIMIT 1;
+        refused := FOUND;
     END IF;
-    IF FOUND AND NOT bad.after_history THEN
+    IF refused AND NOT bad.after_history THEN
         RAISE EXCEPTION 'an observation of series %, period % cannot be published at %: '
             'it must start after its latest vintage (published at %) and with no other '
             'vintage at the same instant, so that history is not rewritten',
             bad.series_id, bad.period, bad.first_published, bad.before
             USING ERRCODE = 'check_violation';
-    ELSIF FOUND THEN
+    ELSIF refused THEN
         RAISE EXCEPTION 'a published observation of series %, period % was closed (at %) '
             'without a successor published at that instant in the same transaction: a '
             'published value cannot be withdrawn', bad.series_id, bad.period, bad.closed
