@@ -180,12 +180,16 @@ def _cleanup(release) -> None:
     """Remove the draft rows of the benchmark release, so each round starts the same."""
     from django.db import connection
 
+    from config.dbrole import database_owner
+
     with connection.cursor() as cursor:
         # Draft rows only: the guard trigger refuses to delete published ones.
         cursor.execute(
             "DELETE FROM stats_observation WHERE release_id = %s AND valid_from IS NULL",
             [release.pk],
         )
+    # Maintenance is the owner's (the application role may not VACUUM: config/dbrole.py).
+    with database_owner(), connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE stats_observation")
 
 
@@ -253,6 +257,15 @@ def _time_table_copy(release, rows: int) -> dict:
 
 
 def _time_copy(path: Path, rows: int) -> dict:
+    """COPY into a staging table of the benchmark's own: made, loaded and emptied as
+    the owner (the application role may not create nor truncate a table)."""
+    from config.dbrole import database_owner
+
+    with database_owner():
+        return _time_copy_as_owner(path, rows)
+
+
+def _time_copy_as_owner(path: Path, rows: int) -> dict:
     from django.db import connection, transaction
 
     with connection.cursor() as cursor:

@@ -216,7 +216,10 @@ def _derived_rows_delete_in_transaction(indicator_ids: list[int]) -> int:
     """
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    from config.dbrole import database_owner
+
+    # Only the owner may disable a trigger (config/dbrole.py).
+    with database_owner(), connection.cursor() as cursor:
         cursor.execute("ALTER TABLE stats_observation DISABLE TRIGGER stats_observation_guard")
         cursor.execute(
             "DELETE FROM stats_observation o USING stats_series s WHERE s.id = o.series_id "
@@ -657,6 +660,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.db import connection
 
     from config.celery import app
+    from config.dbrole import database_owner
 
     # Eager: the confirming task runs in this process, where its end can be timed.
     app.conf.task_always_eager = True
@@ -667,7 +671,7 @@ def main(argv: list[str] | None = None) -> None:
     results["load_before"] = os.getloadavg()
     loads = [results["load_before"][0]]
     ids = results["definition_ids"]
-    with connection.cursor() as cursor:
+    with database_owner(), connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE stats_observation")
     for round_number in range(1, args.rounds + 1):
         sql = dict(time_sql(), phase="cold")

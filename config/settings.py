@@ -7,6 +7,7 @@ with both set, the same code runs on the external services (CI, production).
 """
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -135,6 +136,16 @@ if DATABASE_PREPARED_STATEMENTS:
     # that only statements executed with prepare=True (config.db.PreparedCursor) are.
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The database role the application's statements run as: it may read and write rows but
+# owns no table, so it cannot disable the guard triggers, truncate, or change the schema.
+# Migrations run as the login user (the owner) and grant this role what it needs
+# (config/dbrole.py). Empty: the application runs as the login user.
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "angka_app")
+if DATABASE_APP_ROLE and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", DATABASE_APP_ROLE):
+    raise ImproperlyConfigured(
+        "DATABASE_APP_ROLE must be a lower-case PostgreSQL role name (letters, digits, _), "
+        f"not {DATABASE_APP_ROLE!r}"
+    )
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if not REDIS_URL:

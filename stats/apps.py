@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +15,8 @@ class StatsConfig(AppConfig):
         from .opendata.bulk import bulk_rebuild_request
 
         public_data_changed_subscribe(bulk_rebuild_request)
+
+        from config.dbrole import role_set
+
+        # The application works as a role that owns no table (config/dbrole.py).
+        connection_created.connect(role_set, dispatch_uid="config.dbrole.role_set")

@@ -1,13 +1,45 @@
 """Fixtures shared by the whole suite."""
 
+from unittest import mock
+
 import pytest
 from django.core.cache import cache
 from django.db import transaction
+from django.db.backends.postgresql.operations import DatabaseOperations
 
+from config.dbrole import database_owner
 from publications.demo.loader import demo_load
 from publications.services import release_create, release_publish
 from stats.demo.loader import codelists_load, indicators_load
 from tests.stats.helpers import import_rows
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_as_owner():
+    """After a transactional test pytest-django empties the tables with TRUNCATE, which
+    the application role may not run and the guard triggers refuse to anyone
+    (stats/migrations/0006, publications/migrations/0007). The test run, and nothing
+    else, does it as the owner with those triggers off for the statement."""
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(operations, sql_list):
+        connection = operations.connection
+        with database_owner(connection.alias), transaction.atomic(using=connection.alias):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                    "WHERE tgfoid = 'record_truncate_refuse'::regproc"
+                )
+                guards = cursor.fetchall()
+                for table, trigger in guards:
+                    cursor.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{trigger}"')
+            flush(operations, sql_list)
+            with connection.cursor() as cursor:
+                for table, trigger in guards:
+                    cursor.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{trigger}"')
+
+    with mock.patch.object(DatabaseOperations, "execute_sql_flush", execute_sql_flush):
+        yield
 
 
 @pytest.fixture

@@ -100,7 +100,8 @@ def test_exact_text_has_no_exponent_nor_trailing_zeros(value, text):
         (
             "DELETE FROM publications_release WHERE id = "
             "(SELECT release_id FROM stats_observation WHERE id = %s)",
-            "has observations",
+            # published, it is refused before its observations are counted
+            "release .* cannot be deleted",
         ),
         (
             "DELETE FROM stats_series WHERE id = "
@@ -119,3 +120,15 @@ def test_references_of_observations_are_enforced_by_the_database(
     ):
         cursor.execute(statement, [published_value.pk])
     assert Observation.objects.count() == 1
+
+
+def test_a_release_with_draft_observations_cannot_be_deleted_with_sql(catalogue):
+    release = release_create(slug="draft", title_id="x", title_en="x")
+    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "5")])
+    with (
+        pytest.raises(IntegrityError, match="has observations"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM publications_release WHERE id = %s", [release.pk])
+    assert Observation.objects.filter(release=release).count() == 1

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection, transaction
 
 from config.celery import app
+from config.dbrole import database_owner
 from publications.derived import recompute_requests_sweep
 from publications.models import RecomputeRequest
 from publications.services import release_create, release_publish
@@ -69,7 +70,9 @@ def broker_down():
 
 
 def _someone_waits_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
+    # What other sessions wait for is shown to their own login (the owner), not to the
+    # application role (config/dbrole.py).
+    with database_owner(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
