@@ -21,6 +21,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from config.dbrole import database_owner
 from publications.choices import RecomputeStatus, ReleaseStatus
 from publications.models import RecomputeRequest, Release
 from publications.services import (
@@ -124,7 +125,8 @@ def _status(request_id: int) -> str:
 
 
 def _someone_waits_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
+    # As the owner: the application role sees no other login's wait events.
+    with database_owner(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
