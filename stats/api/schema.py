@@ -14,6 +14,9 @@ English whatever the request's language.
 
 from __future__ import annotations
 
+import logging
+
+from django.db import DatabaseError
 from django.utils import translation
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
@@ -23,6 +26,8 @@ from rest_framework import serializers
 from stats.filtersets import CatalogueLookups
 
 from .base import DEFAULT_PAGE_SIZE, FORMATS, LANGUAGE_CODES, MAX_PAGE_SIZE
+
+logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -125,17 +130,23 @@ class PublicReadSchema(AutoSchema):
         if filterset_class is None:
             return []
         lookups = CatalogueLookups()
-        filterset = filterset_class(
-            queryset=filterset_class._meta.model.objects.none(), lookups=lookups
-        )
-        return [
-            _parameter(
-                name,
-                filter_.openapi_schema(lookups),
-                str(filter_.extra.get("help_text", "")),
+        try:
+            filterset = filterset_class(
+                queryset=filterset_class._meta.model.objects.none(), lookups=lookups
             )
-            for name, filter_ in filterset.filters.items()
-        ]
+            return [
+                _parameter(
+                    name,
+                    filter_.openapi_schema(lookups),
+                    str(filter_.extra.get("help_text", "")),
+                )
+                for name, filter_ in filterset.filters.items()
+            ]
+        except DatabaseError:
+            # The filters' values are data: before the first migration (``check --deploy``
+            # of a new deployment) there are none to describe yet.
+            logger.warning("OpenAPI schema without filter parameters: the database is not ready")
+            return []
 
     def _get_pagination_parameters(self):
         if not self.is_list:

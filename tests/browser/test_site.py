@@ -14,13 +14,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _table_values(page) -> dict[str, str]:
-    """Period label -> value as the page's data table writes it."""
+def _table_values(page) -> dict[str, tuple[str, str]]:
+    """Period label -> (value as the page's data table writes it, the exact value its
+    cell gives on hover)."""
     rows = page.locator("#data-table tbody tr")
     values = {}
     for index in range(rows.count()):
-        row = rows.nth(index)
-        values[row.get_attribute("data-period")] = row.locator("td.num").inner_text().strip()
+        cell = rows.nth(index).locator("td.num")
+        values[rows.nth(index).get_attribute("data-period")] = (
+            cell.inner_text().strip(),
+            cell.get_attribute("title"),
+        )
     return values
 
 
@@ -45,7 +49,7 @@ def test_visitor_follows_a_headline_figure_switches_to_english_and_downloads_csv
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Active participants"
     table = _table_values(page)
-    assert table["2024"] == "45,200,000"
+    assert table["2024"] == ("45.2 million", "45,200,000")
     screenshot(page, "indicator")
 
     with page.expect_download() as download_info:
@@ -54,7 +58,7 @@ def test_visitor_follows_a_headline_figure_switches_to_english_and_downloads_csv
     content = Path(download.path()).read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(content)))
     from_csv = {row["period"]: row["value"] for row in rows}
-    from_table = {period: text.replace(",", "") for period, text in table.items()}
+    from_table = {period: exact.replace(",", "") for period, (_text, exact) in table.items()}
     assert from_csv == from_table
     assert len(from_csv) == 10  # 2014 and 2016-2024
 
