@@ -172,7 +172,10 @@ def line_chart(
     A narrow variant for phones is the same chart with a smaller ``width``, a larger
     ``font_size`` (it is shown scaled to the screen's width) and fewer ``period_labels``.
     """
-    margin_left, margin_right, margin_top, margin_bottom = 78, 24, 20, 28 + font_size
+    # Larger text needs more room above the plot for the axis's unit, and below it for
+    # the period labels.
+    margin_top, margin_bottom = 20 + 3 * (font_size - 12), 28 + font_size
+    margin_left, margin_right = 78, 24
     char_width = AXIS_CHAR_WIDTH * font_size / 12
     line_gap = font_size + 10
     shown = {p.status for p in points} - {ObservationStatus.NORMAL}
@@ -409,6 +412,9 @@ def tile_map(
 ) -> SafeString:
     """A tile map of the provinces, shaded in five equal-count classes.
 
+    The SVG is a labelled group, not an image: an image's content is hidden from
+    assistive technology, and the tiles are links that must stay reachable.
+
     ``tiles``: (BPS code, short label, name, value, link, status). Each tile is a link
     with the province's name, value and status as its title; a value that is not final
     (provisional, estimate) is hatched and starred, with a key below the legend. The
@@ -424,7 +430,7 @@ def tile_map(
         height += 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'class="tile-map" role="img" aria-labelledby="tiles-title tiles-desc" '
+        f'class="tile-map" role="group" aria-labelledby="tiles-title tiles-desc" '
         f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">',
         f'<title id="tiles-title">{escape(title)}</title>',
         f'<desc id="tiles-desc">{escape(description)}</desc>',

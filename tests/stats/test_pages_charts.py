@@ -72,6 +72,8 @@ def test_tile_map_draws_every_province_as_a_link():
     assert len(PROVINCE_TILES) == 38
     assert svg.count("<a href=") == 38
     assert "<title>Provinsi 32: 32</title>" in svg
+    # A group, not an image: an image's content (the links) is hidden from screen readers.
+    assert 'role="group" aria-labelledby="tiles-title tiles-desc"' in svg
 
 
 # --- PNG: the same SVG rasterised on the server. ---
