@@ -75,12 +75,12 @@ def _status_names(language: str) -> dict[str, str]:
 
 
 def _legend_items(statuses: set[str], language: str) -> list[tuple[str, str, int]]:
-    """(status, label, width in character widths plus fixed marks) of each key entry."""
+    """(status, label, width of its marks) of each key entry; the label adds its characters."""
     names = _status_names(language)
-    items = []
+    items: list[tuple[str, str, int]] = []
     for status in (s for s in ObservationStatus if s in statuses):
         label = names[status].lower() if status != ObservationStatus.BREAK else names[status]
-        items.append((status, label, (22 if status != ObservationStatus.BREAK else 0) + 26))
+        items.append((status.value, label, (22 if status != ObservationStatus.BREAK else 0) + 26))
     return items
 
 
