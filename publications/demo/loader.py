@@ -20,7 +20,6 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,7 +39,7 @@ from stats.models import Indicator
 from stats.services import observations_import
 
 from ..choices import ReleaseStatus
-from ..models import PERM_REVIEW, PERM_SUBMIT, NewsRelease, Release
+from ..models import NewsRelease, Release
 from ..services import (
     release_approve,
     release_create,
@@ -248,25 +247,24 @@ DRAFT_SLUG = "ilustrasi-draf-impor"
 DEMO_CLERK, DEMO_REVIEWER = "demo-entri", "demo-peninjau"
 
 
-def _demo_user(username: str, permission: str):
-    """A demo account that can only act through the services: no usable password."""
-    user, created = get_user_model().objects.get_or_create(username=username)
+def _demo_user(username: str):
+    """A demo account that acts only through the services when the demo loads: it has no
+    usable password and is not staff, so nobody can log in with it. A superuser, so that
+    the demo does not depend on permission rows (a flushed test database may lack them)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_superuser": True, "is_staff": False}
+    )
     if created:
         user.set_unusable_password()
         user.save()
-    app_label, codename = permission.split(".")
-    user.user_permissions.add(
-        Permission.objects.get(content_type__app_label=app_label, codename=codename)
-    )
-    return get_user_model().objects.get(pk=user.pk)  # a fresh permission cache
+    return user
 
 
 def _upcoming_load() -> None:
     """Submit, approve (a second person) and schedule the upcoming release, as staff do."""
     if Release.objects.filter(slug=UPCOMING_SLUG).exists():
         return
-    clerk = _demo_user(DEMO_CLERK, PERM_SUBMIT)
-    reviewer = _demo_user(DEMO_REVIEWER, PERM_REVIEW)
+    clerk, reviewer = _demo_user(DEMO_CLERK), _demo_user(DEMO_REVIEWER)
     release = release_create(
         slug=UPCOMING_SLUG,
         title_id="Ilustrasi: angka sementara 2025",
