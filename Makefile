@@ -12,6 +12,8 @@ export DEBUG ?= true
 # Redis (installed into .venv by pip, data in var/) for whichever is unset.
 WITH_SERVICES := $(PY) -m config.services
 MYPY := $(BIN)/mypy stats publications
+# The accessibility checker the browser tests inject (tests/browser/test_phone.py).
+AXE_CORE := 4.11.0
 
 .PHONY: help venv install install-test install-browser run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages bench-load bench-compare clean
 
@@ -35,10 +37,14 @@ install-test: install ## Install what the tests need (same lock file)
 run: install ## Migrate, load the demo, serve web + Celery worker + beat on PORT (8000)
 	@$(WITH_SERVICES) bash scripts/serve.sh
 
-install-browser: ## Install Debian's chromium for the browser tests when it is missing
+install-browser: ## Install Debian's chromium and axe-core (npm, into node_modules/) for the browser tests
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "Installing chromium (Debian package) for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@if [ ! -f node_modules/axe-core/axe.min.js ] || ! grep -q '"version": "$(AXE_CORE)"' node_modules/axe-core/package.json; then \
+		echo "Installing axe-core $(AXE_CORE) (npm) for the accessibility browser test"; \
+		npm install --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_CORE); \
 	fi
 
 test: install-test install-browser ## ruff, mypy, makemigrations --check and the whole test suite

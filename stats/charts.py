@@ -31,6 +31,10 @@ TARGET = "#b3261e"
 # missing resvg falls back to any installed font that has the glyphs.
 PNG_SANS_SERIF = "DejaVu Sans"
 AXIS_CHAR_WIDTH = 7.2  # px per character of a 12 px axis label in DejaVu Sans, the widest
+# The line chart's variant for phones: at a 360 px wide screen the page's content is
+# about 320 px wide, so this viewBox is drawn at about its own size and its 14 px text
+# stays above 12 px down to a 320 px wide screen.
+NARROW_CHART = {"width": 320, "height": 280, "font_size": 14, "period_labels": 3}
 PNG_ZOOM = 2  # twice the SVG's size in pixels: sharp on slides, in print and on phones
 
 
@@ -70,11 +74,39 @@ def _status_names(language: str) -> dict[str, str]:
         return {status.value: str(status.label) for status in ObservationStatus}
 
 
-def _legend(statuses: set[str], *, x: float, y: float, language: str) -> list[str]:
+def _legend_items(statuses: set[str], language: str) -> list[tuple[str, str, int]]:
+    """(status, label, width of its marks) of each key entry; the label adds its characters."""
+    names = _status_names(language)
+    items: list[tuple[str, str, int]] = []
+    for status in (s for s in ObservationStatus if s in statuses):
+        label = names[status].lower() if status != ObservationStatus.BREAK else names[status]
+        items.append((status.value, label, (22 if status != ObservationStatus.BREAK else 0) + 26))
+    return items
+
+
+def _legend_rows(
+    statuses: set[str], *, x: float, right: float, language: str, char_width: float
+) -> list[list[str]]:
+    """The key's entries (statuses) in rows that fit between ``x`` and ``right``."""
+    rows: list[list[str]] = [[]]
+    cursor = x
+    for status, label, fixed in _legend_items(statuses, language):
+        item_width = fixed + char_width * len(label)
+        if rows[-1] and cursor + item_width > right:
+            rows.append([])
+            cursor = x
+        rows[-1].append(status)
+        cursor += item_width
+    return rows
+
+
+def _legend(
+    statuses: set[str], *, x: float, y: float, language: str, char_width: float = AXIS_CHAR_WIDTH
+) -> list[str]:
     """The key to the marks of the statuses the chart shows, left to right."""
     names = _status_names(language)
     parts = []
-    for status in (s for s in ObservationStatus if s in statuses):
+    for status, label, _fixed in _legend_items(statuses, language):
         if status != ObservationStatus.BREAK:  # the dashed line that leads to such a value
             parts.append(
                 f'<path d="M{x:.1f},{y - 4:.1f} h18" stroke="{LINE}" stroke-width="2.5" '
@@ -82,9 +114,8 @@ def _legend(statuses: set[str], *, x: float, y: float, language: str) -> list[st
             )
             x += 22
         parts.append(_marker(status, x + 5, y - 4, names[status], role="key"))
-        label = names[status].lower() if status != ObservationStatus.BREAK else names[status]
         parts.append(f'<text x="{x + 14:.1f}" y="{y:.1f}" fill="{MUTED}">{escape(label)}</text>')
-        x += 26 + AXIS_CHAR_WIDTH * len(label)
+        x += 26 + char_width * len(label)
     return parts
 
 
@@ -133,19 +164,39 @@ def line_chart(
     chart_id: str = "chart",
     width: int = 720,
     height: int = 320,
+    font_size: int = 12,
+    period_labels: int = 8,
 ) -> SafeString:
-    """A line chart of one series, the target as a dashed line and marker where there is one."""
-    margin_left, margin_right, margin_top, margin_bottom = 78, 24, 20, 40
+    """A line chart of one series, the target as a dashed line and marker where there is one.
+
+    A narrow variant for phones is the same chart with a smaller ``width``, a larger
+    ``font_size`` (it is shown scaled to the screen's width) and fewer ``period_labels``.
+    """
+    # Larger text needs more room above the plot for the axis's unit, and below it for
+    # the period labels.
+    margin_top, margin_bottom = 20 + 3 * (font_size - 12), 28 + font_size
+    margin_left, margin_right = 78, 24
+    char_width = AXIS_CHAR_WIDTH * font_size / 12
+    line_gap = font_size + 10
     shown = {p.status for p in points} - {ObservationStatus.NORMAL}
-    if shown:  # a line below the period labels for the key to the marks
-        height, margin_bottom = height + 22, margin_bottom + 22
+    legend_rows = (
+        _legend_rows(shown, x=8, right=width - 8, language=language, char_width=char_width)
+        if shown
+        else []
+    )
+    # Lines below the period labels for the key to the marks.
+    height, margin_bottom = (
+        height + line_gap * len(legend_rows),
+        margin_bottom + line_gap * len(legend_rows),
+    )
     plot_w = width - margin_left - margin_right
     plot_h = height - margin_top - margin_bottom
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'class="chart" role="img" aria-labelledby="{title_id} {desc_id}" '
-        f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">',
+        f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" '
+        f'font-size="{font_size}">',
         f'<title id="{title_id}">{escape(title)}</title>',
         f'<desc id="{desc_id}">{escape(description)}</desc>',
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
@@ -176,7 +227,7 @@ def line_chart(
     y_min, y_max = ticks[0], ticks[-1]
     tick_labels = [_axis_label(tick, unit, language, scale) for tick in ticks]
     # Room for the longest axis label ("Rp800 triliun") in a wide sans-serif such as DejaVu.
-    margin_left = max(margin_left, 16 + math.ceil(AXIS_CHAR_WIDTH * max(map(len, tick_labels))))
+    margin_left = max(margin_left, 16 + math.ceil(char_width * max(map(len, tick_labels))))
     plot_w = width - margin_left - margin_right
 
     def sx(ordinal: int) -> float:
@@ -189,7 +240,7 @@ def line_chart(
 
     if unit != "minutes":  # durations carry their unit on each tick
         parts.append(
-            f'<text x="8" y="11" fill="{MUTED}" class="axis-unit">'
+            f'<text x="8" y="{font_size - 1}" fill="{MUTED}" class="axis-unit">'
             f"{escape(unit_label(unit, language=language))}</text>"
         )
     for tick, tick_label in zip(ticks, tick_labels, strict=True):
@@ -202,15 +253,17 @@ def line_chart(
             f'<text x="{margin_left - 8}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}">'
             f"{escape(tick_label)}</text>"
         )
-    # At most about eight period labels along the bottom, always the first and last.
-    labelled = sorted({*range(x_min, x_max + 1, max(1, math.ceil((x_max - x_min + 1) / 8)))})
+    # At most about ``period_labels`` period labels along the bottom, starting at the first.
+    every = max(1, math.ceil((x_max - x_min + 1) / period_labels))
+    labelled = sorted({*range(x_min, x_max + 1, every)})
     frequency = parse_period(points[0].period).frequency
     per_year = PERIODS_PER_YEAR[frequency]
     for ordinal in labelled:
         year, index0 = divmod(ordinal, per_year)
         code = _code(frequency, year, index0 + 1)
         parts.append(
-            f'<text x="{sx(ordinal):.1f}" y="{margin_top + plot_h + 18}" text-anchor="middle" '
+            f'<text x="{sx(ordinal):.1f}" y="{margin_top + plot_h + 6 + font_size}" '
+            f'text-anchor="middle" '
             f'fill="{MUTED}">{escape(period_short(code, language=language))}</text>'
         )
     parts.append(
@@ -269,8 +322,9 @@ def line_chart(
             if point.status != ObservationStatus.NORMAL:
                 title += f" ({names[point.status].lower()})"
             parts.append(_marker(point.status, sx(o), sy(v), title))
-    if shown:
-        parts.extend(_legend(shown, x=margin_left, y=height - 6, language=language))
+    for row_number, row in enumerate(legend_rows):
+        row_y = height - 6 - line_gap * (len(legend_rows) - 1 - row_number)
+        parts.extend(_legend(set(row), x=8, y=row_y, language=language, char_width=char_width))
     last_o, last_v = ordinals[-1], values[-1]
     last_text = value_short(points[-1].value, unit=unit, language=language, decimals=decimals)
     anchor = "end" if sx(last_o) > width - margin_right - 60 else "start"
@@ -358,6 +412,9 @@ def tile_map(
 ) -> SafeString:
     """A tile map of the provinces, shaded in five equal-count classes.
 
+    The SVG is a labelled group, not an image: an image's content is hidden from
+    assistive technology, and the tiles are links that must stay reachable.
+
     ``tiles``: (BPS code, short label, name, value, link, status). Each tile is a link
     with the province's name, value and status as its title; a value that is not final
     (provisional, estimate) is hatched and starred, with a key below the legend. The
@@ -373,7 +430,7 @@ def tile_map(
         height += 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'class="tile-map" role="img" aria-labelledby="tiles-title tiles-desc" '
+        f'class="tile-map" role="group" aria-labelledby="tiles-title tiles-desc" '
         f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">',
         f'<title id="tiles-title">{escape(title)}</title>',
         f'<desc id="tiles-desc">{escape(description)}</desc>',

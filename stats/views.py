@@ -269,6 +269,14 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     revised_periods = _revised_periods(vintages)
     selection_label = chosen.label
     chart = _chart(chosen, language, chart_id=f"chart-{indicator.code.lower()}")
+    # The same chart re-laid for phones (the page's CSS shows one of the two): drawn
+    # narrower with larger text, so that scaled to a phone's width its text stays readable.
+    chart_narrow = _chart(
+        chosen,
+        language,
+        chart_id=f"chart-{indicator.code.lower()}-narrow",
+        **charts.NARROW_CHART,
+    )
     query = {"frequency": frequency, **dimensions}
     permalink = request.build_absolute_uri(
         reverse("stats:indicator", args=[indicator.code]) + "?" + urlencode(query)
@@ -319,6 +327,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "has_provenance": any(p.provenance for p in points),
         "target": chosen.target,
         "chart": chart,
+        "chart_narrow": chart_narrow,
         "vintages": vintages,
         "revised_periods": revised_periods,
         "breakdowns": breakdowns,

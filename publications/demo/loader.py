@@ -1,9 +1,14 @@
 """Load the demo data set: its catalogue (stats.demo.loader), then its releases and news
 releases, through the same import and publish services staff use.
 
-Idempotent: a release that is already published is left alone, so loading twice
-changes nothing. Every value goes through ``observations_import`` (so the demo obeys the
-same validation as a staff upload) and becomes public through ``release_publish``.
+It shows every stage a release goes through: published releases (one of them a
+correction of another), one approved and scheduled two weeks after the day of loading
+(its values embargoed until then) and a draft to import the sample CSV into.
+
+Idempotent: a release that is already published (or scheduled, or the draft) is left
+alone, so loading twice changes nothing. Every value goes through
+``observations_import`` (so the demo obeys the same validation as a staff upload) and
+becomes public through ``release_publish``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import io
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from stats.demo import catalogue
 from stats.demo.loader import (
@@ -33,7 +40,13 @@ from stats.services import observations_import
 
 from ..choices import ReleaseStatus
 from ..models import NewsRelease, Release
-from ..services import release_create, release_publish
+from ..services import (
+    release_approve,
+    release_create,
+    release_publish,
+    release_schedule,
+    release_submit,
+)
 from .news import NEWS
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -181,7 +194,106 @@ def _release_plan() -> list[dict]:
             "source": catalogue.ILLUSTRATIVE_SOURCE,
         }
     )
+    # A correction: the illustrative release's last provincial participants figure is
+    # corrected by a later release that names it and says why.
+    provincial = [
+        r
+        for r in illustrative_rows(history)
+        if r["indicator"] == "ACTIVE_PARTICIPANTS" and r["region"] != "ID"
+    ]
+    corrected = max(provincial, key=lambda r: (r["period"], r["region"]))
+    plan.append(
+        {
+            "slug": "ilustrasi-koreksi-provinsi",
+            "title_id": "Koreksi: peserta aktif satu provinsi (ilustrasi)",
+            "title_en": "Correction: active participants of one province (illustrative)",
+            "at": dt.datetime(2025, 3, 10, 10, 0, tzinfo=WIB),
+            "corrects": "ilustrasi-bulanan-provinsi",
+            "correction_reason": (
+                "Illustrative correction: a keying error in one provincial figure."
+            ),
+            "rows": [
+                dict(
+                    corrected,
+                    value=str(int(corrected["value"]) + 1000),
+                    note="illustrative correction of a keying error",
+                )
+            ],
+            "source": catalogue.ILLUSTRATIVE_SOURCE,
+        }
+    )
     return plan
+
+
+# The demo's release still to come: national figures of the year after the last one
+# published, approved and scheduled (embargoed) two weeks after the day of loading.
+UPCOMING_SLUG = "ilustrasi-angka-sementara-2025"
+UPCOMING_ROWS = [
+    {
+        "indicator": "ACTIVE_PARTICIPANTS",
+        "region": "ID",
+        "segment": "_T",
+        "program": "_T",
+        "period": "2025",
+        "value": "47000000",
+        "status": "provisional",
+        "note": "illustrative: not a reported figure",
+        "source": catalogue.ILLUSTRATIVE_SOURCE,
+    }
+]
+# A draft waiting for its values: staff import static/samples/observations.csv into it
+# (the admin's import page links that file).
+DRAFT_SLUG = "ilustrasi-draf-impor"
+DEMO_CLERK, DEMO_REVIEWER = "demo-entri", "demo-peninjau"
+
+
+def _demo_user(username: str):
+    """A demo account that acts only through the services when the demo loads: it has no
+    usable password and is not staff, so nobody can log in with it. A superuser, so that
+    the demo does not depend on permission rows (a flushed test database may lack them)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_superuser": True, "is_staff": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save()
+    return user
+
+
+def _upcoming_load() -> None:
+    """Submit, approve (a second person) and schedule the upcoming release, as staff do."""
+    if Release.objects.filter(slug=UPCOMING_SLUG).exists():
+        return
+    clerk, reviewer = _demo_user(DEMO_CLERK), _demo_user(DEMO_REVIEWER)
+    release = release_create(
+        slug=UPCOMING_SLUG,
+        title_id="Ilustrasi: angka sementara 2025",
+        title_en="Illustrative: provisional figures 2025",
+        source=catalogue.ILLUSTRATIVE_SOURCE,
+        summary_id="Rilis terjadwal untuk demo; angkanya diembargo sampai waktu rilis.",
+        summary_en="A scheduled demo release; its figures are embargoed until its time.",
+    )
+    report = observations_import(stream=_as_csv(UPCOMING_ROWS), release=release, commit=True)
+    if not report.ok:
+        raise ValueError("demo upcoming release does not validate: " + str(report.errors[:3]))
+    release = release_submit(release=release, user=clerk)
+    release = release_approve(release=release, user=reviewer)
+    day = timezone.localdate(timezone.now(), WIB) + dt.timedelta(days=14)
+    release_schedule(
+        release=release,
+        user=reviewer,
+        scheduled_for=dt.datetime.combine(day, dt.time(10, 0), tzinfo=WIB),
+    )
+
+
+def _draft_load() -> None:
+    if not Release.objects.filter(slug=DRAFT_SLUG).exists():
+        release_create(
+            slug=DRAFT_SLUG,
+            title_id="Ilustrasi: draf untuk contoh impor CSV",
+            title_en="Illustrative: a draft for the sample CSV import",
+            source=catalogue.ILLUSTRATIVE_SOURCE,
+        )
 
 
 def _as_csv(rows: list[dict[str, str]]) -> io.StringIO:
@@ -213,7 +325,10 @@ def demo_load() -> dict[str, int]:
             if release is not None and release.status == ReleaseStatus.PUBLISHED:
                 continue
             if release is None:
+                corrects = spec.get("corrects")
                 release = release_create(
+                    corrects=Release.objects.get(slug=corrects) if corrects else None,
+                    correction_reason=spec.get("correction_reason", ""),
                     slug=spec["slug"],
                     title_id=spec["title_id"],
                     title_en=spec["title_en"],
@@ -233,4 +348,6 @@ def demo_load() -> dict[str, int]:
             derived_precompute(release=release)
             release_publish(release=release, at=spec["at"])
             published += 1
+        _upcoming_load()
+        _draft_load()
     return {"releases_published": published}

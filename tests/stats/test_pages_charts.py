@@ -72,6 +72,8 @@ def test_tile_map_draws_every_province_as_a_link():
     assert len(PROVINCE_TILES) == 38
     assert svg.count("<a href=") == 38
     assert "<title>Provinsi 32: 32</title>" in svg
+    # A group, not an image: an image's content (the links) is hidden from screen readers.
+    assert 'role="group" aria-labelledby="tiles-title tiles-desc"' in svg
 
 
 # --- PNG: the same SVG rasterised on the server. ---
@@ -295,3 +297,32 @@ def test_a_duration_axis_steps_in_round_days_not_thousands_of_minutes():
     svg = str(line_chart(points, unit="minutes", language="id", title="t", description="d"))
     assert _ticks(svg)[:4] == ["0 hari", "2 hari", "4 hari", "6 hari"]
     assert "axis-unit" not in svg  # each tick says it
+
+
+def test_the_narrow_chart_for_phones_has_larger_text_fewer_labels_and_a_key_that_fits():
+    points = [ChartPoint(f"{year}", Decimal(year - 2000)) for year in range(2010, 2024)]
+    points += [
+        ChartPoint("2024", Decimal(25), "break"),
+        ChartPoint("2025", Decimal(26), "estimate"),
+    ]
+    points += [ChartPoint("2026", Decimal(27), "provisional")]
+    wide = str(line_chart(points, unit="persons", language="id", title="t", description="d"))
+    narrow = str(
+        line_chart(
+            points, unit="persons", language="id", title="t", description="d", **charts.NARROW_CHART
+        )
+    )
+    width = charts.NARROW_CHART["width"]
+    assert f'viewBox="0 0 {width} ' in narrow and 'font-size="14"' in narrow
+    years = re.compile(r'text-anchor="middle" fill="[^"]+">(20\d\d)</text>')
+    assert len(years.findall(narrow)) <= charts.NARROW_CHART["period_labels"]
+    assert len(years.findall(wide)) > len(years.findall(narrow))
+    # The key's three entries do not fit on one line of the narrow chart: they wrap, and
+    # every text of the chart starts inside it.
+    key_rows = {
+        y for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" fill="#57606a">[a-zP]', narrow)
+    }
+    assert len(key_rows) >= 2
+    for x in re.findall(r'<text x="([\d.-]+)"', narrow):
+        assert 0 <= float(x) <= width
+    assert _marks(narrow) == _marks(wide)
