@@ -9,6 +9,7 @@ library), so the PNG download and the SVG one show the same picture.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -133,14 +134,36 @@ def line_chart(
     chart_id: str = "chart",
     width: int = 720,
     height: int = 320,
+    footer: Sequence[str] = (),
 ) -> SafeString:
-    """A line chart of one series, the target as a dashed line and marker where there is one."""
+    """A line chart of one series, the target as a dashed line and marker where there is one.
+
+    ``footer``: lines written below the chart (a download's title, source, licence, date
+    and link), the first in bold; the chart keeps its size above them."""
     margin_left, margin_right, margin_top, margin_bottom = 78, 24, 20, 40
     shown = {p.status for p in points} - {ObservationStatus.NORMAL}
     if shown:  # a line below the period labels for the key to the marks
         height, margin_bottom = height + 22, margin_bottom + 22
+    footer_parts = []
+    if footer:
+        footer_top = height + 8
+        footer_parts.append(
+            f'<line x1="8" x2="{width - 8}" y1="{footer_top}" y2="{footer_top}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+        )
+        for index, line in enumerate(footer):
+            style = f'fill="{INK}" font-weight="600"' if index == 0 else f'fill="{MUTED}"'
+            footer_parts.append(
+                f'<text x="8" y="{footer_top + 18 + index * 16}" {style} font-size="11" '
+                f'class="chart-credit">{escape(line)}</text>'
+            )
+        footer_height = 8 + 18 + len(footer) * 16
+    else:
+        footer_height = 0
+    plot_area_height = height
+    height += footer_height
     plot_w = width - margin_left - margin_right
-    plot_h = height - margin_top - margin_bottom
+    plot_h = plot_area_height - margin_top - margin_bottom
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -152,8 +175,10 @@ def line_chart(
     ]
     if not points:
         parts.append(
-            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}">–</text>'
+            f'<text x="{width / 2}" y="{plot_area_height / 2}" text-anchor="middle" '
+            f'fill="{MUTED}">–</text>'
         )
+        parts.extend(footer_parts)
         parts.append("</svg>")
         return mark_safe("".join(parts))
     ordinals = [_ordinal(p.period) for p in points]
@@ -270,7 +295,7 @@ def line_chart(
                 title += f" ({names[point.status].lower()})"
             parts.append(_marker(point.status, sx(o), sy(v), title))
     if shown:
-        parts.extend(_legend(shown, x=margin_left, y=height - 6, language=language))
+        parts.extend(_legend(shown, x=margin_left, y=plot_area_height - 6, language=language))
     last_o, last_v = ordinals[-1], values[-1]
     last_text = value_short(points[-1].value, unit=unit, language=language, decimals=decimals)
     anchor = "end" if sx(last_o) > width - margin_right - 60 else "start"
@@ -282,6 +307,7 @@ def line_chart(
         f'fill="{INK}" font-weight="600" stroke="#ffffff" stroke-width="4" '
         f'stroke-linejoin="round" paint-order="stroke">{escape(last_text)}</text>'
     )
+    parts.extend(footer_parts)
     parts.append("</svg>")
     # Safe: every text in the parts was escaped; the rest are numbers and fixed markup.
     return mark_safe("".join(parts))
