@@ -32,6 +32,7 @@ TARGET = "#b3261e"
 # missing resvg falls back to any installed font that has the glyphs.
 PNG_SANS_SERIF = "DejaVu Sans"
 AXIS_CHAR_WIDTH = 7.2  # px per character of a 12 px axis label in DejaVu Sans, the widest
+FOOTER_CHAR_WIDTH = 6.4  # px per character of the 11 px footer text, as generously
 PNG_ZOOM = 2  # twice the SVG's size in pixels: sharp on slides, in print and on phones
 
 
@@ -153,6 +154,10 @@ def line_chart(
         )
         for index, line in enumerate(footer):
             style = f'fill="{INK}" font-weight="600"' if index == 0 else f'fill="{MUTED}"'
+            # A line too long for the width (a link with its as_of) is narrowed to fit,
+            # never cut off: a reader must be able to copy it from the picture.
+            if len(line) * FOOTER_CHAR_WIDTH > width - 16:
+                style += f' textLength="{width - 16}" lengthAdjust="spacingAndGlyphs"'
             footer_parts.append(
                 f'<text x="8" y="{footer_top + 18 + index * 16}" {style} font-size="11" '
                 f'class="chart-credit">{escape(line)}</text>'
