@@ -87,6 +87,14 @@ def pages() -> list[Page]:
                 f"News release ({language})",
                 f"/{language}/siaran-pers/{NEWS_RELEASE[language]}/",
             ),
+            Page(
+                f"Embed {DEMO_INDICATOR} ({language})",
+                f"/{language}/indikator/{DEMO_INDICATOR}/embed/",
+            ),
+            Page(
+                f"XLSX {DEMO_INDICATOR} ({language})",
+                f"/{language}/indikator/{DEMO_INDICATOR}/data.xlsx",
+            ),
         ]
     return result
 

@@ -238,6 +238,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Who may frame the embeddable chart view (stats.views.indicator_embed), the one page
+# that may be framed: a CSP frame-ancestors source list, space-separated ("*": anyone).
+ANGKA_EMBED_FRAME_ANCESTORS = os.environ.get("EMBED_FRAME_ANCESTORS", "*").split()
+
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     # Every DRF view here is the public read API: one description of what they share.

@@ -9,6 +9,7 @@ library), so the PNG download and the SVG one show the same picture.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -35,6 +36,7 @@ AXIS_CHAR_WIDTH = 7.2  # px per character of a 12 px axis label in DejaVu Sans, 
 # about 320 px wide, so this viewBox is drawn at about its own size and its 14 px text
 # stays above 12 px down to a 320 px wide screen.
 NARROW_CHART = {"width": 320, "height": 280, "font_size": 14, "period_labels": 3}
+FOOTER_CHAR_WIDTH = 6.4  # px per character of the 11 px footer text, as generously
 PNG_ZOOM = 2  # twice the SVG's size in pixels: sharp on slides, in print and on phones
 
 
@@ -166,11 +168,14 @@ def line_chart(
     height: int = 320,
     font_size: int = 12,
     period_labels: int = 8,
+    footer: Sequence[str] = (),
 ) -> SafeString:
     """A line chart of one series, the target as a dashed line and marker where there is one.
 
     A narrow variant for phones is the same chart with a smaller ``width``, a larger
     ``font_size`` (it is shown scaled to the screen's width) and fewer ``period_labels``.
+    ``footer``: lines written below the chart (a download's title, source, licence, date
+    and link), the first in bold; the chart keeps its size above them.
     """
     # Larger text needs more room above the plot for the axis's unit, and below it for
     # the period labels.
@@ -189,8 +194,30 @@ def line_chart(
         height + line_gap * len(legend_rows),
         margin_bottom + line_gap * len(legend_rows),
     )
+    footer_parts = []
+    if footer:
+        footer_top = height + 8
+        footer_parts.append(
+            f'<line x1="8" x2="{width - 8}" y1="{footer_top}" y2="{footer_top}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+        )
+        for index, line in enumerate(footer):
+            style = f'fill="{INK}" font-weight="600"' if index == 0 else f'fill="{MUTED}"'
+            # A line too long for the width (a link with its as_of) is narrowed to fit,
+            # never cut off: a reader must be able to copy it from the picture.
+            if len(line) * FOOTER_CHAR_WIDTH > width - 16:
+                style += f' textLength="{width - 16}" lengthAdjust="spacingAndGlyphs"'
+            footer_parts.append(
+                f'<text x="8" y="{footer_top + 18 + index * 16}" {style} font-size="11" '
+                f'class="chart-credit">{escape(line)}</text>'
+            )
+        footer_height = 8 + 18 + len(footer) * 16
+    else:
+        footer_height = 0
+    plot_area_height = height
+    height += footer_height
     plot_w = width - margin_left - margin_right
-    plot_h = height - margin_top - margin_bottom
+    plot_h = plot_area_height - margin_top - margin_bottom
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -203,8 +230,10 @@ def line_chart(
     ]
     if not points:
         parts.append(
-            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}">–</text>'
+            f'<text x="{width / 2}" y="{plot_area_height / 2}" text-anchor="middle" '
+            f'fill="{MUTED}">–</text>'
         )
+        parts.extend(footer_parts)
         parts.append("</svg>")
         return mark_safe("".join(parts))
     ordinals = [_ordinal(p.period) for p in points]
@@ -323,7 +352,7 @@ def line_chart(
                 title += f" ({names[point.status].lower()})"
             parts.append(_marker(point.status, sx(o), sy(v), title))
     for row_number, row in enumerate(legend_rows):
-        row_y = height - 6 - line_gap * (len(legend_rows) - 1 - row_number)
+        row_y = plot_area_height - 6 - line_gap * (len(legend_rows) - 1 - row_number)
         parts.extend(_legend(set(row), x=8, y=row_y, language=language, char_width=char_width))
     last_o, last_v = ordinals[-1], values[-1]
     last_text = value_short(points[-1].value, unit=unit, language=language, decimals=decimals)
@@ -336,6 +365,7 @@ def line_chart(
         f'fill="{INK}" font-weight="600" stroke="#ffffff" stroke-width="4" '
         f'stroke-linejoin="round" paint-order="stroke">{escape(last_text)}</text>'
     )
+    parts.extend(footer_parts)
     parts.append("</svg>")
     # Safe: every text in the parts was escaped; the rest are numbers and fixed markup.
     return mark_safe("".join(parts))

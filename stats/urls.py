@@ -16,6 +16,8 @@ urlpatterns = [
     path("indikator/<str:code>/", views.indicator_detail, name="indicator"),
     path("indikator/<str:code>/grafik.svg", views.indicator_svg, name="indicator-svg"),
     path("indikator/<str:code>/grafik.png", views.indicator_png, name="indicator-png"),
+    path("indikator/<str:code>/embed/", views.indicator_embed, name="indicator-embed"),
+    path("indikator/<str:code>/data.xlsx", views.indicator_xlsx, name="indicator-xlsx"),
     path("metodologi/", views.methodology, name="methodology"),
     path("metodologi/<slug:topic>/", views.methodology_topic, name="methodology-topic"),
 ]

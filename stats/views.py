@@ -10,10 +10,13 @@ indicator page shows of releases and news comes from the registered extensions.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from csp.decorators import csp_replace
+from django import forms
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,10 +25,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
 
 from . import charts, formatting
+from .api.rows import ObservationRows
 from .choices import Frequency, ObservationStatus
 from .extensions import extensions
+from .filtersets import AsOfFilter, CatalogueLookups, instant_parse
 from .models import (
     Code,
     DerivedDefinition,
@@ -35,7 +41,7 @@ from .models import (
     Target,
     series_key,
 )
-from .opendata import schemaorg
+from .opendata import schemaorg, xlsx
 from .opendata.licence import attribution, citation_text
 from .opendata.links import Urls
 from .opendata.selectors import coverage_indicator_public
@@ -141,6 +147,17 @@ class Selection:
     alternatives: list[Series]
     points: list
     target: Target | None
+    # The instant the page shows the values as published then (``?as_of=``), or None:
+    # as published now.
+    as_of: dt.datetime | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query string that names this selection (with its ``as_of``, if any)."""
+        query = {"frequency": self.frequency, **self.dimensions}
+        if self.as_of is not None:
+            query["as_of"] = timezone.localtime(self.as_of).isoformat()
+        return query
 
     @property
     def label(self) -> str:
@@ -166,6 +183,18 @@ def _nearness(dimensions: dict[str, str], totals: dict[str, str]) -> tuple:
     )
 
 
+def _as_of(request: HttpRequest) -> dt.datetime | None:
+    """The page's ``as_of`` instant by the read API's rule (a date is the end of that day,
+    never the future), or None; anything else is a ``SelectionError`` naming the field."""
+    text = request.GET.get("as_of")
+    if text is None:
+        return None
+    try:
+        return AsOfFilter(field_name="valid_from").resolve(instant_parse(text), None).at
+    except forms.ValidationError as error:
+        raise SelectionError("as_of", " ".join(error.messages)) from error
+
+
 def _selection(request: HttpRequest, code: str) -> Selection:
     """The indicator page's selection from its query string.
 
@@ -173,18 +202,20 @@ def _selection(request: HttpRequest, code: str) -> Selection:
     ``SelectionError`` naming the field); what it leaves out is filled from the public
     series nearest the totals among those that match it, so that a page never opens on a
     combination without values (some indicators have no all-segments series at all).
+    With ``as_of``, everything is read as it was public at that instant.
     """
-    indicator = indicators_public().filter(code=code).first()
+    at = _as_of(request)
+    indicator = indicators_public(at=at).filter(code=code).first()
     if indicator is None:
         raise Http404(_("No published indicator with this code."))
     codelists = list(indicator.dimensions.order_by("order", "id"))
     options: dict[str, list] = {}
     codes_by_key = {}
-    for item in codes_in_use(indicator_id=indicator.pk).select_related("codelist"):
+    for item in codes_in_use(indicator_id=indicator.pk, at=at).select_related("codelist"):
         options.setdefault(item.codelist_id, []).append(item)
         codes_by_key[(item.codelist_id, item.code)] = item
     public = list(
-        series_public().filter(indicator=indicator).only("frequency", "key", "dimensions")
+        series_public(at=at).filter(indicator=indicator).only("frequency", "key", "dimensions")
     )
     frequencies = {s.frequency for s in public}
     default = indicator.frequency
@@ -224,7 +255,7 @@ def _selection(request: HttpRequest, code: str) -> Selection:
                 codes_by_key[(codelist_id, value)] = missing
                 options.setdefault(codelist_id, []).insert(0, missing)
     points = (
-        list(series_points_public(series_id=series.pk).select_related(None).defer(*UNSHOWN))
+        list(series_points_public(series_id=series.pk, at=at).select_related(None).defer(*UNSHOWN))
         if series
         else []
     )
@@ -243,6 +274,7 @@ def _selection(request: HttpRequest, code: str) -> Selection:
         alternatives=[] if series else candidates[:12],
         points=points,
         target=target,
+        as_of=at,
     )
 
 
@@ -255,10 +287,12 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         context = {"indicator": indicator, "error": error, "codelists": indicator.dimensions.all()}
         return render(request, "stats/indicator_error.html", context, status=400)
     indicator, series, points = chosen.indicator, chosen.series, chosen.points
-    frequency, dimensions = chosen.frequency, chosen.dimensions
+    frequency, dimensions, at = chosen.frequency, chosen.dimensions, chosen.as_of
     language = _language()
     vintages = (
-        list(series_vintages_public(series_id=series.pk).select_related(None).defer(*UNSHOWN))
+        list(
+            series_vintages_public(series_id=series.pk, at=at).select_related(None).defer(*UNSHOWN)
+        )
         if series
         else []
     )
@@ -277,10 +311,8 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         chart_id=f"chart-{indicator.code.lower()}-narrow",
         **charts.NARROW_CHART,
     )
-    query = {"frequency": frequency, **dimensions}
-    permalink = request.build_absolute_uri(
-        reverse("stats:indicator", args=[indicator.code]) + "?" + urlencode(query)
-    )
+    query = chosen.query
+    permalink = _permalink(request, chosen)
     api_query = urlencode({"indicator": indicator.code, **query})
     api_url = request.build_absolute_uri(f"/api/v1/observations/?{api_query}")
     derivation = DerivedDefinition.objects.filter(indicator=indicator, is_active=True).first()
@@ -298,7 +330,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         item.definition.indicator.code: item.definition.indicator for item in derived_from_this
     }
     breakdowns = _with_shares(
-        breakdowns_public(indicator=indicator, frequency=frequency),
+        breakdowns_public(indicator=indicator, frequency=frequency, at=at),
         indicator=indicator,
         frequency=frequency,
         language=language,
@@ -332,7 +364,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "revised_periods": revised_periods,
         "breakdowns": breakdowns,
         "derivation": derivation,
-        "lookalikes": lookalikes_public(indicator=indicator, totals=chosen.totals),
+        "lookalikes": lookalikes_public(indicator=indicator, totals=chosen.totals, at=at),
         "derivation_formula": _formula(derivation, language),
         "used_by": list(used_by.values()),
         "permalink": permalink,
@@ -341,8 +373,16 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "json_url": f"{api_url}&format=json",
         "svg_url": reverse("stats:indicator-svg", args=[indicator.code]) + "?" + urlencode(query),
         "png_url": reverse("stats:indicator-png", args=[indicator.code]) + "?" + urlencode(query),
+        "embed_url": request.build_absolute_uri(
+            reverse("stats:indicator-embed", args=[indicator.code]) + "?" + urlencode(query)
+        ),
+        "xlsx_url": reverse("stats:indicator-xlsx", args=[indicator.code]) + "?" + urlencode(query),
         "pandas": f'pd.read_csv("{api_url}&format=csv")',
-        "citation": _citation(indicator, selection_label, points, permalink, language),
+        "as_of": at,
+        "current_url": reverse("stats:indicator", args=[indicator.code])
+        + "?"
+        + urlencode({"frequency": frequency, **dimensions}),
+        "citation": _citation(request, chosen, language),
         "dataset_jsonld": _dataset_jsonld(request, indicator, language),
         "licence": attribution(),
         "credit": attribution().credit(language),
@@ -394,8 +434,29 @@ def _dataset_jsonld(request: HttpRequest, indicator: Indicator, language: str) -
     return schemaorg.script(document)
 
 
+def _credit_lines(request: HttpRequest, chosen: Selection, language: str) -> list[str]:
+    """What a reused chart or table says of itself: title and unit, source and licence,
+    the date it was retrieved (and the instant it shows, with ``as_of``) and its link."""
+    indicator, licence = chosen.indicator, attribution()
+    source = indicator.source or licence.publisher_name
+    retrieved = formatting.date_label(timezone.now(), language=language)
+    dated = _("Retrieved %(date)s") % {"date": retrieved}
+    if chosen.as_of is not None:
+        dated += " · " + _("as published on %(date)s") % {
+            "date": formatting.date_label(chosen.as_of, language=language, time=True)
+        }
+    return [
+        f"{indicator.name} — {chosen.label} "
+        f"({formatting.unit_label(indicator.unit, language=language)})",
+        f"{_('Source')}: {source} · {_('Licence')}: {licence.licence_id} ({licence.licence_url})",
+        dated,
+        _permalink(request, chosen),
+    ]
+
+
 def _chart_download(request: HttpRequest, code: str) -> tuple[str, SafeString] | HttpResponse:
-    """The chosen selection's chart for the SVG and PNG downloads: (file stem, SVG).
+    """The chosen selection's chart for the SVG and PNG downloads: (file stem, SVG), with
+    its title, unit, source, licence, date and link written below it.
 
     A bad filter is answered here, as a plain-text 400 naming the field.
     """
@@ -403,8 +464,36 @@ def _chart_download(request: HttpRequest, code: str) -> tuple[str, SafeString] |
         chosen = _selection(request, code)
     except SelectionError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
-    svg = _chart(chosen, _language())
+    language = _language()
+    svg = _chart(chosen, language, footer=_credit_lines(request, chosen, language))
     return f"{chosen.indicator.code.lower()}-{chosen.frequency.lower()}", svg
+
+
+@xframe_options_exempt
+@csp_replace({"frame-ancestors": settings.ANGKA_EMBED_FRAME_ANCESTORS})
+@cached_page
+def indicator_embed(request: HttpRequest, code: str) -> HttpResponse:
+    """The selection's chart alone, for other sites to frame: title, unit, source,
+    licence and a link back. The only page that may be framed (``frame-ancestors`` of
+    ``ANGKA_EMBED_FRAME_ANCESTORS``); every other answers with DENY and 'none'."""
+    try:
+        chosen = _selection(request, code)
+    except SelectionError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    language = _language()
+    indicator, licence = chosen.indicator, attribution()
+    context = {
+        "indicator": indicator,
+        "selection_label": chosen.label,
+        "chart": _chart(chosen, language, chart_id="embed-chart"),
+        "has_points": bool(chosen.points),
+        "source": indicator.source or licence.publisher_name,
+        "licence": licence,
+        "credit": licence.credit(language),
+        "as_of": chosen.as_of,
+        "permalink": _permalink(request, chosen),
+    }
+    return render(request, "stats/indicator_embed.html", context)
 
 
 def _chart_file(request: HttpRequest, code: str, *, extension: str, content_type: str, render):
@@ -430,6 +519,54 @@ def indicator_svg(request: HttpRequest, code: str) -> HttpResponse:
 def indicator_png(request: HttpRequest, code: str) -> HttpResponse:
     """The same chart as the SVG download, rasterised to PNG on the server."""
     return _chart_file(request, code, extension="png", content_type="image/png", render=charts.png)
+
+
+@cached_page
+def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
+    """The selection's values as an XLSX workbook, with a metadata sheet: title, unit,
+    source, licence, citation, the instant the values stood (``as_of``) and the link."""
+    try:
+        chosen = _selection(request, code)
+    except SelectionError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    language = _language()
+    indicator, licence = chosen.indicator, attribution()
+    rows = ObservationRows(CatalogueLookups())
+    series = chosen.series
+    observations = (
+        list(series_points_public(series_id=series.pk, at=chosen.as_of)) if series else []
+    )
+    series_row = (
+        (series.pk, indicator.pk, series.frequency, series.key, series.dimensions)
+        if series
+        else None
+    )
+    as_of = chosen.as_of or max((o.valid_from for o in observations), default=None)
+    metadata = [
+        ("title", f"{indicator.name} — {chosen.label}"),
+        ("indicator", indicator.code),
+        ("unit", formatting.unit_label(indicator.unit, language=language)),
+        ("source", indicator.source or licence.publisher_name),
+        ("publisher", licence.publisher_name),
+        ("licence", f"{licence.licence_title} ({licence.licence_id}) {licence.licence_url}"),
+        ("attribution", licence.credit(language)),
+        ("citation", _citation(request, chosen, language)),
+        ("as_of", timezone.localtime(as_of).isoformat() if as_of else ""),
+        ("retrieved", timezone.localtime().isoformat(timespec="seconds")),
+        ("url", _permalink(request, chosen)),
+        ("value_exact", _("The exact value as text; the value column is its nearest number.")),
+    ]
+    content = xlsx.workbook(
+        header=rows.csv_header(),
+        rows=(rows.values(o, series_row) for o in observations),
+        metadata=metadata,
+    )
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    stem = f"{indicator.code.lower()}-{chosen.frequency.lower()}"
+    response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+    return response
 
 
 def _table_rows(observations: list, *, unit: str, decimals: int, language: str) -> None:
@@ -615,18 +752,47 @@ def _chart_description(indicator, points, target, language: str) -> str:
     return text
 
 
-def _citation(indicator, label: str, points, permalink: str, language: str) -> str:
+def _permalink(request: HttpRequest, chosen: Selection, **extra: str) -> str:
+    """The selection's page as an absolute URL (with its ``as_of``, if any)."""
+    path = reverse("stats:indicator", args=[chosen.indicator.code])
+    return request.build_absolute_uri(path + "?" + urlencode({**chosen.query, **extra}))
+
+
+def _release_title(observation) -> str:
+    """The title of the release that published ``observation`` (the page's tables have
+    it already; a download asks the registered extensions)."""
+    if not hasattr(observation, "release_title"):
+        links: dict[int, tuple[str, str]] = {}
+        for extension in extensions():
+            links.update(extension.release_links(release_ids={observation.release_id}))
+        observation.release_url, observation.release_title = links.get(
+            observation.release_id, ("", "")
+        )
+    return observation.release_title
+
+
+def _citation(request: HttpRequest, chosen: Selection, language: str) -> str:
+    """The citation of the selection, pinned to the release of its newest value and to
+    the instant it cites: the page's ``as_of``, or when its newest value was published
+    (so that the cited link shows the same values after any later revision)."""
+    indicator, points = chosen.indicator, chosen.points
     span = ""
     if points:
         first = formatting.period_label(points[0].period, language=language)
         last = formatting.period_label(points[-1].period, language=language)
         span = f", {first}–{last}" if first != last else f", {first}"
+    newest = max(points, key=lambda point: point.valid_from) if points else None
+    pinned = chosen.as_of or (newest.valid_from if newest else None)
+    url = _permalink(request, chosen)
+    if pinned is not None and chosen.as_of is None:
+        url = _permalink(request, chosen, as_of=timezone.localtime(pinned).isoformat())
     return citation_text(
         publisher=indicator.source or attribution().publisher_name,
-        title=f"{indicator.name} ({label}){span}",
-        url=permalink,
+        title=f"{indicator.name} ({chosen.label}){span}",
+        url=url,
         language=language,
-        accessed=formatting.date_label(timezone.now(), language=language),
+        release=_release_title(newest) if newest else "",
+        as_of=formatting.date_label(pinned, language=language, time=True) if pinned else "",
     )
 
 

@@ -233,6 +233,29 @@ class ObservationRows:
                 header.append(column.name)
         return header
 
+    def values(self, observation, series_row) -> list:
+        """One row as values in ``csv_header`` order, for a spreadsheet: exact values as
+        ``Decimal``, dates as dates, instants as local ISO text (spreadsheets keep no
+        offset), releases by slug; ``series_row`` as for ``json_series_load``."""
+        row: list = []
+        for column in COLUMNS:
+            if column.kind == DIMENSIONS:
+                codes = series_row[4]
+                for codelist in self.codelists:
+                    code = codes.get(codelist, "")
+                    row += [code, self.code_names.get((codelist, code), "")]
+                continue
+            if column.series:
+                row.append(self._series_value(column, series_row))
+                continue
+            value = getattr(observation, column.field)
+            if column.kind == INSTANT:
+                value = instant_text(value)
+            elif column.kind == RELEASE:
+                value = self.releases.get(value, "")
+            row.append(value)
+        return row
+
     # --- JSON: the page statement's parts to JSON text ---
 
     def json_value(self, column: Column, value) -> str:

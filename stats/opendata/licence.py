@@ -88,12 +88,23 @@ def citation_text(
     url: str,
     language: str,
     accessed: str = "",
+    release: str = "",
+    as_of: str = "",
 ) -> str:
-    """How to cite a table of the site: who, what, where (and when it was read)."""
+    """How to cite a table of the site: who, what, where (and when it was read).
+
+    ``release`` and ``as_of`` pin the citation to the release it quotes and the instant
+    its values stood (``url`` then names that instant), in place of when it was read."""
+    english = language == "en"
+    pinned = ""
+    if release:
+        pinned += f" {'Release' if english else 'Rilis'}: {release}."
+    if as_of:
+        pinned += f" {'As published on' if english else 'Sebagaimana dipublikasikan pada'} {as_of}."
     accessed_part = ""
     if accessed:
-        accessed_part = f" {'Accessed' if language == 'en' else 'Diakses'} {accessed}."
-    return f"{publisher}. {title}. angka.{accessed_part} {url}"
+        accessed_part = f" {'Accessed' if english else 'Diakses'} {accessed}."
+    return f"{publisher}. {title}. angka.{pinned}{accessed_part} {url}"
 
 
 def iso_instant(value: dt.datetime | None) -> str | None:

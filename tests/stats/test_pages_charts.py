@@ -129,8 +129,11 @@ def test_chart_downloads_as_png_of_the_same_svg(client, demo):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert 'filename="active_participants-a.png"' in response["Content-Disposition"]
-    assert _png_size(response.content) == (1440, 640)
     svg = client.get(f"{url}.svg?segment=BPU").content.decode()
+    # The chart and, below it, what the download is (title, source, licence, date, link).
+    height = int(re.search(r'viewBox="0 0 720 (\d+)"', svg).group(1))
+    assert height > 320
+    assert _png_size(response.content) == (1440, 2 * height)
     assert "9.9 million" in svg
     assert response.content == charts.png(svg)
     # Another selection is another picture.
