@@ -112,6 +112,10 @@ def test_a_generated_client_calls_every_operation(generated_client):
         response = call(operation, key)
         assert response.status_code == 200, (operation, response.content[:300])
         assert isinstance(response.parsed, expected[operation])
+    root = call("root_retrieve")
+    assert root.status_code == 200
+    assert isinstance(root.parsed, models.ApiRoot)
+    assert [resource.name for resource in root.parsed.resources][0] == "indicators"
     # Every operation the schema has was called.
     assert called == _operations(package)
 
