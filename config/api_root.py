@@ -36,6 +36,8 @@ class ApiRootSerializer(serializers.Serializer):
 
 class ApiRootViewSet(PublicReadMixin, viewsets.GenericViewSet):
     serializer_class = ApiRootSerializer
+    # For the schema: the root is always there (no 404).
+    item_can_be_missing = False
 
     def get_queryset(self):
         return None
