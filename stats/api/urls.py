@@ -38,7 +38,7 @@ RESOURCES = (
     (
         "observations",
         "stats-api:observation-list",
-        "The values, exact, as published now, at a past instant or over a real-time window.",
+        "The values, exact, as published now or at a past instant, or as first printed.",
     ),
 )
 
