@@ -11,6 +11,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from config.api_root import api_root
 from config.health import healthz, readyz
 from publications import urls as publication_urls
 from publications import views as publication_views
@@ -30,6 +31,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("stats.api.urls")),
     path("api/v1/", include("publications.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -17,7 +17,7 @@ from django.utils import translation
 
 from .choices import ReleaseStatus
 from .models import NewsRelease, Release
-from .selectors import news_public_in_language, releases_public
+from .selectors import news_public_in_language, release_next_for_indicator, releases_public
 
 # News releases listed on an indicator page.
 INDICATOR_NEWS_SHOWN = 5
@@ -55,6 +55,16 @@ class PublishingExtension:
             release.pk: (reverse("publications:release", args=[release.slug]), release.title)
             for release in Release.objects.filter(pk__in=list(release_ids))
         }
+
+    def next_release(self, *, indicator_id: int) -> tuple[str, dt.datetime, str] | None:
+        release = release_next_for_indicator(indicator_id=indicator_id)
+        if release is None or release.scheduled_for is None:
+            return None
+        return (
+            release.slug,
+            release.scheduled_for,
+            reverse("publications:release", args=[release.slug]),
+        )
 
     def indicator_sections(self, *, indicator, request) -> list[str]:
         language = "en" if (translation.get_language() or "id")[:2] == "en" else "id"

@@ -16,12 +16,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from stats.models import Observation
+from stats.selectors import indicators_public
 
 from .choices import ReleaseStatus
 from .models import NewsRelease, Release
 
-# What the calendar may tell of a release under embargo.
-CALENDAR_FIELDS = ("title_id", "title_en", "scheduled_for")
+# What the calendar may tell of a release under embargo (and which indicators it will
+# update, of those already public: ``calendar_indicators_public``).
+CALENDAR_FIELDS = ("slug", "title_id", "title_en", "scheduled_for")
 
 
 def releases_public(*, now: dt.datetime | None = None) -> QuerySet[Release]:
@@ -77,7 +79,7 @@ def news_translations_public(
 
 
 def calendar_upcoming() -> QuerySet:
-    """Scheduled releases, soonest first: their title and release time only (dicts).
+    """Scheduled releases, soonest first: their slug, title and release time only (dicts).
 
     A release whose time has just passed stays listed until the scheduler has
     published it (within a minute), so it never vanishes from both lists at once.
@@ -85,7 +87,55 @@ def calendar_upcoming() -> QuerySet:
     return (
         Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__isnull=False)
         .order_by("scheduled_for", "pk")
-        .values(*CALENDAR_FIELDS)
+        .values("pk", *CALENDAR_FIELDS)
+    )
+
+
+def calendar_indicators_public() -> dict[int, list[dict]]:
+    """For each scheduled release (by id), the indicators it will update that
+    are public already (``indicators_public``), by code, as {"code", "name_id",
+    "name_en"}: an indicator that only releases under embargo have values of is not
+    named before its values are. One query."""
+    scheduled = Release.objects.filter(status=ReleaseStatus.SCHEDULED)
+    rows = (
+        Observation.objects.filter(
+            release_id__in=scheduled.values("pk"),
+            valid_from__isnull=True,
+            series__indicator__in=indicators_public().values("pk"),
+        )
+        .order_by("release_id", "series__indicator__code")
+        .values_list(
+            "release_id",
+            "series__indicator__code",
+            "series__indicator__name_id",
+            "series__indicator__name_en",
+        )
+        .distinct()
+    )
+    found: dict[int, list[dict]] = {}
+    for release_id, code, name_id, name_en in rows:
+        found.setdefault(release_id, []).append(
+            {"code": code, "name_id": name_id, "name_en": name_en}
+        )
+    return found
+
+
+def release_next_for_indicator(*, indicator_id: int) -> Release | None:
+    """The soonest scheduled release with values of the indicator ``indicator_id``."""
+    return (
+        Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__isnull=False)
+        .filter(
+            Exists(
+                Observation.objects.filter(
+                    release_id=OuterRef("pk"),
+                    series__indicator_id=indicator_id,
+                    valid_from__isnull=True,
+                )
+            )
+        )
+        .order_by("scheduled_for", "pk")
+        .only("slug", "scheduled_for")
+        .first()
     )
 
 

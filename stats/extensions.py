@@ -27,6 +27,10 @@ class SiteExtension(Protocol):
     def release_links(self, *, release_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """The page URL and title of each release an observation names (by ``release_id``)."""
 
+    def next_release(self, *, indicator_id: int) -> tuple[str, dt.datetime, str] | None:
+        """The soonest release scheduled to update the indicator ``indicator_id``, as
+        (slug, release time, page path), or None. Asked only of a public indicator."""
+
     def indicator_sections(self, *, indicator, request) -> list[str]:
         """Sections of the indicator page of ``indicator``, as HTML, shown after its data."""
 

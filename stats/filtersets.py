@@ -26,7 +26,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from .choices import Frequency, ObservationStatus, Unit
-from .models import AS_OF_SQL, Indicator, Observation, Series
+from .models import AS_OF_SQL, FIRST_PRINT_SQL, Indicator, Observation, Series
 from .periods import PERIOD_PATTERN, Period, PeriodError, parse_period
 from .selectors import (
     codelists_public,
@@ -455,9 +455,31 @@ class AsOfFilter(InstantFilter):
         return value
 
     def filter(self, qs, value: Instant | None):
-        if value is None:
-            return qs
+        if value is None or self.parent.first_print:
+            return qs  # the first print up to as_of is the filter set's (filter_queryset)
         return qs.as_of(value.at)
+
+
+VINTAGES = ("first", "latest")
+
+
+class VintageFilter(django_filters.CharFilter):
+    """``first``: each value as first published (ALFRED's initial release); ``latest``:
+    as revised since, the default. Read at ``as_of`` (default: now). The filter set
+    applies it, with the instant read (``filter_queryset``, ``sql_conditions``)."""
+
+    field_class = ParameterField
+
+    def openapi_schema(self, lookups):
+        return {"type": "string", "pattern": f"^{SPACE}{one_of_pattern(VINTAGES)}{SPACE}$"}
+
+    def resolve(self, value: str, lookups):
+        if value not in VINTAGES:
+            raise forms.ValidationError(f"unknown value {value}; use one of first, latest")
+        return value
+
+    def filter(self, qs, value):
+        return qs
 
 
 class StrictBooleanFilter(ConditionFilter, django_filters.CharFilter):
@@ -589,6 +611,11 @@ class ObservationFilterSet(StrictFilterSet):
         lookup_expr="gte",
         help_text="Only values published at or after this ISO date or instant.",
     )
+    vintage = VintageFilter(
+        field_name="valid_from",
+        help_text="latest (default): each value as revised since, up to `as_of`. first: "
+        "each value as first published (the first print), revised since or not.",
+    )
 
     class Meta:
         model = Observation
@@ -659,8 +686,15 @@ class ObservationFilterSet(StrictFilterSet):
             return None
         return sorted(ids)
 
+    @property
+    def first_print(self) -> bool:
+        """Whether the request reads first prints (``vintage=first``)."""
+        return self.form.cleaned_data.get("vintage") == "first"
+
     def filter_queryset(self, queryset):
-        if self.form.cleaned_data.get("as_of") is None:
+        if self.first_print:
+            queryset = queryset.first_print(self.effective_at)
+        elif self.form.cleaned_data.get("as_of") is None:
             queryset = queryset.as_of(self.effective_at)
         series_ids = self.series_ids
         if series_ids is None:
@@ -686,9 +720,12 @@ class ObservationFilterSet(StrictFilterSet):
         if series_ids is None:
             return None
         at = self.effective_at
-        conditions, params = ["o.series_id = ANY(%s)", AS_OF_SQL], [series_ids, at, at]
+        if self.first_print:
+            conditions, params = ["o.series_id = ANY(%s)", FIRST_PRINT_SQL], [series_ids, at]
+        else:
+            conditions, params = ["o.series_id = ANY(%s)", AS_OF_SQL], [series_ids, at, at]
         for filter_, value in self._other_filters():
-            if value in (None, "", []) or isinstance(filter_, AsOfFilter):
+            if value in (None, "", []) or isinstance(filter_, AsOfFilter | VintageFilter):
                 continue  # the instant read is effective_at, above
             condition, values = filter_.sql_condition(value)
             conditions.append(condition)

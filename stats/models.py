@@ -13,7 +13,7 @@ from typing import TypedDict
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -326,6 +326,13 @@ def series_key(dimensions: dict[str, str], order: list[str]) -> str:
 # instant given twice: for statements written without the ORM (the read API's page
 # statement, ``stats.filtersets.ObservationFilterSet.sql_conditions``).
 AS_OF_SQL = "o.valid_from <= %s AND (o.valid_to IS NULL OR o.valid_to > %s)"
+# The first print (ALFRED's initial release) of each series and period published by an
+# instant: the oldest of its vintages, revised since or not (``first_print`` in the ORM).
+FIRST_PRINT_SQL = (
+    "o.valid_from <= %s AND NOT EXISTS (SELECT 1 FROM stats_observation p "
+    "WHERE p.series_id = o.series_id AND p.period_start = o.period_start "
+    "AND p.valid_from < o.valid_from)"
+)
 
 
 class ObservationQuerySet(models.QuerySet):
@@ -339,6 +346,16 @@ class ObservationQuerySet(models.QuerySet):
     def as_of(self, at) -> "ObservationQuerySet":
         """What the site showed at the instant ``at`` (``AS_OF_SQL`` says it in SQL)."""
         return self.filter(valid_from__lte=at).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+
+    def first_print(self, at) -> "ObservationQuerySet":
+        """The first published value of each series and period, as the site had it at the
+        instant ``at`` (``FIRST_PRINT_SQL`` says it in SQL)."""
+        earlier = self.model.objects.filter(
+            series_id=OuterRef("series_id"),
+            period_start=OuterRef("period_start"),
+            valid_from__lt=OuterRef("valid_from"),
+        )
+        return self.filter(valid_from__lte=at).exclude(Exists(earlier))
 
     def delete(self):
         if self.filter(valid_from__isnull=False).exists():

@@ -92,6 +92,32 @@ def series_public(*, at: dt.datetime | None = None) -> QuerySet:
     return Series.objects.filter(Exists(visible))
 
 
+def series_public_get(*, indicator: str, frequency: str, key: str) -> Series | None:
+    """The public series with this public identifier (indicator code, frequency, key)."""
+    return (
+        series_public()
+        .select_related("indicator")
+        .filter(indicator__code=indicator, frequency=frequency, key=key)
+        .first()
+    )
+
+
+def series_vintage_dates_public(
+    *, series: Series, at: dt.datetime | None = None
+) -> list[tuple[dt.datetime, int | None]]:
+    """The vintage dates of ``series`` as the public sees them at ``at`` (default: now):
+    each instant at which some of its values became public, with the release that
+    published them, oldest first (ALFRED's vintage dates). An instant after ``at`` (a
+    release under embargo, or published ahead of its time) is not one."""
+    at = at or timezone.now()
+    return list(
+        Observation.objects.filter(series=series, valid_from__isnull=False, valid_from__lte=at)
+        .order_by("valid_from", "release_id")
+        .values_list("valid_from", "release_id")
+        .distinct()
+    )
+
+
 def indicators_public(*, at: dt.datetime | None = None) -> QuerySet:
     """Indicators with at least one public value, with their topic; ``computed``: whether
     angka computes it (an active derived definition)."""
@@ -375,6 +401,20 @@ def releases_public_ids() -> dict[str, int]:
     for extension in extensions():
         found.update(extension.releases_public(now=now))
     return found
+
+
+def indicator_next_release(*, indicator: Indicator) -> dict | None:
+    """The soonest release scheduled to update ``indicator`` (a public one), as the
+    registered extensions know it: {"slug", "scheduled_for", "path"}, or None."""
+    found = [
+        scheduled
+        for extension in extensions()
+        if (scheduled := extension.next_release(indicator_id=indicator.pk)) is not None
+    ]
+    if not found:
+        return None
+    slug, scheduled_for, path = min(found, key=lambda entry: entry[1])
+    return {"slug": slug, "scheduled_for": scheduled_for, "path": path}
 
 
 def next_publication_at() -> dt.datetime | None:

@@ -112,6 +112,25 @@ def test_a_generated_client_calls_every_operation(generated_client):
         response = call(operation, key)
         assert response.status_code == 200, (operation, response.content[:300])
         assert isinstance(response.parsed, expected[operation])
+    root = call("root_retrieve")
+    assert root.status_code == 200
+    assert isinstance(root.parsed, models.ApiRoot)
+    assert root.parsed.resources[0].name == "indicators"
+    series = pages["series_list"].results[0]
+    vintages = call(
+        "series_vintages",
+        indicator=series.indicator,
+        frequency=series.frequency,
+        series_key=series.series_key,
+    )
+    assert vintages.status_code == 200, vintages.content[:300]
+    assert isinstance(vintages.parsed, models.SeriesVintages)
+    assert vintages.parsed.vintages
+    # The demo schedules no release: a calendar entry that is not there, parsed.
+    assert not pages["calendar_list"].results
+    entry = call("calendar_retrieve", "no-such-release")
+    assert entry.status_code == 404
+    assert isinstance(entry.parsed, models.ErrorDetail)
     # Every operation the schema has was called.
     assert called == _operations(package)
 

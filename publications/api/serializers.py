@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from publications.models import NewsRelease, Release
@@ -105,13 +108,57 @@ class NewsReleaseDetailSerializer(NewsReleaseSerializer):
         fields = [*NewsReleaseSerializer.Meta.fields, "body"]
 
 
+class CalendarIndicatorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Indicator code.")
+    name = serializers.CharField()
+    url = serializers.URLField(help_text="The indicator in the API.")
+
+
 class CalendarEntrySerializer(serializers.Serializer):
-    """A scheduled release under embargo: its title and release time, nothing more."""
+    """A scheduled release under embargo: its slug, title, time, page and the public
+    indicators it will update (``calendar_indicators_public``), nothing more."""
 
-    api_description = "A release scheduled to come out: its title and release time."
+    api_description = (
+        "A release scheduled to come out: its title, release time, page and the "
+        "indicators it will update (of those already public; a new indicator is named "
+        "from its release time)."
+    )
 
+    slug = serializers.CharField(help_text="Its slug: its address in the calendar.")
     title = serializers.SerializerMethodField()
     scheduled_for = serializers.DateTimeField()
+    page = serializers.SerializerMethodField()
+    indicators = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
 
     def get_title(self, entry: dict) -> str:
         return pick(entry["title_id"], entry["title_en"])
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_page(self, entry: dict) -> str:
+        """Its page on the site, public from its release time."""
+        return self._absolute(reverse("publications:release", args=[entry["slug"]]))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, entry: dict) -> str:
+        """This entry in the API."""
+        return self._absolute(reverse("publications-api:calendar-detail", args=[entry["slug"]]))
+
+    @extend_schema_field(CalendarIndicatorSerializer(many=True))
+    def get_indicators(self, entry: dict) -> list[dict]:
+        """The public indicators it will update, by code."""
+        found = self.context["calendar_indicators"].get(entry["pk"], [])
+        return [
+            {
+                "code": indicator["code"],
+                "name": pick(indicator["name_id"], indicator["name_en"]),
+                "url": self._absolute(
+                    reverse("stats-api:indicator-detail", args=[indicator["code"]])
+                ),
+            }
+            for indicator in found
+        ]

@@ -10,12 +10,17 @@ from functools import cached_property
 
 from django.db.models import Count, Max, Min, Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import viewsets
 
 from publications.choices import ReleaseStatus
 from publications.models import Release
-from publications.selectors import calendar_upcoming, news_public, releases_public
-from stats.api.base import PublicDetailMixin, PublicReadMixin
+from publications.selectors import (
+    calendar_indicators_public,
+    calendar_upcoming,
+    news_public,
+    releases_public,
+)
+from stats.api.base import PublicDetailMixin
 from stats.selectors import indicators_public
 
 from .filtersets import NewsFilterSet, ReleaseFilterSet
@@ -113,17 +118,33 @@ class NewsReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="Release calendar",
-        description="Releases scheduled to come out, soonest first: title and time only.",
-    )
+        description="Releases scheduled to come out, soonest first: slug, title, time, "
+        "the page they will be published on and the indicators they will update (those "
+        "already public; an indicator new with a release is named from its release time). "
+        "Nothing else of a release shows before its time.",
+    ),
+    retrieve=extend_schema(
+        summary="One scheduled release",
+        description="A calendar entry by its slug, as in the list; 404 once it is "
+        "published (it is then a release) or if it is not scheduled.",
+    ),
 )
-class CalendarViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class CalendarViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CalendarEntrySerializer
+    lookup_field = "slug"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    lookup_description = "Slug of a scheduled release, as in the `slug` of the list."
     ordering_options = {"scheduled_for": [("scheduled_for", False), ("pk", False)]}
     default_ordering = "scheduled_for"
     csv_filename = "calendar.csv"
 
     def get_queryset(self):
         return calendar_upcoming()
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["calendar_indicators"] = calendar_indicators_public()
+        return context
 
     def version_parts(self):
         # Scheduling or moving a release changes the calendar without any publication.
@@ -139,4 +160,11 @@ class CalendarViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericVi
         )
 
     def get_csv_columns(self):
-        return [("title", "title"), ("scheduled_for", "scheduled_for")]
+        return [
+            ("slug", "slug"),
+            ("title", "title"),
+            ("scheduled_for", "scheduled_for"),
+            ("indicators", "indicators[].code"),
+            ("page", "page"),
+            ("url", "url"),
+        ]

@@ -713,6 +713,12 @@ class PublicReadMixin(_ViewBase):
 
 
 def csv_value(row: dict, path: str) -> str:
+    """The cell of ``path`` in a serialized row: dotted keys; ``list[].key`` takes ``key``
+    of each item of a list of objects."""
+    if "[]." in path:
+        head, key = path.split("[].", 1)
+        items = csv_list(row, head)
+        return ";".join(csv_value(item, key) for item in items if isinstance(item, dict))
     value: object = row
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
@@ -723,6 +729,13 @@ def csv_value(row: dict, path: str) -> str:
     if isinstance(value, list):
         return ";".join(str(item) for item in value)
     return str(value)
+
+
+def csv_list(row: dict, path: str) -> list:
+    value: object = row
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, list) else []
 
 
 class PublicDetailMixin(PublicReadMixin):

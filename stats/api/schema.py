@@ -120,7 +120,10 @@ class PublicReadSchema(AutoSchema):
             # The model field's verbose name and help text are written for staff.
             parameter["schema"].pop("title", None)
             parameter["schema"].pop("description", None)
-            parameter["description"] = getattr(self.view, "lookup_description", "")
+            descriptions = getattr(self.view, "path_descriptions", {})
+            parameter["description"] = descriptions.get(
+                parameter["name"], getattr(self.view, "lookup_description", "")
+            )
         return parameters
 
     def _get_filter_parameters(self):
@@ -229,7 +232,7 @@ class PublicReadSchema(AutoSchema):
             "headers": CACHE_HEADERS,
         }
         responses["400"] = self._get_response_for_code(PARAMETER_ERRORS, "400", [JSON])
-        if not self.is_list:
+        if not self.is_list and getattr(self.view, "item_can_be_missing", True):
             responses["404"] = self._error("No public item has this key.", "404")
         responses["406"] = self._error(
             "The Accept header asks for a type this resource does not give (lists: JSON or "

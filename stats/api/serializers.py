@@ -18,7 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from stats.models import Code, CodeList, Indicator, Series, Target, Topic, exact_text
-from stats.selectors import codes_in_use, series_with_latest_public
+from stats.selectors import codes_in_use, indicator_next_release, series_with_latest_public
 
 from .rows import COLUMNS, DATE, DIMENSIONS, INSTANT, Column, instant_text, pick
 
@@ -248,12 +248,21 @@ class DerivationSerializer(serializers.Serializer):
     inputs = DerivationInputSerializer(many=True)
 
 
+class NextReleaseSerializer(serializers.Serializer):
+    api_description = "The release scheduled to update the indicator next."
+
+    slug = serializers.CharField(help_text="Its slug, as in the calendar.")
+    scheduled_for = serializers.DateTimeField(help_text="Its release time.")
+    url = serializers.URLField(help_text="Its page, public from its release time.")
+
+
 class IndicatorDetailSerializer(IndicatorSerializer):
     methodology = serializers.SerializerMethodField()
     dimensions = serializers.SerializerMethodField()
     series = serializers.SerializerMethodField()
     targets = TargetSerializer(many=True, source="public_targets", read_only=True)
     derivation = serializers.SerializerMethodField()
+    next_release = serializers.SerializerMethodField()
 
     class Meta(IndicatorSerializer.Meta):
         fields = [
@@ -264,7 +273,24 @@ class IndicatorDetailSerializer(IndicatorSerializer):
             "series",
             "targets",
             "derivation",
+            "next_release",
         ]
+
+    @extend_schema_field(NextReleaseSerializer(allow_null=True))
+    def get_next_release(self, indicator: Indicator) -> dict | None:
+        """The soonest scheduled release with values of it, or null."""
+        scheduled = indicator_next_release(indicator=indicator)
+        if scheduled is None:
+            return None
+        request = self.context.get("request")
+        path = scheduled["path"]
+        return {
+            "slug": scheduled["slug"],
+            "scheduled_for": serializers.DateTimeField().to_representation(
+                scheduled["scheduled_for"]
+            ),
+            "url": request.build_absolute_uri(path) if request is not None else path,
+        }
 
     def get_methodology(self, indicator: Indicator) -> str:
         return indicator.localized("methodology")
@@ -336,3 +362,29 @@ class CodeListDetailSerializer(CodeListSerializer):
 
     class Meta(CodeListSerializer.Meta):
         fields = [*CodeListSerializer.Meta.fields, "description_id", "description_en", "codes"]
+
+
+class VintageSerializer(serializers.Serializer):
+    api_description = "One vintage of a series: an instant at which some of its values "
+    "became public."
+
+    published_at = serializers.DateTimeField(help_text="When these values became public.")
+    release = serializers.CharField(
+        allow_null=True, help_text="Slug of the release that published them."
+    )
+
+
+class SeriesVintagesSerializer(serializers.Serializer):
+    api_description = (
+        "The vintage dates of one series (ALFRED's vintages): each instant at which some of "
+        "its values were published or revised, oldest first."
+    )
+
+    indicator = serializers.CharField(help_text="Indicator code.")
+    frequency = serializers.CharField(help_text="A, S, Q or M.")
+    series_key = serializers.CharField(help_text="e.g. region=ID,segment=_T,program=_T")
+    observations = serializers.URLField(
+        help_text="Its values, as published now; add `as_of` with a vintage's instant "
+        "for the values of that vintage."
+    )
+    vintages = VintageSerializer(many=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
+from urllib.parse import urlencode
 
 from django.db.models import Count, Field, Max, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, JsonResponse
@@ -36,6 +37,8 @@ from stats.selectors import (
     codes_public,
     indicators_public,
     series_public,
+    series_public_get,
+    series_vintage_dates_public,
     series_with_latest_public,
     targets_public,
 )
@@ -50,6 +53,7 @@ from .serializers import (
     IndicatorSerializer,
     ObservationSerializer,
     SeriesSerializer,
+    SeriesVintagesSerializer,
     WideTableSerializer,
 )
 from .statements import SOURCE_FIELDS, csv_lines_sql, json_page_sql
@@ -97,8 +101,13 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
         return context
 
     def version_parts(self):
-        # Metadata edits change the answer without a publication.
-        return [*super().version_parts(), str(self.indicators_edited["count"])]
+        # Metadata edits change the answer without a publication; an item also names its
+        # next scheduled release, which scheduling changes: it follows the data
+        # generation, which every change of a release's state ends.
+        parts = [*super().version_parts(), str(self.indicators_edited["count"])]
+        if self.action == "retrieve":
+            parts.append(request_generation(self.request))
+        return parts
 
     def edited_at(self):
         return self.indicators_edited["latest"]
@@ -239,6 +248,63 @@ class SeriesViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.GenericView
             ("latest_status", "latest.status"),
             ("latest_published_at", "latest.published_at"),
         ]
+
+
+class SeriesVintagesViewSet(PublicReadMixin, viewsets.GenericViewSet):
+    """The vintage dates of one series, addressed by its public identifier."""
+
+    serializer_class = SeriesVintagesSerializer
+    path_descriptions = {
+        "indicator": "Indicator code, e.g. ACTIVE_PARTICIPANTS.",
+        "frequency": "A (annual), S (semi-annual), Q (quarterly) or M (monthly).",
+        "series_key": "The series key as the series list gives it, one code per code list: "
+        "region=ID,segment=_T,program=_T.",
+    }
+
+    def get_queryset(self):
+        return series_public()
+
+    @extend_schema(
+        operation_id="series_vintages",
+        summary="Vintage dates of one series",
+        description="Every instant at which values of the series became public, first "
+        "publications and revisions alike, oldest first, each with the release that "
+        "published them (ALFRED's vintage dates). The series is named by its indicator, "
+        "frequency and key, as the series list gives them. Read the values of each "
+        "vintage from its observations (the `observations` link) with `as_of`.",
+    )
+    def retrieve(self, request, indicator: str, frequency: str, series_key: str):
+        cached = self.cached_response()
+        if cached is not None:
+            return cached
+        series = series_public_get(indicator=indicator, frequency=frequency, key=series_key)
+        if series is None:
+            raise exceptions.NotFound()
+        slugs = self.lookups.release_slugs
+        # Its observations: the indicator, the frequency and its code in every code list.
+        query = {
+            "indicator": series.indicator.code,
+            "frequency": series.frequency,
+            **series.dimensions,
+        }
+        vintages = series_vintage_dates_public(series=series)
+        observations = request.build_absolute_uri(
+            reverse("stats-api:observation-list") + "?" + urlencode(query)
+        )
+        body = {
+            "indicator": series.indicator.code,
+            "frequency": series.frequency,
+            "series_key": series.key,
+            "observations": observations,
+            "vintages": [
+                {
+                    "published_at": published_at,
+                    "release": slugs.get(release_id) if release_id is not None else None,
+                }
+                for published_at, release_id in vintages
+            ],
+        }
+        return Response(self.get_serializer(body).data)
 
 
 OBSERVATION_ORDERINGS = {

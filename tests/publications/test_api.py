@@ -141,14 +141,95 @@ def test_bad_news_filters_are_a_400(client, releases, params, parameter):
     assert parameter in response.json()["errors"]
 
 
-def test_the_calendar_shows_only_title_and_time_of_scheduled_releases(client, releases):
+def test_the_calendar_shows_slug_title_time_and_page_of_scheduled_releases(client, releases):
     entries = results(client.get("/api/v1/calendar/", {"lang": "en"}))
     assert entries == [
         {
+            "slug": "terjadwal",
             "title": "Figures 2024",
             "scheduled_for": timezone.localtime(releases["scheduled"].scheduled_for).isoformat(),
+            "page": "http://testserver/en/rilis/terjadwal/",
+            "indicators": [],
+            "url": "http://testserver/api/v1/calendar/terjadwal/",
         }
     ]
+    assert "Ringkasan" not in client.get("/api/v1/calendar/").content.decode()
+
+
+@pytest.fixture
+def scheduled_with_values(releases):
+    """The scheduled release will revise a public indicator and bring a new one."""
+    import_rows(
+        releases["scheduled"],
+        [
+            ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2024", "41000000"),
+            ("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2024", "700000000000000"),
+        ],
+    )
+    cache.clear()
+    return releases["scheduled"]
+
+
+def test_a_calendar_entry_names_the_public_indicators_it_will_update(client, scheduled_with_values):
+    (entry,) = results(client.get("/api/v1/calendar/", {"lang": "en"}))
+    assert entry["indicators"] == [
+        {
+            "code": "ACTIVE_PARTICIPANTS",
+            "name": Indicator.objects.get(code="ACTIVE_PARTICIPANTS").name_en,
+            "url": "http://testserver/api/v1/indicators/ACTIVE_PARTICIPANTS/",
+        }
+    ]
+
+
+def test_an_indicator_new_with_a_scheduled_release_stays_hidden(client, scheduled_with_values):
+    for url, params in [
+        ("/api/v1/calendar/", {}),
+        ("/api/v1/calendar/", {"format": "csv"}),
+        ("/api/v1/calendar/terjadwal/", {}),
+        ("/api/v1/indicators/", {}),
+    ]:
+        response = client.get(url, params)
+        text = (
+            b"".join(response.streaming_content) if response.streaming else response.content
+        ).decode()
+        assert "FUNDS_UNDER_MANAGEMENT" not in text, url
+        assert "700000000000000" not in text and "41000000" not in text, url
+    assert client.get("/api/v1/indicators/FUNDS_UNDER_MANAGEMENT/").status_code == 404
+
+
+def test_a_calendar_entry_is_addressed_by_its_slug(client, scheduled_with_values):
+    entry = client.get("/api/v1/calendar/terjadwal/", {"lang": "en"}).json()
+    assert entry["slug"] == "terjadwal"
+    assert [indicator["code"] for indicator in entry["indicators"]] == ["ACTIVE_PARTICIPANTS"]
+
+
+@pytest.mark.parametrize("slug", ["angka-2023", "draf-rahasia", "tidak-ada"])
+def test_only_a_scheduled_release_is_a_calendar_entry(client, releases, slug):
+    assert client.get(f"/api/v1/calendar/{slug}/").status_code == 404
+
+
+def test_an_indicator_states_its_next_scheduled_release(client, scheduled_with_values):
+    indicator = client.get("/api/v1/indicators/ACTIVE_PARTICIPANTS/").json()
+    assert indicator["next_release"] == {
+        "slug": "terjadwal",
+        "scheduled_for": timezone.localtime(scheduled_with_values.scheduled_for).isoformat(),
+        "url": "http://testserver/id/rilis/terjadwal/",
+    }
+
+
+def test_an_indicator_with_nothing_scheduled_has_no_next_release(client, releases):
+    indicator = client.get("/api/v1/indicators/ACTIVE_PARTICIPANTS/").json()
+    assert indicator["next_release"] is None
+
+
+def test_the_calendar_costs_a_fixed_number_of_queries(
+    client, scheduled_with_values, django_assert_max_num_queries
+):
+    client.get("/api/v1/calendar/")
+    # Another language is another answer: the scheduled releases' aggregate, the page,
+    # the indicators of every entry.
+    with django_assert_max_num_queries(3):
+        assert client.get("/api/v1/calendar/", {"lang": "en"}).status_code == 200
 
 
 def test_the_calendar_changes_when_a_release_is_scheduled(client, releases, clerk, reviewer):
@@ -169,9 +250,13 @@ def test_the_calendar_changes_when_a_release_is_scheduled(client, releases, cler
     assert len(response.json()["results"]) == 2
 
 
-def test_the_calendar_csv_has_title_and_time_only(client, releases):
+def test_the_calendar_csv_has_slug_title_time_indicators_and_links_only(
+    client, scheduled_with_values
+):
     response = client.get("/api/v1/calendar/", {"format": "csv"})
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0] == "title,scheduled_for"
+    assert lines[0] == "slug,title,scheduled_for,indicators,page,url"
+    assert lines[1].startswith("terjadwal,Angka 2024,")
+    assert ",ACTIVE_PARTICIPANTS,http://testserver/id/rilis/terjadwal/," in lines[1]
     assert len(lines) == 2
     assert "embargo" not in lines[1].lower()

@@ -56,9 +56,12 @@ def test_a_scheduled_release_is_invisible_before_its_time(embargoed):
     assert not news_public().exists()
 
 
-def test_the_calendar_shows_only_title_and_time_of_a_scheduled_release(embargoed):
+def test_the_calendar_shows_only_slug_title_and_time_of_a_scheduled_release(embargoed):
+    # The id is for joining its public indicators (calendar_indicators_public), not shown.
     assert list(calendar_upcoming()) == [
         {
+            "pk": embargoed.pk,
+            "slug": embargoed.slug,
             "title_id": embargoed.title_id,
             "title_en": embargoed.title_en,
             "scheduled_for": embargoed.scheduled_for,

@@ -356,6 +356,7 @@ def test_the_schema_documents_every_observation_filter(client, catalogue_public)
         "release",
         "as_of",
         "updated_since",
+        "vintage",
         "ordering",
         "layout",
         "format",
