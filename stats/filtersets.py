@@ -687,13 +687,32 @@ class ObservationFilterSet(StrictFilterSet):
             return None
         at = self.effective_at
         conditions, params = ["o.series_id = ANY(%s)", AS_OF_SQL], [series_ids, at, at]
+        rows, row_params = self.row_conditions()
+        return [*conditions, *rows], [*params, *row_params]
+
+    def row_conditions(self) -> tuple[list[str], list]:
+        """The conditions of the filters on the rows themselves (period, status, release,
+        publication; not the series, not the instant read), as ``sql_conditions`` writes
+        them. Transformed values (``stats.api.units``) are computed over the series'
+        published values first, then these select among them."""
+        conditions: list[str] = []
+        params: list = []
         for filter_, value in self._other_filters():
             if value in (None, "", []) or isinstance(filter_, AsOfFilter):
-                continue  # the instant read is effective_at, above
+                continue  # the instant read is effective_at
             condition, values = filter_.sql_condition(value)
             conditions.append(condition)
             params += values
         return conditions, params
+
+    def series_published(self, queryset: QuerySet) -> QuerySet:
+        """``queryset`` kept to the series of the series filters, as published at
+        ``effective_at``: the values a transformation reads (``row_conditions`` not
+        applied)."""
+        queryset = queryset.as_of(self.effective_at)
+        for filter_, value in self._series_filters():
+            queryset = filter_.filter(queryset, value)
+        return queryset
 
     def _other_filters(self) -> list[tuple[django_filters.Filter, object]]:
         """The filters that are not on the series (see ``_series_filters``), with values."""

@@ -37,7 +37,7 @@ def _beyond_the_schema(query: dict) -> dict:
     """``query`` without what an OpenAPI description cannot state and the API refuses
     (each a documented 400): a cursor the API did not give, an instant in the future, a
     period range that ends before it starts, paging a CSV, and the wide layout without
-    exactly one indicator and one frequency, or with paging and ordering."""
+    exactly one indicator and one frequency, or with paging, ordering or units."""
     query = dict(query)
     query.pop("cursor", None)
     if "as_of" in query and _in_the_future(query["as_of"]):
@@ -58,7 +58,7 @@ def _beyond_the_schema(query: dict) -> dict:
             for name in ("indicator", "frequency")
         )
         if single:
-            for name in ("page_size", "ordering"):
+            for name in ("page_size", "ordering", "units"):
                 query.pop(name, None)
         else:
             query["layout"] = "long"

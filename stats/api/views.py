@@ -29,7 +29,7 @@ from rest_framework.response import Response
 from config.db import prepared_cursor
 from stats.events import generation_memo
 from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
-from stats.models import Observation, Series, exact_text
+from stats.models import AS_OF_SQL, Observation, Series, exact_text
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import (
     codelists_public,
@@ -53,6 +53,7 @@ from .serializers import (
     WideTableSerializer,
 )
 from .statements import SOURCE_FIELDS, csv_lines_sql, json_page_sql
+from .units import LEVELS, ROUNDING, UNITS, UNITS_DESCRIPTION, Units, units_source_sql
 
 CSV_CHUNK_ROWS = 2000
 
@@ -273,6 +274,12 @@ OBSERVATION_ORDERINGS = {
                 "exactly one `indicator` and, if it has several, one `frequency`), periods as "
                 "rows, series as columns; one table, not paged.",
             ),
+            OpenApiParameter(
+                "units",
+                OpenApiTypes.STR,
+                enum=list(UNITS),
+                description=UNITS_DESCRIPTION,
+            ),
         ],
         examples=[
             OpenApiExample(
@@ -310,10 +317,11 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     filterset_class = ObservationFilterSet
     ordering_options = OBSERVATION_ORDERINGS
     default_ordering = "series"
-    list_params = ("layout",)
+    list_params = ("layout", "units")
     # The JSON of layout=wide, besides the page (stats.api.schema).
     other_json_shapes = (WideTableSerializer,)
     layout = "long"
+    units: Units = UNITS[LEVELS]
 
     def filterset_kwargs(self):
         return {"snapshot_at": self.cursor.at if self.cursor is not None else None}
@@ -322,6 +330,14 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         return self.filterset.effective_at
 
     def validate_extra(self, params, errors):
+        units = params.get("units")
+        if units and "units" not in errors:
+            if units.strip() not in UNITS:
+                errors["units"] = [f"use one of {', '.join(UNITS)}"]
+            else:
+                self.units = UNITS[units.strip()]
+                if self.units.code != LEVELS and params.get("layout") == "wide":
+                    errors["units"] = ["not used with layout=wide; use the long layout"]
         layout = params.get("layout")
         if not layout or "layout" in errors:
             return
@@ -363,7 +379,10 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         series = filterset.series_queryset()
         # Sorted by series first: one value per series, streamed by COPY.
         per_series = spec[0][0] == "series_id"
-        sql, params = csv_lines_sql(rows, queryset, spec, series, per_series=per_series)
+        source = self.units_select() if self.units.code != LEVELS else None
+        sql, params = csv_lines_sql(
+            rows, queryset, spec, series, per_series=per_series, source=source
+        )
         respond = csv_series_response if per_series else csv_lines_response
         response = respond(
             header=rows.csv_header(),
@@ -396,7 +415,10 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         assert isinstance(paginator, KeysetPagination) and filterset is not None
         order, after, params = paginator.page_sql(self.request, self, observation_column)
         found = filterset.sql_conditions()
-        if found is None:
+        if self.units.code != LEVELS:
+            units_sql, units_params = self.units_select()
+            source, where, params = f"({units_sql})", [], [*units_params, *params]
+        elif found is None:
             # No list of series to read (see ObservationFilterSet.series_ids): the
             # filtered queryset's own statement is the source.
             inner = self.filter_queryset(self.get_queryset()).order_by().values(*SOURCE_FIELDS)
@@ -435,6 +457,40 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         )
         # As DRF's JSONRenderer does, for JSON that is also a JavaScript literal.
         return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+
+    def units_select(self) -> tuple[str, list]:
+        """A SELECT of the columns ``SOURCE_FIELDS`` giving the filtered rows with their
+        values transformed (``self.units``), and its parameters: the transformation reads
+        the series' values published at the instant read, then the filters on the rows
+        select among the results."""
+        filterset = self.filterset
+        assert filterset is not None  # validate_request made it (a list, not cached)
+        series_ids = filterset.series_ids
+        if series_ids is not None:
+            at = filterset.effective_at
+            base, where, params = (
+                Observation._meta.db_table,
+                ["o.series_id = ANY(%s)", AS_OF_SQL],
+                [series_ids, at, at],
+            )
+        else:
+            inner = filterset.series_published(self.get_queryset()).order_by()
+            inner = inner.values(*SOURCE_FIELDS)
+            inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+            base, where, params = f"({inner_sql})", [], list(inner_params)
+        rows, row_params = filterset.row_conditions()
+        conditions = f" WHERE {' AND '.join(rows)}" if rows else ""
+        sql = f"SELECT * FROM {units_source_sql(self.units, source=base, where=where)} o"
+        return sql + conditions, [*params, *row_params]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code in (200, 304):
+            # What was applied to the values, in JSON and CSV alike.
+            response["X-Units"] = self.units.code
+            if self.units.rounded:
+                response["X-Units-Rounding"] = ROUNDING
+        return response
 
     def download_name(self) -> str:
         indicator = self.request.query_params.get("indicator", "")
