@@ -26,7 +26,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from .choices import Frequency, ObservationStatus, Unit
-from .models import AS_OF_SQL, Indicator, Observation, Series
+from .models import AS_OF_SQL, Indicator, Observation, ObservationQuerySet, Series
 from .periods import PERIOD_PATTERN, Period, PeriodError, parse_period
 from .selectors import (
     codelists_public,
@@ -705,7 +705,7 @@ class ObservationFilterSet(StrictFilterSet):
             params += values
         return conditions, params
 
-    def series_published(self, queryset: QuerySet) -> QuerySet:
+    def series_published(self, queryset: ObservationQuerySet) -> QuerySet:
         """``queryset`` kept to the series of the series filters, as published at
         ``effective_at``: the values a transformation reads (``row_conditions`` not
         applied)."""

@@ -9,6 +9,7 @@ shared behaviour (strict parameters, formats, paging, caching, rate limits) is i
 
 from __future__ import annotations
 
+import builtins
 import json
 from functools import cached_property
 
@@ -415,6 +416,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         assert isinstance(paginator, KeysetPagination) and filterset is not None
         order, after, params = paginator.page_sql(self.request, self, observation_column)
         found = filterset.sql_conditions()
+        where: list[str]
         if self.units.code != LEVELS:
             units_sql, units_params = self.units_select()
             source, where, params = f"({units_sql})", [], [*units_params, *params]
@@ -458,7 +460,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         # As DRF's JSONRenderer does, for JSON that is also a JavaScript literal.
         return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
-    def units_select(self) -> tuple[str, list]:
+    def units_select(self) -> tuple[str, builtins.list]:
         """A SELECT of the columns ``SOURCE_FIELDS`` giving the filtered rows with their
         values transformed (``self.units``), and its parameters: the transformation reads
         the series' values published at the instant read, then the filters on the rows
