@@ -556,7 +556,9 @@ class ObservationFilterSet(StrictFilterSet):
     frequency = ChoiceListFilter(
         field_name="series__frequency",
         allowed=Frequency.values,
-        help_text="A (annual), S (semi-annual), Q (quarterly), M (monthly); comma list allowed.",
+        help_text="A (annual), S (semi-annual), Q (quarterly), M (monthly); comma list "
+        "allowed. The series' own frequency: to convert monthly series to annual values, "
+        "use aggregate_to=A.",
     )
     period_start = PeriodFilter(
         field_name="period_start",

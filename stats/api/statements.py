@@ -159,7 +159,7 @@ def _series_csv_cells(
     expression = {
         "indicator_code": "i.code",
         "indicator_name": label("i"),
-        "frequency": "s.frequency",
+        "frequency": f"'{rows.frequency}'" if rows.frequency else "s.frequency",
         "key": "s.key",
         "unit": "i.unit",
     }[column.series]

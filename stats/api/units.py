@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stats.derived.sql import half_even
+from stats.choices import Frequency, MeasureKind
+from stats.derived.sql import half_even, status_of_group
 
 from .statements import SOURCE_FIELDS
 
@@ -103,9 +104,16 @@ UNITS_DESCRIPTION = (
     "response names what was applied in the X-Units header (and X-Units-Rounding)."
 )
 
-# Periods a year, and the start of the period before, by frequency.
-_PER_YEAR = "CASE s.frequency WHEN 'A' THEN 1 WHEN 'S' THEN 2 WHEN 'Q' THEN 4 ELSE 12 END"
+PER_YEAR = {Frequency.ANNUAL: 1, Frequency.SEMIANNUAL: 2, Frequency.QUARTERLY: 4, "M": 12}
 _PREVIOUS_FRAME = {"M": "1 month", "Q": "3 months", "S": "6 months", "A": "1 year"}
+
+
+def _per_year(frequency: str) -> str:
+    return (
+        f"CASE {frequency} "
+        + " ".join(f"WHEN '{code}' THEN {n}" for code, n in PER_YEAR.items())
+        + " END"
+    )
 
 
 def _frame(offset: str) -> str:
@@ -115,21 +123,35 @@ def _frame(offset: str) -> str:
     )
 
 
-def units_source_sql(units: Units, *, source: str, where: list[str]) -> str:
+def units_source_sql(
+    units: Units, *, source: str, where: list[str], frequency: str | None = None
+) -> str:
     """A sub-query of the columns ``SOURCE_FIELDS`` giving the transformed values of the
     observations of ``source`` (a table or sub-query, aliased ``o``, kept by ``where``):
-    only the rows that have a value."""
-    previous = "CASE s.frequency " + " ".join(
-        f"WHEN '{frequency}' THEN first_value(o.value) OVER {_frame(offset)}"
-        for frequency, offset in _PREVIOUS_FRAME.items()
-    )
+    only the rows that have a value. ``frequency``: the frequency of all the rows of
+    ``source`` (converted ones, ``aggregate_source_sql``); by default their series'."""
     conditions = f" WHERE {' AND '.join(where)}" if where else ""
+    if frequency is None:
+        previous = (
+            "CASE s.frequency "
+            + " ".join(
+                f"WHEN '{code}' THEN first_value(o.value) OVER {_frame(offset)}"
+                for code, offset in _PREVIOUS_FRAME.items()
+            )
+            + " END"
+        )
+        per_year = _per_year("s.frequency")
+        joined = f"{source} o JOIN stats_series s ON s.id = o.series_id"
+    else:
+        previous = f"first_value(o.value) OVER {_frame(_PREVIOUS_FRAME[frequency])}"
+        per_year = str(PER_YEAR[frequency])
+        joined = f"{source} o"
     windowed = (
         f"SELECT {', '.join(f'o.{field}' for field in SOURCE_FIELDS)}, "
-        f"{previous} END AS previous, "
+        f"{previous} AS previous, "
         f"first_value(o.value) OVER {_frame('1 year')} AS year_before, "
-        f"{_PER_YEAR} AS per_year "
-        f"FROM {source} o JOIN stats_series s ON s.id = o.series_id{conditions}"
+        f"{per_year} AS per_year "
+        f"FROM {joined}{conditions}"
     )
     raw = f"SELECT t.*, {units.sql} AS q FROM ({windowed}) t"
     value = half_even("r.q") if units.rounded else "r.q"
@@ -137,3 +159,96 @@ def units_source_sql(units: Units, *, source: str, where: list[str]) -> str:
         f"{value} AS value" if field == "value" else f"r.{field}" for field in SOURCE_FIELDS
     )
     return f"(SELECT {fields} FROM ({raw}) r WHERE r.q IS NOT NULL)"
+
+
+# --- frequency conversion (aggregate_to) ---
+
+# How the values of a period are made from those of its parts, by kind of measure.
+AGGREGATIONS = {
+    MeasureKind.STOCK: "end of period (the value of its last part)",
+    MeasureKind.FLOW: "sum of its parts",
+    MeasureKind.YTD_FLOW: "last (the year-to-date value at its end)",
+    MeasureKind.RATE: "average of its parts",
+}
+AGGREGATE_TO = ("A", "S", "Q")
+AGGREGATE_DESCRIPTION = (
+    "Convert the series to a lower frequency: A, S or Q. Each period's value is made "
+    "from its parts by the indicator's kind of measure: "
+    + "; ".join(f"{kind.value}: {how}" for kind, how in AGGREGATIONS.items())
+    + ". Only complete periods are given (all their parts published, e.g. 12 months for "
+    "a year); series already at that frequency are given as they are. A series at a "
+    "lower frequency cannot be converted: give `frequency` to leave it out (400 "
+    "otherwise). A converted period's status is normal when all its parts are, else "
+    "estimate when one is an estimate or a break, else provisional; its release and "
+    "publication time are those of its latest published part; it has no note, source "
+    "or reference date. The period filters and the others on rows select among the "
+    "converted periods; `units` transforms them. Averages are rounded half to even to 10 "
+    "decimals. The response names the frequency in the X-Aggregate-To header, and each "
+    "row's `frequency` is the converted one."
+)
+
+
+def lower_frequencies(target: str) -> list[str]:
+    """The frequencies that cannot be converted to ``target``."""
+    return [code for code, n in PER_YEAR.items() if n < PER_YEAR[target]]
+
+
+def _period_start(target: str) -> str:
+    if target == "A":
+        return "date_trunc('year', o.period_start)::date"
+    if target == "Q":
+        return "date_trunc('quarter', o.period_start)::date"
+    return (
+        "make_date(extract(year FROM o.period_start)::int, "
+        "CASE WHEN extract(month FROM o.period_start) <= 6 THEN 1 ELSE 7 END, 1)"
+    )
+
+
+def _period_code(target: str) -> str:
+    if target == "A":
+        return "to_char(g.period_start, 'YYYY')"
+    if target == "Q":
+        return "to_char(g.period_start, 'YYYY-\"Q\"Q')"
+    return (
+        "to_char(g.period_start, 'YYYY') || "
+        "CASE WHEN extract(month FROM g.period_start) = 1 THEN '-S1' ELSE '-S2' END"
+    )
+
+
+def aggregate_source_sql(target: str, *, source: str, where: list[str]) -> str:
+    """A sub-query of the columns ``SOURCE_FIELDS``: the observations of ``source``
+    (aliased ``o``, kept by ``where``; series of ``target``'s frequency or higher)
+    converted to the periods of ``target``, complete periods only."""
+    n = PER_YEAR[target]
+    conditions = f" WHERE {' AND '.join(where)}" if where else ""
+    grouped = (
+        f"SELECT o.series_id, {_period_start(target)} AS period_start, "
+        "i.measure_kind AS kind, count(*) AS parts, "
+        f"{_per_year('s.frequency')} / {n} AS needed, sum(o.value) AS total, "
+        "(array_agg(o.value ORDER BY o.period_start DESC))[1] AS last, "
+        f"round(sum(o.value), 60) / count(*) AS mean, {status_of_group('o.status')} AS status, "
+        "(array_agg(o.release_id ORDER BY o.valid_from DESC, o.release_id DESC))[1] "
+        "AS release_id, max(o.valid_from) AS valid_from "
+        f"FROM {source} o JOIN stats_series s ON s.id = o.series_id "
+        f"JOIN stats_indicator i ON i.id = s.indicator_id{conditions} "
+        "GROUP BY o.series_id, 2, i.measure_kind, s.frequency"
+    )
+    value = (
+        f"CASE g.kind WHEN '{MeasureKind.FLOW.value}' THEN g.total "
+        f"WHEN '{MeasureKind.RATE.value}' THEN {half_even('g.mean')} ELSE g.last END"
+    )
+    columns = {
+        "series_id": "g.series_id",
+        "period": _period_code(target),
+        "period_start": "g.period_start",
+        "period_end": f"(g.period_start + INTERVAL '{12 // n} months' - INTERVAL '1 day')::date",
+        "value": value,
+        "status": "g.status",
+        "note": "''",
+        "source": "''",
+        "reference_date": "NULL::date",
+        "release_id": "g.release_id",
+        "valid_from": "g.valid_from",
+    }
+    fields = ", ".join(f"{columns[field]} AS {field}" for field in SOURCE_FIELDS)
+    return f"(SELECT {fields} FROM ({grouped}) g WHERE g.parts = g.needed)"

@@ -54,7 +54,18 @@ from .serializers import (
     WideTableSerializer,
 )
 from .statements import SOURCE_FIELDS, csv_lines_sql, json_page_sql
-from .units import LEVELS, ROUNDING, UNITS, UNITS_DESCRIPTION, Units, units_source_sql
+from .units import (
+    AGGREGATE_DESCRIPTION,
+    AGGREGATE_TO,
+    LEVELS,
+    ROUNDING,
+    UNITS,
+    UNITS_DESCRIPTION,
+    Units,
+    aggregate_source_sql,
+    lower_frequencies,
+    units_source_sql,
+)
 
 CSV_CHUNK_ROWS = 2000
 
@@ -281,6 +292,12 @@ OBSERVATION_ORDERINGS = {
                 enum=list(UNITS),
                 description=UNITS_DESCRIPTION,
             ),
+            OpenApiParameter(
+                "aggregate_to",
+                OpenApiTypes.STR,
+                enum=list(AGGREGATE_TO),
+                description=AGGREGATE_DESCRIPTION,
+            ),
         ],
         examples=[
             OpenApiExample(
@@ -318,11 +335,12 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     filterset_class = ObservationFilterSet
     ordering_options = OBSERVATION_ORDERINGS
     default_ordering = "series"
-    list_params = ("layout", "units")
+    list_params = ("layout", "units", "aggregate_to")
     # The JSON of layout=wide, besides the page (stats.api.schema).
     other_json_shapes = (WideTableSerializer,)
     layout = "long"
     units: Units = UNITS[LEVELS]
+    aggregate_to: str | None = None
 
     def filterset_kwargs(self):
         return {"snapshot_at": self.cursor.at if self.cursor is not None else None}
@@ -339,6 +357,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
                 self.units = UNITS[units.strip()]
                 if self.units.code != LEVELS and params.get("layout") == "wide":
                     errors["units"] = ["not used with layout=wide; use the long layout"]
+        self.validate_aggregate_to(params, errors)
         layout = params.get("layout")
         if not layout or "layout" in errors:
             return
@@ -356,13 +375,63 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
                 if name in params:
                     errors.setdefault(name, ["not used with layout=wide (one table, by period)"])
 
+    def validate_aggregate_to(self, params, errors) -> None:
+        target = params.get("aggregate_to", "").strip()
+        if not target or "aggregate_to" in errors:
+            return
+        if target not in AGGREGATE_TO:
+            errors["aggregate_to"] = [
+                f"use one of {', '.join(AGGREGATE_TO)} (M is the highest frequency)"
+            ]
+            return
+        if params.get("layout") == "wide":
+            errors["aggregate_to"] = ["not used with layout=wide; use the long layout"]
+            return
+        lower = lower_frequencies(target)
+        asked = [code.strip() for code in params.get("frequency", "").split(",")]
+        refused = [code for code in asked if code in lower]
+        if refused:
+            errors["aggregate_to"] = [
+                f"frequency {','.join(refused)} is lower than {target}: a series cannot be "
+                "converted to a higher frequency"
+            ]
+            return
+        self.aggregate_to = target
+
+    def aggregate_check(self) -> None:
+        """A 400 when series of a frequency lower than ``aggregate_to`` match."""
+        filterset = self.filterset
+        assert filterset is not None and self.aggregate_to is not None
+        lower = lower_frequencies(self.aggregate_to)
+        found = sorted(
+            set(
+                filterset.series_queryset()
+                .filter(frequency__in=lower)
+                .values_list("frequency", flat=True)
+                .distinct()
+            )
+        )
+        if found:
+            higher = [code for code in ("M", "Q", "S", "A") if code not in lower]
+            raise exceptions.ValidationError(
+                {
+                    "aggregate_to": [
+                        f"series at {', '.join(found)} match, a lower frequency than "
+                        f"{self.aggregate_to}; add frequency={','.join(higher)} to leave "
+                        "them out"
+                    ]
+                }
+            )
+
     def list(self, request, *args, **kwargs):
         cached = self.cached_response()
         if cached is not None:
             return cached
+        if self.aggregate_to is not None:
+            self.aggregate_check()
         if self.layout == "wide":
             return self.wide_response(self.filter_queryset(self.get_queryset()))
-        rows = ObservationRows(self.lookups)
+        rows = ObservationRows(self.lookups, frequency=self.aggregate_to)
         if self.wants_csv:
             return self.observations_csv_response(rows)
         body = self.json_page(rows)
@@ -380,7 +449,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         series = filterset.series_queryset()
         # Sorted by series first: one value per series, streamed by COPY.
         per_series = spec[0][0] == "series_id"
-        source = self.units_select() if self.units.code != LEVELS else None
+        source = self.units_select() if self.transformed else None
         sql, params = csv_lines_sql(
             rows, queryset, spec, series, per_series=per_series, source=source
         )
@@ -417,7 +486,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         order, after, params = paginator.page_sql(self.request, self, observation_column)
         found = filterset.sql_conditions()
         where: list[str]
-        if self.units.code != LEVELS:
+        if self.transformed:
             units_sql, units_params = self.units_select()
             source, where, params = f"({units_sql})", [], [*units_params, *params]
         elif found is None:
@@ -445,7 +514,9 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         # What rows take from their series (by language) and their key texts, kept per
         # worker and data generation.
         generation = request_generation(self.request)
-        rows.series_text = generation_memo(generation, f"series-json-{int(rows.english)}", dict)
+        rows.series_text = generation_memo(
+            generation, f"series-json-{int(rows.english)}-{rows.frequency or ''}", dict
+        )
         rows.key_texts = generation_memo(
             generation, "key-json", lambda: [{} for _texts in rows.key_texts]
         )
@@ -460,10 +531,14 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         # As DRF's JSONRenderer does, for JSON that is also a JavaScript literal.
         return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
+    @property
+    def transformed(self) -> bool:
+        return self.units.code != LEVELS or self.aggregate_to is not None
+
     def units_select(self) -> tuple[str, builtins.list]:
-        """A SELECT of the columns ``SOURCE_FIELDS`` giving the filtered rows with their
-        values transformed (``self.units``), and its parameters: the transformation reads
-        the series' values published at the instant read, then the filters on the rows
+        """A SELECT of the columns ``SOURCE_FIELDS`` giving the filtered rows converted
+        (``aggregate_to``) and transformed (``units``), and its parameters: both read the
+        series' values published at the instant read, then the filters on the rows
         select among the results."""
         filterset = self.filterset
         assert filterset is not None  # validate_request made it (a list, not cached)
@@ -480,10 +555,19 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             inner = inner.values(*SOURCE_FIELDS)
             inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
             base, where, params = f"({inner_sql})", [], list(inner_params)
+        if self.aggregate_to is not None:
+            base = aggregate_source_sql(self.aggregate_to, source=base, where=where)
+            where = []
+        source = base
+        if self.units.code != LEVELS:
+            source = units_source_sql(
+                self.units, source=base, where=where, frequency=self.aggregate_to
+            )
+        elif where:
+            source = f"(SELECT * FROM {base} o WHERE {' AND '.join(where)})"
         rows, row_params = filterset.row_conditions()
         conditions = f" WHERE {' AND '.join(rows)}" if rows else ""
-        sql = f"SELECT * FROM {units_source_sql(self.units, source=base, where=where)} o"
-        return sql + conditions, [*params, *row_params]
+        return f"SELECT * FROM {source} o{conditions}", [*params, *row_params]
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -492,6 +576,8 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             response["X-Units"] = self.units.code
             if self.units.rounded:
                 response["X-Units-Rounding"] = ROUNDING
+            if self.aggregate_to is not None:
+                response["X-Aggregate-To"] = self.aggregate_to
         return response
 
     def download_name(self) -> str:

@@ -158,6 +158,16 @@ def _status(*statuses: str) -> str:
     )
 
 
+def status_of_group(status: str) -> str:
+    """The rule of ``_status`` over the rows of a group (an aggregate of the column
+    ``status``): what a value made of them is marked."""
+    return (
+        f"CASE WHEN bool_and({status} = 'normal') THEN 'normal' "
+        f"WHEN bool_or({status} IN ('break', 'estimate')) THEN 'estimate' "
+        f"WHEN bool_or({status} = 'provisional') THEN 'provisional' ELSE 'normal' END"
+    )
+
+
 def _inputs(release_id: int | None, overlay: bool, where: str) -> str:
     """The input values of the run where ``where`` (on alias ``o``) holds: the current
     values, under the release's drafts, under the values computed earlier in this run.
