@@ -36,8 +36,9 @@ UNLIMITED = rest_framework_settings(
 def _beyond_the_schema(query: dict) -> dict:
     """``query`` without what an OpenAPI description cannot state and the API refuses
     (each a documented 400): a cursor the API did not give, an instant in the future, a
-    period range that ends before it starts, paging a CSV, and the wide layout without
-    exactly one indicator and one frequency, or with paging, ordering or units."""
+    period range that ends before it starts, paging a CSV, a conversion of series at a
+    lower frequency, and the wide layout without exactly one indicator and one
+    frequency, or with paging, ordering, units or a conversion."""
     query = dict(query)
     query.pop("cursor", None)
     if "as_of" in query and _in_the_future(query["as_of"]):
@@ -50,6 +51,9 @@ def _beyond_the_schema(query: dict) -> dict:
         else:
             if start.start > end.end:
                 del query["period_end"]
+    if "aggregate_to" in query:
+        # Series at a lower frequency than asked cannot be converted: monthly ones can.
+        query["frequency"] = "M"
     if query.get("format") == "csv":
         query.pop("page_size", None)
     if query.get("layout") == "wide":
@@ -58,7 +62,7 @@ def _beyond_the_schema(query: dict) -> dict:
             for name in ("indicator", "frequency")
         )
         if single:
-            for name in ("page_size", "ordering", "units"):
+            for name in ("page_size", "ordering", "units", "aggregate_to"):
                 query.pop(name, None)
         else:
             query["layout"] = "long"

@@ -188,3 +188,156 @@ def test_levels_header_on_the_plain_path(client, monthly):
     response = client.get(OBSERVATIONS, MONTHLY)
     assert response["X-Units"] == "lin"
     assert values(response) == LEVELS
+
+
+# --- frequency conversion (aggregate_to) ---
+
+
+@pytest.fixture
+def kinds(catalogue):
+    """Monthly and quarterly series of each kind of measure (the demo's are annual)."""
+    from stats.models import Indicator
+
+    Indicator.objects.filter(code="BENEFITS_PAID").update(frequencies="AM")  # flow
+    Indicator.objects.filter(code="INVESTMENT_YIELD").update(frequencies="AQM")  # rate
+    Indicator.objects.filter(code="CLAIM_CASES").update(frequencies="AM", measure_kind="ytd_flow")
+    release = release_create(slug="rilis-kinds", title_id="Rilis", title_en="Release")
+    national = ("ID", "_T", "_T")
+    import_rows(
+        release,
+        [("BENEFITS_PAID", *national, f"2023-{m:02}", str(10 * m)) for m in range(1, 13)]
+        + [
+            ("INVESTMENT_YIELD", *national, period, value)
+            for period, value in (
+                ("2023-Q1", "5.10"),
+                ("2023-Q2", "5.20"),
+                ("2023-Q3", "5.30"),
+                ("2023-Q4", "5.25"),
+                ("2024-01", "1"),
+                ("2024-02", "1"),
+                ("2024-03", "2"),
+            )
+        ]
+        + [
+            ("CLAIM_CASES", *national, "2023-01", "5"),
+            ("CLAIM_CASES", *national, "2023-02", "12", "provisional"),
+            ("CLAIM_CASES", *national, "2023-03", "20"),
+            ("CLAIM_CASES", *national, "2023-04", "26"),
+        ],
+    )
+    release_publish(release=release, at=T1)
+    return release
+
+
+# (indicator, frequency filter, aggregate_to, units) -> {period: value}, worked by hand.
+CONVERSIONS = [
+    # flow: sum. Months 10, 20, ..., 120.
+    ("BENEFITS_PAID", "M", "A", "lin", {"2023": "780"}),
+    ("BENEFITS_PAID", "M", "S", "lin", {"2023-S1": "210", "2023-S2": "570"}),
+    (
+        "BENEFITS_PAID",
+        "M",
+        "Q",
+        "lin",
+        {"2023-Q1": "60", "2023-Q2": "150", "2023-Q3": "240", "2023-Q4": "330"},
+    ),
+    # Then transformed: 150 / 60 - 1 = 150 %, 240 / 150 - 1 = 60 %, 330 / 240 - 1 = 37.5 %.
+    ("BENEFITS_PAID", "M", "Q", "pch", {"2023-Q2": "150", "2023-Q3": "60", "2023-Q4": "37.5"}),
+    ("BENEFITS_PAID", "M", "Q", "chg", {"2023-Q2": "90", "2023-Q3": "90", "2023-Q4": "90"}),
+    # rate: average. (5.10 + 5.20 + 5.30 + 5.25) / 4; (5.10 + 5.20) / 2; (5.30 + 5.25) / 2.
+    ("INVESTMENT_YIELD", "Q", "A", "lin", {"2023": "5.2125"}),
+    ("INVESTMENT_YIELD", "Q", "S", "lin", {"2023-S1": "5.15", "2023-S2": "5.275"}),
+    # (1 + 1 + 2) / 3 = 1.333..., rounded half to even to 10 decimals.
+    ("INVESTMENT_YIELD", "M", "Q", "lin", {"2024-Q1": "1.3333333333"}),
+    # ytd flow: the last month's; Q2 lacks May and June.
+    ("CLAIM_CASES", "M", "Q", "lin", {"2023-Q1": "20"}),
+]
+
+
+@pytest.mark.parametrize(("indicator", "frequency", "target", "units", "expected"), CONVERSIONS)
+def test_every_conversion_against_values_worked_by_hand(
+    client, kinds, indicator, frequency, target, units, expected
+):
+    params = {"indicator": indicator, "frequency": frequency, "aggregate_to": target}
+    response = client.get(OBSERVATIONS, {**params, "units": units})
+    assert values(response) == expected
+    assert response["X-Aggregate-To"] == target
+    assert response["X-Units"] == units
+    assert {row["frequency"] for row in response.json()["results"]} == {target}
+
+
+def test_stock_takes_the_end_of_complete_periods_only(client, monthly):
+    # 2023-Q1: January, February, March (end: 99); Q2 lacks April; 2024-Q1 lacks March.
+    for target, expected in (("Q", {"2023-Q1": "99"}), ("S", {}), ("A", {})):
+        found = values(client.get(OBSERVATIONS, {**MONTHLY, "aggregate_to": target}))
+        assert found == expected
+
+
+def test_series_already_at_the_frequency_pass_through(client, monthly):
+    # The annual series as they are; the monthly one has no complete year.
+    response = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS", "aggregate_to": "A"})
+    assert values(response) == {
+        "2020": "0",
+        "2021": "200",
+        "2022": "200.0000000001",
+        "2023": "200.0000000004",
+    }
+
+
+def test_converted_row_status_release_and_publication(client, kinds):
+    params = {"indicator": "CLAIM_CASES", "frequency": "M", "aggregate_to": "Q"}
+    (row,) = client.get(OBSERVATIONS, params).json()["results"]
+    # One part provisional: the quarter is.
+    assert row["status"] == "provisional"
+    assert row["period_start"] == "2023-01-01"
+    assert row["period_end"] == "2023-03-31"
+    assert row["release"] == "rilis-kinds"
+    assert row["published_at"] == T1.isoformat()
+
+
+def test_conversion_in_csv(client, kinds):
+    params = {"indicator": "BENEFITS_PAID", "frequency": "M", "aggregate_to": "S"}
+    response = client.get(OBSERVATIONS, {**params, "format": "csv"})
+    assert response.status_code == 200
+    assert response["X-Aggregate-To"] == "S"
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(r["frequency"], r["period"], r["value"]) for r in rows] == [
+        ("S", "2023-S1", "210"),
+        ("S", "2023-S2", "570"),
+    ]
+
+
+def test_conversion_embargo_holds(client, kinds, clerk, reviewer):  # noqa: F811
+    later = release_create(slug="rilis-nanti", title_id="Nanti", title_en="Later", user=clerk)
+    import_rows(later, [("BENEFITS_PAID", "ID", "_T", "_T", "2023-12", "1000")])
+    release_submit(release=later, user=clerk)
+    release_approve(release=later, user=reviewer)
+    release_schedule(
+        release=later, user=reviewer, scheduled_for=timezone.now() + dt.timedelta(days=5)
+    )
+    params = {"indicator": "BENEFITS_PAID", "frequency": "M", "aggregate_to": "A"}
+    assert values(client.get(OBSERVATIONS, params)) == {"2023": "780"}
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"aggregate_to": "M"}, "use one of A, S, Q (M is the highest frequency)"),
+        (
+            {"frequency": "A", "aggregate_to": "Q"},
+            "frequency A is lower than Q: a series cannot be converted to a higher frequency",
+        ),
+        (
+            {"aggregate_to": "Q"},
+            "series at A match, a lower frequency than Q; add frequency=M,Q to leave them out",
+        ),
+        (
+            {"aggregate_to": "A", "layout": "wide"},
+            "not used with layout=wide; use the long layout",
+        ),
+    ],
+)
+def test_bad_conversions_are_400_naming_the_parameter(client, monthly, params, message):
+    response = client.get(OBSERVATIONS, {"indicator": "ACTIVE_PARTICIPANTS", **params})
+    assert response.status_code == 400
+    assert response.json()["errors"]["aggregate_to"] == [message]
