@@ -39,7 +39,8 @@ class Units:
     rounded: bool  # a quotient, logarithm or power: rounded half to even
 
 
-_X, _P, _Y, _N = "t.value", "t.previous", "t.year_before", "t.per_year"
+# Filled in by units_source_sql.
+_X, _P, _Y, _N = "{x}", "{p}", "{y}", "{n}"
 
 
 def _ln(value: str) -> str:
@@ -105,7 +106,6 @@ UNITS_DESCRIPTION = (
 )
 
 PER_YEAR = {Frequency.ANNUAL: 1, Frequency.SEMIANNUAL: 2, Frequency.QUARTERLY: 4, "M": 12}
-_PREVIOUS_FRAME = {"M": "1 month", "Q": "3 months", "S": "6 months", "A": "1 year"}
 
 
 def _per_year(frequency: str) -> str:
@@ -123,42 +123,33 @@ def _frame(offset: str) -> str:
     )
 
 
-def units_source_sql(
-    units: Units, *, source: str, where: list[str], frequency: str | None = None
-) -> str:
+def units_source_sql(units: Units, *, source: str, where: list[str]) -> str:
     """A sub-query of the columns ``SOURCE_FIELDS`` giving the transformed values of the
     observations of ``source`` (a table or sub-query, aliased ``o``, kept by ``where``):
-    only the rows that have a value. ``frequency``: the frequency of all the rows of
-    ``source`` (converted ones, ``aggregate_source_sql``); by default their series'."""
+    only the rows that have a value. The previous value is that of the row just before
+    when its period ends the day before this one starts; the value a year before is
+    found by date; the periods a year from the period's length in months."""
     conditions = f" WHERE {' AND '.join(where)}" if where else ""
-    if frequency is None:
-        previous = (
-            "CASE s.frequency "
-            + " ".join(
-                f"WHEN '{code}' THEN first_value(o.value) OVER {_frame(offset)}"
-                for code, offset in _PREVIOUS_FRAME.items()
-            )
-            + " END"
-        )
-        per_year = _per_year("s.frequency")
-        joined = f"{source} o JOIN stats_series s ON s.id = o.series_id"
-    else:
-        previous = f"first_value(o.value) OVER {_frame(_PREVIOUS_FRAME[frequency])}"
-        per_year = str(PER_YEAR[frequency])
-        joined = f"{source} o"
-    windowed = (
-        f"SELECT {', '.join(f'o.{field}' for field in SOURCE_FIELDS)}, "
-        f"{previous} AS previous, "
-        f"first_value(o.value) OVER {_frame('1 year')} AS year_before, "
-        f"{per_year} AS per_year "
-        f"FROM {joined}{conditions}"
+    window = "(PARTITION BY o.series_id ORDER BY o.period_start)"
+    months = "age(o.period_end + 1, o.period_start)"
+    # The value is computed where the window functions are (a sub-query PostgreSQL
+    # keeps as it is), so once per row: half_even reads it several times.
+    raw = units.sql.format(
+        x="o.value",
+        p=f"(CASE WHEN lag(o.period_end) OVER {window} = o.period_start - 1 "
+        f"THEN lag(o.value) OVER {window} END)",
+        y=f"first_value(o.value) OVER {_frame('1 year')}",
+        n=f"(12 / (extract(year FROM {months}) * 12 + extract(month FROM {months})))",
     )
-    raw = f"SELECT t.*, {units.sql} AS q FROM ({windowed}) t"
+    windowed = (
+        f"SELECT {', '.join(f'o.{field}' for field in SOURCE_FIELDS)}, {raw} AS q "
+        f"FROM {source} o{conditions}"
+    )
     value = half_even("r.q") if units.rounded else "r.q"
     fields = ", ".join(
         f"{value} AS value" if field == "value" else f"r.{field}" for field in SOURCE_FIELDS
     )
-    return f"(SELECT {fields} FROM ({raw}) r WHERE r.q IS NOT NULL)"
+    return f"(SELECT {fields} FROM ({windowed}) r WHERE r.q IS NOT NULL)"
 
 
 # --- frequency conversion (aggregate_to) ---

@@ -560,9 +560,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             where = []
         source = base
         if self.units.code != LEVELS:
-            source = units_source_sql(
-                self.units, source=base, where=where, frequency=self.aggregate_to
-            )
+            source = units_source_sql(self.units, source=base, where=where)
         elif where:
             source = f"(SELECT * FROM {base} o WHERE {' AND '.join(where)})"
         rows, row_params = filterset.row_conditions()
