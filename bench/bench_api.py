@@ -933,7 +933,8 @@ def units_report_section(results: dict) -> str:
         "## Transformed observations (`units`) under load, against the plain page",
         "",
         f"Measured {results['date']} with `make bench-api`, in the same run, server and "
-        f"rounds as the read API above ({results['rounds']} rounds of {results['seconds']} s, "
+        "rounds as the plain page it is compared with "
+        f"({results['rounds']} rounds of {results['seconds']} s, "
         f"{results['warmup']} s warm-up; each cell the median over the rounds). "
         "Requests/s, p50 and p99 in ms. "
         f"Load average (1 min) before the timed runs: {min(LOADS):.1f} to "
