@@ -358,6 +358,8 @@ def test_the_schema_documents_every_observation_filter(client, catalogue_public)
         "updated_since",
         "ordering",
         "layout",
+        "units",
+        "aggregate_to",
         "format",
         "lang",
         "cursor",
