@@ -21,6 +21,8 @@ redis://127.0.0.1:6379/0; its keys get a prefix of their own). It
 * runs the SDMX data queries of (1) and (2) (``/sdmx/data/...``, SDMX-ML generic data,
   what an SDMX client gets by default) in the same rounds as angka's JSON queries, and
   compares their rates;
+* runs the page of (3) transformed (``units=pc1``, percent change from a year ago) in
+  the same rounds, and compares its rate with the plain page's;
 
 and writes the numbers into its sections of BENCHMARKS.md. Rate limits are off for the
 run (API_ANON_RATE=off): one client past any fair-use limit is the point of a load test.
@@ -64,6 +66,10 @@ SDMX_SECTION_START = "<!-- bench-api-sdmx:start -->"
 SDMX_SECTION_END = "<!-- bench-api-sdmx:end -->"
 # The SDMX queries must reach this share of the same query's JSON rate.
 SDMX_GOAL = 0.8
+UNITS_SECTION_START = "<!-- bench-api-units:start -->"
+UNITS_SECTION_END = "<!-- bench-api-units:end -->"
+# The transformed page must reach this share of the plain page's rate.
+UNITS_GOAL = 0.8
 CONNECTIONS = 16
 # As the README's production section serves it.
 GUNICORN_CONFIG = ROOT / "config" / "gunicorn.conf.py"
@@ -147,6 +153,26 @@ def sdmx_queries() -> list[SdmxQuery]:
             "2",
         ),
     ]
+
+
+def units_queries() -> list[SdmxQuery]:
+    """The page of JSON query (3), transformed: percent change from a year ago."""
+    page = {"indicator": PAGE_INDICATOR, "region": PAGE_REGION, "page_size": 1000}
+    path = "/api/v1/observations/?" + urllib.parse.urlencode({**page, "units": "pc1"})
+    return [SdmxQuery("U3", "(U3) the page of (3) with units=pc1", path, "3")]
+
+
+def check_units_rows(port: int, query: SdmxQuery, json_rows: int) -> int:
+    """The rows of the transformed page, which must be as many as the plain page's."""
+    import json
+
+    status, body = http_get(port, query.path)
+    if status != 200:
+        raise RuntimeError(f"{query.path} answered {status}")
+    found = len(json.loads(body)["results"])
+    if found != json_rows:
+        raise RuntimeError(f"{query.label}: {found} rows, the JSON query {json_rows}")
+    return found
 
 
 def check_sdmx_rows(port: int, query: SdmxQuery, json_rows: int) -> int:
@@ -900,6 +926,57 @@ def sdmx_report_section(results: dict) -> str:
     return "\n".join(lines)
 
 
+def units_report_section(results: dict) -> str:
+    """BENCHMARKS.md's section on transformed pages: their rate against the plain page's."""
+    lines = [
+        UNITS_SECTION_START,
+        "## Transformed observations (`units`) under load, against the plain page",
+        "",
+        f"Measured {results['date']} with `make bench-api`, in the same run, server and "
+        "rounds as the plain page it is compared with "
+        f"({results['rounds']} rounds of {results['seconds']} s, "
+        f"{results['warmup']} s warm-up; each cell the median over the rounds). "
+        "Requests/s, p50 and p99 in ms. "
+        f"Load average (1 min) before the timed runs: {min(LOADS):.1f} to "
+        f"{max(LOADS):.1f}, on 2 cores shared with other work: compare the ratios.",
+        "",
+        "| Query | rows | no cache: req/s, p50, p99 | plain no cache | units / plain "
+        "| cache: req/s, p50, p99 | plain cache | units / plain |",
+        "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: |",
+    ]
+    by_key = {query["key"]: query for query in results["queries"]}
+    met = True
+    for query in results["units"]:
+        theirs = by_key[query["json_key"]]
+        cells = []
+        for name in ("plain", "cached"):
+            ours, json_load = query[name], theirs[name]
+            ratio = ours.rate / json_load.rate
+            met &= ratio >= UNITS_GOAL
+            errors = f", **{ours.errors} errors**" if ours.errors else ""
+            cells.append(
+                f"{ours.rate:,.0f}, {ours.p50:.0f}, {ours.p99:.0f}{errors} | "
+                f"{json_load.rate:,.0f} | **{ratio:.0%}**"
+            )
+        lines.append(f"| {query['label']} | {query['rows']:,} | {cells[0]} | {cells[1]} |")
+    lines += ["", "Rounds (requests/s, p99 ms), the plain page's beside:", ""]
+    for query in results["units"]:
+        for name, label in (("plain", "no cache"), ("cached", "cache")):
+            for shown in (query, by_key[query["json_key"]]):
+                rounds = shown[name].extra.get("rounds", [])
+                listed = "; ".join(f"{rate:,.0f}, {p99:.0f}" for rate, p99 in rounds)
+                lines.append(f"- {shown['label'].split(' ')[0]} {label}: {listed}")
+    lines += [
+        "",
+        f"Goal of the issue: `units=pc1` on a 1,000-row page at least {UNITS_GOAL:.0%} of "
+        f"the plain JSON query's rate, with and without the response cache: {_goal(met)}",
+        "",
+        "Reproduce: `make bench-api` (as above).",
+        UNITS_SECTION_END,
+    ]
+    return "\n".join(lines)
+
+
 def _csv_line(label: str, result: dict) -> str:
     runs = ", ".join(f"{rate:,.0f}" for rate in result["runs"])
     return f"| {label} | {result['rate']:,.0f} | {runs} |"
@@ -940,6 +1017,7 @@ def main(argv: list[str] | None = None) -> None:
 
     mix = queries()
     sdmx_mix = sdmx_queries()
+    units_mix = units_queries()
     gunicorn = gunicorn_settings()
     angka_csv, datasette_csv = csv_paths()
     results = {
@@ -960,6 +1038,10 @@ def main(argv: list[str] | None = None) -> None:
         "sdmx": [
             {"label": query.label, "key": query.key, "json_key": query.json_key}
             for query in sdmx_mix
+        ],
+        "units": [
+            {"label": query.label, "key": query.key, "json_key": query.json_key}
+            for query in units_mix
         ],
     }
 
@@ -985,13 +1067,22 @@ def main(argv: list[str] | None = None) -> None:
                     rows = {entry["key"]: entry["rows"] for entry in results["queries"]}
                     for sdmx_query, entry in zip(sdmx_mix, results["sdmx"], strict=True):
                         entry["rows"] = check_sdmx_rows(port, sdmx_query, rows[sdmx_query.json_key])
-                paths = [query.angka for query in mix] + [query.path for query in sdmx_mix]
+                    for units_query, entry in zip(units_mix, results["units"], strict=True):
+                        entry["rows"] = check_units_rows(
+                            port, units_query, rows[units_query.json_key]
+                        )
+                paths = [
+                    *(query.angka for query in mix),
+                    *(query.path for query in sdmx_mix),
+                    *(query.path for query in units_mix),
+                ]
                 loads = load_rounds(port, paths, args.seconds, args.warmup, args.rounds)
                 for query, entry, result in zip(mix, results["queries"], loads, strict=False):
                     entry[name] = result
                     print(f"angka {name} {query.key}: {entry[name]}", file=sys.stderr)
+                others = [*results["sdmx"], *results["units"]]
                 for sdmx_query, entry, result in zip(
-                    sdmx_mix, results["sdmx"], loads[len(mix) :], strict=True
+                    [*sdmx_mix, *units_mix], others, loads[len(mix) :], strict=True
                 ):
                     entry[name] = result
                     print(f"angka {name} {sdmx_query.key}: {entry[name]}", file=sys.stderr)
@@ -1035,11 +1126,16 @@ def main(argv: list[str] | None = None) -> None:
     }
     section = report_section(results)
     sdmx_section = sdmx_report_section(results)
+    units_section = units_report_section(results)
     print(section)
     print(sdmx_section)
+    print(units_section)
     if not args.no_report:
         write_report(section)
         section_write(sdmx_section, start=SDMX_SECTION_START, end=SDMX_SECTION_END, report=REPORT)
+        section_write(
+            units_section, start=UNITS_SECTION_START, end=UNITS_SECTION_END, report=REPORT
+        )
         print(f"updated {REPORT}", file=sys.stderr)
 
 

@@ -26,7 +26,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from .choices import Frequency, ObservationStatus, Unit
-from .models import AS_OF_SQL, FIRST_PRINT_SQL, Indicator, Observation, Series
+from .models import AS_OF_SQL, FIRST_PRINT_SQL, Indicator, Observation, ObservationQuerySet, Series
 from .periods import PERIOD_PATTERN, Period, PeriodError, parse_period
 from .selectors import (
     codelists_public,
@@ -578,7 +578,9 @@ class ObservationFilterSet(StrictFilterSet):
     frequency = ChoiceListFilter(
         field_name="series__frequency",
         allowed=Frequency.values,
-        help_text="A (annual), S (semi-annual), Q (quarterly), M (monthly); comma list allowed.",
+        help_text="A (annual), S (semi-annual), Q (quarterly), M (monthly); comma list "
+        "allowed. The series' own frequency: to convert monthly series to annual values, "
+        "use aggregate_to=A.",
     )
     period_start = PeriodFilter(
         field_name="period_start",
@@ -724,13 +726,32 @@ class ObservationFilterSet(StrictFilterSet):
             conditions, params = ["o.series_id = ANY(%s)", FIRST_PRINT_SQL], [series_ids, at]
         else:
             conditions, params = ["o.series_id = ANY(%s)", AS_OF_SQL], [series_ids, at, at]
+        rows, row_params = self.row_conditions()
+        return [*conditions, *rows], [*params, *row_params]
+
+    def row_conditions(self) -> tuple[list[str], list]:
+        """The conditions of the filters on the rows themselves (period, status, release,
+        publication; not the series, not the instant read, not the vintage), as
+        ``sql_conditions`` writes them. Transformed values (``stats.api.units``) are
+        computed over the series' published values first, then these select among them."""
+        conditions: list[str] = []
+        params: list = []
         for filter_, value in self._other_filters():
             if value in (None, "", []) or isinstance(filter_, AsOfFilter | VintageFilter):
-                continue  # the instant read is effective_at, above
+                continue  # the instant read is effective_at, the vintage first_print
             condition, values = filter_.sql_condition(value)
             conditions.append(condition)
             params += values
         return conditions, params
+
+    def series_published(self, queryset: ObservationQuerySet) -> QuerySet:
+        """``queryset`` kept to the series of the series filters, as published at
+        ``effective_at``: the values a transformation reads (``row_conditions`` not
+        applied)."""
+        queryset = queryset.as_of(self.effective_at)
+        for filter_, value in self._series_filters():
+            queryset = filter_.filter(queryset, value)
+        return queryset
 
     def _other_filters(self) -> list[tuple[django_filters.Filter, object]]:
         """The filters that are not on the series (see ``_series_filters``), with values."""

@@ -36,8 +36,10 @@ UNLIMITED = rest_framework_settings(
 def _beyond_the_schema(query: dict) -> dict:
     """``query`` without what an OpenAPI description cannot state and the API refuses
     (each a documented 400): a cursor the API did not give, an instant in the future, a
-    period range that ends before it starts, paging a CSV, and the wide layout without
-    exactly one indicator and one frequency, or with paging and ordering."""
+    period range that ends before it starts, paging a CSV, a conversion of series at a
+    lower frequency, and the wide layout without exactly one indicator and one
+    frequency, or with paging, ordering, units or a conversion, and the first print with
+    units or a conversion."""
     query = dict(query)
     query.pop("cursor", None)
     if "as_of" in query and _in_the_future(query["as_of"]):
@@ -50,15 +52,22 @@ def _beyond_the_schema(query: dict) -> dict:
         else:
             if start.start > end.end:
                 del query["period_end"]
+    if "aggregate_to" in query:
+        # Series at a lower frequency than asked cannot be converted: monthly ones can.
+        query["frequency"] = "M"
     if query.get("format") == "csv":
         query.pop("page_size", None)
+    if str(query.get("vintage", "")).strip() == "first" and (
+        str(query.get("units", "lin")).strip() != "lin" or "aggregate_to" in query
+    ):
+        del query["vintage"]
     if query.get("layout") == "wide":
         single = all(
             len(str(query.get(name, "")).split(",")) == 1 and str(query.get(name, "")).strip()
             for name in ("indicator", "frequency")
         )
         if single:
-            for name in ("page_size", "ordering"):
+            for name in ("page_size", "ordering", "units", "aggregate_to"):
                 query.pop(name, None)
         else:
             query["layout"] = "long"

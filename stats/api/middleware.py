@@ -16,7 +16,10 @@ from .cache import not_modified, response_cache_key, response_cache_on
 from .throttling import throttle_anonymous
 
 ALLOWED_HEADERS = "Accept, Accept-Language, Authorization, If-None-Match, If-Modified-Since"
-EXPOSED_HEADERS = "ETag, Last-Modified, Retry-After, Content-Disposition, Content-Language, Link"
+EXPOSED_HEADERS = (
+    "ETag, Last-Modified, Retry-After, Content-Disposition, Content-Language, Link, "
+    "X-Units, X-Units-Rounding"
+)
 # The public read-only paths: CORS for all of them; the response cache for the read API's
 # v1 and the SDMX service (stats.sdmx.views).
 CORS_PREFIXES = ("/api/", "/sdmx/")

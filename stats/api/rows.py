@@ -195,8 +195,10 @@ class ObservationRows:
     # formats what it misses for itself (notes make the texts unbounded).
     JSON_PARTS_KEPT = 50_000
 
-    def __init__(self, lookups: CatalogueLookups):
+    def __init__(self, lookups: CatalogueLookups, *, frequency: str | None = None):
         self.lookups = lookups
+        # The frequency of every row, when converted (``aggregate_to``), not its series'.
+        self.frequency = frequency
         self.english = english()
         self.codelists = [codelist_id for codelist_id, _id, _en in lookups.codelists]
         self.code_names = {
@@ -276,7 +278,7 @@ class ObservationRows:
         if column.series == "indicator_name":
             return self.indicator_name(indicator_id)
         if column.series == "frequency":
-            return frequency
+            return self.frequency or frequency
         if column.series == "key":
             return key
         if column.series == "dimensions":

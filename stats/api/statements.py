@@ -159,7 +159,7 @@ def _series_csv_cells(
     expression = {
         "indicator_code": "i.code",
         "indicator_name": label("i"),
-        "frequency": "s.frequency",
+        "frequency": f"'{rows.frequency}'" if rows.frequency else "s.frequency",
         "key": "s.key",
         "unit": "i.unit",
     }[column.series]
@@ -173,6 +173,7 @@ def csv_lines_sql(
     series,
     *,
     per_series: bool = False,
+    source: tuple[str, list] | None = None,
 ) -> tuple[str, list]:
     """A SELECT giving each CSV line (CRLF included) of the rows of ``queryset``
     (observations, filtered, embargo applied) in ``ordering``, in the columns of
@@ -181,11 +182,17 @@ def csv_lines_sql(
     Series queryset that holds at least those of the rows). Run it in the site's time
     zone (see ``stats.renderers.lines_csv_chunks``).
 
+    ``source``: a SELECT of the columns ``SOURCE_FIELDS`` and its parameters, read
+    instead of ``queryset`` (transformed values, ``stats.api.units``).
+
     ``per_series``: one value per series instead, its lines joined (for an ``ordering``
     that starts with ``series_id``; see ``stats.renderers.series_csv_chunks``).
     """
-    inner = queryset.order_by().values(*SOURCE_FIELDS)
-    inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+    if source is None:
+        inner = queryset.order_by().values(*SOURCE_FIELDS)
+        inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+    else:
+        inner_sql, inner_params = source
     series_sql, series_params = series.values("pk").query.get_compiler(using=series.db).as_sql()
 
     def label(table: str) -> str:

@@ -9,6 +9,7 @@ shared behaviour (strict parameters, formats, paging, caching, rate limits) is i
 
 from __future__ import annotations
 
+import builtins
 import json
 from functools import cached_property
 from urllib.parse import urlencode
@@ -30,7 +31,7 @@ from rest_framework.response import Response
 from config.db import prepared_cursor
 from stats.events import generation_memo
 from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
-from stats.models import Observation, Series, exact_text
+from stats.models import AS_OF_SQL, Observation, Series, exact_text
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import (
     codelists_public,
@@ -57,6 +58,18 @@ from .serializers import (
     WideTableSerializer,
 )
 from .statements import SOURCE_FIELDS, csv_lines_sql, json_page_sql
+from .units import (
+    AGGREGATE_DESCRIPTION,
+    AGGREGATE_TO,
+    LEVELS,
+    ROUNDING,
+    UNITS,
+    UNITS_DESCRIPTION,
+    Units,
+    aggregate_source_sql,
+    lower_frequencies,
+    units_source_sql,
+)
 
 CSV_CHUNK_ROWS = 2000
 
@@ -339,6 +352,18 @@ OBSERVATION_ORDERINGS = {
                 "exactly one `indicator` and, if it has several, one `frequency`), periods as "
                 "rows, series as columns; one table, not paged.",
             ),
+            OpenApiParameter(
+                "units",
+                OpenApiTypes.STR,
+                enum=list(UNITS),
+                description=UNITS_DESCRIPTION,
+            ),
+            OpenApiParameter(
+                "aggregate_to",
+                OpenApiTypes.STR,
+                enum=list(AGGREGATE_TO),
+                description=AGGREGATE_DESCRIPTION,
+            ),
         ],
         examples=[
             OpenApiExample(
@@ -376,10 +401,12 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     filterset_class = ObservationFilterSet
     ordering_options = OBSERVATION_ORDERINGS
     default_ordering = "series"
-    list_params = ("layout",)
+    list_params = ("layout", "units", "aggregate_to")
     # The JSON of layout=wide, besides the page (stats.api.schema).
     other_json_shapes = (WideTableSerializer,)
     layout = "long"
+    units: Units = UNITS[LEVELS]
+    aggregate_to: str | None = None
 
     def filterset_kwargs(self):
         return {"snapshot_at": self.cursor.at if self.cursor is not None else None}
@@ -388,6 +415,20 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         return self.filterset.effective_at
 
     def validate_extra(self, params, errors):
+        units = params.get("units")
+        if units and "units" not in errors:
+            if units.strip() not in UNITS:
+                errors["units"] = [f"use one of {', '.join(UNITS)}"]
+            else:
+                self.units = UNITS[units.strip()]
+                if self.units.code != LEVELS and params.get("layout") == "wide":
+                    errors["units"] = ["not used with layout=wide; use the long layout"]
+        self.validate_aggregate_to(params, errors)
+        # Transformations read the latest vintage of the earlier values they need; a first
+        # print of each would mix vintages within one computed value.
+        transformed = self.units.code != LEVELS or self.aggregate_to is not None
+        if params.get("vintage", "").strip() == "first" and transformed:
+            errors.setdefault("vintage", ["vintage=first is not used with units or aggregate_to"])
         layout = params.get("layout")
         if not layout or "layout" in errors:
             return
@@ -405,13 +446,63 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
                 if name in params:
                     errors.setdefault(name, ["not used with layout=wide (one table, by period)"])
 
+    def validate_aggregate_to(self, params, errors) -> None:
+        target = params.get("aggregate_to", "").strip()
+        if not target or "aggregate_to" in errors:
+            return
+        if target not in AGGREGATE_TO:
+            errors["aggregate_to"] = [
+                f"use one of {', '.join(AGGREGATE_TO)} (M is the highest frequency)"
+            ]
+            return
+        if params.get("layout") == "wide":
+            errors["aggregate_to"] = ["not used with layout=wide; use the long layout"]
+            return
+        lower = lower_frequencies(target)
+        asked = [code.strip() for code in params.get("frequency", "").split(",")]
+        refused = [code for code in asked if code in lower]
+        if refused:
+            errors["aggregate_to"] = [
+                f"frequency {','.join(refused)} is lower than {target}: a series cannot be "
+                "converted to a higher frequency"
+            ]
+            return
+        self.aggregate_to = target
+
+    def aggregate_check(self) -> None:
+        """A 400 when series of a frequency lower than ``aggregate_to`` match."""
+        filterset = self.filterset
+        assert filterset is not None and self.aggregate_to is not None
+        lower = lower_frequencies(self.aggregate_to)
+        found = sorted(
+            set(
+                filterset.series_queryset()
+                .filter(frequency__in=lower)
+                .values_list("frequency", flat=True)
+                .distinct()
+            )
+        )
+        if found:
+            higher = [code for code in ("M", "Q", "S", "A") if code not in lower]
+            raise exceptions.ValidationError(
+                {
+                    "aggregate_to": [
+                        f"series at {', '.join(found)} match, a lower frequency than "
+                        f"{self.aggregate_to}; add frequency={','.join(higher)} to leave "
+                        "them out"
+                    ]
+                }
+            )
+
     def list(self, request, *args, **kwargs):
         cached = self.cached_response()
         if cached is not None:
             return cached
+        if self.aggregate_to is not None:
+            self.aggregate_check()
         if self.layout == "wide":
             return self.wide_response(self.filter_queryset(self.get_queryset()))
-        rows = ObservationRows(self.lookups)
+        rows = ObservationRows(self.lookups, frequency=self.aggregate_to)
         if self.wants_csv:
             return self.observations_csv_response(rows)
         body = self.json_page(rows)
@@ -429,7 +520,10 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         series = filterset.series_queryset()
         # Sorted by series first: one value per series, streamed by COPY.
         per_series = spec[0][0] == "series_id"
-        sql, params = csv_lines_sql(rows, queryset, spec, series, per_series=per_series)
+        source = self.units_select() if self.transformed else None
+        sql, params = csv_lines_sql(
+            rows, queryset, spec, series, per_series=per_series, source=source
+        )
         respond = csv_series_response if per_series else csv_lines_response
         response = respond(
             header=rows.csv_header(),
@@ -462,7 +556,11 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         assert isinstance(paginator, KeysetPagination) and filterset is not None
         order, after, params = paginator.page_sql(self.request, self, observation_column)
         found = filterset.sql_conditions()
-        if found is None:
+        where: list[str]
+        if self.transformed:
+            units_sql, units_params = self.units_select()
+            source, where, params = f"({units_sql})", [], [*units_params, *params]
+        elif found is None:
             # No list of series to read (see ObservationFilterSet.series_ids): the
             # filtered queryset's own statement is the source.
             inner = self.filter_queryset(self.get_queryset()).order_by().values(*SOURCE_FIELDS)
@@ -487,7 +585,9 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         # What rows take from their series (by language) and their key texts, kept per
         # worker and data generation.
         generation = request_generation(self.request)
-        rows.series_text = generation_memo(generation, f"series-json-{int(rows.english)}", dict)
+        rows.series_text = generation_memo(
+            generation, f"series-json-{int(rows.english)}-{rows.frequency or ''}", dict
+        )
         rows.key_texts = generation_memo(
             generation, "key-json", lambda: [{} for _texts in rows.key_texts]
         )
@@ -501,6 +601,53 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         )
         # As DRF's JSONRenderer does, for JSON that is also a JavaScript literal.
         return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+
+    @property
+    def transformed(self) -> bool:
+        return self.units.code != LEVELS or self.aggregate_to is not None
+
+    def units_select(self) -> tuple[str, builtins.list]:
+        """A SELECT of the columns ``SOURCE_FIELDS`` giving the filtered rows converted
+        (``aggregate_to``) and transformed (``units``), and its parameters: both read the
+        series' values published at the instant read, then the filters on the rows
+        select among the results."""
+        filterset = self.filterset
+        assert filterset is not None  # validate_request made it (a list, not cached)
+        series_ids = filterset.series_ids
+        if series_ids is not None:
+            at = filterset.effective_at
+            base, where, params = (
+                Observation._meta.db_table,
+                ["o.series_id = ANY(%s)", AS_OF_SQL],
+                [series_ids, at, at],
+            )
+        else:
+            inner = filterset.series_published(self.get_queryset()).order_by()
+            inner = inner.values(*SOURCE_FIELDS)
+            inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+            base, where, params = f"({inner_sql})", [], list(inner_params)
+        if self.aggregate_to is not None:
+            base = aggregate_source_sql(self.aggregate_to, source=base, where=where)
+            where = []
+        source = base
+        if self.units.code != LEVELS:
+            source = units_source_sql(self.units, source=base, where=where)
+        elif where:
+            source = f"(SELECT * FROM {base} o WHERE {' AND '.join(where)})"
+        rows, row_params = filterset.row_conditions()
+        conditions = f" WHERE {' AND '.join(rows)}" if rows else ""
+        return f"SELECT * FROM {source} o{conditions}", [*params, *row_params]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code in (200, 304):
+            # What was applied to the values, in JSON and CSV alike.
+            response["X-Units"] = self.units.code
+            if self.units.rounded:
+                response["X-Units-Rounding"] = ROUNDING
+            if self.aggregate_to is not None:
+                response["X-Aggregate-To"] = self.aggregate_to
+        return response
 
     def download_name(self) -> str:
         indicator = self.request.query_params.get("indicator", "")

@@ -99,7 +99,7 @@ def _period_code(date: str) -> str:
 def _raw_value(definition: DerivedDefinition, a: str, b: str) -> tuple[str, bool]:
     """The value of ``definition`` from inputs ``a`` (x now) and ``b`` (x then, or b):
     exact for differences; for quotients, at 60 decimals (NULL for a zero denominator),
-    to be rounded by _half_even(). Returns (expression, is a quotient)."""
+    to be rounded by half_even(). Returns (expression, is a quotient)."""
     if definition.kind in (DerivedKind.CHANGE, DerivedKind.DIFFERENCE):
         return f"({a} - {b})", False
     return f"(round({_numerator(definition, a, b)}, 60) / NULLIF({b}, 0))", True
@@ -124,7 +124,7 @@ def _same_or_exact(stored: str, numerator: str, denominator: str) -> str:
     quotient taken at 60 decimals and rounded half to even. A nightly recompute finds
     nearly every value unchanged: one multiplication instead of a long division each."""
     exact = (
-        f"(SELECT {_half_even('h.q')} FROM (SELECT round({numerator}, 60) / "
+        f"(SELECT {half_even('h.q')} FROM (SELECT round({numerator}, 60) / "
         f"NULLIF({denominator}, 0) AS q OFFSET 0) h)"
     )
     return (
@@ -133,7 +133,7 @@ def _same_or_exact(stored: str, numerator: str, denominator: str) -> str:
     )
 
 
-def _half_even(q: str) -> str:
+def half_even(q: str) -> str:
     """A quotient column taken at 60 decimals, rounded half to even to 10 decimals.
 
     Only a value with at most 11 decimals can be a tie: the cheap test comes first.
@@ -155,6 +155,16 @@ def _status(*statuses: str) -> str:
         f"WHEN 'break' IN ({listed}) OR 'estimate' IN ({listed}) "
         f"THEN 'estimate' WHEN 'provisional' IN ({listed}) THEN 'provisional' "
         "ELSE 'normal' END"
+    )
+
+
+def status_of_group(status: str) -> str:
+    """The rule of ``_status`` over the rows of a group (an aggregate of the column
+    ``status``): what a value made of them is marked."""
+    return (
+        f"CASE WHEN bool_and({status} = 'normal') THEN 'normal' "
+        f"WHEN bool_or({status} IN ('break', 'estimate')) THEN 'estimate' "
+        f"WHEN bool_or({status} = 'provisional') THEN 'provisional' ELSE 'normal' END"
     )
 
 
@@ -275,7 +285,7 @@ def _result_sql(
         second_period = "e.period"
     reason += " END"
     raw, divided = _raw_value(definition, "e.xv", "y.value")
-    value = _half_even("g.q") if divided else "g.q"
+    value = half_even("g.q") if divided else "g.q"
     return (
         "SELECT g.idx, g.out_id, g.period, g.period_start, g.period_end, g.reason, "
         f"CASE WHEN g.reason IS NULL THEN {value} "
@@ -370,7 +380,7 @@ def _full_result_sql(
         )
     rows = " UNION ALL ".join(f"({branch})" for branch in branches)
     raw, divided = _raw_value(definition, "r.xv", "r.yv")
-    value = _half_even("g.q") if divided else "g.q"
+    value = half_even("g.q") if divided else "g.q"
     if divided and compare:
         raw = _numerator(definition, "r.xv", "r.yv")
         value = _same_or_exact("g.cv", "g.q", "g.yv")
@@ -475,7 +485,7 @@ def _row_kind_result_sql(
     else:
         reason = "CASE WHEN r.tval = 0 THEN 'the target is zero' END"
         raw = "round(r.xv * 100, 60) / NULLIF(r.tval, 0)"
-        value = _half_even("g.q")
+        value = half_even("g.q")
         if compare:
             raw = "(r.xv * 100)"
             value = _same_or_exact("g.cv", "g.q", "g.tval")

@@ -359,6 +359,8 @@ def test_the_schema_documents_every_observation_filter(client, catalogue_public)
         "vintage",
         "ordering",
         "layout",
+        "units",
+        "aggregate_to",
         "format",
         "lang",
         "cursor",
