@@ -346,7 +346,8 @@ def test_bad_conversions_are_400_naming_the_parameter(client, monthly, params, m
 def test_the_first_print_is_not_transformed_or_converted(client, monthly):
     for extra in ({"units": "pc1"}, {"aggregate_to": "A", "frequency": "M"}):
         response = client.get(
-            "/api/v1/observations/", {"indicator": "ACTIVE_PARTICIPANTS", "vintage": "first", **extra}
+            "/api/v1/observations/",
+            {"indicator": "ACTIVE_PARTICIPANTS", "vintage": "first", **extra},
         )
         assert response.status_code == 400
         assert response.json()["errors"]["vintage"] == [
