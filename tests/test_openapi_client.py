@@ -126,11 +126,15 @@ def test_a_generated_client_calls_every_operation(generated_client):
     assert vintages.status_code == 200, vintages.content[:300]
     assert isinstance(vintages.parsed, models.SeriesVintages)
     assert vintages.parsed.vintages
-    # The demo schedules no release: a calendar entry that is not there, parsed.
-    assert not pages["calendar_list"].results
-    entry = call("calendar_retrieve", "no-such-release")
-    assert entry.status_code == 404
-    assert isinstance(entry.parsed, models.ErrorDetail)
+    # The demo's scheduled release, by its slug, and one that is not there, parsed.
+    (scheduled,) = pages["calendar_list"].results
+    entry = call("calendar_retrieve", scheduled.slug)
+    assert entry.status_code == 200, entry.content[:300]
+    assert isinstance(entry.parsed, models.CalendarEntry)
+    assert entry.parsed.slug == scheduled.slug
+    missing = call("calendar_retrieve", "no-such-release")
+    assert missing.status_code == 404
+    assert isinstance(missing.parsed, models.ErrorDetail)
     # Every operation the schema has was called.
     assert called == _operations(package)
 
