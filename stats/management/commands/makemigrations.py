@@ -3,6 +3,7 @@ its consistency check reads ``django_migrations`` before any migration may have 
 the application role or granted it that table (config/dbrole.py)."""
 
 from django.core.management.commands import makemigrations
+from django.db import connections
 
 from config.dbrole import database_owner
 
@@ -10,4 +11,9 @@ from config.dbrole import database_owner
 class Command(makemigrations.Command):
     def handle(self, *args, **options):
         with database_owner():
-            return super().handle(*args, **options)
+            try:
+                return super().handle(*args, **options)
+            finally:
+                # Closed, not handed back to the application role: on a new cluster
+                # (before the first migrate) that role does not exist yet.
+                connections.close_all()
