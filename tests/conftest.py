@@ -11,6 +11,8 @@ from config.dbrole import database_owner
 from publications.demo.loader import demo_load
 from publications.services import release_create, release_publish
 from stats.demo.loader import codelists_load, indicators_load
+from stats.models import DerivedDefinition, DerivedInput, Indicator
+from tests.stats.factories import IndicatorFactory
 from tests.stats.helpers import import_rows
 
 
@@ -142,3 +144,20 @@ def published(catalogue):
         ],
     )
     return release_publish(release=release)
+
+
+@pytest.fixture
+def growth_definition(transactional_db):
+    """PARTICIPANT_CHANGE = change of active participants over one year; 2022 published
+    (the recompute the task and fault tests run)."""
+    codelists_load()
+    indicators_load()
+    indicator = IndicatorFactory(code="PARTICIPANT_CHANGE", unit="persons", frequencies="A")
+    definition = DerivedDefinition.objects.create(indicator=indicator, kind="change", periods=1)
+    DerivedInput.objects.create(
+        definition=definition, role="x", indicator=Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
+    )
+    earlier = release_create(slug="2022", title_id="2022", title_en="2022")
+    import_rows(earlier, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2022", "35300000")])
+    release_publish(release=earlier)
+    return definition

@@ -32,8 +32,7 @@ from publications.services import (
     release_schedule,
     release_submit,
 )
-from stats.demo.loader import codelists_load, indicators_load
-from stats.models import DerivedDefinition, DerivedInput, Indicator, Observation
+from stats.models import Observation
 from tests.processes import Beat, RedisServer, Worker, broker_at, subprocess_env
 from tests.stats.helpers import import_rows
 
@@ -76,24 +75,6 @@ def processes(on_private_redis):
     yield start
     for process in reversed(started):
         process.stop()
-
-
-@pytest.fixture
-def growth_definition(transactional_db):
-    """PARTICIPANT_CHANGE = change of active participants over one year; 2022 published."""
-    codelists_load()
-    indicators_load()
-    from tests.stats.factories import IndicatorFactory
-
-    indicator = IndicatorFactory(code="PARTICIPANT_CHANGE", unit="persons", frequencies="A")
-    definition = DerivedDefinition.objects.create(indicator=indicator, kind="change", periods=1)
-    DerivedInput.objects.create(
-        definition=definition, role="x", indicator=Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
-    )
-    earlier = release_create(slug="2022", title_id="2022", title_en="2022")
-    import_rows(earlier, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2022", "35300000")])
-    release_publish(release=earlier)
-    return definition
 
 
 def _draft_2023(slug: str) -> Release:

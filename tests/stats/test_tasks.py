@@ -17,8 +17,7 @@ from config.dbrole import database_owner
 from publications.derived import recompute_requests_sweep
 from publications.models import RecomputeRequest
 from publications.services import release_create, release_publish
-from stats.demo.loader import codelists_load, indicators_load
-from stats.models import DerivedDefinition, DerivedInput, Indicator, Observation
+from stats.models import Observation
 from tests.processes import Worker, broker_at
 from tests.stats.helpers import import_rows
 
@@ -37,23 +36,6 @@ def worker_factory():
     yield start
     for worker in workers:
         worker.stop()
-
-
-@pytest.fixture
-def growth_definition(transactional_db):
-    codelists_load()
-    indicators_load()
-    from tests.stats.factories import IndicatorFactory
-
-    indicator = IndicatorFactory(code="PARTICIPANT_CHANGE", unit="persons", frequencies="A")
-    definition = DerivedDefinition.objects.create(indicator=indicator, kind="change", periods=1)
-    DerivedInput.objects.create(
-        definition=definition, role="x", indicator=Indicator.objects.get(code="ACTIVE_PARTICIPANTS")
-    )
-    earlier = release_create(slug="2022", title_id="2022", title_en="2022")
-    import_rows(earlier, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2022", "35300000")])
-    release_publish(release=earlier)
-    return definition
 
 
 def _publish_without_precompute(slug: str, value: str):
