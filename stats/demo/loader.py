@@ -46,10 +46,8 @@ def figures_2023() -> list[dict[str, str]]:
 
 
 def codelists_load() -> None:
-    for codelist_id, name_id, name_en, order in catalogue.CODELISTS:
-        CodeList.objects.update_or_create(
-            id=codelist_id, defaults={"name_id": name_id, "name_en": name_en, "order": order}
-        )
+    for record in catalogue.CODELISTS:
+        CodeList.objects.update_or_create(id=record["id"], defaults=_fields(record, "id", "codes"))
     national, _ = Code.objects.update_or_create(
         codelist_id="region",
         code="ID",
@@ -73,95 +71,68 @@ def codelists_load() -> None:
                 "order": order,
             },
         )
-    for codelist_id, codes in (("segment", catalogue.SEGMENTS), ("program", catalogue.PROGRAMS)):
-        for order, (code, name_id, name_en, is_total) in enumerate(codes):
+    for record in catalogue.CODELISTS:
+        for order, code in enumerate(record.get("codes", [])):
             Code.objects.update_or_create(
-                codelist_id=codelist_id,
-                code=code,
-                defaults={
-                    "name_id": name_id,
-                    "name_en": name_en,
-                    "is_total": is_total,
-                    "order": order,
-                },
+                codelist_id=record["id"],
+                code=code["code"],
+                defaults={**_fields(code, "code"), "order": order},
             )
 
 
+def _fields(record: dict, *leave_out: str) -> dict:
+    """A catalogue record's model fields: every key but the natural key and nested tables."""
+    return {k: v for k, v in record.items() if k not in leave_out}
+
+
 def indicators_load() -> None:
-    for order, (code, name_id, name_en, description_id, description_en) in enumerate(
-        catalogue.TOPICS
-    ):
+    for order, topic in enumerate(catalogue.TOPICS):
         Topic.objects.update_or_create(
-            code=code,
-            defaults={
-                "name_id": name_id,
-                "name_en": name_en,
-                "order": order,
-                "description_id": description_id,
-                "description_en": description_en,
-            },
+            code=topic["code"], defaults={**_fields(topic, "code"), "order": order}
         )
     dimensions = list(CodeList.objects.filter(id__in=["region", "segment", "program"]))
-    for (
-        code,
-        topic,
-        unit,
-        measure,
-        frequencies,
-        decimals,
-        negative,
-        name_id,
-        name_en,
-        description_id,
-        description_en,
-    ) in catalogue.INDICATORS + catalogue.DERIVED_INDICATORS:
+    topics = {topic.code: topic for topic in Topic.objects.all()}
+    for record in catalogue.INDICATORS:
         indicator, _ = Indicator.objects.update_or_create(
-            code=code,
+            code=record["code"],
             defaults={
-                "topic": Topic.objects.get(code=topic),
-                "unit": unit,
-                "measure_kind": measure,
-                "frequencies": frequencies,
-                "decimals": decimals,
-                "negative_allowed": negative,
-                "name_id": name_id,
-                "name_en": name_en,
-                "description_id": description_id,
-                "description_en": description_en,
+                **_fields(record, "code", "derived", "compare_with"),
+                "topic": topics[record["topic"]],
                 "source": "BPJS Ketenagakerjaan (press reports)",
             },
         )
         indicator.dimensions.set(dimensions)
-    for code, other, comparison_id, comparison_en in catalogue.COMPARISONS:
-        Indicator.objects.filter(code=code).update(
-            compare_with=Indicator.objects.get(code=other),
-            comparison_id=comparison_id,
-            comparison_en=comparison_en,
-        )
+    for record in catalogue.INDICATORS:
+        if "compare_with" in record:
+            Indicator.objects.filter(code=record["code"]).update(
+                compare_with=Indicator.objects.get(code=record["compare_with"])
+            )
 
 
 def derived_definitions_load() -> None:
     """The demo's derived definitions (upserted; inputs replaced), validated like admin input."""
-    for code, kind, parameters, inputs in catalogue.DERIVED:
-        indicator = Indicator.objects.get(code=code)
+    for record in catalogue.INDICATORS:
+        if "derived" not in record:
+            continue
+        derived = record["derived"]
         definition, _ = DerivedDefinition.objects.update_or_create(
-            indicator=indicator,
+            indicator=Indicator.objects.get(code=record["code"]),
             defaults={
-                "kind": kind,
-                "periods": parameters.get("periods", 1),
-                "years": parameters.get("years", 1),
-                "scale": Decimal(parameters.get("scale", 1)),
+                "kind": derived["kind"],
+                "periods": derived.get("periods", 1),
+                "years": derived.get("years", 1),
+                "scale": Decimal(derived.get("scale", 1)),
             },
         )
         new_inputs = [
             DerivedInput(
                 definition=definition,
-                role=role,
+                role=term["role"],
                 order=order,
-                codes=codes,
-                indicator=Indicator.objects.get(code=input_code),
+                codes=term["codes"],
+                indicator=Indicator.objects.get(code=term["indicator"]),
             )
-            for order, (role, input_code, codes) in enumerate(inputs)
+            for order, term in enumerate(derived["inputs"])
         ]
         definition_validate(definition=definition, inputs=new_inputs)
         definition.inputs.all().delete()
