@@ -16,7 +16,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import tomllib
 from collections import defaultdict
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
@@ -47,15 +49,32 @@ from ..services import (
     release_schedule,
     release_submit,
 )
-from .news import NEWS
 
 WIB = ZoneInfo("Asia/Jakarta")
+
+
+def _news_read(path: Path) -> dict:
+    """One news release file: TOML front matter between ``+++`` lines, then Markdown."""
+    _, front, body = path.read_text(encoding="utf-8").split("+++\n", 2)
+    return {**tomllib.loads(front), "slug": path.stem, "body": body}
+
+
+NEWS = sorted(
+    (
+        _news_read(path)
+        for path in (Path(__file__).parent / "news").glob("*.md")
+        if path.name != "README.md"
+    ),
+    key=lambda spec: (spec["release"], spec["order"]),
+)
 
 
 def news_releases_load(*, release: Release) -> None:
     """The demo news releases of ``release``, published with it; a translation after the
     news release it translates."""
-    for spec in NEWS.get(release.slug, []):
+    for spec in NEWS:
+        if spec["release"] != release.slug:
+            continue
         original = spec.get("translation_of")
         news, _ = NewsRelease.objects.update_or_create(
             slug=spec["slug"],
