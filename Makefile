@@ -65,8 +65,14 @@ lint: install ## ruff check and format check
 bench-import: install ## Benchmark the validated import of 1,000,000 rows against COPY (PostgreSQL)
 	$(PY) -m bench.bench_import
 
-bench-api: install ## Load-test the read API (gunicorn) against Datasette on 2,000,000 rows (PostgreSQL, Redis)
-	$(PY) -m bench.bench_api
+bench-api: install ## Load-test the read API (gunicorn) against Datasette on 2,000,000 rows, uncached and behind one Varnish (PostgreSQL, Redis, wrk, varnish)
+	@for tool in wrk:wrk varnishd:varnish; do \
+		if ! command -v $${tool%%:*} >/dev/null 2>&1; then \
+			echo "Installing $${tool#*:} (Debian package) for bench-api"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${tool#*:}; \
+		fi; \
+	done
+	$(PY) -m bench.bench_api $(BENCH_ARGS)
 
 bench-recompute: install ## Benchmark derived recompute and one new month against SQL (PostgreSQL)
 	$(PY) -m bench.bench_recompute
