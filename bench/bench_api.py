@@ -598,43 +598,67 @@ def plan_problems(plan: list[str], index: str) -> list[str]:
     return problems
 
 
-def datasette_check(port: int, mix: list[Query]) -> dict:
+def _datasette_traced(port: int, path: str) -> tuple[list[dict], dict]:
+    """The statements Datasette ran for ``path`` (through the plugin), and their kinds
+    (``statements_classify``). The path is asked once before, untraced: a Datasette's
+    first request fills its internal catalogue, which the measured runs never see."""
+    http_request(port, path, {})
+    status, headers, _body = http_request(port, path, {"X-Bench-Trace": "1"})
+    if status != 200 or "x-bench-sql" not in headers:
+        raise RuntimeError(f"Datasette's trace of {path}: {status}, no SQL")
+    traced = json.loads(base64.b64decode(headers["x-bench-sql"]))
+    return traced, statements_classify([statement["sql"] for statement in traced])
+
+
+def _datasette_plan(port: int, traced: list[dict], sql: str, index: str, label: str) -> list:
+    """SQLite's ``EXPLAIN QUERY PLAN`` of ``sql`` with its parameters, asked through
+    Datasette's SQL API (its own SQLite library); raises unless it searches ``index``
+    without a sort of its own."""
+    params = next(statement["params"] for statement in traced if statement["sql"] == sql)
+    explain = {"sql": f"EXPLAIN QUERY PLAN {sql}", "_shape": "array", **(params or {})}
+    status, _headers, body = http_request(
+        port, f"/{DATABASE}.json?" + urllib.parse.urlencode(explain), {}
+    )
+    if status != 200:
+        raise RuntimeError(f"EXPLAIN QUERY PLAN through Datasette answered {status}")
+    plan = [row["detail"] for row in json.loads(body)]
+    problems = plan_problems(plan, index)
+    if problems:
+        raise RuntimeError(f"{label}: the plan of {sql!r} has {problems}: {plan}")
+    return plan
+
+
+def datasette_check(port: int, mix: list[Query], csv_path: str) -> dict:
     """Before any load, on a Datasette started like the measured one plus the plugin
     of ``bench/datasette_plugins``: the SQL of each query's exact URL, through
     Datasette's own tracer. Exactly one statement on the table (no count, no facets),
-    and SQLite's plan of it, asked through Datasette's SQL API, a search of the query's
-    index without a sort. Returns what was found per query key."""
+    and SQLite's plan of it a search of the query's index without a sort. The CSV's
+    stream (``csv_path``) runs one statement per page; its first page's plan must search
+    ``ix_csv``. Returns what was found per query key, and for "csv"."""
     found = {}
     for query in mix:
-        status, headers, _body = http_request(port, query.datasette, {"X-Bench-Trace": "1"})
-        if status != 200 or "x-bench-sql" not in headers:
-            raise RuntimeError(f"Datasette's trace of {query.datasette}: {status}, no SQL")
-        traced = json.loads(base64.b64decode(headers["x-bench-sql"]))
-        kinds = statements_classify([statement["sql"] for statement in traced])
+        traced, kinds = _datasette_traced(port, query.datasette)
         if len(kinds["table"]) != 1 or kinds["other"]:
             raise RuntimeError(
                 f"{query.label}: Datasette ran {len(kinds['table'])} statements on the "
                 f"table and {len(kinds['other'])} others, not one: {kinds}"
             )
         (sql,) = kinds["table"]
-        params = next(s["params"] for s in traced if s["sql"] == sql) or {}
-        explain = {"sql": f"EXPLAIN QUERY PLAN {sql}", "_shape": "array", **params}
-        status, _headers, body = http_request(
-            port, f"/{DATABASE}.json?" + urllib.parse.urlencode(explain), {}
-        )
-        if status != 200:
-            raise RuntimeError(f"EXPLAIN QUERY PLAN through Datasette answered {status}")
-        plan = [row["detail"] for row in json.loads(body)]
-        problems = plan_problems(plan, query.index)
-        if problems:
-            raise RuntimeError(f"{query.label}: the plan of {sql!r} has {problems}: {plan}")
         found[query.key] = {
             "statements": len(traced),
             "table_statements": len(kinds["table"]),
             "catalogue_statements": len(kinds["catalogue"]),
             "sql": sql,
-            "plan": plan,
+            "plan": _datasette_plan(port, traced, sql, query.index, query.label),
         }
+    traced, kinds = _datasette_traced(port, csv_path)
+    if not kinds["table"] or kinds["other"]:
+        raise RuntimeError(f"the CSV stream ran {kinds} on the table")
+    sql = kinds["table"][0]
+    found["csv"] = {
+        "sql": sql,
+        "plan": _datasette_plan(port, traced, sql, "ix_csv", "(4) the CSV's first page"),
+    }
     return found
 
 
@@ -1213,6 +1237,12 @@ def report_section(results: dict) -> str:
             f"{trace['table_statements']} + {trace['catalogue_statements']} = "
             f"{trace['statements']} | {plan} |"
         )
+    csv_plan = "; ".join(f"`{line}`" for line in results.get("csv_plan", []))
+    lines += [
+        "",
+        f"(4)'s CSV stream runs one statement on the table per page of rows; its first "
+        f"page's plan: {csv_plan}.",
+    ]
     varnish = results["varnish"]
     lines += [
         "",
@@ -1543,9 +1573,10 @@ def main(argv: list[str] | None = None) -> None:
     check_port = _free_port()
     checker = datasette_start(binary, check_port, cache_ttl=cache_ttl, check=True)
     try:
-        traces = datasette_check(check_port, mix)
+        traces = datasette_check(check_port, mix, datasette_csv)
     finally:
         _stop(checker)
+    results["csv_plan"] = traces.pop("csv")["plan"]
     for key, trace in traces.items():
         by_key[key]["trace"] = trace
         print(f"Datasette {key}: {trace['statements']} statements", file=sys.stderr)

@@ -156,6 +156,7 @@ def _results(datasette_rate: float) -> dict:
         "datasette_version": "0.65.5",
         "cache_ttl": 60,
         "sqlite": {"rows": 50_893, "size_mb": 22.0},
+        "csv_plan": ["SEARCH observations USING INDEX ix_csv (indicator=?)"],
         "observations": 50_893,
         "synthetic": 50_000,
         "queries": queries,
@@ -207,6 +208,7 @@ def test_report_states_ratios_goals_set_up_and_errors():
         section
     )
     assert "| (1) | 312 (22) | 1 + 7 = 8 |" in section
+    assert "first page's plan: `SEARCH observations USING INDEX ix_csv (indicator=?)`" in section
     assert "--setting suggest_facets off" in section and "_shape=array&_nocount=1" in section
 
 
