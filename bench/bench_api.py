@@ -1185,7 +1185,11 @@ def pending_section() -> str:
         "",
         "Reproduce: `make bench-api` (PostgreSQL at DATABASE_URL, default "
         f"`{DEFAULT_DATABASE_URL}`, created and filled when missing; Redis at REDIS_URL, "
-        f"default `{DEFAULT_REDIS_URL}`). `--seconds`, `--warmup` and `--rounds` set the load.",
+        f"default `{DEFAULT_REDIS_URL}`). `--seconds`, `--warmup` and `--rounds` set the load "
+        "(`make bench-api BENCH_ARGS='--rounds 5'`). A check of the pipeline on fewer rows, "
+        "which writes to its own file, never here: `make bench-api BENCH_ARGS='--observations "
+        "50000 --seconds 3 --rounds 2 --report /tmp/bench-api-check.md'` (with a DATABASE_URL "
+        "of its own).",
         SECTION_END,
     ]
     return "\n".join(lines)
@@ -1364,7 +1368,11 @@ def report_section(results: dict) -> str:
         "",
         "Reproduce: `make bench-api` (PostgreSQL at DATABASE_URL, default "
         f"`{DEFAULT_DATABASE_URL}`, created and filled when missing; Redis at REDIS_URL, "
-        f"default `{DEFAULT_REDIS_URL}`). `--seconds`, `--warmup` and `--rounds` set the load.",
+        f"default `{DEFAULT_REDIS_URL}`). `--seconds`, `--warmup` and `--rounds` set the load "
+        "(`make bench-api BENCH_ARGS='--rounds 5'`). A check of the pipeline on fewer rows, "
+        "which writes to its own file, never here: `make bench-api BENCH_ARGS='--observations "
+        "50000 --seconds 3 --rounds 2 --report /tmp/bench-api-check.md'` (with a DATABASE_URL "
+        "of its own).",
         SECTION_END,
     ]
     return "\n".join(lines)

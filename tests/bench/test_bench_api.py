@@ -2,6 +2,9 @@
 request included), rounds summarised, the report written whatever a side did, the rows
 of both sides normalised and compared in full, and the Datasette set-up checks."""
 
+import shutil
+import socket
+
 import pytest
 
 from bench import bench_api
@@ -17,7 +20,15 @@ from bench.bench_api import (
     sqlite_schema,
     statements_classify,
 )
-from bench.loadgen import Load, latencies_load, load_cell, ratio, rounds_median, wrk_parse
+from bench.loadgen import (
+    Load,
+    latencies_load,
+    load_cell,
+    ratio,
+    rounds_median,
+    wrk_parse,
+    wrk_run,
+)
 
 # wrk's text for a server that accepted the connections and answered nothing.
 WRK_NO_REQUEST = """Running 2s test @ http://127.0.0.1:8873/
@@ -65,6 +76,17 @@ def test_wrk_that_cannot_connect_counts_one_connect_error_per_connection():
     load = wrk_parse("", returncode=1, connections=16)
     assert (load.requests, load.socket_errors, load.empty_runs) == (0, 16, 1)
     assert load.p99 is None
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_against_a_closed_port_gives_an_empty_run_not_an_exception():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port once the socket is closed.
+    load = wrk_run(f"http://127.0.0.1:{port}/", seconds=1, connections=4)
+    assert (load.requests, load.empty_runs, load.p99) == (0, 1, None)
+    assert load.errors >= 1
 
 
 def test_wrk_socket_errors_and_non_2xx_answers_are_counted():
