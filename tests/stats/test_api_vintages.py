@@ -471,3 +471,30 @@ def test_a_cursor_of_a_list_without_a_window_is_refused_with_one(client, revised
     )
     assert response.status_code == 400
     assert "cursor" in response.json()["errors"]
+
+
+def test_a_revision_not_yet_public_by_the_clock_read_does_not_close_a_value(
+    client, revised_twice, monkeypatch
+):
+    # An application server whose clock runs behind the database's (the database takes a
+    # publication up to its leeway ahead of the server's clock): the revision's instant
+    # is still to come for this server, so no row shows it, not even as the end of the
+    # value it revises.
+    published = timezone.now()
+    _release("revisi-tiga", [("2023", "103")], published)
+    behind = published - dt.timedelta(seconds=30)
+    monkeypatch.setattr(timezone, "now", lambda: behind)
+    for params in (
+        {"indicator": "ACTIVE_PARTICIPANTS"},
+        {"realtime_start": revised_twice["first"].isoformat()},
+        {"indicator": "ACTIVE_PARTICIPANTS", "vintage": "first"},
+    ):
+        response = client.get(OBSERVATIONS, params)
+        assert response.status_code == 200, response.content
+        text = response.content.decode()
+        assert "revisi-tiga" not in text and local(published) not in text, params
+        csv_response = client.get(OBSERVATIONS, {**params, "format": "csv"})
+        csv_text = b"".join(csv_response.streaming_content).decode()
+        assert "revisi-tiga" not in csv_text and local(published) not in csv_text, params
+    current = intervals(client, indicator="ACTIVE_PARTICIPANTS")
+    assert current[0] == ("2023", "102", "revisi-dua", local(revised_twice["third"]), None)
