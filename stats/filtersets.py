@@ -687,11 +687,14 @@ class ObservationFilterSet(StrictFilterSet):
         if start and end and start.start > end.end:
             errors["period_start"] = [f"{start.code} is after period_end {end.code}"]
         given = [name for name in REALTIME if cleaned.get(name) is not None]
-        for other in ("as_of", "vintage"):
+        for other, alone in (
+            ("as_of", "for the values of one instant give as_of alone"),
+            ("vintage", "for the first print of each value give vintage=first alone"),
+        ):
             if given and cleaned.get(other):
                 errors[other] = [
                     f"not used with {' and '.join(given)}: a real-time period reads every "
-                    "vintage valid in it; for the values of one instant give as_of alone"
+                    f"vintage valid in it; {alone}"
                 ]
         window_start, window_end = cleaned.get("realtime_start"), cleaned.get("realtime_end")
         if window_start and window_end and window_start.at > window_end.at:
