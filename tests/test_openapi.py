@@ -215,6 +215,9 @@ def test_fields_that_can_be_null_are_nullable(described):
     assert schemas["Release"]["properties"]["corrects"]["nullable"] is True
     assert schemas["Code"]["properties"]["parent"]["nullable"] is True
     assert schemas["NewsRelease"]["properties"]["release"]["nullable"] is True
+    # A value's end of validity: null while it is current.
+    assert schemas["Observation"]["properties"]["superseded_at"]["nullable"] is True
+    assert "nullable" not in schemas["Observation"]["properties"]["published_at"]
 
 
 def test_lists_declare_csv_and_every_error(described):

@@ -284,7 +284,8 @@ class SeriesVintagesViewSet(PublicReadMixin, viewsets.GenericViewSet):
         "publications and revisions alike, oldest first, each with the release that "
         "published them (ALFRED's vintage dates). The series is named by its indicator, "
         "frequency and key, as the series list gives them. Read the values of each "
-        "vintage from its observations (the `observations` link) with `as_of`.",
+        "vintage from its observations (the `observations` link) with `as_of`, or every "
+        "vintage at once, each with its validity, with `realtime_start`.",
     )
     def retrieve(self, request, indicator: str, frequency: str, series_key: str):
         cached = self.cached_response()
