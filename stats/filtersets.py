@@ -460,6 +460,33 @@ class AsOfFilter(InstantFilter):
         return qs.as_of(value.at)
 
 
+class RealtimeFilter(InstantFilter):
+    """One bound of a real-time period (ALFRED's ``realtime_start``/``realtime_end``): the
+    filter set reads every vintage valid at some instant of the window (``window``). A
+    date is the whole day in Asia/Jakarta: its start for ``realtime_start``, its end for
+    ``realtime_end``. A window's end past now is now (what is public so far); a window
+    that starts after now is refused, like an ``as_of`` in the future."""
+
+    def __init__(self, *args, bound: str, **kwargs):
+        self.bound = bound
+        super().__init__(*args, **kwargs)
+
+    def resolve(self, value: Instant, lookups):
+        at = value.at
+        if self.bound == "start":
+            if value.is_date:
+                at = dt.datetime.combine(at.date(), dt.time.min).replace(tzinfo=at.tzinfo)
+            if at > timezone.now():
+                raise forms.ValidationError(
+                    f"{value.text} is in the future: no vintage is known after now"
+                )
+        return Instant(value.text, at, value.is_date)
+
+    def filter(self, qs, value):
+        return qs  # the window is the filter set's (filter_queryset, sql_conditions)
+
+
+REALTIME = ("realtime_start", "realtime_end")
 VINTAGES = ("first", "latest")
 
 
@@ -618,6 +645,22 @@ class ObservationFilterSet(StrictFilterSet):
         help_text="latest (default): each value as revised since, up to `as_of`. first: "
         "each value as first published (the first print), revised since or not.",
     )
+    realtime_start = RealtimeFilter(
+        field_name="valid_from",
+        bound="start",
+        help_text="Start of a real-time period (ALFRED): every vintage of each value that "
+        "was public at some instant from realtime_start to realtime_end, each row with its "
+        "validity (published_at to superseded_at), so a period may have several rows. An "
+        "ISO date (from the start of that day, Asia/Jakarta) or instant, not in the future. "
+        "Default: since the first publication. Not with as_of or vintage.",
+    )
+    realtime_end = RealtimeFilter(
+        field_name="valid_from",
+        bound="end",
+        help_text="End of a real-time period (see realtime_start): an ISO date (to the end "
+        "of that day, Asia/Jakarta) or instant, not before realtime_start; later than now "
+        "reads up to now. Default: now. Not with as_of or vintage.",
+    )
 
     class Meta:
         model = Observation
@@ -639,12 +682,41 @@ class ObservationFilterSet(StrictFilterSet):
         }
 
     def cross_check(self, cleaned):
+        errors: dict[str, list[str]] = {}
         start, end = cleaned.get("period_start"), cleaned.get("period_end")
         if start and end and start.start > end.end:
-            return {
-                "period_start": [f"{start.code} is after period_end {end.code}"],
-            }
-        return {}
+            errors["period_start"] = [f"{start.code} is after period_end {end.code}"]
+        given = [name for name in REALTIME if cleaned.get(name) is not None]
+        for other, alone in (
+            ("as_of", "for the values of one instant give as_of alone"),
+            ("vintage", "for the first print of each value give vintage=first alone"),
+        ):
+            if given and cleaned.get(other):
+                errors[other] = [
+                    f"not used with {' and '.join(given)}: a real-time period reads every "
+                    f"vintage valid in it; {alone}"
+                ]
+        window_start, window_end = cleaned.get("realtime_start"), cleaned.get("realtime_end")
+        if window_start and window_end and window_start.at > window_end.at:
+            errors["realtime_start"] = [
+                f"{window_start.text} is after realtime_end {window_end.text}"
+            ]
+        return errors
+
+    @property
+    def realtime(self) -> bool:
+        """Whether the request reads a real-time period (``realtime_start``/``_end``)."""
+        cleaned = self.form.cleaned_data
+        return any(cleaned.get(name) is not None for name in REALTIME)
+
+    @property
+    def window(self) -> tuple[dt.datetime | None, dt.datetime]:
+        """The real-time period read: its start (None: since the first publication) and
+        its end, at most the instant read (``effective_at``: now, pinned by a cursor)."""
+        cleaned = self.form.cleaned_data
+        start, end = cleaned.get("realtime_start"), cleaned.get("realtime_end")
+        at = self.effective_at
+        return (start.at if start else None), (min(end.at, at) if end else at)
 
     @property
     def effective_at(self) -> dt.datetime:
@@ -694,7 +766,10 @@ class ObservationFilterSet(StrictFilterSet):
         return self.form.cleaned_data.get("vintage") == "first"
 
     def filter_queryset(self, queryset):
-        if self.first_print:
+        if self.realtime:
+            start, end = self.window
+            queryset = queryset.valid_during(start=start, end=end)
+        elif self.first_print:
             queryset = queryset.first_print(self.effective_at)
         elif self.form.cleaned_data.get("as_of") is None:
             queryset = queryset.as_of(self.effective_at)
@@ -722,7 +797,19 @@ class ObservationFilterSet(StrictFilterSet):
         if series_ids is None:
             return None
         at = self.effective_at
-        if self.first_print:
+        if self.realtime:
+            start, end = self.window
+            if start is None:
+                conditions, params = (
+                    ["o.series_id = ANY(%s)", "o.valid_from <= %s"],
+                    [
+                        series_ids,
+                        end,
+                    ],
+                )
+            else:
+                conditions, params = ["o.series_id = ANY(%s)", AS_OF_SQL], [series_ids, end, start]
+        elif self.first_print:
             conditions, params = ["o.series_id = ANY(%s)", FIRST_PRINT_SQL], [series_ids, at]
         else:
             conditions, params = ["o.series_id = ANY(%s)", AS_OF_SQL], [series_ids, at, at]
@@ -737,8 +824,11 @@ class ObservationFilterSet(StrictFilterSet):
         conditions: list[str] = []
         params: list = []
         for filter_, value in self._other_filters():
-            if value in (None, "", []) or isinstance(filter_, AsOfFilter | VintageFilter):
-                continue  # the instant read is effective_at, the vintage first_print
+            if value in (None, "", []) or isinstance(
+                filter_, AsOfFilter | VintageFilter | RealtimeFilter
+            ):
+                continue  # the instant read is effective_at, the vintage first_print,
+                # the real-time period window
             condition, values = filter_.sql_condition(value)
             conditions.append(condition)
             params += values

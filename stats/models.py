@@ -323,8 +323,9 @@ def series_key(dimensions: dict[str, str], order: list[str]) -> str:
 
 
 # ``ObservationQuerySet.as_of`` as a condition on an observation table aliased ``o``, its
-# instant given twice: for statements written without the ORM (the read API's page
-# statement, ``stats.filtersets.ObservationFilterSet.sql_conditions``).
+# instant given twice, or ``valid_during`` (the window's end, then its start): for
+# statements written without the ORM (the read API's page statement,
+# ``stats.filtersets.ObservationFilterSet.sql_conditions``).
 AS_OF_SQL = "o.valid_from <= %s AND (o.valid_to IS NULL OR o.valid_to > %s)"
 # The first print (ALFRED's initial release) of each series and period published by an
 # instant: the oldest of its vintages, revised since or not (``first_print`` in the ORM).
@@ -345,7 +346,16 @@ class ObservationQuerySet(models.QuerySet):
 
     def as_of(self, at) -> "ObservationQuerySet":
         """What the site showed at the instant ``at`` (``AS_OF_SQL`` says it in SQL)."""
-        return self.filter(valid_from__lte=at).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        return self.valid_during(start=at, end=at)
+
+    def valid_during(self, *, start, end) -> "ObservationQuerySet":
+        """Every vintage the site showed at some instant from ``start`` (None: since the
+        first publication) to ``end``, both included: ALFRED's real-time period
+        (``AS_OF_SQL`` with ``end``, then ``start``; ``as_of`` is the window of one instant)."""
+        queryset = self.filter(valid_from__lte=end)
+        if start is None:
+            return queryset
+        return queryset.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
 
     def first_print(self, at) -> "ObservationQuerySet":
         """The first published value of each series and period, as the site had it at the

@@ -531,7 +531,7 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
     language = _language()
     indicator, licence = chosen.indicator, attribution()
-    rows = ObservationRows(CatalogueLookups())
+    rows = ObservationRows(CatalogueLookups(), read_at=chosen.as_of)
     series = chosen.series
     observations = (
         list(series_points_public(series_id=series.pk, at=chosen.as_of)) if series else []

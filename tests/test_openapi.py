@@ -23,7 +23,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, settings
 
 from config.wsgi import application
-from stats.filtersets import AsOfFilter, CatalogueLookups, instant_parse
+from stats.filtersets import REALTIME, AsOfFilter, CatalogueLookups, instant_parse
 from stats.models import Series
 from stats.periods import PeriodError, parse_period
 from tests.stats.test_api_http import rest_framework_settings
@@ -39,11 +39,29 @@ def _beyond_the_schema(query: dict) -> dict:
     period range that ends before it starts, paging a CSV, a conversion of series at a
     lower frequency, and the wide layout without exactly one indicator and one
     frequency, or with paging, ordering, units or a conversion, and the first print with
-    units or a conversion."""
+    units or a conversion; a real-time period that starts in the future or after it
+    ends, or with as_of, vintage, units, a conversion or the wide layout."""
     query = dict(query)
     query.pop("cursor", None)
     if "as_of" in query and _in_the_future(query["as_of"]):
         del query["as_of"]
+    if "realtime_start" in query and _in_the_future(query["realtime_start"]):
+        del query["realtime_start"]
+    if any(name in query for name in REALTIME):
+        for name in ("as_of", "vintage", "aggregate_to"):
+            query.pop(name, None)
+        query["units"] = "lin"
+        query["layout"] = "long"
+        if "realtime_start" in query and "realtime_end" in query:
+            try:
+                start = instant_parse(str(query["realtime_start"])).at
+                end = instant_parse(str(query["realtime_end"])).at
+            except forms.ValidationError:
+                pass
+            else:
+                # A date as realtime_end is its day's end; as realtime_start, its start.
+                if start > end:
+                    del query["realtime_end"]
     if "period_start" in query and "period_end" in query:
         try:
             start, end = parse_period(query["period_start"]), parse_period(query["period_end"])
@@ -197,6 +215,9 @@ def test_fields_that_can_be_null_are_nullable(described):
     assert schemas["Release"]["properties"]["corrects"]["nullable"] is True
     assert schemas["Code"]["properties"]["parent"]["nullable"] is True
     assert schemas["NewsRelease"]["properties"]["release"]["nullable"] is True
+    # A value's end of validity: null while it is current.
+    assert schemas["Observation"]["properties"]["superseded_at"]["nullable"] is True
+    assert "nullable" not in schemas["Observation"]["properties"]["published_at"]
 
 
 def test_lists_declare_csv_and_every_error(described):

@@ -44,6 +44,10 @@ class Column:
     # their usual value out, so most rows share one text.
     usual: object = NOT_GIVEN
     help_text: str | None = None  # for the schema (``serializers.ObservationSerializer``)
+    # An instant shown only once it has passed at the instant the request reads (its
+    # ``read_at``): a row read as of a past instant, or by a cursor walk pinned to its
+    # first page, shows what was known then, never a later event.
+    until_read: bool = False
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -87,7 +91,22 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "release", RELEASE, field="release_id", help_text="Slug of the release that published it."
     ),
-    Column("published_at", INSTANT, field="valid_from", help_text="When this value became public."),
+    Column(
+        "published_at",
+        INSTANT,
+        field="valid_from",
+        help_text="When this value became public: the start of its vintage (ALFRED's "
+        "realtime_start).",
+    ),
+    Column(
+        "superseded_at",
+        INSTANT,
+        field="valid_to",
+        usual=None,
+        until_read=True,
+        help_text="When a later release revised this value: the end of its vintage (ALFRED's "
+        "realtime_end); null while it is current at the instant read (now, or as_of).",
+    ),
 )
 
 
@@ -195,8 +214,16 @@ class ObservationRows:
     # formats what it misses for itself (notes make the texts unbounded).
     JSON_PARTS_KEPT = 50_000
 
-    def __init__(self, lookups: CatalogueLookups, *, frequency: str | None = None):
+    def __init__(
+        self,
+        lookups: CatalogueLookups,
+        *,
+        frequency: str | None = None,
+        read_at: dt.datetime | None = None,
+    ):
         self.lookups = lookups
+        # The instant the request reads (``Column.until_read``): now unless given.
+        self.read_at = read_at or timezone.now()
         # The frequency of every row, when converted (``aggregate_to``), not its series'.
         self.frequency = frequency
         self.english = english()
@@ -251,6 +278,8 @@ class ObservationRows:
                 row.append(self._series_value(column, series_row))
                 continue
             value = getattr(observation, column.field)
+            if column.until_read and value is not None and value > self.read_at:
+                value = None
             if column.kind == INSTANT:
                 value = instant_text(value)
             elif column.kind == RELEASE:

@@ -62,7 +62,9 @@ def _observation_field(column: Column) -> serializers.Field:
     if column.kind == DATE:
         return serializers.DateField(allow_null=column.usual is None, help_text=column.help_text)
     if column.kind == INSTANT:
-        return serializers.DateTimeField(help_text=column.help_text)
+        return serializers.DateTimeField(
+            allow_null=column.usual is None, help_text=column.help_text
+        )
     return serializers.CharField(help_text=column.help_text)
 
 

@@ -35,7 +35,14 @@ CELL_SEPARATOR = " || ',' || "
 LINE_END = "E'\\r\\n'"
 
 
+# The instant the request reads, joined to every row as ``rd.read_at`` (one parameter,
+# the statement's first after its source's): ``Column.until_read``.
+READ_AT_JOIN = "CROSS JOIN (SELECT %s::timestamptz AS read_at) rd"
+
+
 def _column(column: Column) -> str:
+    if column.until_read:
+        return f"(CASE WHEN o.{column.field} <= rd.read_at THEN o.{column.field} END)"
     return f"o.{column.field}"
 
 
@@ -74,13 +81,15 @@ def json_page_sql(*, source: str, where: list[str], order: str, key_columns: lis
     """A page of observations: a SELECT over ``source`` (the observation table, or a
     sub-query of its columns ``SOURCE_FIELDS``) aliased ``o``, with the conditions
     ``where``, sorted by ``order`` and limited by a last parameter (the page's size and
-    one). Per row: the series id, the value of each sort key (``key_columns``), then for
-    each of ``rows.ROW_PARTS`` its key text, or an exact value as text."""
+    one). Its parameters: the source's, the instant read (``READ_AT_JOIN``), the
+    conditions', the limit. Per row: the series id, the value of each sort key
+    (``key_columns``), then for each of ``rows.ROW_PARTS`` its key text, or an exact
+    value as text."""
     # The sort keys are their own typed columns: psycopg reads them as the cursor holds them.
     conditions = f" WHERE {' AND '.join(where)}" if where else ""
     return (
         f"SELECT o.series_id, {', '.join(key_columns)}, {PARTS_SQL} "
-        f"FROM {source} o{conditions} ORDER BY {order} LIMIT %s"
+        f"FROM {source} o {READ_AT_JOIN}{conditions} ORDER BY {order} LIMIT %s"
     )
 
 
@@ -240,6 +249,6 @@ def csv_lines_sql(
         f"SELECT {line} FROM ({inner_sql}) o "
         "JOIN heads h ON h.id = o.series_id "
         "LEFT JOIN publications_release r ON r.id = o.release_id "
-        f"{grouping}ORDER BY {order}"
+        f"{READ_AT_JOIN} {grouping}ORDER BY {order}"
     )
-    return sql, [*join_params, *series_params, *line_params, *inner_params]
+    return sql, [*join_params, *series_params, *line_params, *inner_params, rows.read_at]

@@ -219,7 +219,7 @@ def aggregate_source_sql(target: str, *, source: str, where: list[str]) -> str:
         "(array_agg(o.value ORDER BY o.period_start DESC))[1] AS last, "
         f"round(sum(o.value), 60) / count(*) AS mean, {status_of_group('o.status')} AS status, "
         "(array_agg(o.release_id ORDER BY o.valid_from DESC, o.release_id DESC))[1] "
-        "AS release_id, max(o.valid_from) AS valid_from "
+        "AS release_id, max(o.valid_from) AS valid_from, min(o.valid_to) AS valid_to "
         f"FROM {source} o JOIN stats_series s ON s.id = o.series_id "
         f"JOIN stats_indicator i ON i.id = s.indicator_id{conditions} "
         "GROUP BY o.series_id, 2, i.measure_kind, s.frequency"
@@ -240,6 +240,9 @@ def aggregate_source_sql(target: str, *, source: str, where: list[str]) -> str:
         "reference_date": "NULL::date",
         "release_id": "g.release_id",
         "valid_from": "g.valid_from",
+        # Its first part revised ends it (shown only up to the instant read: all its
+        # parts are current then).
+        "valid_to": "g.valid_to",
     }
     fields = ", ".join(f"{columns[field]} AS {field}" for field in SOURCE_FIELDS)
     return f"(SELECT {fields} FROM ({grouped}) g WHERE g.parts = g.needed)"

@@ -30,7 +30,7 @@ from rest_framework.response import Response
 
 from config.db import prepared_cursor
 from stats.events import generation_memo
-from stats.filtersets import IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
+from stats.filtersets import REALTIME, IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
 from stats.models import AS_OF_SQL, Observation, Series, exact_text
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import (
@@ -284,7 +284,8 @@ class SeriesVintagesViewSet(PublicReadMixin, viewsets.GenericViewSet):
         "publications and revisions alike, oldest first, each with the release that "
         "published them (ALFRED's vintage dates). The series is named by its indicator, "
         "frequency and key, as the series list gives them. Read the values of each "
-        "vintage from its observations (the `observations` link) with `as_of`.",
+        "vintage from its observations (the `observations` link) with `as_of`, or every "
+        "vintage at once, each with its validity, with `realtime_start`.",
     )
     def retrieve(self, request, indicator: str, frequency: str, series_key: str):
         cached = self.cached_response()
@@ -320,7 +321,7 @@ class SeriesVintagesViewSet(PublicReadMixin, viewsets.GenericViewSet):
         return Response(self.get_serializer(body).data)
 
 
-OBSERVATION_ORDERINGS = {
+OBSERVATION_ORDERINGS: dict[str, list[tuple[str, bool]]] = {
     "series": [("series_id", False), ("period_start", False)],
     "period": [("period_start", False), ("series_id", False)],
     "-period": [("period_start", True), ("series_id", False)],
@@ -329,6 +330,14 @@ OBSERVATION_ORDERINGS = {
     "value": [("value", False), ("series_id", False), ("period_start", False)],
     "-value": [("value", True), ("series_id", False), ("period_start", False)],
 }
+# A real-time period gives several vintages of a series and period: each ordering ends
+# with the vintage (its publication, oldest first) to stay a unique key a cursor walks.
+OBSERVATION_REALTIME_ORDERINGS = {
+    name: spec
+    if ("valid_from", False) in spec or ("valid_from", True) in spec
+    else [*spec, ("valid_from", False)]
+    for name, spec in OBSERVATION_ORDERINGS.items()
+}
 
 
 @extend_schema_view(
@@ -336,8 +345,12 @@ OBSERVATION_ORDERINGS = {
         summary="Observations",
         description=(
             "Published values, one row per series and period, as the public sees them now "
-            "or at `as_of`. Every code list is a filter by its id (`region=31`, "
-            "`segment=BPU,PU`, `program=JHT`). Values are exact text. "
+            "or at `as_of`; with `realtime_start`/`realtime_end` (ALFRED's real-time "
+            "period), every vintage valid in that window instead, so a period may have "
+            "several rows, each with its validity (`published_at` to `superseded_at`), "
+            "sorted by the ordering and then by `published_at`. Every code list is a "
+            "filter by its id (`region=31`, `segment=BPU,PU`, `program=JHT`). "
+            "Values are exact text. "
             "A cursor walk reads the values as of its first page, so publications during "
             "the walk do not shift it. `layout=wide` gives one indicator as a table: "
             "give exactly one `indicator` (and one `frequency` if it has several), and no "
@@ -389,6 +402,7 @@ OBSERVATION_ORDERINGS = {
                     "reference_date": None,
                     "release": "antara-2023-ikn",
                     "published_at": "2023-12-15T10:00:00+07:00",
+                    "superseded_at": None,
                 },
                 response_only=True,
             )
@@ -399,7 +413,6 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     queryset = Observation.objects.all()
     serializer_class = ObservationSerializer
     filterset_class = ObservationFilterSet
-    ordering_options = OBSERVATION_ORDERINGS
     default_ordering = "series"
     list_params = ("layout", "units", "aggregate_to")
     # The JSON of layout=wide, besides the page (stats.api.schema).
@@ -408,6 +421,15 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     units: Units = UNITS[LEVELS]
     aggregate_to: str | None = None
 
+    @property
+    def ordering_options(self):
+        """The orderings, with the vintage as their last key for a real-time period."""
+        request = getattr(self, "request", None)
+        params = request.query_params if request is not None else {}
+        if any(name in params for name in REALTIME):
+            return OBSERVATION_REALTIME_ORDERINGS
+        return OBSERVATION_ORDERINGS
+
     def filterset_kwargs(self):
         return {"snapshot_at": self.cursor.at if self.cursor is not None else None}
 
@@ -415,6 +437,26 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         return self.filterset.effective_at
 
     def validate_extra(self, params, errors):
+        realtime = [name for name in REALTIME if name in params]
+        if realtime:
+            # One value per series and period is what these need; a real-time period
+            # gives every vintage of each.
+            reason = (
+                f"not used with {' and '.join(realtime)}: a real-time period holds several "
+                "vintages of a period"
+            )
+            for name, why in (
+                ("units", "a transformation reads the values of one instant; use as_of"),
+                ("aggregate_to", "a conversion reads the values of one instant; use as_of"),
+                (
+                    "layout",
+                    "a table has one cell per period and series; use the long layout, one "
+                    "row per vintage",
+                ),
+            ):
+                value = params.get(name, "").strip()
+                if value and value not in ("lin", "long"):
+                    errors.setdefault(name, [f"{reason}, and {why}"])
         units = params.get("units")
         if units and "units" not in errors:
             if units.strip() not in UNITS:
@@ -502,7 +544,11 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             self.aggregate_check()
         if self.layout == "wide":
             return self.wide_response(self.filter_queryset(self.get_queryset()))
-        rows = ObservationRows(self.lookups, frequency=self.aggregate_to)
+        filterset = self.filterset
+        assert filterset is not None  # validate_request made it (a list, not cached)
+        rows = ObservationRows(
+            self.lookups, frequency=self.aggregate_to, read_at=filterset.effective_at
+        )
         if self.wants_csv:
             return self.observations_csv_response(rows)
         body = self.json_page(rows)
@@ -557,18 +603,20 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         order, after, params = paginator.page_sql(self.request, self, observation_column)
         found = filterset.sql_conditions()
         where: list[str]
+        # The statement's parameters: its source's, the instant read, its conditions'.
+        read_at = rows.read_at
         if self.transformed:
             units_sql, units_params = self.units_select()
-            source, where, params = f"({units_sql})", [], [*units_params, *params]
+            source, where, params = f"({units_sql})", [], [*units_params, read_at, *params]
         elif found is None:
             # No list of series to read (see ObservationFilterSet.series_ids): the
             # filtered queryset's own statement is the source.
             inner = self.filter_queryset(self.get_queryset()).order_by().values(*SOURCE_FIELDS)
             inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
-            source, where, params = f"({inner_sql})", [], [*inner_params, *params]
+            source, where, params = f"({inner_sql})", [], [*inner_params, read_at, *params]
         else:
             source = Observation._meta.db_table
-            where, params = found[0], [*found[1], *params]
+            where, params = found[0], [read_at, *found[1], *params]
         if after:
             where = [*where, after]
         sql = json_page_sql(

@@ -110,7 +110,7 @@ def bulk_write(target, *, at: dt.datetime) -> int:
     with translation.override(settings.LANGUAGE_CODE):
         language = settings.LANGUAGE_CODE
         coverages = coverage_public(at=at)
-        rows = ObservationRows(CatalogueLookups())
+        rows = ObservationRows(CatalogueLookups(), read_at=at)
         header = rows.csv_header()
         given = attribution_load()
         document = package(

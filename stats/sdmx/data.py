@@ -8,6 +8,16 @@ vintage at the instant read, a release under embargo never), written as SQL by
 ``updatedAfter`` compares the instant a value became public (``valid_from``). Values are
 PostgreSQL's exact text of the decimal (``trim_scale``), as in the read API's rows.
 
+``includeHistory=true`` gives the history of the data as the SDMX REST guidelines
+describe it: one data set per dissemination (each instant at which values of the flow
+became public, up to the instant read), oldest first, with ``action="Replace"`` and its
+``validFromDate``, holding the values that dissemination published (first values and
+revisions). Applying them in order gives what the site showed at every instant: a value
+is valid until a later data set replaces it. Published values are never deleted, so no
+data set has ``action="Delete"``. SDMX-ML (generic and structure-specific) and SDMX-JSON
+(``validFrom`` on each data set) carry it; SDMX-CSV 1.0 has no data sets, so it is not
+offered there (501).
+
 The XML of the observations is written from text templates rather than an element tree:
 every attribute is an SDMX id, a period, a status code or a decimal's text, escaped all
 the same, and a long series costs one string join.
@@ -128,6 +138,7 @@ class DataQuery:
     last_n: int | None = None
     detail: str = "full"
     conditions: list[str] = field(default_factory=list)
+    history: bool = False
 
 
 def _flow_ref(catalogue: Catalogue, text: str) -> Flow:
@@ -208,13 +219,7 @@ def data_query(
         if not params[name].strip():
             raise SdmxError(400, f"{name} is empty")
     include_history = params.get("includeHistory", "false").lower()
-    if include_history != "false":
-        if include_history == "true":
-            raise SdmxError(
-                501,
-                "includeHistory is not offered; ask for the values as of a past instant with "
-                "as_of, or for every vintage at /api/v1/observations/",
-            )
+    if include_history not in ("true", "false"):
         raise SdmxError(400, "includeHistory: use true or false")
     observation_dimension = params.get("dimensionAtObservation", TIME_PERIOD)
     if observation_dimension != TIME_PERIOD:
@@ -236,6 +241,7 @@ def data_query(
             raise SdmxError(400, f"as_of: {' '.join(error.messages)}") from error
     query = DataQuery(flow=flow, series_ids=flow_series(token, flow).match(constraints), at=at)
     query.detail = detail
+    query.history = include_history == "true"
     if "startPeriod" in params:
         query.start = _period_bound("startPeriod", params["startPeriod"], end=False)
     if "endPeriod" in params:
@@ -262,13 +268,29 @@ class SeriesData:
     observations: list[Row]
 
 
-def data_read(query: DataQuery, token: str) -> list[SeriesData]:
-    """The public observations the query selects, by series in key order; ``SdmxError``
-    404 when there are none (no series of the key has a value to show)."""
+@dataclass
+class DataSetData:
+    """One data set of a message: its series, and for a history (``includeHistory``) the
+    instant its values became public (``validFromDate``, ``action="Replace"``)."""
+
+    series: list[SeriesData]
+    valid_from: dt.datetime | None = None
+
+
+def data_read(query: DataQuery, token: str) -> list[DataSetData]:
+    """The public observations the query selects: one data set, its series in key order,
+    or for a history one data set per dissemination, oldest first; ``SdmxError`` 404 when
+    there are none (no series of the key has a value to show)."""
     if not query.series_ids:
         raise SdmxError(404, f"no series of {query.flow.id} matches the key")
-    conditions = ["o.series_id = ANY(%s)", AS_OF_SQL]
-    params: list = [query.series_ids, query.at, query.at]
+    if query.history:
+        # Every vintage published up to the instant read: a draft has no valid_from, and
+        # nothing is published ahead of the clock.
+        conditions = ["o.series_id = ANY(%s)", "o.valid_from <= %s"]
+        params: list = [query.series_ids, query.at]
+    else:
+        conditions = ["o.series_id = ANY(%s)", AS_OF_SQL]
+        params = [query.series_ids, query.at, query.at]
     if query.start is not None:
         conditions.append("o.period_start >= %s")
         params.append(query.start)
@@ -278,23 +300,43 @@ def data_read(query: DataQuery, token: str) -> list[SeriesData]:
     if query.updated_after is not None:
         conditions.append("o.valid_from > %s")
         params.append(query.updated_after)
+    # The vintage first: a history has one data set per vintage, other queries one.
+    vintage = "o.valid_from" if query.history else "NULL::timestamptz"
     sql = (
-        "SELECT o.series_id, o.period, trim_scale(o.value)::text, o.status "
-        f"FROM {TABLE} o WHERE {' AND '.join(conditions)} ORDER BY o.series_id, o.period_start"
+        f"SELECT {vintage}, o.series_id, o.period, trim_scale(o.value)::text, o.status "
+        f"FROM {TABLE} o WHERE {' AND '.join(conditions)} "
+        f"ORDER BY {vintage}, o.series_id, o.period_start"
     )
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         records = cursor.fetchall()
+    if not records:
+        raise SdmxError(404, f"no public observations of {query.flow.id} match the query")
     keys = flow_series(token, query.flow).keys
+    datasets: list[DataSetData] = []
     found: dict[int, list[Row]] = {}
     status_codes = STATUS_CODES
-    for series_id, period, value, status in records:
+    current = records[0][0]
+    for valid_from, series_id, period, value, status in records:
+        if valid_from != current:
+            datasets.append(_data_set(query, keys, found, current))
+            found, current = {}, valid_from
         rows = found.get(series_id)
         if rows is None:
             rows = found[series_id] = []
         rows.append((period, value, status_codes[status]))
-    if not found:
-        raise SdmxError(404, f"no public observations of {query.flow.id} match the query")
+    datasets.append(_data_set(query, keys, found, current))
+    return datasets
+
+
+def _data_set(
+    query: DataQuery,
+    keys: dict[int, tuple[str, ...]],
+    found: dict[int, list[Row]],
+    valid_from: dt.datetime | None,
+) -> DataSetData:
+    """A data set of the rows ``found`` by series; the first and last N observations are
+    counted per series of each data set."""
     result = []
     for series_id, rows in found.items():
         if query.first_n is not None:
@@ -303,7 +345,12 @@ def data_read(query: DataQuery, token: str) -> list[SeriesData]:
             rows = rows[-query.last_n :]
         result.append(SeriesData(keys[series_id], rows))
     result.sort(key=lambda series: series.key)
-    return result
+    return DataSetData(result, valid_from)
+
+
+def _instant_text(at: dt.datetime) -> str:
+    """An xs:dateTime in the site's time zone, as the read API writes instants."""
+    return timezone.localtime(at).isoformat()
 
 
 # --- writing ---
@@ -325,19 +372,39 @@ def _series_attributes(flow: Flow) -> list[tuple[str, str]]:
     return [(UNIT_MEASURE, flow.unit), (DECIMALS, str(flow.decimals))]
 
 
+def _validity(dataset: DataSetData, prefix: str = "") -> str:
+    """The attributes of a history's data set: ``action`` and ``validFromDate``."""
+    if dataset.valid_from is None:
+        return ""
+    return (
+        f' {prefix}action="Replace" '
+        f"{prefix}validFromDate={quoteattr(_instant_text(dataset.valid_from))}"
+    )
+
+
 def generic_data(
-    query: DataQuery, data: list[SeriesData], *, message_id: str, prepared: dt.datetime
+    query: DataQuery, datasets: list[DataSetData], *, message_id: str, prepared: dt.datetime
 ) -> bytes:
     flow = query.flow
-    with_attributes = query.detail in ("full", "nodata")
-    with_observations = query.detail in ("full", "dataonly")
     parts = [
         "<?xml version='1.0' encoding='UTF-8'?>\n"
         f'<message:GenericData xmlns:message="{NS_MESSAGE}" xmlns:common="{NS_COMMON}" '
         f'xmlns:generic="{NS_GENERIC}">',
         _header_xml(message_id, prepared, flow),
-        f'<message:DataSet structureRef="{flow.id}">',
     ]
+    for dataset in datasets:
+        parts.append(f'<message:DataSet structureRef="{flow.id}"{_validity(dataset)}>')
+        parts += _generic_series(query, dataset.series)
+        parts.append("</message:DataSet>")
+    parts.append("</message:GenericData>")
+    return "".join(parts).encode()
+
+
+def _generic_series(query: DataQuery, data: list[SeriesData]) -> list[str]:
+    flow = query.flow
+    with_attributes = query.detail in ("full", "nodata")
+    with_observations = query.detail in ("full", "dataonly")
+    parts: list[str] = []
     series_attributes = "".join(
         f'<generic:Value id="{name}" value={quoteattr(value)}/>'
         for name, value in _series_attributes(flow)
@@ -368,8 +435,7 @@ def generic_data(
                     for period, value, _status in series.observations
                 ]
         parts.append("</generic:Series>")
-    parts.append("</message:DataSet></message:GenericData>")
-    return "".join(parts).encode()
+    return parts
 
 
 def specific_namespace(flow: Flow) -> str:
@@ -380,21 +446,33 @@ def specific_namespace(flow: Flow) -> str:
 
 
 def specific_data(
-    query: DataQuery, data: list[SeriesData], *, message_id: str, prepared: dt.datetime
+    query: DataQuery, datasets: list[DataSetData], *, message_id: str, prepared: dt.datetime
 ) -> bytes:
     flow = query.flow
     namespace = specific_namespace(flow)
-    with_attributes = query.detail in ("full", "nodata")
-    with_observations = query.detail in ("full", "dataonly")
     parts = [
         "<?xml version='1.0' encoding='UTF-8'?>\n"
         f'<message:StructureSpecificData xmlns:message="{NS_MESSAGE}" '
         f'xmlns:common="{NS_COMMON}" xmlns:ss="{NS_SPECIFIC}" xmlns:xsi="{NS_XSI}" '
         f'xmlns:ns1="{namespace}">',
         _header_xml(message_id, prepared, flow, namespace),
-        f'<message:DataSet ss:structureRef="{flow.id}" xsi:type="ns1:DataSetType" '
-        'ss:dataScope="DataStructure">',
     ]
+    for dataset in datasets:
+        parts.append(
+            f'<message:DataSet ss:structureRef="{flow.id}" xsi:type="ns1:DataSetType" '
+            f'ss:dataScope="DataStructure"{_validity(dataset, "ss:")}>'
+        )
+        parts += _specific_series(query, dataset.series)
+        parts.append("</message:DataSet>")
+    parts.append("</message:StructureSpecificData>")
+    return "".join(parts).encode()
+
+
+def _specific_series(query: DataQuery, data: list[SeriesData]) -> list[str]:
+    flow = query.flow
+    with_attributes = query.detail in ("full", "nodata")
+    with_observations = query.detail in ("full", "dataonly")
+    parts: list[str] = []
     series_attributes = "".join(
         f" {name}={quoteattr(value)}" for name, value in _series_attributes(flow)
     )
@@ -416,12 +494,14 @@ def specific_data(
                     for period, value, _status in series.observations
                 ]
         parts.append("</Series>")
-    parts.append("</message:DataSet></message:StructureSpecificData>")
-    return "".join(parts).encode()
+    return parts
 
 
-def csv_data(query: DataQuery, data: list[SeriesData]) -> bytes:
-    """SDMX-CSV 1.0: one line per observation, the dataflow first, codes (no labels)."""
+def csv_data(query: DataQuery, datasets: list[DataSetData]) -> bytes:
+    """SDMX-CSV 1.0: one line per observation, the dataflow first, codes (no labels). It
+    has no data sets, hence no history (``includeHistory``: 501 before reading)."""
+    (dataset,) = datasets
+    data = dataset.series
     flow = query.flow
     with_attributes = query.detail in ("full", "nodata")
     header = ["DATAFLOW", *(d.id for d in flow.dimensions), TIME_PERIOD, OBS_VALUE]
@@ -451,13 +531,16 @@ def _csv_cell(text: str) -> str:
 
 def json_data(
     query: DataQuery,
-    data: list[SeriesData],
+    datasets: list[DataSetData],
     catalogue: Catalogue,
     *,
     message_id: str,
     prepared: dt.datetime,
 ) -> bytes:
-    """SDMX-JSON 1.0 data: values as exact text (strings), which the format allows."""
+    """SDMX-JSON 1.0 data: values as exact text (strings), which the format allows; a
+    history's data sets each with ``action`` Replace and ``validFrom``, sharing one
+    structure (the positions of codes, periods and statuses)."""
+    data = [series for dataset in datasets for series in dataset.series]
     flow = query.flow
     with_attributes = query.detail in ("full", "nodata")
     with_observations = query.detail in ("full", "dataonly")
@@ -476,18 +559,30 @@ def json_data(
         for series in data:
             for _period, _value, status in series.observations:
                 statuses.setdefault(status, len(statuses))
-    series_json: dict[str, dict] = {}
-    for series in data:
-        key = ":".join(str(positions[i][code]) for i, code in enumerate(series.key))
-        entry: dict = {}
-        if with_attributes:
-            entry["attributes"] = [0, 0]
-        if with_observations:
-            entry["observations"] = {
-                str(periods[period]): [value, statuses[status]] if with_attributes else [value]
-                for period, value, status in series.observations
-            }
-        series_json[key] = entry
+    data_sets = []
+    for dataset in datasets:
+        series_json: dict[str, dict] = {}
+        for series in dataset.series:
+            key = ":".join(str(positions[i][code]) for i, code in enumerate(series.key))
+            entry: dict = {}
+            if with_attributes:
+                entry["attributes"] = [0, 0]
+            if with_observations:
+                entry["observations"] = {
+                    str(periods[period]): [value, statuses[status]] if with_attributes else [value]
+                    for period, value, status in series.observations
+                }
+            series_json[key] = entry
+        if dataset.valid_from is None:
+            data_sets.append({"action": "Information", "series": series_json})
+        else:
+            data_sets.append(
+                {
+                    "action": "Replace",
+                    "validFrom": _instant_text(dataset.valid_from),
+                    "series": series_json,
+                }
+            )
 
     def names(codelist_id: str, code: str) -> dict:
         item = catalogue.codelists[codelist_id].by_id.get(code)
@@ -572,7 +667,7 @@ def json_data(
             "prepared": prepared.isoformat(timespec="seconds"),
             "sender": {"id": AGENCY},
         },
-        "dataSets": [{"action": "Information", "series": series_json}],
+        "dataSets": data_sets,
         "structure": structure,
     }
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()

@@ -116,6 +116,13 @@ def _data(
     query = sdmx_data.data_query(
         current, token, flow_ref=flow, key=key, provider=provider, params=request.GET
     )
+    if query.history and chosen == CSV:
+        raise SdmxError(
+            501,
+            "includeHistory is not offered in SDMX-CSV, which has no data sets to date; ask "
+            "for SDMX-ML or SDMX-JSON, or for every vintage at /api/v1/observations/ with "
+            "realtime_start",
+        )
     found = sdmx_data.data_read(query, token)
     message_id, prepared = _message_id(), timezone.now()
     if chosen == GENERIC:

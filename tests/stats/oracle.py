@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 from django.utils import timezone, translation
 
-from stats.api.views import OBSERVATION_ORDERINGS
+from stats.api.views import OBSERVATION_ORDERINGS, OBSERVATION_REALTIME_ORDERINGS
 from stats.filtersets import CatalogueLookups, ObservationFilterSet
 from stats.models import Observation, exact_text
 
@@ -32,6 +32,7 @@ VALUES = (
     "reference_date",
     "release_id",
     "valid_from",
+    "valid_to",
 )
 # The view's own parameters: the others are filters.
 OWN = {"format", "lang", "cursor", "page_size", "ordering", "layout"}
@@ -84,6 +85,7 @@ class Reference:
             reference_date,
             release_id,
             valid_from,
+            valid_to,
         ) = row
         indicator = self.indicators[indicator_id]
         return {
@@ -103,6 +105,7 @@ class Reference:
             "reference_date": reference_date.isoformat() if reference_date else None,
             "release": self.releases.get(release_id, ""),
             "published_at": timezone.localtime(valid_from).isoformat(),
+            "superseded_at": timezone.localtime(valid_to).isoformat() if valid_to else None,
         }
 
     def csv_header(self) -> list[str]:
@@ -126,6 +129,7 @@ class Reference:
             "reference_date",
             "release",
             "published_at",
+            "superseded_at",
         ]
 
     def csv(self, row: tuple) -> list[str]:
@@ -152,6 +156,7 @@ class Reference:
             record["reference_date"] or "",
             disarm(record["release"]),
             record["published_at"],
+            record["superseded_at"] or "",
         ]
 
 
@@ -182,13 +187,19 @@ def rows_kept(params: dict) -> list[tuple]:
     )
     assert filterset.validate() == {}
     queryset = filterset.filter_queryset(Observation.objects.all())
-    spec = OBSERVATION_ORDERINGS[params.get("ordering", "series")]
+    orderings = OBSERVATION_REALTIME_ORDERINGS if filterset.realtime else OBSERVATION_ORDERINGS
+    spec = orderings[params.get("ordering", "series")]
     queryset = queryset.order_by(*[f"-{path}" if desc else path for path, desc in spec])
     # The ORM's series filters as a check of the filter set's own: both must agree.
     assert set(queryset.values_list("series_id", flat=True)) <= set(
         filterset.series_queryset().values_list("pk", flat=True)
     )
-    return list(queryset.values_list(*VALUES))
+    # A row's end of validity is shown once it has passed at the instant read.
+    at = filterset.effective_at
+    return [
+        (*row[:-1], row[-1] if row[-1] is not None and row[-1] <= at else None)
+        for row in queryset.values_list(*VALUES)
+    ]
 
 
 def json_pages(pages, params: dict) -> list[SimpleNamespace]:

@@ -17,6 +17,7 @@ import pytest
 import sdmx
 from django.core.cache import cache
 from django.utils import timezone
+from lxml import etree
 
 from publications.services import (
     release_approve,
@@ -38,6 +39,8 @@ SPECIFIC = "application/vnd.sdmx.structurespecificdata+xml; version=2.1"
 JSON = "application/vnd.sdmx.data+json; version=1.0.0"
 CSV = "application/vnd.sdmx.data+csv; version=1.0.0"
 STRUCTURE = "application/vnd.sdmx.structure+xml; version=2.1"
+MESSAGE = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"
+STRUCTURE_SPECIFIC = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/data/structurespecific"
 
 
 @pytest.fixture
@@ -210,8 +213,102 @@ def test_wildcards_and_alternatives_in_the_key(client_sdmx):
 def test_unsupported_queries_raise_not_implemented_in_sdmx1(client_sdmx):
     with pytest.raises(NotImplementedError):
         client_sdmx.get("categoryscheme", force=True)
-    with pytest.raises(NotImplementedError):
-        client_sdmx.data(FLOW, key="A.ID._T._T", params={"includeHistory": True})
+
+
+# --- the history of the data (includeHistory) ---
+
+
+def _local(instant: dt.datetime) -> str:
+    return timezone.localtime(instant).isoformat()
+
+
+def _values(dataset) -> dict[tuple[str, str], str]:
+    """(segment, period) -> value of a data set read by sdmx1."""
+    return {
+        (key.get_values()[2], obs.dim.get_values()[0]): obs.value
+        for key, observations in dataset.series.items()
+        for obs in observations
+    }
+
+
+def test_the_history_is_one_data_set_per_dissemination_through_sdmx1(client_sdmx):
+    message = client_sdmx.data(FLOW, key="A.ID._T._T", params={"includeHistory": True})
+    assert [_values(dataset) for dataset in message.data] == [
+        {("_T", "2022"): "35300000", ("_T", "2023"): "41560000"},
+        {("_T", "2023"): "41600000"},
+    ]
+
+
+def test_the_history_in_sdmx_json_dates_each_data_set_through_sdmx1(client_sdmx, site):
+    message = client_sdmx.data(
+        FLOW, key="A.ID._T._T", params={"includeHistory": True}, headers={"Accept": JSON}
+    )
+    assert [(d.action.name, d.valid_from) for d in message.data] == [
+        ("replace", _local(site["first_at"])),
+        ("replace", _local(site["revision_at"])),
+    ]
+    assert [_values(dataset) for dataset in message.data] == [
+        {("_T", "2022"): "35300000", ("_T", "2023"): "41560000"},
+        {("_T", "2023"): "41600000"},
+    ]
+
+
+@pytest.mark.parametrize("accept", [GENERIC, SPECIFIC])
+def test_the_history_in_sdmx_ml_replaces_from_each_dissemination(site, client, accept):
+    response = _get(client, f"/sdmx/data/{FLOW}/A.ID._T._T", accept, includeHistory="true")
+    assert response.status_code == 200
+    root = etree.fromstring(response.content)
+    datasets = root.findall(f"{{{MESSAGE}}}DataSet")
+    # Structure-specific data qualifies the data set's attributes.
+    prefix = "" if accept == GENERIC else f"{{{STRUCTURE_SPECIFIC}}}"
+    assert [(d.get(f"{prefix}action"), d.get(f"{prefix}validFromDate")) for d in datasets] == [
+        ("Replace", _local(site["first_at"])),
+        ("Replace", _local(site["revision_at"])),
+    ]
+    # Published values are never deleted: no data set closes any.
+    assert all(d.get(f"{prefix}validToDate") is None for d in datasets)
+
+
+def test_the_history_as_of_an_instant_ends_there(site, client):
+    before = _iso(site["revision_at"] - dt.timedelta(hours=1))
+    response = _get(
+        client, f"/sdmx/data/{FLOW}/A.ID._T._T", JSON, includeHistory="true", as_of=before
+    )
+    body = response.json()
+    assert [d["validFrom"] for d in body["dataSets"]] == [_local(site["first_at"])]
+
+
+def test_the_history_since_an_instant_gives_the_later_disseminations(site, client):
+    since = _iso(site["first_at"] + dt.timedelta(hours=1))
+    response = _get(
+        client, f"/sdmx/data/{FLOW}/all", JSON, includeHistory="true", updatedAfter=since
+    )
+    body = response.json()
+    assert [(d["action"], d["validFrom"]) for d in body["dataSets"]] == [
+        ("Replace", _local(site["revision_at"]))
+    ]
+
+
+def test_the_history_never_shows_an_embargoed_release(site, client):
+    for accept in (GENERIC, SPECIFIC, JSON):
+        response = _get(client, f"/sdmx/data/{FLOW}/all", accept, includeHistory="true")
+        assert response.status_code == 200
+        assert SECRET.encode() not in response.content
+        # Two disseminations so far; the scheduled one is not among them.
+        if accept == JSON:
+            assert len(response.json()["dataSets"]) == 2
+        else:
+            root = etree.fromstring(response.content)
+            assert len(root.findall(f"{{{MESSAGE}}}DataSet")) == 2
+    assert _get(client, "/sdmx/data/BENEFITS_PAID/all", includeHistory="true").status_code == 404
+
+
+def test_sdmx_csv_has_no_history_and_says_so(site, client):
+    response = _get(client, f"/sdmx/data/{FLOW}/all", CSV, includeHistory="true")
+    assert response.status_code == 501
+    assert b"SDMX-CSV" in response.content
+    # Without history, the same query is answered.
+    assert _get(client, f"/sdmx/data/{FLOW}/all", CSV, includeHistory="false").status_code == 200
 
 
 # --- HTTP: status codes, formats, parameters ---
@@ -338,7 +435,7 @@ def test_no_match_is_404_with_an_sdmx_error_message(site, client):
 def test_unsupported_queries_are_501(site, client):
     for path in (
         "/sdmx/categoryscheme/ANGKA/all/latest",
-        f"/sdmx/data/{FLOW}/all?includeHistory=true",
+        f"/sdmx/data/{FLOW}/all?includeHistory=true&format=csvdata",
         f"/sdmx/data/{FLOW}/all?dimensionAtObservation=AllDimensions",
         "/sdmx/dataflow/ANGKA/all/latest?detail=allstubs",
         "/sdmx/codelist/ANGKA/CL_SEGMENT/latest/BPU",
@@ -355,6 +452,7 @@ def test_bad_queries_are_400_naming_the_problem(site, client):
         f"/sdmx/data/{FLOW}/all?lastNObservations=0": b"lastNObservations",
         f"/sdmx/data/{FLOW}/all?updatedAfter=yesterday": b"updatedAfter",
         f"/sdmx/data/{FLOW}/all?colour=red": b"unknown parameter",
+        f"/sdmx/data/{FLOW}/all?includeHistory=maybe": b"includeHistory",
         "/sdmx/dataflow/ANGKA/all/latest?references=everything": b"references",
     }
     for path, reason in cases.items():
