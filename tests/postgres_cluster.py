@@ -1,6 +1,7 @@
 """Throwaway PostgreSQL clusters for the tests that need a server of their own: a primary
 made with ``initdb`` in a temporary directory and a streaming replica of it made with
-``pg_basebackup -R``, as deploy/replica/README.md tells an operator to.
+``pg_basebackup -R`` and a replication slot, configured with the snippets an operator
+installs (deploy/replica/primary.conf, replica.conf: deploy/replica/README.md).
 
 PostgreSQL refuses to run as root: as root the servers run as the ``postgres`` system
 user (the Debian package's), which then owns the directory. The binaries are the
@@ -22,17 +23,13 @@ from pathlib import Path
 import psycopg
 
 START_TIMEOUT = 30
-# Settings of both servers: replication (wal_level, senders), a standby that answers
-# reads (hot_standby) and tells the primary what it reads (feedback: the primary keeps
-# the rows a long read on the replica still needs); small and not durable (a test's data).
-PRIMARY_CONF = """
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "replica"
+# After the operator's snippets: this machine's addresses, small and not durable (a test's
+# data). The replica copies these and adds its own port.
+LOCAL_CONF = """
 listen_addresses = '127.0.0.1'
 port = {port}
 unix_socket_directories = '{sockets}'
-wal_level = replica
-max_wal_senders = 4
-hot_standby = on
-hot_standby_feedback = on
 max_connections = 40
 shared_buffers = 32MB
 fsync = off
@@ -151,18 +148,22 @@ class StreamingPair:
             "initdb", "-D", str(primary.data_dir), "-U", "postgres", "-A", "trust",
             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
-        primary.conf_append(PRIMARY_CONF.format(port=primary.port, sockets=self.root))
+        primary.conf_append((DEPLOY / "primary.conf").read_text())
+        primary.conf_append(LOCAL_CONF.format(port=primary.port, sockets=self.root))
         (primary.data_dir / "pg_hba.conf").write_text(PG_HBA)
         primary.start()
 
     def replica_start(self) -> None:
         """The replica: a base backup of the primary with ``-R`` (standby.signal and
-        primary_conninfo written), on its own port."""
+        primary_conninfo written) and a slot of its own, as deploy/replica/basebackup.sh
+        makes one, on its own port."""
         primary, replica = self.primary, self.replica
         primary.run(
             "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-            "-D", str(replica.data_dir), "-R", "-X", "stream", "-c", "fast", "--no-sync",
+            "-D", str(replica.data_dir), "--write-recovery-conf", "--create-slot",
+            "--slot=angka_test", "--wal-method=stream", "--checkpoint=fast", "--no-sync",
         )  # fmt: skip
+        replica.conf_append((DEPLOY / "replica.conf").read_text())
         replica.conf_append(f"\nport = {replica.port}\n")
         replica.start()
 

@@ -260,6 +260,10 @@ def test_a_public_read_is_answered_by_a_replica_that_has_replayed_its_generation
             assert _answer(client, url)[0] == 200
     assert len(on_primary) == 0
     assert len(on_replica) > 0
+    # On the replica too, the application works as its role (config/dbrole.py).
+    with connections[ALIAS].cursor() as cursor:
+        cursor.execute("SELECT current_user, pg_is_in_recovery()")
+        assert cursor.fetchone() == (settings.DATABASE_APP_ROLE, True)
 
 
 def test_the_release_instant_is_atomic_per_reader_while_the_replica_lags(
