@@ -9,6 +9,7 @@ with both set, the same code runs on the external services (CI, production).
 import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
@@ -124,10 +125,10 @@ if not DATABASE_URL:
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
 
-def database_settings(url: str, name: str = "DATABASE_URL") -> dict:
+def database_settings(url: str, name: str = "DATABASE_URL") -> dict[str, Any]:
     """Django's settings of a PostgreSQL database at ``url`` (the primary's and each
     replica's alike)."""
-    database = dj_database_url.parse(url, conn_max_age=60)
+    database: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     if database["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured(f"{name} must name a PostgreSQL database, not {url!r}")
     # A persistent connection is checked before a request uses it, so after a database
@@ -146,7 +147,7 @@ def database_settings(url: str, name: str = "DATABASE_URL") -> dict:
     return database
 
 
-def replica_settings(url: str) -> dict:
+def replica_settings(url: str) -> dict[str, Any]:
     """A read replica's settings: the primary's, a short connect timeout (a replica that
     does not answer is left out, config/replicas.py, and must not hold a request long),
     and, in tests, the primary's test database (no second one is made)."""
