@@ -305,6 +305,8 @@ def test_the_release_instant_is_atomic_per_reader_while_the_replica_lags(
     with queries_on(ALIAS) as on_replica_pinned, override_settings(ANGKA_API_CACHE_SECONDS=0):
         old_pinned = _answer(client, _observations(2))
     cache.delete(GENERATION_KEY)
+    # What waits behind a publication (the HTTP cache's purge) is told it is not replayed.
+    waited = replicas_wait(publication_lsn, timeout=0.2)
     assert _replayed(streaming) < publication_lsn, "the requests took longer than the delay"
 
     # The replica replays the publication after the delay.
@@ -329,6 +331,7 @@ def test_the_release_instant_is_atomic_per_reader_while_the_replica_lags(
     for url in URLS:
         assert old[url][2] != new[url][2], f"{url}: the publication changed nothing?"
     assert old_pinned == old_uncached
+    assert waited is False
 
     # Which database answered: the primary while the replica lagged (the replica was only
     # asked its replay position), the replica for the old generation and once replayed.
