@@ -67,8 +67,9 @@ _pinned: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def generation() -> str:
-    """The current generation token (made, with one SQL query, when there is none); in a
-    block of ``generation_pinned``, the token pinned there."""
+    """The current generation token (made, with one SQL query on the primary, two with
+    replicas, when there is none); in a block of ``generation_pinned``, the token pinned
+    there."""
     pinned = _pinned.get()
     if pinned is not None:
         return pinned
