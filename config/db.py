@@ -19,8 +19,9 @@ from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
-from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+from config.replicas import read_connection
 
 
 class PreparedCursor(psycopg.Cursor):
@@ -42,13 +43,15 @@ class PreparedDebugWrapper(CursorDebugWrapper):
 
 @contextmanager
 def prepared_cursor():
-    """A cursor of the default connection whose statements PostgreSQL prepares once per
-    connection and statement text (with the parameters bound on the server); Django's
-    own cursor when ``settings.DATABASE_PREPARED_STATEMENTS`` is off.
+    """A cursor whose statements PostgreSQL prepares once per connection and statement
+    text (with the parameters bound on the server); Django's own cursor when
+    ``settings.DATABASE_PREPARED_STATEMENTS`` is off. On the connection of the request's
+    reads (``config.replicas.read_connection``: the primary outside a public read).
 
     It is wrapped as Django wraps its cursors, so the statements are counted and logged
     (``django_assert_num_queries``, ``connection.queries``) and database errors are
     Django's."""
+    connection = read_connection()
     if not settings.DATABASE_PREPARED_STATEMENTS:
         with connection.cursor() as cursor:
             yield cursor

@@ -10,6 +10,10 @@ and Celery beat (the last run of ``publish-due-releases``, recorded by the job: 
 that beat schedules and a worker runs what it schedules, which a scheduled release needs).
 The two timestamps live in Redis: with Redis down they cannot be read, and Redis is
 reported down anyway. Nothing in the answer names a host or holds an error's text.
+
+With read replicas, ``replicas`` reports each one (by its alias: how far behind the
+primary it is, or that it does not answer, ``config.replicas.replicas_report``). A replica
+down does not make the node unready: its reads go to the primary.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from redis.exceptions import RedisError
+
+from config.replicas import replica_aliases, replicas_report
 
 WORKER_KEY = "angka:health:worker"
 BEAT_KEY = "angka:health:publish-due-releases"
@@ -84,7 +90,10 @@ def readiness() -> dict[str, Any]:
     )
     checks["beat"] = timestamp_check(BEAT_KEY, settings.ANGKA_READY_BEAT_MAX_AGE, redis_ok=redis_ok)
     ready = all(check["status"] == "ok" for check in checks.values())
-    return {"status": "ok" if ready else "unavailable", "checks": checks}
+    report: dict[str, Any] = {"status": "ok" if ready else "unavailable", "checks": checks}
+    if replica_aliases():
+        report["replicas"] = replicas_report()
+    return report
 
 
 def readyz(request: HttpRequest) -> JsonResponse:

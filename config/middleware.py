@@ -1,6 +1,7 @@
 """Requests refused before any view sees them: TRACE and CONNECT, which no part of the
-site answers (405), and requests carrying control characters (400); and the answer to a
-request the database failed under (503).
+site answers (405), and requests carrying control characters (400); the answer to a
+request the database failed under (503); and the database a public read is answered from
+(``ReadReplicaMiddleware``, the rule in config/replicas.py).
 
 A NUL byte cannot be stored in or compared with a PostgreSQL text value: passed on to a
 query it raises a database error, and every view that looks a parameter or a path part
@@ -21,8 +22,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import (
     HttpRequest,
@@ -32,6 +35,9 @@ from django.http import (
     JsonResponse,
 )
 from django.views import defaults
+
+from config.replicas import RequestReads, replica_aliases
+from stats.events import generation_current, generation_pinned
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +107,58 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(error, DATABASE_UNAVAILABLE):
         return database_unavailable(request, error)
     return defaults.server_error(request)
+
+
+# Never public reads: the admin, and the health checks (the primary's state, no Redis).
+PRIMARY_PATHS = ("/admin/", "/healthz", "/readyz")
+
+
+def _unrouted_paths() -> tuple[str, ...]:
+    # Static files (whitenoise) read no database at all.
+    return (*PRIMARY_PATHS, "/" + settings.STATIC_URL.lstrip("/"))
+
+
+def public_read(request: HttpRequest) -> bool:
+    """A request a replica may answer: an anonymous GET or HEAD of the public site, the
+    API, SDMX or the open-data files. A session (staff) and every other method work on
+    the primary."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.path_info.startswith(_unrouted_paths())
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+class ReadReplicaMiddleware:
+    """Pins a public read to the current cache generation and sends its reads to a replica
+    that has replayed the generation's WAL position, else to the primary (the database is
+    chosen at the first read, ``config.replicas.RequestReads``). A streamed body is read
+    under the same generation, from the same database. Without replicas it does nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not replica_aliases() or not public_read(request):
+            return self.get_response(request)
+        current = generation_current()
+        reads = RequestReads(lsn=current.lsn)
+        with generation_pinned(current.token), reads.active():
+            response = self.get_response(request)
+        if response.streaming:
+            response.streaming_content = streamed_under(
+                response.streaming_content, token=current.token, reads=reads
+            )
+        return response
+
+
+def streamed_under(content: Iterable[bytes], *, token: str, reads: RequestReads) -> Iterator[bytes]:
+    """``content``, each chunk made under the request's generation and database (the
+    server iterates it after the middleware has returned)."""
+    chunks = iter(content)
+    while True:
+        with generation_pinned(token), reads.active():
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk

@@ -9,6 +9,7 @@ with both set, the same code runs on the external services (CI, production).
 import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
@@ -78,6 +79,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Before anything reads the request: TRACE/CONNECT, and a NUL byte must not reach a query.
     "config.middleware.RequestGuardMiddleware",
+    # Public reads: their cache generation, and a replica that has replayed it (else the
+    # primary) for their database (config/replicas.py). Before the API's response cache.
+    "config.middleware.ReadReplicaMiddleware",
     "stats.api.middleware.ApiCorsMiddleware",
     # Serves the API's cached answers (stats.api.cache) before sessions and authentication.
     "stats.api.middleware.ApiResponseCacheMiddleware",
@@ -116,25 +120,55 @@ if not DATABASE_URL:
         "DATABASE_URL must be set (PostgreSQL); `python -m config.services COMMAND` runs "
         "COMMAND with a project-local PostgreSQL when there is none"
     )
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-# A persistent connection is checked before a request uses it, so after a database restart
-# only the requests in flight fail (503, config.middleware), not the next one per thread.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured(
-        f"DATABASE_URL must name a PostgreSQL database, not {DATABASE_URL!r}"
-    )
-# ISO dates and timestamps whatever the server's default: SQL that formats JSON and CSV
-# text writes ``date::text`` (YYYY-MM-DD), a few times cheaper than to_char().
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c DateStyle=ISO"
 # The read API's page statement prepared once per connection (config/db.py); off behind
 # a pooler in transaction mode.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
-if DATABASE_PREPARED_STATEMENTS:
-    # psycopg prepares nothing while this is None (Django's default). Django's cursors
-    # bind on the client and never prepare, whatever it is; this high a threshold means
-    # that only statements executed with prepare=True (config.db.PreparedCursor) are.
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
+
+
+def database_settings(url: str, name: str = "DATABASE_URL") -> dict[str, Any]:
+    """Django's settings of a PostgreSQL database at ``url`` (the primary's and each
+    replica's alike)."""
+    database: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{name} must name a PostgreSQL database, not {url!r}")
+    # A persistent connection is checked before a request uses it, so after a database
+    # restart only the requests in flight fail (503, config.middleware), not the next one
+    # per thread.
+    database["CONN_HEALTH_CHECKS"] = True
+    # ISO dates and timestamps whatever the server's default: SQL that formats JSON and
+    # CSV text writes ``date::text`` (YYYY-MM-DD), a few times cheaper than to_char().
+    database.setdefault("OPTIONS", {})["options"] = "-c DateStyle=ISO"
+    if DATABASE_PREPARED_STATEMENTS:
+        # psycopg prepares nothing while this is None (Django's default). Django's cursors
+        # bind on the client and never prepare, whatever it is; this high a threshold
+        # means that only statements executed with prepare=True (config.db.PreparedCursor)
+        # are.
+        database["OPTIONS"]["prepare_threshold"] = 2**31 - 1
+    return database
+
+
+def replica_settings(url: str) -> dict[str, Any]:
+    """A read replica's settings: the primary's, a short connect timeout (a replica that
+    does not answer is left out, config/replicas.py, and must not hold a request long),
+    and, in tests, the primary's test database (no second one is made)."""
+    database = database_settings(url, "DATABASE_REPLICA_URLS")
+    database["OPTIONS"].setdefault("connect_timeout", 2)
+    database["TEST"] = {"MIRROR": "default"}
+    return database
+
+
+DATABASES = {"default": database_settings(DATABASE_URL)}
+# Streaming replicas of the primary for public reads (config/replicas.py), comma-separated
+# URLs; none: everything on the primary.
+ANGKA_REPLICA_ALIASES: list[str] = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), start=1):
+    DATABASES[f"replica{_number}"] = replica_settings(_url)
+    ANGKA_REPLICA_ALIASES.append(f"replica{_number}")
+DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
+# Seconds a replica behind the position a request needs is not asked again (it answers
+# from the primary meanwhile); seconds a replica that did not answer is left out.
+ANGKA_REPLICA_CHECK_SECONDS = float(os.environ.get("DATABASE_REPLICA_CHECK_SECONDS", "0.2"))
+ANGKA_REPLICA_RETRY_SECONDS = float(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The database role the application's statements run as: it may read and write rows but
 # owns no table, so it cannot disable the guard triggers, truncate, or change the schema.

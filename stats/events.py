@@ -19,6 +19,12 @@ last publication instant). Reading it costs one cache read, no SQL. It is replac
 - at the latest after ``API_MAX_AGE`` seconds (what a proxy may keep anyway), which
   bounds what an edit made outside these ways (SQL, the shell) can leave stale.
 
+With read replicas (``config.replicas``), a generation also records the primary's WAL
+position when it began (``generation_current``): a request reads under one generation
+(``generation_pinned``, for the whole request: ``config.middleware.ReadReplicaMiddleware``)
+and a replica answers it only if it has replayed that position, so nothing filed or
+labelled under a generation is built from data older than the commit that began it.
+
 Work that follows a change of public data subscribes to the event
 (``public_data_changed_subscribe``): it runs once the change is committed, as the bulk
 download's rebuild request does (``stats.opendata.bulk``, subscribed in
@@ -27,14 +33,19 @@ download's rebuild request does (``stats.opendata.bulk``, subscribed in
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+
+from config.replicas import primary_reads, primary_wal_lsn, replica_aliases
 
 from .selectors import next_publication_at
 
@@ -43,30 +54,69 @@ logger = logging.getLogger(__name__)
 GENERATION_KEY = "angka-generation"
 
 
+class Generation(NamedTuple):
+    token: str
+    # The primary's WAL position (bytes) when the generation began; None without replicas
+    # (or unknown: the primary answers).
+    lsn: int | None
+
+
+_pinned: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "angka_generation_pinned", default=None
+)
+
+
 def generation() -> str:
-    """The current generation token (made, with one SQL query, when there is none)."""
+    """The current generation token (made, with one SQL query on the primary, two with
+    replicas, when there is none); in a block of ``generation_pinned``, the token pinned
+    there."""
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned
+    return generation_current().token
+
+
+def generation_current() -> Generation:
+    """The current generation and the WAL position it began at."""
     entry = cache.get(GENERATION_KEY)
     if entry is not None:
-        token, until = entry
+        token, until, *rest = entry
         if until is None or time.time() < until:
-            return token
+            return Generation(token, rest[0] if rest else None)
         cache.delete(GENERATION_KEY)
     return _generation_new()
 
 
-def _generation_new() -> str:
+@contextmanager
+def generation_pinned(token: str) -> Iterator[None]:
+    """``generation()`` is ``token`` in the block: a request reads under one generation,
+    even when the current one ends while it runs."""
+    reset = _pinned.set(token)
+    try:
+        yield
+    finally:
+        _pinned.reset(reset)
+
+
+def _generation_new() -> Generation:
     now = time.time()
     seconds = max(1, settings.ANGKA_API_MAX_AGE)
     until = None
-    upcoming = next_publication_at()
+    # From the primary: a replica behind would not know a release scheduled a moment ago,
+    # nor can it tell the primary's position.
+    with primary_reads():
+        upcoming = next_publication_at()
+        lsn = primary_wal_lsn() if replica_aliases() else None
     if upcoming is not None:
         until = upcoming.timestamp()
         seconds = max(1, min(seconds, int(until - now) + 1))
     token = uuid.uuid4().hex
-    if cache.add(GENERATION_KEY, (token, until), seconds):
-        return token
+    if cache.add(GENERATION_KEY, (token, until, lsn), seconds):
+        return Generation(token, lsn)
     entry = cache.get(GENERATION_KEY)
-    return entry[0] if entry is not None else token
+    if entry is None:
+        return Generation(token, lsn)
+    return Generation(entry[0], entry[2] if len(entry) > 2 else None)
 
 
 def public_data_changed() -> None:

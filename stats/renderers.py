@@ -17,9 +17,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
+
+from config.replicas import read_connection
 
 CSV_MEDIA_TYPE = "text/csv"
 # A spreadsheet reads a cell that begins with one of these as a formula. A text cell that
@@ -94,7 +96,7 @@ def _csv_response(chunks: Iterable[bytes], filename: str) -> StreamingHttpRespon
     # The connection is checked (CONN_HEALTH_CHECKS) before the 200 is promised: one the
     # database dropped while idle is replaced here, not found dead inside the stream's
     # transaction, where the server could only answer with a 500 or a cut download.
-    connection.close_if_health_check_failed()
+    read_connection().close_if_health_check_failed()
     response = StreamingHttpResponse(chunks, content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
@@ -112,14 +114,15 @@ def lines_csv_chunks(
     """The header and the lines that ``sql`` gives (one text column: a whole CSV line,
     CRLF included), in chunks of ``ROWS_PER_CHUNK`` lines as ``csv_chunks`` sends them.
 
-    The query runs on a server-side cursor in one transaction (so rows are read as they
-    are sent, never all at once), fetching ``FETCH_CHUNKS`` chunks at a time; its session
-    time zone is ``time_zone``, so instants can be formatted in local time. One text
-    value per line keeps the Python side to a join per chunk, where COPY's rows come
-    from psycopg one read at a time.
+    The query runs on a server-side cursor in one transaction on the database of the
+    request's reads (so rows are read as they are sent, never all at once), fetching
+    ``FETCH_CHUNKS`` chunks at a time; its session time zone is ``time_zone``, so
+    instants can be formatted in local time. One text value per line keeps the Python
+    side to a join per chunk, where COPY's rows come from psycopg one read at a time.
     """
     head = csv_header_bytes(header)
-    with transaction.atomic():
+    connection = read_connection()
+    with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
@@ -154,7 +157,8 @@ def series_csv_chunks(
     escaping). Same transaction and time zone as ``lines_csv_chunks``.
     """
     head = csv_header_bytes(header)
-    with transaction.atomic(), connection.cursor() as cursor:
+    connection = read_connection()
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(
             "SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [time_zone]
         )
