@@ -22,7 +22,9 @@ last publication instant). Reading it costs one cache read, no SQL. It is replac
 Work that follows a change of public data subscribes to the event
 (``public_data_changed_subscribe``): it runs once the change is committed, as the bulk
 download's rebuild request does (``stats.opendata.bulk``, subscribed in
-``StatsConfig.ready``).
+``StatsConfig.ready``), and the HTTP cache's purge (``stats.httpcache``). The raiser may
+say what changed, as the HTTP cache's surrogate keys (an indicator, a release, the
+public lists); a raise that does not say means anything may have changed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -41,20 +44,37 @@ from .selectors import next_publication_at
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "angka-generation"
+# The keys a transaction's raises named so far, on its connection (None: anything).
+PENDING_ATTRIBUTE = "angka_public_data_changed_keys"
 
 
 def generation() -> str:
     """The current generation token (made, with one SQL query, when there is none)."""
+    return generation_state()[0]
+
+
+def generation_state() -> tuple[str, float | None]:
+    """The current generation token and the instant (POSIX time) it ends at, if an
+    instant it depends on (the next scheduled publication) is known: what an HTTP cache
+    may not keep an answer beyond."""
     entry = cache.get(GENERATION_KEY)
     if entry is not None:
         token, until = entry
         if until is None or time.time() < until:
-            return token
+            return token, until
         cache.delete(GENERATION_KEY)
     return _generation_new()
 
 
-def _generation_new() -> str:
+def generation_peek() -> str | None:
+    """The current generation token if there is one; never makes one (no SQL)."""
+    entry = cache.get(GENERATION_KEY)
+    if entry is None or (entry[1] is not None and time.time() >= entry[1]):
+        return None
+    return entry[0]
+
+
+def _generation_new() -> tuple[str, float | None]:
     now = time.time()
     seconds = max(1, settings.ANGKA_API_MAX_AGE)
     until = None
@@ -64,14 +84,26 @@ def _generation_new() -> str:
         seconds = max(1, min(seconds, int(until - now) + 1))
     token = uuid.uuid4().hex
     if cache.add(GENERATION_KEY, (token, until), seconds):
-        return token
+        return token, until
     entry = cache.get(GENERATION_KEY)
-    return entry[0] if entry is not None else token
+    return (entry[0], entry[1]) if entry is not None else (token, until)
 
 
-def public_data_changed() -> None:
+@dataclass(frozen=True)
+class PublicDataChange:
+    """What a committed change touched, as surrogate keys (``stats.httpcache``); None:
+    anything public may have changed."""
+
+    keys: frozenset[str] | None
+
+
+def public_data_changed(*, keys: Iterable[str] | None = None) -> None:
     """Raise the event: start a new generation now and again when the current
     transaction commits.
+
+    ``keys`` say what changed (surrogate keys, ``stats.httpcache``); without them,
+    anything may have. A transaction's raises add up: its subscribers see the keys of
+    them all (or "anything" if one did not say).
 
     A publication saves many rows in one transaction: the after-commit bump is queued
     once per transaction. A cache that cannot be reached is logged, never raised: a
@@ -80,10 +112,17 @@ def public_data_changed() -> None:
     """
     _bump()
     connection = transaction.get_connection()
+    changed = frozenset(keys) if keys is not None else None
     if not connection.in_atomic_block:
         # Committed already (autocommit).
-        _react()
-    elif not any(entry[1] is bump_after_commit for entry in connection.run_on_commit):
+        _react(PublicDataChange(keys=changed))
+        return
+    # Kept on the connection until its commit; keys left by a rolled-back transaction
+    # are purged with the next one's (a purge too many, never one too few).
+    pending = getattr(connection, PENDING_ATTRIBUTE, frozenset())
+    merged = None if pending is None or changed is None else pending | changed
+    setattr(connection, PENDING_ATTRIBUTE, merged)
+    if not any(entry[1] is bump_after_commit for entry in connection.run_on_commit):
         transaction.on_commit(bump_after_commit)
 
 
@@ -91,23 +130,26 @@ def bump_after_commit() -> None:
     """The second bump of ``public_data_changed``, run once its transaction has committed,
     and the subscribers' reactions."""
     _bump()
-    _react()
+    connection = transaction.get_connection()
+    keys = getattr(connection, PENDING_ATTRIBUTE, None)
+    setattr(connection, PENDING_ATTRIBUTE, frozenset())
+    _react(PublicDataChange(keys=keys))
 
 
-_subscribers: list[Callable[[], None]] = []
+_subscribers: list[Callable[[PublicDataChange], None]] = []
 
 
-def public_data_changed_subscribe(reaction: Callable[[], None]) -> None:
-    """Run ``reaction()`` after each committed change of public data (once per
+def public_data_changed_subscribe(reaction: Callable[[PublicDataChange], None]) -> None:
+    """Run ``reaction(change)`` after each committed change of public data (once per
     transaction). It should be quick (enqueue work, do not do it)."""
     if reaction not in _subscribers:
         _subscribers.append(reaction)
 
 
-def _react() -> None:
+def _react(change: PublicDataChange) -> None:
     for reaction in _subscribers:
         try:
-            reaction()
+            reaction(change)
         except Exception:  # a reaction's failure must not fail the publication
             logger.exception("reaction to a change of public data failed: %r", reaction)
 
