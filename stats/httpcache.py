@@ -184,14 +184,17 @@ class HttpCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or request.path_info.startswith(UNCACHED_PREFIXES):
             return self.get_response(request)
-        # Peeked, not made: a request that reads no public data costs no SQL. None (the
-        # generation had just ended) counts as changed below.
+        # Peeked, not made: a request that reads no public data costs no SQL.
         started = generation_peek()
         response = self.get_response(request)
         if not shared_cacheable(response):
             return response
+        # The generation the answer was read under (the API's and the page cache's, read
+        # before their data), else the one at the start; None (it had just ended when
+        # the request began) counts as changed.
+        read_under = getattr(request, "api_generation", None) or started
         token, until = generation_state()
-        if token != started:
+        if token != read_under:
             # Built across a change of public data: it may hold the data before it.
             response["Cache-Control"] = "public, max-age=0"
         elif until is not None:

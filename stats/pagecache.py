@@ -25,8 +25,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 
-from .api.cache import not_modified
-from .events import generation
+from .api.cache import not_modified, request_generation
 
 PAGE_CACHE_SECONDS = getattr(settings, "ANGKA_PAGE_CACHE_SECONDS", 300)
 
@@ -49,7 +48,7 @@ def cached_page(view):
             response = view(request, *args, **kwargs)
             patch_cache_control(response, private=True)
             return response
-        key = page_cache_key(request, generation())
+        key = page_cache_key(request, request_generation(request))
         stored = cache.get(key)
         if stored is not None:
             content, content_type, headers = stored
