@@ -117,12 +117,13 @@ def public_data_changed(*, keys: Iterable[str] | None = None) -> None:
         # Committed already (autocommit).
         _react(PublicDataChange(keys=changed))
         return
-    # Kept on the connection until its commit; keys left by a rolled-back transaction
-    # are purged with the next one's (a purge too many, never one too few).
-    pending = getattr(connection, PENDING_ATTRIBUTE, frozenset())
+    # Kept on the connection until its commit. Without the after-commit step queued in
+    # this transaction, what is kept is a rolled-back transaction's: dropped.
+    queued = any(entry[1] is bump_after_commit for entry in connection.run_on_commit)
+    pending = getattr(connection, PENDING_ATTRIBUTE, frozenset()) if queued else frozenset()
     merged = None if pending is None or changed is None else pending | changed
     setattr(connection, PENDING_ATTRIBUTE, merged)
-    if not any(entry[1] is bump_after_commit for entry in connection.run_on_commit):
+    if not queued:
         transaction.on_commit(bump_after_commit)
 
 
