@@ -120,7 +120,9 @@ def public_data_changed(*, keys: Iterable[str] | None = None) -> None:
     # Kept on the connection until its commit. Without the after-commit step queued in
     # this transaction, what is kept is a rolled-back transaction's: dropped.
     queued = any(entry[1] is bump_after_commit for entry in connection.run_on_commit)
-    pending = getattr(connection, PENDING_ATTRIBUTE, frozenset()) if queued else frozenset()
+    pending: frozenset[str] | None = (
+        getattr(connection, PENDING_ATTRIBUTE, frozenset()) if queued else frozenset()
+    )
     merged = None if pending is None or changed is None else pending | changed
     setattr(connection, PENDING_ATTRIBUTE, merged)
     if not queued:
