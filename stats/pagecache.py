@@ -75,6 +75,11 @@ def cached_page(view):
             cache.set(
                 key, (response.content, response["Content-Type"], headers), PAGE_CACHE_SECONDS
             )
+            if not_modified(request, headers["ETag"], None):
+                # Rendered again (a new generation), the same bytes: the copy is current.
+                response = HttpResponseNotModified()
+                for name, value in headers.items():
+                    response[name] = value
             response["X-Page-Cache"] = "miss"
         return response
 

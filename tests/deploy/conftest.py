@@ -73,9 +73,17 @@ class Origin:
 
     def requests_for(self, path: str) -> int:
         """How many requests for exactly ``path`` (with its query) the origin answered."""
+        return len(self.statuses_for(path))
+
+    def statuses_for(self, path: str) -> list[int]:
+        """The statuses of the origin's answers to ``path`` (with its query), in order."""
         time.sleep(0.5)  # gunicorn logs a request after its answer is sent
-        pattern = re.compile(rf'"(GET|HEAD) {re.escape(path)} HTTP/1\.[01]"')
-        return sum(1 for line in self.access_log.read_text().splitlines() if pattern.search(line))
+        pattern = re.compile(rf'"(GET|HEAD) {re.escape(path)} HTTP/1\.[01]" (\d{{3}}) ')
+        return [
+            int(found.group(2))
+            for line in self.access_log.read_text().splitlines()
+            if (found := pattern.search(line))
+        ]
 
 
 @pytest.fixture(scope="module")

@@ -189,6 +189,19 @@ def test_a_lost_purge_leaves_an_answer_behind_by_at_most_max_age_and_grace(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", [API, "/id/"])
+def test_an_expired_answer_is_revalidated_with_its_etag(published, varnish, origin, path):
+    before = origin.statuses_for(path)
+    first = varnish.get(path)
+    max_age = int(re.search(r"max-age=(\d+)", first.headers["cache-control"]).group(1))
+    time.sleep(max_age + 1)
+    again = varnish.get(path)  # stale within the grace; refetched in the background
+    assert again.body == first.body
+    # Nothing was published: the origin confirmed the copy (304), it did not resend it.
+    assert origin.statuses_for(path)[len(before) :] == [200, 304]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_admin_and_visitors_with_a_session_or_csrf_cookie_are_never_cached(
     published, varnish, origin
 ):

@@ -63,6 +63,14 @@ def test_a_page_is_public_with_an_etag_of_its_body_and_answers_304_to_it(client,
     assert second["ETag"] == first["ETag"]
 
 
+def test_a_page_rendered_again_to_the_same_bytes_answers_304_to_its_etag(client, published):
+    first = client.get("/id/")
+    cache.delete(GENERATION_KEY)  # a new generation: the page is rendered again
+    again = client.get("/id/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again["X-Page-Cache"] == "miss"
+
+
 def test_a_signed_in_visitor_s_page_is_private_and_carries_no_keys(staff_client, published):
     response = staff_client.get("/id/")
     assert "private" in response["Cache-Control"]
