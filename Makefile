@@ -15,7 +15,7 @@ MYPY := $(BIN)/mypy stats publications
 # The accessibility checker the browser tests inject (tests/browser/test_phone.py).
 AXE_CORE := 4.11.0
 
-.PHONY: help venv install install-test install-browser run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages bench-load bench-compare clean
+.PHONY: help venv install install-test install-browser install-varnish run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages bench-load bench-compare clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,7 +47,13 @@ install-browser: ## Install Debian's chromium and axe-core (npm, into node_modul
 		npm install --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_CORE); \
 	fi
 
-test: install-test install-browser ## ruff, mypy, makemigrations --check and the whole test suite
+install-varnish: ## Install Debian's Varnish and its modules (xkey) for the HTTP cache tests (tests/deploy)
+	@if [ ! -x /usr/sbin/varnishd ] || [ ! -e /usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so ]; then \
+		echo "Installing varnish and varnish-modules (Debian packages) for the HTTP cache tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules; \
+	fi
+
+test: install-test install-browser install-varnish ## ruff, mypy, makemigrations --check and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(WITH_SERVICES) --redis-db 1 bash -c '$(MYPY) && $(MANAGE) makemigrations --check --dry-run \

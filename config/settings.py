@@ -82,6 +82,9 @@ MIDDLEWARE = [
     # Public reads: their cache generation, and a replica that has replayed it (else the
     # primary) for their database (config/replicas.py). Before the API's response cache.
     "config.middleware.ReadReplicaMiddleware",
+    # Surrogate keys and a max-age within the data generation for the HTTP cache in front,
+    # on the answers served below, the API's cached ones included (stats.httpcache).
+    "stats.httpcache.HttpCacheMiddleware",
     "stats.api.middleware.ApiCorsMiddleware",
     # Serves the API's cached answers (stats.api.cache) before sessions and authentication.
     "stats.api.middleware.ApiResponseCacheMiddleware",
@@ -298,6 +301,18 @@ ANGKA_API_MAX_AGE = int(os.environ.get("API_MAX_AGE", "60"))
 # Seconds a rendered API response stays in the cache (keyed by its ETag, so a publication
 # makes a new key and never serves the old one).
 ANGKA_API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "600"))
+# The HTTP caches in front (Varnish, deploy/varnish/angka.vcl): where a change of public
+# data sends its purge (comma-separated URLs, e.g. http://127.0.0.1:6081/; empty: none),
+# how long one attempt may take, and after how many seconds it is sent once more (an
+# answer in flight during the first purge; 0: never). stats.httpcache.
+HTTP_CACHE_PURGE_URLS = [
+    url.strip() for url in os.environ.get("HTTP_CACHE_PURGE_URLS", "").split(",") if url.strip()
+]
+HTTP_CACHE_PURGE_TIMEOUT = float(os.environ.get("HTTP_CACHE_PURGE_TIMEOUT", "2"))
+HTTP_CACHE_PURGE_REPEAT_SECONDS = int(os.environ.get("HTTP_CACHE_PURGE_REPEAT_SECONDS", "5"))
+# With read replicas, the purge waits (at most this long) until they have replayed the
+# change, so that the misses it causes are answered by replicas, not all by the primary.
+HTTP_CACHE_PURGE_REPLICA_WAIT = float(os.environ.get("HTTP_CACHE_PURGE_REPLICA_WAIT", "2"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "angka API",
     "DESCRIPTION": (

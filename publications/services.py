@@ -26,6 +26,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from stats.derived import RevisionOrderError, derived_precompute
 from stats.events import public_data_changed
+from stats.httpcache import KEY_PUBLIC, indicator_key, news_key, release_key
 from stats.models import Observation
 from stats.services import ImportRefused, ImportReport, observations_import, observations_publish
 
@@ -139,8 +140,9 @@ def _audit(
     reason: str = "",
     changes: dict | None = None,
 ) -> AuditEntry:
-    # Every change of state the public may see is audited here: one event for them all.
-    public_data_changed()
+    # Every change of state the public may see is audited here: one event for them all,
+    # naming what it may show for the HTTP cache's purge.
+    public_data_changed(keys=_changed_keys(release=release, news_release=news_release))
     return AuditEntry.objects.create(
         release=release,
         news_release=news_release,
@@ -152,6 +154,29 @@ def _audit(
         reason=reason,
         changes=changes or {},
     )
+
+
+def _changed_keys(*, release: Release | None, news_release: NewsRelease | None) -> set[str]:
+    """The surrogate keys (``stats.httpcache``) of what a change of ``release`` or
+    ``news_release`` may show: the public lists and calendar, the release, its news
+    releases and every indicator it has values of (derived ones included)."""
+    keys = {KEY_PUBLIC}
+    if news_release is not None:
+        keys.add(news_key(news_release.slug))
+        if release is None and news_release.release_id is not None:
+            release = Release.objects.get(pk=news_release.release_id)
+    if release is not None:
+        keys.add(release_key(release.slug))
+        news = NewsRelease.objects.filter(release=release).values_list("slug", flat=True)
+        keys.update(news_key(slug) for slug in news)
+        codes = (
+            Observation.objects.filter(release=release)
+            .order_by()
+            .values_list("series__indicator__code", flat=True)
+            .distinct()
+        )
+        keys.update(indicator_key(code) for code in codes)
+    return keys
 
 
 def _move(

@@ -9,12 +9,15 @@ class StatsConfig(AppConfig):
 
     def ready(self):
         # The task's name known in every process (web and shell too, not only a worker),
-        # and the bulk download rebuilt after each change of public data.
+        # and the bulk download rebuilt and the HTTP caches purged after each change of
+        # public data.
         from . import tasks  # noqa: F401
         from .events import public_data_changed_subscribe
+        from .httpcache import http_cache_purge_on_change
         from .opendata.bulk import bulk_rebuild_request
 
         public_data_changed_subscribe(bulk_rebuild_request)
+        public_data_changed_subscribe(http_cache_purge_on_change)
 
         from config.dbrole import role_set
 

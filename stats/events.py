@@ -28,7 +28,9 @@ labelled under a generation is built from data older than the commit that began 
 Work that follows a change of public data subscribes to the event
 (``public_data_changed_subscribe``): it runs once the change is committed, as the bulk
 download's rebuild request does (``stats.opendata.bulk``, subscribed in
-``StatsConfig.ready``).
+``StatsConfig.ready``), and the HTTP cache's purge (``stats.httpcache``). The raiser may
+say what changed, as the HTTP cache's surrogate keys (an indicator, a release, the
+public lists); a raise that does not say means anything may have changed.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
@@ -52,6 +55,8 @@ from .selectors import next_publication_at
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "angka-generation"
+# The keys a transaction's raises named so far, on its connection (None: anything).
+PENDING_ATTRIBUTE = "angka_public_data_changed_keys"
 
 
 class Generation(NamedTuple):
@@ -59,6 +64,8 @@ class Generation(NamedTuple):
     # The primary's WAL position (bytes) when the generation began; None without replicas
     # (or unknown: the primary answers).
     lsn: int | None
+    # The instant (POSIX time) it ends at, if known (the next scheduled publication).
+    until: float | None = None
 
 
 _pinned: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -76,13 +83,21 @@ def generation() -> str:
     return generation_current().token
 
 
+def generation_state() -> tuple[str, float | None]:
+    """The current generation token and the instant (POSIX time) it ends at, if an
+    instant it depends on (the next scheduled publication) is known: what an HTTP cache
+    may not keep an answer beyond."""
+    current = generation_current()
+    return current.token, current.until
+
+
 def generation_current() -> Generation:
-    """The current generation and the WAL position it began at."""
+    """The current generation, the WAL position it began at and when it ends."""
     entry = cache.get(GENERATION_KEY)
     if entry is not None:
         token, until, *rest = entry
         if until is None or time.time() < until:
-            return Generation(token, rest[0] if rest else None)
+            return Generation(token, rest[0] if rest else None, until)
         cache.delete(GENERATION_KEY)
     return _generation_new()
 
@@ -96,6 +111,14 @@ def generation_pinned(token: str) -> Iterator[None]:
         yield
     finally:
         _pinned.reset(reset)
+
+
+def generation_peek() -> str | None:
+    """The current generation token if there is one; never makes one (no SQL)."""
+    entry = cache.get(GENERATION_KEY)
+    if entry is None or (entry[1] is not None and time.time() >= entry[1]):
+        return None
+    return entry[0]
 
 
 def _generation_new() -> Generation:
@@ -112,16 +135,28 @@ def _generation_new() -> Generation:
         seconds = max(1, min(seconds, int(until - now) + 1))
     token = uuid.uuid4().hex
     if cache.add(GENERATION_KEY, (token, until, lsn), seconds):
-        return Generation(token, lsn)
+        return Generation(token, lsn, until)
     entry = cache.get(GENERATION_KEY)
     if entry is None:
-        return Generation(token, lsn)
-    return Generation(entry[0], entry[2] if len(entry) > 2 else None)
+        return Generation(token, lsn, until)
+    return Generation(entry[0], entry[2] if len(entry) > 2 else None, entry[1])
 
 
-def public_data_changed() -> None:
+@dataclass(frozen=True)
+class PublicDataChange:
+    """What a committed change touched, as surrogate keys (``stats.httpcache``); None:
+    anything public may have changed."""
+
+    keys: frozenset[str] | None
+
+
+def public_data_changed(*, keys: Iterable[str] | None = None) -> None:
     """Raise the event: start a new generation now and again when the current
     transaction commits.
+
+    ``keys`` say what changed (surrogate keys, ``stats.httpcache``); without them,
+    anything may have. A transaction's raises add up: its subscribers see the keys of
+    them all (or "anything" if one did not say).
 
     A publication saves many rows in one transaction: the after-commit bump is queued
     once per transaction. A cache that cannot be reached is logged, never raised: a
@@ -130,10 +165,20 @@ def public_data_changed() -> None:
     """
     _bump()
     connection = transaction.get_connection()
+    changed = frozenset(keys) if keys is not None else None
     if not connection.in_atomic_block:
         # Committed already (autocommit).
-        _react()
-    elif not any(entry[1] is bump_after_commit for entry in connection.run_on_commit):
+        _react(PublicDataChange(keys=changed))
+        return
+    # Kept on the connection until its commit. Without the after-commit step queued in
+    # this transaction, what is kept is a rolled-back transaction's: dropped.
+    queued = any(entry[1] is bump_after_commit for entry in connection.run_on_commit)
+    pending: frozenset[str] | None = (
+        getattr(connection, PENDING_ATTRIBUTE, frozenset()) if queued else frozenset()
+    )
+    merged = None if pending is None or changed is None else pending | changed
+    setattr(connection, PENDING_ATTRIBUTE, merged)
+    if not queued:
         transaction.on_commit(bump_after_commit)
 
 
@@ -141,23 +186,26 @@ def bump_after_commit() -> None:
     """The second bump of ``public_data_changed``, run once its transaction has committed,
     and the subscribers' reactions."""
     _bump()
-    _react()
+    connection = transaction.get_connection()
+    keys = getattr(connection, PENDING_ATTRIBUTE, None)
+    setattr(connection, PENDING_ATTRIBUTE, frozenset())
+    _react(PublicDataChange(keys=keys))
 
 
-_subscribers: list[Callable[[], None]] = []
+_subscribers: list[Callable[[PublicDataChange], None]] = []
 
 
-def public_data_changed_subscribe(reaction: Callable[[], None]) -> None:
-    """Run ``reaction()`` after each committed change of public data (once per
+def public_data_changed_subscribe(reaction: Callable[[PublicDataChange], None]) -> None:
+    """Run ``reaction(change)`` after each committed change of public data (once per
     transaction). It should be quick (enqueue work, do not do it)."""
     if reaction not in _subscribers:
         _subscribers.append(reaction)
 
 
-def _react() -> None:
+def _react(change: PublicDataChange) -> None:
     for reaction in _subscribers:
         try:
-            reaction()
+            reaction(change)
         except Exception:  # a reaction's failure must not fail the publication
             logger.exception("reaction to a change of public data failed: %r", reaction)
 

@@ -15,6 +15,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
+from . import httpcache
 from .opendata import bulk
 
 logger = logging.getLogger(__name__)
@@ -62,3 +63,25 @@ def opendata_bulk_build() -> str:
             return "another build is running"
         record = bulk.bulk_build()
     return record.etag
+
+
+class HttpCachePurgeFailed(Exception):
+    """A cache did not take a purge (unreachable, refused): retried with backoff."""
+
+
+@shared_task(
+    name=httpcache.PURGE_TASK,
+    acks_late=True,
+    autoretry_for=(HttpCachePurgeFailed,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=False,
+    max_retries=12,
+    ignore_result=True,
+)
+def http_cache_purge(url: str, keys: list[str]) -> None:
+    """Purge ``keys`` from the cache at ``url`` (``httpcache.http_cache_purge``); the
+    delay doubles from 2 s to 5 min between attempts, about half an hour in all: a cache
+    down longer restarts empty, and needs no purge."""
+    if httpcache.http_cache_purge(keys=keys, urls=[url]):
+        raise HttpCachePurgeFailed(url)

@@ -37,6 +37,7 @@ from django.utils import timezone, translation
 
 from stats.api.rows import ObservationRows
 from stats.api.statements import csv_lines_sql
+from stats.events import PublicDataChange
 from stats.filtersets import CatalogueLookups
 from stats.models import Indicator, Series
 from stats.renderers import series_csv_chunks
@@ -187,9 +188,12 @@ def _bulk_prune(kept: int = 2) -> None:
         old.delete()
 
 
-def bulk_rebuild_request() -> None:
+def bulk_rebuild_request(change: PublicDataChange | None = None) -> None:
     """Ask the worker for a rebuild in a few seconds; requests made meanwhile are the
-    same one. A broker outage is logged, never raised (the download view asks again)."""
+    same one. A broker outage is logged, never raised (the download view asks again).
+
+    ``change`` (the event's, ``stats.events``) does not narrow it: the download holds
+    every public series."""
     try:
         if not cache.add(BULK_QUEUED_KEY, 1, timeout=BULK_DEBOUNCE_SECONDS * 12):
             return
