@@ -64,6 +64,7 @@ class CodeRef:
     code: str
     name_id: str
     name_en: str
+    alt_code: str = ""
 
 
 class CatalogueLookups:
@@ -97,7 +98,19 @@ class CatalogueLookups:
     def codes(self) -> dict[tuple[str, str], CodeRef]:
         return {
             (row[1], row[2]): CodeRef(*row)
-            for row in codes_public().values_list("id", "codelist_id", "code", "name_id", "name_en")
+            for row in codes_public().values_list(
+                "id", "codelist_id", "code", "name_id", "name_en", "alt_code"
+            )
+        }
+
+    @cached_property
+    def code_aliases(self) -> dict[tuple[str, str], str]:
+        """(code list, alternative code in upper case) -> its code: the other identifier
+        of a public code (a province's ISO 3166-2 code, ``ID-JB`` -> ``32``)."""
+        return {
+            (ref.codelist_id, ref.alt_code.upper()): ref.code
+            for ref in self.codes.values()
+            if ref.alt_code
         }
 
     @cached_property
@@ -375,6 +388,11 @@ class IndicatorFilter(ListFilter):
 class DimensionFilter(ListFilter):
     """Codes of one code list (``region=31,32``): series having any of them.
 
+    A code is given as itself (``32``, exact) or as its alternative code in any case
+    (``ID-JB``, ``id-jb``: a province's ISO 3166-2 code); ``canonical`` turns either into
+    the code, the one place that does (the API's filters, the indicator page and the
+    SDMX keys all ask it).
+
     Matched on the series' key (``Series.dimensions``, one code per code list, kept with
     its ``SeriesCode`` rows): a condition on the series row itself, so any number of
     dimension filters costs no sub-query and little planning.
@@ -387,14 +405,38 @@ class DimensionFilter(ListFilter):
     def accepted(self, lookups):
         return [code for codelist_id, code in lookups.codes if codelist_id == self.codelist_id]
 
+    def openapi_schema(self, lookups):
+        codes = list(self.accepted(lookups))
+        if not codes:
+            return super().openapi_schema(lookups)
+        aliases = [
+            any_case_pattern(alias)
+            for codelist_id, alias in lookups.code_aliases
+            if codelist_id == self.codelist_id
+        ]
+        codes_pattern = one_of_pattern(codes)
+        if not aliases:
+            return comma_list_schema(codes_pattern)
+        # Longest first, so that no alternative stops short at a prefix of another.
+        aliases.sort(key=lambda pattern: (-len(pattern), pattern))
+        return comma_list_schema(f"(?:{codes_pattern}|{'|'.join(aliases)})")
+
+    def canonical(self, value: str, lookups: CatalogueLookups) -> str | None:
+        """The public code ``value`` names (the code itself, or its alternative code in any
+        case), or None."""
+        if (self.codelist_id, value) in lookups.codes:
+            return value
+        return lookups.code_aliases.get((self.codelist_id, value.upper()))
+
     def resolve(self, values, lookups):
-        unknown = [code for code in values if (self.codelist_id, code) not in lookups.codes]
+        codes = {value: self.canonical(value, lookups) for value in values}
+        unknown = [value for value, code in codes.items() if code is None]
         if unknown:
             raise forms.ValidationError(
                 f"unknown {self.codelist_id} code {', '.join(unknown)}; "
                 f"see /api/v1/codelists/{self.codelist_id}/"
             )
-        return values
+        return list(dict.fromkeys(code for code in codes.values() if code is not None))
 
     def condition(self, value):
         # field_name: the path to the series' dimensions, e.g. "series__dimensions".

@@ -588,3 +588,190 @@ COMPARISONS = [
         "workers (employed minus civil servants, military and police).",
     ),
 ]
+
+# Search terms: the other words readers type for a thing (synonyms, abbreviations, the
+# other language's word, older names), comma-separated, in Indonesian and in English.
+# The site search (stats.selectors.catalogue_search, indicators_search) finds it by them.
+INDICATOR_SEARCH_TERMS = {
+    "ACTIVE_PARTICIPANTS": (
+        "peserta, anggota, kepesertaan, pekerja terlindungi, tenaga kerja terlindungi",
+        "members, membership, participants, insured workers, covered workers",
+    ),
+    "REGISTERED_PARTICIPANTS": (
+        "peserta, anggota terdaftar, kepesertaan, pendaftaran",
+        "members, membership, enrolled workers, registrations",
+    ),
+    "NEW_PARTICIPANTS_NET": (
+        "peserta baru, tambahan peserta, kenaikan peserta",
+        "new members, net additions, membership growth",
+    ),
+    "COVERAGE_ELIGIBLE": (
+        "cakupan kepesertaan, tingkat kepesertaan, coverage, pekerja layak",
+        "coverage rate, coverage ratio, universal coverage, eligible workers",
+    ),
+    "ELIGIBLE_WORKERS": (
+        "pekerja layak, tenaga kerja, angkatan kerja, ASN, TNI, Polri",
+        "workforce, labour force, labor force, eligible employees",
+    ),
+    "EMPLOYED_POPULATION": (
+        "Sakernas, BPS, tenaga kerja, angkatan kerja, pekerja",
+        "Sakernas, labour force survey, labor force survey, employment, workers",
+    ),
+    "FUNDS_UNDER_MANAGEMENT": (
+        "DJS, dana jaminan sosial, aset kelolaan, dana investasi, AUM",
+        "AUM, assets under management, managed funds, social security fund, dana kelolaan",
+    ),
+    "FUNDS_UNDER_MANAGEMENT_YOY": (
+        "pertumbuhan dana, kenaikan dana kelolaan, yoy, DJS",
+        "fund growth, AUM growth, year on year, yoy",
+    ),
+    "INVESTMENT_YIELD": (
+        "hasil investasi, imbal hasil, return, YOI",
+        "return on investment, investment return, yield",
+    ),
+    "BENEFITS_PAID": (
+        "klaim dibayar, pembayaran klaim, santunan, manfaat",
+        "claims paid, benefit payments, payouts",
+    ),
+    "BENEFICIARIES": (
+        "penerima klaim, ahli waris, penerima santunan",
+        "recipients, claimants, heirs",
+    ),
+    "CLAIM_CASES": (
+        "jumlah klaim, pengajuan klaim, kasus",
+        "claims, number of claims",
+    ),
+    "SCHOLARSHIP_PAID": (
+        "beasiswa pendidikan, bantuan pendidikan anak",
+        "education benefit, scholarships",
+    ),
+    "SCHOLARSHIP_RECIPIENTS": (
+        "anak peserta, penerima beasiswa, pelajar, mahasiswa",
+        "students, children of members",
+    ),
+    "CLAIM_PROCESSING_TIME": (
+        "waktu layanan, kecepatan klaim, JMO, Jamsostek Mobile, SLA",
+        "service time, turnaround time, JMO app, Jamsostek Mobile",
+    ),
+    "BRANCH_CLAIMS_REDUCTION": (
+        "layanan digital, kantor cabang, klaim daring, JMO",
+        "digital services, branch offices, online claims",
+    ),
+    "BPU_PARTICIPANTS_MULTIPLE_3Y": (
+        "tiga kali lipat, kelipatan, pekerja informal, bukan penerima upah",
+        "tripled, informal sector, self-employed",
+    ),
+    "BPU_PARTICIPANTS_CAGR_3Y": (
+        "CAGR, pertumbuhan majemuk, pekerja informal, bukan penerima upah",
+        "CAGR, compound annual growth, informal sector, self-employed",
+    ),
+    "ACTIVE_PARTICIPANTS_YOY": (
+        "pertumbuhan peserta, kenaikan peserta, yoy",
+        "membership growth, year on year, yoy",
+    ),
+    "FUNDS_UNDER_MANAGEMENT_GROWTH": (
+        "pertumbuhan dana, kenaikan dana kelolaan, yoy, DJS",
+        "fund growth, AUM growth, year on year, yoy",
+    ),
+    "ACTIVE_COVERAGE_ELIGIBLE": (
+        "cakupan kepesertaan, tingkat kepesertaan, coverage",
+        "coverage rate, coverage ratio, universal coverage",
+    ),
+    "ACTIVE_PARTICIPANTS_SEGMENT_SHARE": (
+        "porsi segmen, komposisi peserta, proporsi",
+        "share by segment, composition of members, proportion",
+    ),
+    "BENEFITS_PER_BENEFICIARY": (
+        "rata-rata klaim, rata-rata manfaat, manfaat per orang",
+        "average benefit, average claim",
+    ),
+    "SCHOLARSHIP_PER_CHILD": (
+        "rata-rata beasiswa, beasiswa per anak",
+        "average scholarship",
+    ),
+    "ACTIVE_PARTICIPANTS_TARGET_PROGRESS": (
+        "target, capaian, peta jalan 2026, roadmap",
+        "target, roadmap 2026, progress",
+    ),
+    "ACTIVE_PARTICIPANTS_REQUIRED_GROWTH": (
+        "target, peta jalan 2026, roadmap",
+        "target, roadmap 2026, required growth",
+    ),
+    "FUNDS_TARGET_PROGRESS": (
+        "target dana, capaian, peta jalan 2026, roadmap, DJS",
+        "fund target, roadmap 2026, progress",
+    ),
+    "FUNDS_REQUIRED_GROWTH": (
+        "target dana, peta jalan 2026, roadmap, DJS",
+        "fund target, roadmap 2026, required growth",
+    ),
+}
+
+CODELIST_SEARCH_TERMS = {
+    "region": ("provinsi, daerah, propinsi", "province, provinces, area, geography"),
+    "segment": ("segmen, jenis pekerja, kategori peserta", "worker type, member category"),
+    "program": ("program jaminan sosial, jaminan", "programme, scheme, social security program"),
+}
+
+# (code list, code): (Indonesian terms, English terms). Provinces by their BPS code: the
+# abbreviations in everyday use (Jabar, Jatim, DIY, ...) and the English names.
+CODE_SEARCH_TERMS = {
+    ("region", "ID"): ("nasional, seluruh Indonesia, NKRI", "national, whole country, nationwide"),
+    ("region", "11"): ("NAD, Nanggroe Aceh Darussalam", ""),
+    ("region", "12"): ("Sumut", "North Sumatra"),
+    ("region", "13"): ("Sumbar", "West Sumatra"),
+    ("region", "16"): ("Sumsel", "South Sumatra"),
+    ("region", "19"): ("Babel, Bangka Belitung", "Bangka Belitung Islands"),
+    ("region", "21"): ("Kepri", "Riau Islands"),
+    ("region", "31"): ("Jakarta, DKI", "Jakarta, Special Capital Region of Jakarta"),
+    ("region", "32"): ("Jabar", "West Java"),
+    ("region", "33"): ("Jateng", "Central Java"),
+    ("region", "34"): ("DIY, Yogyakarta, Jogja, Jogjakarta, Yogya", "Special Region of Yogyakarta"),
+    ("region", "35"): ("Jatim", "East Java"),
+    ("region", "52"): ("NTB", "West Nusa Tenggara"),
+    ("region", "53"): ("NTT", "East Nusa Tenggara"),
+    ("region", "61"): ("Kalbar", "West Kalimantan, West Borneo"),
+    ("region", "62"): ("Kalteng", "Central Kalimantan, Central Borneo"),
+    ("region", "63"): ("Kalsel", "South Kalimantan, South Borneo"),
+    ("region", "64"): (
+        "Kaltim, IKN, Ibu Kota Nusantara",
+        "East Kalimantan, East Borneo, Nusantara",
+    ),
+    ("region", "65"): ("Kaltara", "North Kalimantan, North Borneo"),
+    ("region", "71"): ("Sulut", "North Sulawesi"),
+    ("region", "72"): ("Sulteng", "Central Sulawesi"),
+    ("region", "73"): ("Sulsel", "South Sulawesi"),
+    ("region", "74"): ("Sultra", "Southeast Sulawesi"),
+    ("region", "76"): ("Sulbar", "West Sulawesi"),
+    ("region", "81"): ("Maluku", "Moluccas"),
+    ("region", "82"): ("Malut", "North Maluku, North Moluccas"),
+    ("region", "91"): ("Pabar", "West Papua"),
+    ("region", "92"): ("PBD", "Southwest Papua"),
+    ("region", "95"): ("Papsel", "South Papua"),
+    ("region", "96"): ("Papteng", "Central Papua"),
+    ("region", "97"): ("Papeg", "Highland Papua"),
+    ("segment", "PU"): (
+        "pekerja formal, karyawan, pekerja penerima upah, buruh",
+        "formal sector, employees, wage workers",
+    ),
+    ("segment", "BPU"): (
+        "pekerja informal, pekerja mandiri, wirausaha, bukan penerima upah",
+        "informal sector, self-employed, non-wage earners",
+    ),
+    ("segment", "JAKON"): ("konstruksi, proyek konstruksi", "construction, construction workers"),
+    ("segment", "PMI"): ("TKI, pekerja migran, buruh migran", "migrant workers, overseas workers"),
+    ("program", "JKK"): (
+        "kecelakaan kerja",
+        "work injury, employment injury, occupational accident",
+    ),
+    ("program", "JKM"): ("kematian, santunan kematian", "death, life insurance, survivors"),
+    ("program", "JHT"): (
+        "hari tua, tabungan hari tua",
+        "old age, provident fund, retirement savings",
+    ),
+    ("program", "JP"): ("pensiun, dana pensiun", "pension, retirement pension"),
+    ("program", "JKP"): (
+        "kehilangan pekerjaan, PHK, pengangguran",
+        "job loss, unemployment insurance, layoff",
+    ),
+}

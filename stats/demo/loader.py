@@ -45,10 +45,21 @@ def figures_2023() -> list[dict[str, str]]:
     return data_read("figures-2023.csv")
 
 
+def _search_terms(terms: tuple[str, str] | None) -> dict[str, str]:
+    search_terms_id, search_terms_en = terms or ("", "")
+    return {"search_terms_id": search_terms_id, "search_terms_en": search_terms_en}
+
+
 def codelists_load() -> None:
     for codelist_id, name_id, name_en, order in catalogue.CODELISTS:
         CodeList.objects.update_or_create(
-            id=codelist_id, defaults={"name_id": name_id, "name_en": name_en, "order": order}
+            id=codelist_id,
+            defaults={
+                "name_id": name_id,
+                "name_en": name_en,
+                "order": order,
+                **_search_terms(catalogue.CODELIST_SEARCH_TERMS.get(codelist_id)),
+            },
         )
     national, _ = Code.objects.update_or_create(
         codelist_id="region",
@@ -59,6 +70,7 @@ def codelists_load() -> None:
             "alt_code": "ID",
             "is_total": True,
             "order": 0,
+            **_search_terms(catalogue.CODE_SEARCH_TERMS.get(("region", "ID"))),
         },
     )
     for order, province in enumerate(data_read("provinces.csv"), start=1):
@@ -71,6 +83,7 @@ def codelists_load() -> None:
                 "alt_code": province["iso_3166_2"],
                 "parent": national,
                 "order": order,
+                **_search_terms(catalogue.CODE_SEARCH_TERMS.get(("region", province["bps_code"]))),
             },
         )
     for codelist_id, codes in (("segment", catalogue.SEGMENTS), ("program", catalogue.PROGRAMS)):
@@ -83,6 +96,7 @@ def codelists_load() -> None:
                     "name_en": name_en,
                     "is_total": is_total,
                     "order": order,
+                    **_search_terms(catalogue.CODE_SEARCH_TERMS.get((codelist_id, code))),
                 },
             )
 
@@ -129,6 +143,7 @@ def indicators_load() -> None:
                 "description_id": description_id,
                 "description_en": description_en,
                 "source": "BPJS Ketenagakerjaan (press reports)",
+                **_search_terms(catalogue.INDICATOR_SEARCH_TERMS.get(code)),
             },
         )
         indicator.dimensions.set(dimensions)
