@@ -45,6 +45,11 @@ from .selectors import (
 PAGE_SIZE = 20
 SEARCH_MIN_LENGTH = 2
 SEARCH_LIMIT = 20
+# What the search page offers to try, by language: an indicator, a place, a code.
+SEARCH_EXAMPLES = {
+    "id": ["dana kelolaan", "peserta", "Jabar", "ID-JB", "JHT"],
+    "en": ["funds under management", "participants", "West Java", "ID-JB", "JHT"],
+}
 
 
 def _language() -> str:
@@ -328,7 +333,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @cached_page
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    context: dict = {"query": query, "searched": False}
+    context: dict = {"query": query, "searched": False, "examples": SEARCH_EXAMPLES[_language()]}
     if query and len(query) < SEARCH_MIN_LENGTH:
         context["error"] = _("q: type at least %(count)d characters") % {"count": SEARCH_MIN_LENGTH}
         return render(request, "publications/search.html", context, status=400)

@@ -32,6 +32,7 @@ from .selectors import (
     codelists_public,
     codes_public,
     indicators_public,
+    indicators_search,
     releases_public_ids,
     topics_public,
 )
@@ -831,9 +832,10 @@ class SeriesFilterSet(StrictFilterSet):
 
 
 class SearchFilter(django_filters.CharFilter):
-    """Every word must appear in a name, description or the code, in either language."""
+    """The indicators the site search finds (``stats.selectors.indicators_search``: code,
+    names, descriptions and search terms, either language, any case and accents), in the
+    list's own order."""
 
-    FIELDS = ("code", "name_id", "name_en", "description_id", "description_en")
     field_class = ParameterField
 
     def openapi_schema(self, lookups):
@@ -847,12 +849,7 @@ class SearchFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        for word in value.split():
-            match = Q()
-            for field in self.FIELDS:
-                match |= Q(**{f"{field}__icontains": word})
-            qs = qs.filter(match)
-        return qs
+        return qs.filter(pk__in=indicators_search(query=value).order_by().values("pk"))
 
 
 class TopicFilter(ListFilter):
@@ -882,7 +879,9 @@ class FrequencyLettersFilter(ChoiceListFilter):
 class IndicatorFilterSet(StrictFilterSet):
     q = SearchFilter(
         max_length=MAX_SEARCH_LENGTH,
-        help_text="Words to find in the code, names and descriptions (Indonesian and English).",
+        help_text="Words to find in the code, names, descriptions and search terms "
+        "(synonyms, abbreviations), Indonesian and English, in any case: each word begins "
+        "a word of them (peserta, AUM, dana kelolaan).",
     )
     topic = TopicFilter(field_name="topic__code", help_text="Topic code; comma list allowed.")
     frequency = FrequencyLettersFilter(

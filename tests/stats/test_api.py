@@ -601,8 +601,18 @@ def test_the_schema_admits_the_iso_codes_in_any_case(client, published):
 
 # --- indicators ---
 
+
+def _searched_text(code: str) -> str:
+    """What the search reads of an indicator, in lower case: code, names, descriptions and
+    search terms in both languages."""
+    fields = ("code", "name_id", "name_en", "description_id", "description_en")
+    fields += ("search_terms_id", "search_terms_en")
+    return " ".join(Indicator.objects.values_list(*fields).get(code=code)).lower()
+
+
 INDICATOR_FILTERS = [
-    ({"q": "funds"}, lambda r: "fund" in (r["name_en"] + r["description"] + r["code"]).lower()),
+    ({"q": "funds"}, lambda r: "fund" in _searched_text(r["code"])),
+    ({"q": "AUM"}, lambda r: "aum" in _searched_text(r["code"])),
     ({"q": "dana kelolaan"}, lambda r: "FUNDS" in r["code"]),
     ({"topic": "dana"}, lambda r: r["topic"]["code"] == "dana"),
     ({"frequency": "M"}, lambda r: "M" in r["frequencies"]),
