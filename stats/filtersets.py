@@ -447,6 +447,26 @@ class DimensionFilter(ListFilter):
         return "dimensions", [(self.codelist_id, code) for code in value]
 
 
+def dimension_help(codelist_id: str, name_en: str, lookups: CatalogueLookups) -> str:
+    """The description of a code list's filter, naming its alternative codes if it has."""
+    text = f"{name_en} code(s), comma list allowed."
+    example = next(
+        (
+            alias
+            for (list_id, alias), code in lookups.code_aliases.items()
+            if list_id == codelist_id and alias != code
+        ),
+        None,
+    )
+    if example is None:
+        return text
+    return (
+        f"{text} A code may also be given by its alternative code, in any case (e.g. "
+        f"{example}; `alt_code` in /api/v1/codelists/{codelist_id}/): the answer gives the "
+        "code."
+    )
+
+
 class ReleaseFilter(ListFilter):
     def accepted(self, lookups):
         return lookups.releases
@@ -676,7 +696,7 @@ class ObservationFilterSet(StrictFilterSet):
             codelist_id: DimensionFilter(
                 field_name="series__dimensions",
                 codelist_id=codelist_id,
-                help_text=f"{name_en} code(s), comma list allowed.",
+                help_text=dimension_help(codelist_id, name_en, self.lookups),
             )
             for codelist_id, _name_id, name_en in self.lookups.codelists
         }
@@ -825,7 +845,7 @@ class SeriesFilterSet(StrictFilterSet):
             codelist_id: DimensionFilter(
                 field_name="dimensions",
                 codelist_id=codelist_id,
-                help_text=f"{name_en} code(s), comma list allowed.",
+                help_text=dimension_help(codelist_id, name_en, self.lookups),
             )
             for codelist_id, _name_id, name_en in self.lookups.codelists
         }
