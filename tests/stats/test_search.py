@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from publications.models import Release
 from publications.services import release_create, release_publish
-from stats.models import Indicator, Topic
+from stats.models import Code, Indicator, Topic
 from stats.selectors import codes_search, indicators_search, search_text, search_words
 from stats.services import observations_import
 
@@ -159,8 +159,6 @@ def test_accented_text_in_the_catalogue_is_found_by_plain_letters(demo):
 
 def test_search_terms_are_data_edited_like_any_field(demo):
     assert _codes("bandung raya") == []
-    from stats.models import Code
-
     Code.objects.filter(codelist_id="region", code="32").update(search_terms_id="Bandung Raya")
     assert _codes("bandung raya") == [("region", "32")]
 
