@@ -232,8 +232,9 @@ def _selection(request: HttpRequest, code: str) -> Selection:
     totals = total_codes(codelist_ids=[c.id for c in codelists])
     given = {c.id: request.GET[c.id] for c in codelists if c.id in request.GET}
     lookups: CatalogueLookups | None = None
-    for codelist_id, value in given.items():
+    for codelist_id, asked in given.items():
         allowed = {code.code for code in options.get(codelist_id, [])}
+        value = asked
         if value not in allowed and value != totals.get(codelist_id):
             # Another name of a code (a province's ISO 3166-2 code, ID-JB): the API's rule.
             lookups = lookups or CatalogueLookups()
@@ -243,7 +244,7 @@ def _selection(request: HttpRequest, code: str) -> Selection:
         if value not in allowed and value != totals.get(codelist_id):
             raise SelectionError(
                 codelist_id,
-                _("%(value)s is not a code with data for this indicator") % {"value": value},
+                _("%(value)s is not a code with data for this indicator") % {"value": asked},
             )
     candidates = sorted(
         (s for s in public if s.frequency == frequency),

@@ -239,6 +239,12 @@ def test_a_bad_filter_gives_400_naming_the_field(client, demo, query, field):
     assert f"<code>{field}</code>" in html
 
 
+def test_an_iso_code_without_data_for_the_indicator_is_named_as_asked(client, demo):
+    html = _html(client, "/id/indikator/FUNDS_UNDER_MANAGEMENT/?region=id-jb", status=400)
+    assert "<code>region</code>" in html
+    assert "id-jb bukan kode yang memiliki data untuk indikator ini" in html
+
+
 @pytest.mark.parametrize("region", ["ID-JB", "id-jb"])
 def test_the_indicator_page_takes_a_province_by_its_iso_code(client, demo, region):
     by_iso = _html(client, f"/id/indikator/ACTIVE_PARTICIPANTS/?region={region}")
