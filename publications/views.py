@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from stats.pagecache import cached_page
-from stats.selectors import indicators_public, indicators_search, topics_public
+from stats.selectors import codes_search, indicators_public, indicators_search, topics_public
 from stats.views import expression_texts, headline_figures_shown
 
 from .models import NewsRelease
@@ -45,6 +45,11 @@ from .selectors import (
 PAGE_SIZE = 20
 SEARCH_MIN_LENGTH = 2
 SEARCH_LIMIT = 20
+# What the search page offers to try, by language: an indicator, a place, a code.
+SEARCH_EXAMPLES = {
+    "id": ["dana kelolaan", "peserta", "Jabar", "ID-JB", "JHT"],
+    "en": ["funds under management", "participants", "West Java", "ID-JB", "JHT"],
+}
 
 
 def _language() -> str:
@@ -328,7 +333,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @cached_page
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    context: dict = {"query": query, "searched": False}
+    context: dict = {"query": query, "searched": False, "examples": SEARCH_EXAMPLES[_language()]}
     if query and len(query) < SEARCH_MIN_LENGTH:
         context["error"] = _("q: type at least %(count)d characters") % {"count": SEARCH_MIN_LENGTH}
         return render(request, "publications/search.html", context, status=400)
@@ -336,14 +341,19 @@ def search(request: HttpRequest) -> HttpResponse:
         context["error"] = _("q: at most 200 characters")
         return render(request, "publications/search.html", context, status=400)
     if query:
+        codes = codes_search(query=query, limit=SEARCH_LIMIT)
         context.update(
             searched=True,
+            codes=codes,
+            # A place or code the query names exactly comes first ("32", "ID-JB", "JHT",
+            # "Jawa Barat"); one it only mentions comes after the indicators.
+            codes_first=any(found.exact for found in codes),
             indicators=list(indicators_search(query=query)[:SEARCH_LIMIT]),
             releases=list(releases_search(query=query)[:SEARCH_LIMIT]),
             news=list(news_search(query=query, language=_language())[:SEARCH_LIMIT]),
         )
-        context["total"] = (
-            len(context["indicators"]) + len(context["releases"]) + len(context["news"])
+        context["total"] = sum(
+            len(context[name]) for name in ("codes", "indicators", "releases", "news")
         )
     return render(request, "publications/search.html", context)
 

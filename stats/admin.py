@@ -101,8 +101,8 @@ class CodeListAdmin(PublicDataAdmin):
     inlines = [CodeInline]
     fieldsets = [
         (None, {"fields": ["id", "order"]}),
-        (_("Indonesian"), {"fields": ["name_id", "description_id"]}),
-        (_("English"), {"fields": ["name_en", "description_en"]}),
+        (_("Indonesian"), {"fields": ["name_id", "description_id", "search_terms_id"]}),
+        (_("English"), {"fields": ["name_en", "description_en", "search_terms_en"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -114,12 +114,13 @@ class CodeListAdmin(PublicDataAdmin):
 class CodeAdmin(PublicDataAdmin):
     list_display = ["code", "codelist", "name_id", "name_en", "alt_code", "is_total", "order"]
     list_filter = ["codelist", "is_total"]
-    search_fields = ["code", "name_id", "name_en", "alt_code"]
+    search_fields = ["code", "name_id", "name_en", "alt_code", "search_terms_id", "search_terms_en"]
     list_select_related = ["codelist"]
     autocomplete_fields = ["parent"]
     fieldsets = [
         (None, {"fields": ["codelist", "code", "alt_code", "parent", "is_total", "order"]}),
         (_("Names"), {"fields": ["name_id", "name_en"]}),
+        (_("Search terms"), {"fields": ["search_terms_id", "search_terms_en"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -140,8 +141,14 @@ class IndicatorAdmin(PublicDataAdmin):
             None,
             {"fields": ["code", "topic", "unit", "measure_kind", "frequencies", "dimensions"]},
         ),
-        (_("Indonesian"), {"fields": ["name_id", "description_id", "methodology_id"]}),
-        (_("English"), {"fields": ["name_en", "description_en", "methodology_en"]}),
+        (
+            _("Indonesian"),
+            {"fields": ["name_id", "description_id", "methodology_id", "search_terms_id"]},
+        ),
+        (
+            _("English"),
+            {"fields": ["name_en", "description_en", "methodology_en", "search_terms_en"]},
+        ),
         (_("Values"), {"fields": ["negative_allowed", "decimals", "source"]}),
         (
             _("Look-alike"),

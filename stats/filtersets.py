@@ -32,6 +32,7 @@ from .selectors import (
     codelists_public,
     codes_public,
     indicators_public,
+    indicators_search,
     releases_public_ids,
     topics_public,
 )
@@ -64,6 +65,7 @@ class CodeRef:
     code: str
     name_id: str
     name_en: str
+    alt_code: str = ""
 
 
 class CatalogueLookups:
@@ -97,7 +99,19 @@ class CatalogueLookups:
     def codes(self) -> dict[tuple[str, str], CodeRef]:
         return {
             (row[1], row[2]): CodeRef(*row)
-            for row in codes_public().values_list("id", "codelist_id", "code", "name_id", "name_en")
+            for row in codes_public().values_list(
+                "id", "codelist_id", "code", "name_id", "name_en", "alt_code"
+            )
+        }
+
+    @cached_property
+    def code_aliases(self) -> dict[tuple[str, str], str]:
+        """(code list, alternative code in upper case) -> its code: the other identifier
+        of a public code (a province's ISO 3166-2 code, ``ID-JB`` -> ``32``)."""
+        return {
+            (ref.codelist_id, ref.alt_code.upper()): ref.code
+            for ref in self.codes.values()
+            if ref.alt_code
         }
 
     @cached_property
@@ -375,6 +389,11 @@ class IndicatorFilter(ListFilter):
 class DimensionFilter(ListFilter):
     """Codes of one code list (``region=31,32``): series having any of them.
 
+    A code is given as itself (``32``, exact) or as its alternative code in any case
+    (``ID-JB``, ``id-jb``: a province's ISO 3166-2 code); ``canonical`` turns either into
+    the code, the one place that does (the API's filters, the indicator page and the
+    SDMX keys all ask it).
+
     Matched on the series' key (``Series.dimensions``, one code per code list, kept with
     its ``SeriesCode`` rows): a condition on the series row itself, so any number of
     dimension filters costs no sub-query and little planning.
@@ -387,14 +406,38 @@ class DimensionFilter(ListFilter):
     def accepted(self, lookups):
         return [code for codelist_id, code in lookups.codes if codelist_id == self.codelist_id]
 
+    def openapi_schema(self, lookups):
+        codes = list(self.accepted(lookups))
+        if not codes:
+            return super().openapi_schema(lookups)
+        aliases = [
+            any_case_pattern(alias)
+            for codelist_id, alias in lookups.code_aliases
+            if codelist_id == self.codelist_id
+        ]
+        codes_pattern = one_of_pattern(codes)
+        if not aliases:
+            return comma_list_schema(codes_pattern)
+        # Longest first, so that no alternative stops short at a prefix of another.
+        aliases.sort(key=lambda pattern: (-len(pattern), pattern))
+        return comma_list_schema(f"(?:{codes_pattern}|{'|'.join(aliases)})")
+
+    def canonical(self, value: str, lookups: CatalogueLookups) -> str | None:
+        """The public code ``value`` names (the code itself, or its alternative code in any
+        case), or None."""
+        if (self.codelist_id, value) in lookups.codes:
+            return value
+        return lookups.code_aliases.get((self.codelist_id, value.upper()))
+
     def resolve(self, values, lookups):
-        unknown = [code for code in values if (self.codelist_id, code) not in lookups.codes]
+        codes = {value: self.canonical(value, lookups) for value in values}
+        unknown = [value for value, code in codes.items() if code is None]
         if unknown:
             raise forms.ValidationError(
                 f"unknown {self.codelist_id} code {', '.join(unknown)}; "
                 f"see /api/v1/codelists/{self.codelist_id}/"
             )
-        return values
+        return list(dict.fromkeys(code for code in codes.values() if code is not None))
 
     def condition(self, value):
         # field_name: the path to the series' dimensions, e.g. "series__dimensions".
@@ -402,6 +445,26 @@ class DimensionFilter(ListFilter):
 
     def series_condition(self, value):
         return "dimensions", [(self.codelist_id, code) for code in value]
+
+
+def dimension_help(codelist_id: str, name_en: str, lookups: CatalogueLookups) -> str:
+    """The description of a code list's filter, naming its alternative codes if it has."""
+    text = f"{name_en} code(s), comma list allowed."
+    example = next(
+        (
+            alias
+            for (list_id, alias), code in lookups.code_aliases.items()
+            if list_id == codelist_id and alias != code
+        ),
+        None,
+    )
+    if example is None:
+        return text
+    return (
+        f"{text} A code may also be given by its alternative code, in any case (e.g. "
+        f"{example}; `alt_code` in /api/v1/codelists/{codelist_id}/): the answer gives the "
+        "code."
+    )
 
 
 class ReleaseFilter(ListFilter):
@@ -676,7 +739,7 @@ class ObservationFilterSet(StrictFilterSet):
             codelist_id: DimensionFilter(
                 field_name="series__dimensions",
                 codelist_id=codelist_id,
-                help_text=f"{name_en} code(s), comma list allowed.",
+                help_text=dimension_help(codelist_id, name_en, self.lookups),
             )
             for codelist_id, _name_id, name_en in self.lookups.codelists
         }
@@ -872,16 +935,17 @@ class SeriesFilterSet(StrictFilterSet):
             codelist_id: DimensionFilter(
                 field_name="dimensions",
                 codelist_id=codelist_id,
-                help_text=f"{name_en} code(s), comma list allowed.",
+                help_text=dimension_help(codelist_id, name_en, self.lookups),
             )
             for codelist_id, _name_id, name_en in self.lookups.codelists
         }
 
 
 class SearchFilter(django_filters.CharFilter):
-    """Every word must appear in a name, description or the code, in either language."""
+    """The indicators the site search finds (``stats.selectors.indicators_search``: code,
+    names, descriptions and search terms, either language, any case and accents), in the
+    list's own order."""
 
-    FIELDS = ("code", "name_id", "name_en", "description_id", "description_en")
     field_class = ParameterField
 
     def openapi_schema(self, lookups):
@@ -895,12 +959,7 @@ class SearchFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        for word in value.split():
-            match = Q()
-            for field in self.FIELDS:
-                match |= Q(**{f"{field}__icontains": word})
-            qs = qs.filter(match)
-        return qs
+        return qs.filter(pk__in=indicators_search(query=value).order_by().values("pk"))
 
 
 class TopicFilter(ListFilter):
@@ -930,7 +989,9 @@ class FrequencyLettersFilter(ChoiceListFilter):
 class IndicatorFilterSet(StrictFilterSet):
     q = SearchFilter(
         max_length=MAX_SEARCH_LENGTH,
-        help_text="Words to find in the code, names and descriptions (Indonesian and English).",
+        help_text="Words to find in the code, names, descriptions and search terms "
+        "(synonyms, abbreviations), Indonesian and English, in any case: each word begins "
+        "a word of them (peserta, AUM, dana kelolaan).",
     )
     topic = TopicFilter(field_name="topic__code", help_text="Topic code; comma list allowed.")
     frequency = FrequencyLettersFilter(

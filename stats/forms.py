@@ -95,9 +95,11 @@ class IndicatorAdminForm(forms.ModelForm):
             "name_id",
             "description_id",
             "methodology_id",
+            "search_terms_id",
             "name_en",
             "description_en",
             "methodology_en",
+            "search_terms_en",
         ]
         widgets = {"dimensions": forms.CheckboxSelectMultiple}
 

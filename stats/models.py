@@ -98,6 +98,17 @@ class CodeList(BilingualMixin, models.Model):
     name_en = models.CharField(_("name (English)"), max_length=200)
     description_id = models.TextField(_("description (Indonesian)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
+    search_terms_id = models.TextField(
+        _("search terms (Indonesian)"),
+        blank=True,
+        help_text=_(
+            "Other words readers use for it (synonyms, abbreviations, older names), "
+            "separated by commas: the site search finds it by them."
+        ),
+    )
+    search_terms_en = models.TextField(
+        _("search terms (English)"), blank=True, help_text=_("Separated by commas.")
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:
@@ -156,6 +167,17 @@ class Code(BilingualMixin, models.Model):
         blank=True,
         help_text=_("Another identifier of the same thing, e.g. ISO 3166-2 for provinces."),
     )
+    search_terms_id = models.TextField(
+        _("search terms (Indonesian)"),
+        blank=True,
+        help_text=_(
+            "Other words readers use for it (synonyms, abbreviations, older names), "
+            "separated by commas: the site search finds it by them."
+        ),
+    )
+    search_terms_en = models.TextField(
+        _("search terms (English)"), blank=True, help_text=_("Separated by commas.")
+    )
     parent = models.ForeignKey(
         "self",
         null=True,
@@ -193,6 +215,17 @@ class Indicator(BilingualMixin, models.Model):
     name_en = models.CharField(_("name (English)"), max_length=255)
     description_id = models.TextField(_("description (Indonesian)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
+    search_terms_id = models.TextField(
+        _("search terms (Indonesian)"),
+        blank=True,
+        help_text=_(
+            "Other words readers use for it (synonyms, abbreviations, older names), "
+            "separated by commas: the site search finds it by them."
+        ),
+    )
+    search_terms_en = models.TextField(
+        _("search terms (English)"), blank=True, help_text=_("Separated by commas.")
+    )
     unit = models.CharField(_("unit"), max_length=30, choices=Unit.choices)
     measure_kind = models.CharField(
         _("kind of measure"), max_length=20, choices=MeasureKind.choices

@@ -8,13 +8,28 @@ rows (``obs_current_series_period``) or the vintage index (``obs_vintages``).
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Concat, StrIndex
+from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
 from .extensions import extensions
@@ -427,17 +442,210 @@ def next_publication_at() -> dt.datetime | None:
     return min(found) if found else None
 
 
-def indicators_search(*, query: str) -> QuerySet:
-    """Public indicators matching ``query`` (code, names, descriptions), best match first."""
-    queryset = indicators_public()
-    vector = SearchVector("code", "name_id", "description_id", config="simple") + SearchVector(
-        "name_en", "description_en", config="english"
+# --- Search: accent- and case-insensitive, in both languages, without an extension
+# (neither unaccent nor pg_trgm is in the embedded PostgreSQL), by PostgreSQL's full text
+# search with the ``simple`` configuration: every word of the query must begin a word of
+# the text (a prefix, so "peserta" finds "peserta" and "jab" finds "Jabar").
+
+
+def _without_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _plain_letters() -> tuple[str, str]:
+    """The accented Latin letters and their plain letters, for SQL's ``translate``."""
+    accented, plain = [], []
+    for point in range(0xC0, 0x250):
+        letter = chr(point)
+        base = _without_accents(letter)
+        if len(base) == 1 and base.isascii() and base.isalpha():
+            accented.append(letter)
+            plain.append(base)
+    return "".join(accented), "".join(plain)
+
+
+ACCENTED_LETTERS, PLAIN_LETTERS = _plain_letters()
+# A word of one character (the "T" of "_T", an initial) would begin too many words to
+# mean anything: it is matched only as a whole code.
+SEARCH_WORD_MIN = 2
+
+
+def search_text(query: str) -> str:
+    """``query`` as the search compares it: no accents, lower case, single spaces."""
+    return " ".join(_without_accents(query).lower().split())
+
+
+def search_words(query: str) -> list[str]:
+    """The words of ``query`` the full text search looks for (letters and digits only, so
+    nothing of the query is tsquery syntax)."""
+    return [
+        word for word in re.findall(r"[^\W_]+", search_text(query)) if len(word) >= SEARCH_WORD_MIN
+    ]
+
+
+class Plain(Func):
+    """A text column as ``search_text`` writes a query: accents dropped (``translate``:
+    ``unaccent`` is an extension the embedded PostgreSQL lacks), then lower case."""
+
+    output_field = TextField()
+
+    def __init__(self, expression):
+        unaccented = Func(
+            expression,
+            Value(ACCENTED_LETTERS),
+            Value(PLAIN_LETTERS),
+            function="translate",
+            output_field=TextField(),
+        )
+        super().__init__(unaccented, function="lower")
+
+
+def _term_exact(field: str, text: str) -> Q:
+    """Whether ``text`` is one of the comma-separated search terms of ``field``, whole."""
+    terms = Concat(
+        Value(","),
+        Func(
+            Plain(field),
+            Value(r"\s*,\s*"),
+            Value(","),
+            Value("g"),
+            function="regexp_replace",
+            output_field=TextField(),
+        ),
+        Value(","),
+        output_field=TextField(),
     )
-    search = SearchQuery(query, config="simple", search_type="websearch") | SearchQuery(
-        query, config="english", search_type="websearch"
+    return Q(GreaterThan(StrIndex(terms, Value(f",{text},")), 0))
+
+
+def _exact_match(query: str, *, identifiers: Iterable[str]) -> Q:
+    """The rows ``query`` names exactly: an identifier (any case), a name or a search term."""
+    text = search_text(query)
+    exact = Q()
+    for field in identifiers:
+        exact |= Q(**{f"{field}__iexact": query.strip()})
+    for language in ("id", "en"):
+        exact |= Q(Exact(Plain(f"name_{language}"), Value(text)))
+        exact |= _term_exact(f"search_terms_{language}", text)
+    return exact
+
+
+def _words_query(words: list[str]) -> SearchQuery:
+    return SearchQuery(
+        " & ".join(f"{word}:*" for word in words), search_type="raw", config="simple"
     )
+
+
+def indicators_search(*, query: str, at: dt.datetime | None = None) -> QuerySet:
+    """Public indicators matching ``query`` (code, names, descriptions, search terms, in
+    either language), best first: one it names exactly (code, name or search term), then
+    what was reported before what is computed, then by relevance."""
+    exact = _exact_match(query, identifiers=["code"])
+    queryset = indicators_public(at=at).annotate(
+        exact=ExpressionWrapper(exact, output_field=BooleanField())
+    )
+    words = search_words(query)
+    if not words:
+        return queryset.filter(exact).order_by("computed", "code")
+    vector = (
+        SearchVector(Plain("code"), Plain("name_id"), Plain("name_en"), config="simple", weight="A")
+        + SearchVector(
+            Plain("search_terms_id"), Plain("search_terms_en"), config="simple", weight="B"
+        )
+        + SearchVector(
+            Plain("description_id"), Plain("description_en"), config="simple", weight="C"
+        )
+    )
+    # English words also by their stem ("claim" finds "claims").
+    english = SearchVector("name_en", "search_terms_en", "description_en", config="english")
+    words_query = _words_query(words)
+    english_query = SearchQuery(search_text(query), config="english", search_type="websearch")
     return (
-        queryset.annotate(rank=SearchRank(vector, search), document=vector)
-        .filter(Q(document=search) | Q(name_id__icontains=query) | Q(name_en__icontains=query))
-        .order_by("computed", "-rank", "code")  # what was reported before what is computed
+        queryset.annotate(
+            document=vector, document_en=english, rank=SearchRank(vector, words_query)
+        )
+        .filter(exact | Q(document=words_query) | Q(document_en=english_query))
+        # what was reported before what is computed (the indicator list's order too)
+        .order_by("-exact", "computed", "-rank", "code")
     )
+
+
+@dataclass
+class CodeFound:
+    """A code the search found (``exact``: the query names it), with the public indicators
+    that have values for it."""
+
+    code: Code
+    exact: bool
+    indicators: list[Indicator]
+
+    @property
+    def is_place(self) -> bool:
+        return self.code.codelist_id == "region"
+
+
+def codes_search(*, query: str, limit: int, at: dt.datetime | None = None) -> list[CodeFound]:
+    """Public codes matching ``query`` (places, segments, programmes, ...), best first:
+    one it names exactly (its code or alternative code in any case, "32", "ID-JB", "bpu";
+    a name or a search term, "Jawa Barat", "jabar"), then by relevance; the words of its
+    code list's names and search terms count too ("provinsi jawa barat"). SDMX's reserved
+    codes (``_T``: an underscore first) are machinery, not words a reader types: never
+    found. Each comes with the public indicators that have values for it, reported before
+    computed. Three queries whatever the number found."""
+    exact = _exact_match(query, identifiers=["code", "alt_code"])
+    queryset = (
+        codes_public(at=at)
+        .exclude(code__startswith="_")
+        .select_related("codelist")
+        .annotate(exact=ExpressionWrapper(exact, output_field=BooleanField()))
+    )
+    words = search_words(query)
+    if words:
+        own = SearchVector(
+            Plain("name_id"), Plain("name_en"), config="simple", weight="A"
+        ) + SearchVector(
+            Plain("search_terms_id"), Plain("search_terms_en"), config="simple", weight="B"
+        )
+        vector = own + SearchVector(
+            Plain("codelist__name_id"),
+            Plain("codelist__name_en"),
+            Plain("codelist__search_terms_id"),
+            Plain("codelist__search_terms_en"),
+            config="simple",
+            weight="D",
+        )
+        words_query = _words_query(words)
+        # The code list's words narrow ("provinsi jawa barat"), they do not find a code by
+        # themselves: "peserta" is no segment's name, however the list of segments is named.
+        any_word = SearchQuery(
+            " | ".join(f"{word}:*" for word in words), search_type="raw", config="simple"
+        )
+        queryset = queryset.annotate(
+            document=vector, own_document=own, rank=SearchRank(vector, words_query)
+        ).filter(exact | (Q(document=words_query) & Q(own_document=any_word)))
+        ordering = ["-exact", "codelist__order", "-rank", "order", "code"]
+    else:
+        queryset = queryset.filter(exact)
+        ordering = ["-exact", "codelist__order", "order", "code"]
+    codes = list(queryset.order_by(*ordering)[:limit])
+    if not codes:
+        return []
+    visible = observations_public(at=at).filter(series=OuterRef("series_id"))
+    pairs = list(
+        SeriesCode.objects.filter(Exists(visible), code__in=codes)
+        .values_list("code_id", "series__indicator_id")
+        .distinct()
+    )
+    indicators = {
+        indicator.pk: indicator
+        for indicator in indicators_public(at=at)
+        .filter(pk__in={indicator_id for _code_id, indicator_id in pairs})
+        .order_by("computed", "topic__order", "code")
+    }
+    order = {pk: position for position, pk in enumerate(indicators)}
+    by_code: dict[int, list[Indicator]] = {code.pk: [] for code in codes}
+    for code_id, indicator_id in sorted(pairs, key=lambda pair: order.get(pair[1], 0)):
+        if indicator_id in indicators:
+            by_code[code_id].append(indicators[indicator_id])
+    return [CodeFound(code, code.exact, by_code[code.pk]) for code in codes]

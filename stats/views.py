@@ -31,7 +31,7 @@ from . import charts, formatting
 from .api.rows import ObservationRows
 from .choices import Frequency, ObservationStatus
 from .extensions import extensions
-from .filtersets import AsOfFilter, CatalogueLookups, instant_parse
+from .filtersets import AsOfFilter, CatalogueLookups, DimensionFilter, instant_parse
 from .models import (
     Code,
     DerivedDefinition,
@@ -231,12 +231,20 @@ def _selection(request: HttpRequest, code: str) -> Selection:
         )
     totals = total_codes(codelist_ids=[c.id for c in codelists])
     given = {c.id: request.GET[c.id] for c in codelists if c.id in request.GET}
-    for codelist_id, value in given.items():
+    lookups: CatalogueLookups | None = None
+    for codelist_id, asked in given.items():
         allowed = {code.code for code in options.get(codelist_id, [])}
+        value = asked
+        if value not in allowed and value != totals.get(codelist_id):
+            # Another name of a code (a province's ISO 3166-2 code, ID-JB): the API's rule.
+            lookups = lookups or CatalogueLookups()
+            value = given[codelist_id] = (
+                DimensionFilter(codelist_id=codelist_id).canonical(value, lookups) or value
+            )
         if value not in allowed and value != totals.get(codelist_id):
             raise SelectionError(
                 codelist_id,
-                _("%(value)s is not a code with data for this indicator") % {"value": value},
+                _("%(value)s is not a code with data for this indicator") % {"value": asked},
             )
     candidates = sorted(
         (s for s in public if s.frequency == frequency),

@@ -30,7 +30,13 @@ from rest_framework.response import Response
 
 from config.db import prepared_cursor
 from stats.events import generation_memo
-from stats.filtersets import REALTIME, IndicatorFilterSet, ObservationFilterSet, SeriesFilterSet
+from stats.filtersets import (
+    REALTIME,
+    DimensionFilter,
+    IndicatorFilterSet,
+    ObservationFilterSet,
+    SeriesFilterSet,
+)
 from stats.models import AS_OF_SQL, Observation, Series, exact_text
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import (
@@ -271,11 +277,23 @@ class SeriesVintagesViewSet(PublicReadMixin, viewsets.GenericViewSet):
         "indicator": "Indicator code, e.g. ACTIVE_PARTICIPANTS.",
         "frequency": "A (annual), S (semi-annual), Q (quarterly) or M (monthly).",
         "series_key": "The series key as the series list gives it, one code per code list: "
-        "region=ID,segment=_T,program=_T.",
+        "region=ID,segment=_T,program=_T. A province may be named by its ISO 3166-2 code "
+        "in any case (region=ID-JK).",
     }
 
     def get_queryset(self):
         return series_public()
+
+    def key_canonical(self, series_key: str) -> str:
+        """The key with each code as the series have it: a code named by its alternative
+        code (``region=ID-JK``, any case) becomes the code, by the filters' rule
+        (``DimensionFilter.canonical``); one that names nothing stays (no series: 404)."""
+        pairs = [pair.split("=", 1) for pair in series_key.split(",")]
+        return ",".join(
+            f"{codelist_id}="
+            + (DimensionFilter(codelist_id=codelist_id).canonical(code, self.lookups) or code)
+            for codelist_id, code in pairs
+        )
 
     @extend_schema(
         operation_id="series_vintages",
@@ -291,7 +309,9 @@ class SeriesVintagesViewSet(PublicReadMixin, viewsets.GenericViewSet):
         cached = self.cached_response()
         if cached is not None:
             return cached
-        series = series_public_get(indicator=indicator, frequency=frequency, key=series_key)
+        series = series_public_get(
+            indicator=indicator, frequency=frequency, key=self.key_canonical(series_key)
+        )
         if series is None:
             raise exceptions.NotFound()
         slugs = self.lookups.release_slugs

@@ -19,3 +19,5 @@ INDICATORS: list[dict[str, Any]] = _DATA["indicator"]
 SOURCE_NOTE: str = _DATA["source_note"]
 ILLUSTRATIVE_SOURCE: str = _DATA["illustrative_source"]
 PROVINCE_WEIGHTS: dict[str, float] = _DATA["province_weights"]
+# The region codes' search terms (``search_terms_id``, ``search_terms_en``) by BPS code.
+REGION_SEARCH_TERMS: dict[str, dict[str, str]] = _DATA["region_search_terms"]

@@ -57,6 +57,7 @@ def codelists_load() -> None:
             "alt_code": "ID",
             "is_total": True,
             "order": 0,
+            **catalogue.REGION_SEARCH_TERMS.get("ID", {}),
         },
     )
     for order, province in enumerate(data_read("provinces.csv"), start=1):
@@ -69,6 +70,7 @@ def codelists_load() -> None:
                 "alt_code": province["iso_3166_2"],
                 "parent": national,
                 "order": order,
+                **catalogue.REGION_SEARCH_TERMS.get(province["bps_code"], {}),
             },
         )
     for record in catalogue.CODELISTS:

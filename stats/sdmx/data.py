@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from config.db import prepared_cursor
 from stats.events import generation_memo
-from stats.filtersets import AsOfFilter, instant_parse
+from stats.filtersets import AsOfFilter, CatalogueLookups, DimensionFilter, instant_parse
 from stats.models import AS_OF_SQL, Observation, Series
 from stats.periods import PeriodError, parse_period
 
@@ -173,6 +173,26 @@ def _key_constraints(flow: Flow, key: str) -> list[set[str] | None]:
     return [set(part.split("+")) if part else None for part in parts]
 
 
+def _canonical_codes(
+    token: str, flow: Flow, series: FlowSeries, constraints: list[set[str] | None]
+) -> list[set[str] | None]:
+    """The key's codes as the series have them: another name of a code (a province's ISO
+    3166-2 code, ``ID-JB``, any case) becomes the code, by the read API's rule
+    (``DimensionFilter.canonical``). A code no series has stays as given: it matches
+    nothing, as SDMX answers a key without data."""
+    result: list[set[str] | None] = []
+    lookups = None
+    for position, (dimension, codes) in enumerate(zip(flow.dimensions, constraints, strict=True)):
+        known = series.by_code[position]
+        if codes is None or not dimension.source or all(code in known for code in codes):
+            result.append(codes)
+            continue
+        lookups = lookups or generation_memo(token, "catalogue", CatalogueLookups)
+        resolver = DimensionFilter(codelist_id=dimension.source)
+        result.append({resolver.canonical(code, lookups) or code for code in codes})
+    return result
+
+
 def _period_bound(name: str, text: str, *, end: bool) -> dt.date:
     if _DATE.match(text):
         try:
@@ -239,7 +259,9 @@ def data_query(
             at = AsOfFilter(field_name="valid_from").resolve(instant, None).at
         except forms.ValidationError as error:
             raise SdmxError(400, f"as_of: {' '.join(error.messages)}") from error
-    query = DataQuery(flow=flow, series_ids=flow_series(token, flow).match(constraints), at=at)
+    series = flow_series(token, flow)
+    constraints = _canonical_codes(token, flow, series, constraints)
+    query = DataQuery(flow=flow, series_ids=series.match(constraints), at=at)
     query.detail = detail
     query.history = include_history == "true"
     if "startPeriod" in params:

@@ -20,13 +20,15 @@ PAGES = {
     "indicator": "/id/indikator/ACTIVE_PARTICIPANTS/",
     "news": "/id/siaran-pers/peletakan-batu-pertama-gedung-ikn/",
     "calendar": "/id/kalender/",
+    "search": "/id/cari/?q=jawa+barat",
     "release": None,  # the newest release in the list, whichever the demo made
 }
 WIDTHS = [1366, 360]
 # What a visitor taps to move around or to choose: navigation, language, filters, pages.
 TAPPABLE = (
     ".main-nav a, .language a, .breadcrumbs a, .pagination a, .filters a, .filters select, "
-    ".filters button, .filters input, .search-form input, .search-form button"
+    ".filters button, .filters input, .search-form input, .search-form button, "
+    "#search-examples a, .code-indicators a"
 )
 # Each visible SVG text's font size as drawn on the screen: its computed size times the
 # SVG's scale to the screen.

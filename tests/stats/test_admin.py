@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from stats.models import (
+    Code,
     DerivedDefinition,
     Indicator,
     Observation,
@@ -14,6 +15,7 @@ from stats.models import (
     Target,
     Topic,
 )
+from stats.selectors import codes_search
 from tests.stats.factories import IndicatorFactory
 
 NATIONAL = "region=ID,segment=_T,program=_T"
@@ -237,3 +239,30 @@ def test_admin_is_in_english_with_the_language_cookie(staff_client, catalogue, s
     staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = staff_client.get(reverse("admin:index")).content.decode()
     assert "Indicators" in html and "Indikator" not in html
+
+
+def test_search_terms_are_edited_in_the_admin_and_searched(staff_client, published):
+    national = Code.objects.get(codelist_id="region", code="ID")
+    assert codes_search(query="tanah air", limit=5) == []
+    response = staff_client.post(
+        reverse("admin:stats_code_change", args=[national.pk]),
+        {
+            "alt_code": "ID",
+            "parent": "",
+            "is_total": "on",
+            "order": 0,
+            "name_id": "Indonesia",
+            "name_en": "Indonesia",
+            "search_terms_id": "tanah air, nasional",
+            "search_terms_en": "homeland",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert [found.code.code for found in codes_search(query="Tanah Air", limit=5)] == ["ID"]
+    assert [found.code.code for found in codes_search(query="homeland", limit=5)] == ["ID"]
+    for url in (
+        reverse("admin:stats_indicator_change", args=[national_series().indicator_id]),
+        reverse("admin:stats_codelist_change", args=["region"]),
+    ):
+        html = staff_client.get(url).content.decode()
+        assert 'name="search_terms_id"' in html and 'name="search_terms_en"' in html

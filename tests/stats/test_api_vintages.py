@@ -107,12 +107,22 @@ def test_the_vintages_of_a_series_cost_few_queries(
         "ACTIVE_PARTICIPANTS/M/region=ID,segment=_T,program=_T",  # another frequency
         "NO_SUCH/A/region=ID,segment=_T,program=_T",
         "ACTIVE_PARTICIPANTS/A/region=ID",
+        "ACTIVE_PARTICIPANTS/A/region=ID-XX,segment=_T,program=_T",  # no such code
     ],
 )
 def test_an_unknown_series_has_no_vintages(client, revised_twice, path):
     response = client.get(f"/api/v1/series/{path}/vintages/")
     assert response.status_code == 404
     assert set(response.json()) == {"detail"}
+
+
+@pytest.mark.parametrize("region", ["id", "Id"])
+def test_a_series_key_may_name_a_region_by_its_alternative_code(client, revised_twice, region):
+    by_code = client.get(VINTAGES_URL)
+    by_alias = client.get(VINTAGES_URL.replace("region=ID", f"region={region}"))
+    assert by_alias.status_code == 200
+    assert by_alias.json() == by_code.json()
+    assert by_alias.json()["series_key"] == "region=ID,segment=_T,program=_T"
 
 
 def test_a_series_only_an_embargoed_release_has_is_not_found(client, catalogue):

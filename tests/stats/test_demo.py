@@ -2,12 +2,14 @@
 provinces, and the derived values the release claims (loading: tests/publications/test_demo.py)."""
 
 import csv
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from publications.models import Release
+from stats.demo import catalogue
 from stats.demo.loader import DATA, figures_2023
 from stats.models import Code, Indicator, Observation, Target
 from stats.periods import parse_period
@@ -75,6 +77,25 @@ def test_demo_has_the_38_provinces_with_bps_and_iso_codes(demo):
     assert provinces.count() == 38
     assert provinces.get(code="31").alt_code == "ID-JK"
     assert provinces.get(code="97").name_id == "Papua Pegunungan"
+    iso = [province.alt_code for province in provinces]
+    assert all(re.fullmatch(r"ID-[A-Z]{2}", code) for code in iso), iso
+    assert len(set(iso)) == 38
+    assert Code.objects.get(codelist_id="region", code="ID").alt_code == "ID"
+
+
+def test_demo_fills_the_search_terms(demo):
+    regions = set(Code.objects.filter(codelist_id="region").values_list("code", flat=True))
+    assert set(catalogue.REGION_SEARCH_TERMS) <= regions
+    for codelist in catalogue.CODELISTS:
+        for code in codelist.get("codes", []):
+            stored = Code.objects.get(codelist_id=codelist["id"], code=code["code"])
+            assert stored.search_terms_id == code.get("search_terms_id", "")
+    assert Code.objects.get(codelist_id="region", code="32").search_terms_id == "Jabar"
+    assert "old age" in Code.objects.get(codelist_id="program", code="JHT").search_terms_en
+    funds = Indicator.objects.get(code="FUNDS_UNDER_MANAGEMENT")
+    assert "dana jaminan sosial" in funds.search_terms_id
+    assert "assets under management" in funds.search_terms_en
+    assert not Indicator.objects.filter(search_terms_id="").exists()
 
 
 def test_illustrative_series_are_labelled_and_add_up(demo):

@@ -7,6 +7,7 @@ the end); every test starts with an empty page cache.
 import datetime as dt
 import io
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -230,11 +231,34 @@ def test_inputs_link_to_the_indicators_derived_from_them(client, demo):
         ("frequency=AM", "frequency"),
         ("segment=NOPE", "segment"),
         ("region=99", "region"),
+        ("region=ID-XX", "region"),
     ],
 )
 def test_a_bad_filter_gives_400_naming_the_field(client, demo, query, field):
     html = _html(client, f"/id/indikator/ACTIVE_PARTICIPANTS/?{query}", status=400)
     assert f"<code>{field}</code>" in html
+
+
+def test_an_iso_code_without_data_for_the_indicator_is_named_as_asked(client, demo):
+    html = _html(client, "/id/indikator/FUNDS_UNDER_MANAGEMENT/?region=id-jb", status=400)
+    assert "<code>region</code>" in html
+    assert "id-jb bukan kode yang memiliki data untuk indikator ini" in html
+
+
+@pytest.mark.parametrize("region", ["ID-JB", "id-jb"])
+def test_the_indicator_page_takes_a_province_by_its_iso_code(client, demo, region):
+    by_iso = _html(client, f"/id/indikator/ACTIVE_PARTICIPANTS/?region={region}")
+    by_bps = _html(client, "/id/indikator/ACTIVE_PARTICIPANTS/?region=32")
+    assert '<option value="32" selected>Jawa Barat</option>' in by_iso
+    table = by_bps.split('id="data-table"')[1].split("</table>")[0]
+    assert table == by_iso.split('id="data-table"')[1].split("</table>")[0]
+    # what it links to names the province by its code, as the rest of the site does
+    assert "region=32" in by_iso and f"region={region}" not in by_iso.split("</header>", 1)[1]
+    svg = client.get(f"/id/indikator/ACTIVE_PARTICIPANTS/grafik.svg?region={region}")
+    assert svg.status_code == 200
+    assert (
+        svg.content == client.get("/id/indikator/ACTIVE_PARTICIPANTS/grafik.svg?region=32").content
+    )
 
 
 def test_an_unknown_indicator_is_404(client, demo):
@@ -276,6 +300,61 @@ def test_search_finds_indicators_releases_in_both_languages(client, demo):
     html = _html(client, "/en/cari/?q=funds")
     assert 'href="/en/indikator/FUNDS_UNDER_MANAGEMENT/"' in html
     assert 'href="/en/rilis/dana-kelolaan-2021-audit/"' in html
+
+
+# (page language, query, the first result's link): places, codes and synonyms.
+SEARCH_FIRST = [
+    ("id", "jawa barat", "/id/indikator/ACTIVE_PARTICIPANTS/?region=32"),
+    ("en", "Jawa Barat", "/en/indikator/ACTIVE_PARTICIPANTS/?region=32"),
+    ("id", "jabar", "/id/indikator/ACTIVE_PARTICIPANTS/?region=32"),
+    ("en", "west java", "/en/indikator/ACTIVE_PARTICIPANTS/?region=32"),
+    ("id", "ID-JB", "/id/indikator/ACTIVE_PARTICIPANTS/?region=32"),
+    ("en", "32", "/en/indikator/ACTIVE_PARTICIPANTS/?region=32"),
+    ("id", "JHT", "/id/indikator/ACTIVE_PARTICIPANTS/?program=JHT"),
+    ("en", "jaminan hari tua", "/en/indikator/ACTIVE_PARTICIPANTS/?program=JHT"),
+    ("id", "BPU", "/id/indikator/ACTIVE_PARTICIPANTS/?segment=BPU"),
+    ("id", "peserta", "/id/indikator/ACTIVE_PARTICIPANTS/"),
+    ("en", "participants", "/en/indikator/ACTIVE_PARTICIPANTS/"),
+    ("id", "funds under management", "/id/indikator/FUNDS_UNDER_MANAGEMENT/"),
+    ("en", "dana kelolaan", "/en/indikator/FUNDS_UNDER_MANAGEMENT/"),
+]
+
+
+@pytest.mark.parametrize(("language", "query", "first"), SEARCH_FIRST)
+def test_search_finds_places_codes_and_synonyms_first(client, demo, language, query, first):
+    html = _html(client, f"/{language}/cari/?{urlencode({'q': query})}")
+    results = html.split('role="status"', 1)[1]
+    links = re.findall(r'href="(/(?:id|en)/indikator/[^"]+)"', results)
+    assert links[0] == first.replace("&", "&amp;")
+
+
+def test_a_place_found_names_its_code_list_and_codes(client, demo):
+    html = _html(client, "/id/cari/?q=jabar")
+    assert "Wilayah dan kategori" in html
+    assert "Jawa Barat" in html and "ID-JB" in html
+    assert "Indikator yang memiliki data untuk Jawa Barat:" in html
+    html = _html(client, "/en/cari/?q=jabar")
+    assert "Places and categories" in html
+    assert "Indicators with values for Jawa Barat:" in html
+
+
+def test_search_lists_a_place_it_only_mentions_after_the_indicators(client, demo):
+    html = _html(client, "/en/cari/?q=pekerja")
+    assert html.index('id="r-indicators"') < html.index('id="r-codes"')
+    html = _html(client, "/en/cari/?q=BPU")
+    assert html.index('id="r-codes"') < html.index('id="r-indicators"')
+
+
+def test_search_marks_computed_indicators(client, demo):
+    html = _html(client, "/id/cari/?q=dana+kelolaan")
+    indicators = html.split('id="r-indicators"')[1].split("</section>")[0]
+    assert '<span class="badge">dihitung</span>' in indicators
+    assert indicators.index("FUNDS_UNDER_MANAGEMENT/") < indicators.index("dihitung")
+
+
+def test_search_never_finds_the_reserved_total_code(client, demo):
+    html = _html(client, "/en/cari/?q=_T")
+    assert 'id="r-codes"' not in html
 
 
 def test_search_with_too_short_a_query_says_why(client, demo):
@@ -401,6 +480,9 @@ def test_cached_pages_stay_per_language(client, demo):
         ("/id/metodologi/", 6),
         ("/id/metodologi/kepesertaan/", 10),
         ("/id/cari/?q=peserta", 8),
+        ("/id/cari/?q=jawa+barat", 10),
+        ("/en/cari/?q=ID", 10),
+        ("/id/indikator/ACTIVE_PARTICIPANTS/?region=ID-JK", 25),
         ("/sitemap.xml", 10),
     ],
 )

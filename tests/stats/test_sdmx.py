@@ -417,6 +417,17 @@ def test_as_of_gives_the_vintage_shown_then(site, client):
     assert rows == {"2022": "35300000", "2023": "41560000"}
 
 
+def test_a_key_names_a_region_by_its_alternative_code_too(site, client):
+    """The national total by its ISO code in any case (``id``), as the read API takes it
+    (``DimensionFilter.canonical``); the answer carries the code itself."""
+    by_code = _get(client, f"/sdmx/data/{FLOW}/A.ID._T._T", format="csvdata")
+    for key in ("A.id._T._T", "A.Id+ID._T._T"):
+        by_alias = _get(client, f"/sdmx/data/{FLOW}/{key}", format="csvdata")
+        assert by_alias.status_code == 200, key
+        assert by_alias.content == by_code.content
+    assert _get(client, f"/sdmx/data/{FLOW}/A.ID-XX._T._T").status_code == 404
+
+
 def test_no_match_is_404_with_an_sdmx_error_message(site, client):
     for path in (
         f"/sdmx/data/{FLOW}/A.XX._T._T",
