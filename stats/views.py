@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from csp.decorators import csp_replace
 from django import forms
 from django.conf import settings
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import date as date_filter
@@ -29,7 +30,9 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 
 from . import charts, formatting
 from .api.rows import ObservationRows
+from .api.statements import csv_lines_sql
 from .choices import Frequency, ObservationStatus
+from .derived.provenance import definition_formula, formula_text
 from .extensions import extensions
 from .filtersets import AsOfFilter, CatalogueLookups, instant_parse
 from .models import (
@@ -533,15 +536,13 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
     indicator, licence = chosen.indicator, attribution()
     rows = ObservationRows(CatalogueLookups())
     series = chosen.series
-    observations = (
-        list(series_points_public(series_id=series.pk, at=chosen.as_of)) if series else []
+    series_id = series.pk if series else 0
+    points = series_points_public(series_id=series_id, at=chosen.as_of)
+    # The CSV's lines of the series (stats.api.statements): the workbook has its columns.
+    sql, params = csv_lines_sql(
+        rows, points, [("period_start", False)], Series.objects.filter(pk=series_id)
     )
-    series_row = (
-        (series.pk, indicator.pk, series.frequency, series.key, series.dimensions)
-        if series
-        else None
-    )
-    as_of = chosen.as_of or max((o.valid_from for o in observations), default=None)
+    as_of = chosen.as_of or points.aggregate(latest=Max("valid_from"))["latest"]
     metadata = [
         ("title", f"{indicator.name} — {chosen.label}"),
         ("indicator", indicator.code),
@@ -556,14 +557,8 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
         ("url", _permalink(request, chosen)),
         ("value_exact", _("The exact value as text; the value column is its nearest number.")),
     ]
-    content = xlsx.workbook(
-        header=rows.csv_header(),
-        rows=(rows.values(o, series_row) for o in observations),
-        metadata=metadata,
-    )
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    content = xlsx.observations_workbook(rows=rows, sql=sql, params=params, metadata=metadata)
+    response = HttpResponse(content, content_type=xlsx.MEDIA_TYPE)
     stem = f"{indicator.code.lower()}-{chosen.frequency.lower()}"
     response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
     return response
@@ -633,8 +628,8 @@ def expression_texts(computed: list, *, language: str, indicator: Indicator | No
     for point in computed:
         own = indicator or point.series.indicator
         used = point.provenance["inputs"]
-        point.expression_text = formatting.expression_text(
-            point.provenance["expression"],
+        point.expression_text = formula_text(
+            point.provenance,
             inputs=[
                 (item["value"], inputs[item["indicator"]].unit, inputs[item["indicator"]].name)
                 for item in used
@@ -660,7 +655,7 @@ def expression_texts(computed: list, *, language: str, indicator: Indicator | No
 def _formula(derivation: DerivedDefinition | None, language: str) -> str:
     if derivation is None:
         return ""
-    return (derivation.formula_en if language == "en" else "") or derivation.formula_id
+    return definition_formula(derivation, language=language)
 
 
 def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language: str) -> list:

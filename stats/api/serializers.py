@@ -13,14 +13,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
 from django.urls import reverse
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from stats.derived.provenance import definition_formula
 from stats.models import Code, CodeList, Indicator, Series, Target, Topic, exact_text
 from stats.selectors import codes_in_use, indicator_next_release, series_with_latest_public
 
-from .rows import COLUMNS, DATE, DIMENSIONS, INSTANT, Column, instant_text, pick
+from .rows import COLUMNS, DATE, DIMENSIONS, FORMULA, INPUTS, INSTANT, Column, instant_text
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -56,7 +58,26 @@ class DimensionCodeSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class ProvenanceInputSerializer(serializers.Serializer):
+    api_description = "One input a derived value was computed from, as it was used."
+
+    role = serializers.CharField(help_text="Its role in the formula: x, a, b or term.")
+    indicator = serializers.CharField(help_text="Indicator code.")
+    series_key = serializers.CharField(help_text="e.g. region=ID,segment=_T,program=_T")
+    period = serializers.CharField()
+    value = serializers.CharField(help_text="The exact value used, as text with a dot decimal.")
+    release = serializers.CharField(
+        allow_null=True, help_text="Slug of the release that published the value used."
+    )
+
+
 def _observation_field(column: Column) -> serializers.Field:
+    if column.kind == FORMULA:
+        return serializers.CharField(allow_null=True, help_text=column.help_text)
+    if column.kind == INPUTS:
+        return serializers.ListField(
+            child=ProvenanceInputSerializer(), allow_null=True, help_text=column.help_text
+        )
     if column.kind == DIMENSIONS:
         return serializers.DictField(child=DimensionCodeSerializer(), help_text=column.help_text)
     if column.kind == DATE:
@@ -335,7 +356,7 @@ class IndicatorDetailSerializer(IndicatorSerializer):
             "periods": derivation.periods,
             "years": derivation.years,
             "scale": exact_text(derivation.scale),
-            "formula": pick(derivation.formula_id, derivation.formula_en),
+            "formula": definition_formula(derivation, language=translation.get_language() or "id"),
             "inputs": [
                 {"role": item.role, "indicator": item.indicator.code, "codes": item.codes}
                 for item in derivation.inputs.select_related("indicator")

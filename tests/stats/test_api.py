@@ -128,6 +128,9 @@ def test_an_observation_row_carries_codes_labels_and_provenance(client, publishe
         "reference_date": None,
         "release": "rilis-2023",
         "published_at": "2024-02-15T10:00:00+07:00",
+        # A value that is not derived has no formula and no inputs.
+        "formula": None,
+        "inputs": None,
     }
     assert row["dimensions"]["program"]["name"] != "JHT"
 
@@ -334,7 +337,7 @@ def test_csv_has_a_stable_header_and_exact_values(client, published):
     assert text.splitlines()[0] == (
         "indicator,indicator_name,frequency,series_key,region,region_name,segment,segment_name,"
         "program,program_name,period,period_start,period_end,value,unit,status,note,source,"
-        "reference_date,release,published_at"
+        "reference_date,release,published_at,formula,inputs"
     )
     values = {row["value"] for row in csv.DictReader(io.StringIO(text))}
     assert values == {"686000000000000", "450000000000000", "12.9"}

@@ -91,8 +91,8 @@ def test_copy_csv_writes_exact_values_dates_and_quotes(client, awkward, monkeypa
     assert ",2024-06-30,rilis-khusus," in text
     assert '"revised, see ""Catatan""\nline two"' in text
     assert '"a,b"' in text
-    assert "2025-03-17T10:00:00.123456+07:00\r\n" in text
-    assert "2024-02-15T10:00:00+07:00\r\n" in text
+    assert "2025-03-17T10:00:00.123456+07:00,,\r\n" in text
+    assert "2024-02-15T10:00:00+07:00,,\r\n" in text
     # The draft stays hidden in both.
     assert "777" not in text and "rilis-draf" not in text
 
