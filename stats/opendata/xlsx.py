@@ -22,6 +22,7 @@ from django.conf import settings
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from rest_framework.renderers import BaseRenderer
 
 from stats.api.rows import ObservationRows, spreadsheet_values
 from stats.models import exact_text
@@ -35,6 +36,29 @@ MAX_ROWS = 100_000
 
 class TooManyRows(ValueError):
     """The table has more rows than a workbook takes (``MAX_ROWS``)."""
+
+
+class XLSXRenderer(BaseRenderer):
+    """Selected by ``?format=xlsx`` or ``Accept`` of the XLSX media type, for lists: the
+    views write the workbook themselves (``workbook``, ``observations_workbook``).
+
+    ``render`` serves the rare case of a list already in memory: a list of flat dicts,
+    columns in the order of the first row."""
+
+    media_type = MEDIA_TYPE
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        rows = data if isinstance(data, list) else [data] if data else []
+        header = list(rows[0]) if rows else []
+        return workbook(
+            header=header,
+            rows=([row.get(name) for name in header] for row in rows),
+            metadata=[],
+            value_column=None,
+        )
 
 
 def workbook(
@@ -84,12 +108,13 @@ def observations_workbook(
     sql: str,
     params: Sequence,
     metadata: Sequence[tuple[str, str]],
-    max_rows: int = MAX_ROWS,
+    max_rows: int | None = None,
 ) -> bytes:
     """The workbook of the observations whose CSV lines ``sql`` gives (``csv_lines_sql``,
     not per series: it ends with its ORDER BY), in the columns of ``rows.csv_header()``:
     the CSV's texts, exact values also as numbers, dates as dates. ``TooManyRows`` when
     there are more than ``max_rows``."""
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     header = rows.csv_header()
     text = b"".join(
         lines_csv_chunks(

@@ -264,12 +264,12 @@ BAD_INPUT = [
     ({"release": "no-such-release"}, "release", "unknown or unpublished release"),
     ({"ordering": "colour"}, "ordering", "use one of"),
     ({"cursor": "not-a-cursor"}, "cursor", "not a cursor"),
-    ({"format": "xml"}, "format", "json or csv"),
+    ({"format": "xml"}, "format", "json, csv or xlsx"),
     ({"lang": "fr"}, "lang", "use one of"),
     ({"layout": "tall"}, "layout", "long or wide"),
     ({"layout": "wide"}, "layout", "exactly one indicator"),
     ({"region": ""}, "region", "empty value"),
-    ({"format": "csv", "page_size": "10"}, "page_size", "CSV is not paged"),
+    ({"format": "csv", "page_size": "10"}, "page_size", "CSV and XLSX are not paged"),
 ]
 
 
