@@ -38,7 +38,6 @@ from .filtersets import AsOfFilter, CatalogueLookups, instant_parse
 from .models import (
     Code,
     DerivedDefinition,
-    DerivedInput,
     Indicator,
     Series,
     Target,
@@ -52,6 +51,7 @@ from .pagecache import cached_page
 from .selectors import (
     breakdowns_public,
     codes_in_use,
+    derived_indicators_public,
     headline_figures_public,
     indicators_public,
     lookalikes_public,
@@ -319,19 +319,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     api_query = urlencode({"indicator": indicator.code, **query})
     api_url = request.build_absolute_uri(f"/api/v1/observations/?{api_query}")
     derivation = DerivedDefinition.objects.filter(indicator=indicator, is_active=True).first()
-    derived_from_this = list(
-        DerivedInput.objects.filter(
-            indicator=indicator,
-            definition__is_active=True,
-            # A derived indicator is named once it is public itself.
-            definition__indicator__in=indicators_public().order_by().values("pk"),
-        )
-        .select_related("definition__indicator")
-        .order_by("definition__indicator__code")
-    )
-    used_by = {
-        item.definition.indicator.code: item.definition.indicator for item in derived_from_this
-    }
+    used_by = list(derived_indicators_public(indicator=indicator))
     breakdowns = _with_shares(
         breakdowns_public(indicator=indicator, frequency=frequency, at=at),
         indicator=indicator,
@@ -369,7 +357,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "derivation": derivation,
         "lookalikes": lookalikes_public(indicator=indicator, totals=chosen.totals, at=at),
         "derivation_formula": _formula(derivation, language),
-        "used_by": list(used_by.values()),
+        "used_by": used_by,
         "permalink": permalink,
         "api_url": api_url,
         "csv_url": f"{api_url}&format=csv",

@@ -588,3 +588,40 @@ COMPARISONS = [
         "workers (employed minus civil servants, military and police).",
     ),
 ]
+
+# code: (methodology_id, methodology_en): how a figure is measured, where the demo knows.
+METHODOLOGY = {
+    "ACTIVE_PARTICIPANTS": (
+        "Dihitung dari data kepesertaan BPJS Ketenagakerjaan pada akhir periode: pekerja "
+        "terdaftar yang iurannya berjalan, di semua segmen (PU, BPU, JAKON, PMI). Angka "
+        "dari siaran pers dapat berupa angka sementara yang kemudian direvisi oleh angka "
+        "yang telah diaudit.",
+        "Counted from BPJS Ketenagakerjaan membership records at the end of the period: "
+        "enrolled workers whose contributions are current, in every segment (PU, BPU, "
+        "JAKON, PMI). Figures from press releases may be provisional and are later revised "
+        "by audited ones.",
+    ),
+    "ELIGIBLE_WORKERS": (
+        "Penduduk bekerja menurut Sakernas BPS dikurangi ASN, TNI dan Polri, yang "
+        "dilindungi skema jaminan sosial lain; sekitar 100 juta orang.",
+        "The employed population from the BPS labour force survey (Sakernas) minus civil "
+        "servants, military and police, who are covered by other schemes; about 100 "
+        "million people.",
+    ),
+    "COVERAGE_ELIGIBLE": (
+        "Peserta aktif dibagi pekerja yang layak, dikali 100, sebagaimana dilaporkan. "
+        "Penyebut ini berbeda dari penduduk bekerja Sakernas yang dipakai RPJMN dan "
+        "pemerintah daerah.",
+        "Active participants divided by eligible workers, times 100, as reported. This "
+        "denominator differs from the Sakernas employed population used by the RPJMN and "
+        "by regional governments.",
+    ),
+    "FUNDS_UNDER_MANAGEMENT": (
+        "Dana kelolaan pada akhir periode, dana jaminan sosial program dan dana badan, "
+        "dari laporan keuangan bulanan, semesteran dan tahunan; angka yang belum diaudit "
+        "direvisi oleh angka yang telah diaudit.",
+        "Funds under management at the end of the period, the programmes' social security "
+        "funds and the agency's own, from the monthly, semi-annual and annual financial "
+        "statements; unaudited figures are revised by audited ones.",
+    ),
+}

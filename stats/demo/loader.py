@@ -128,6 +128,8 @@ def indicators_load() -> None:
                 "name_en": name_en,
                 "description_id": description_id,
                 "description_en": description_en,
+                "methodology_id": catalogue.METHODOLOGY.get(code, ("", ""))[0],
+                "methodology_en": catalogue.METHODOLOGY.get(code, ("", ""))[1],
                 "source": "BPJS Ketenagakerjaan (press reports)",
             },
         )

@@ -748,3 +748,49 @@ def test_dates_come_from_the_database_in_iso_style(db):
         assert cursor.fetchone()[0].startswith("ISO")
         cursor.execute("SELECT DATE '2024-02-29'::text")
         assert cursor.fetchone()[0] == "2024-02-29"
+
+
+# --- an indicator's methodology and relations, as its pages show them ---
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("id", "Penduduk bekerja menurut Sakernas BPS dikurangi ASN, TNI dan Polri"),
+        ("en", "The employed population from the BPS labour force survey (Sakernas) minus"),
+    ],
+)
+def test_an_indicator_gives_its_methodology_in_the_language_asked_for(client, demo, lang, expected):
+    response = client.get("/api/v1/indicators/ELIGIBLE_WORKERS/", {"lang": lang})
+    assert response.status_code == 200
+    indicator = response.json()
+    assert indicator["methodology"].startswith(expected)
+    assert indicator["methodology_id"].startswith("Penduduk bekerja menurut Sakernas")
+    assert indicator["methodology_en"].startswith("The employed population")
+    assert indicator["methodology_url"] == (
+        f"http://testserver/{lang}/metodologi/kepesertaan/#def-ELIGIBLE_WORKERS"
+    )
+    # The methodology page shows the same text, at that anchor.
+    page = client.get(f"/{lang}/metodologi/kepesertaan/").content.decode()
+    assert 'id="def-ELIGIBLE_WORKERS"' in page and expected in page
+
+
+def test_an_indicator_names_its_lookalike_and_the_indicators_computed_from_it(client, demo):
+    growth = client.get("/api/v1/indicators/FUNDS_UNDER_MANAGEMENT_GROWTH/", {"lang": "en"}).json()
+    (lookalike,) = growth["compare_with"]
+    assert lookalike["indicator"] == "FUNDS_UNDER_MANAGEMENT_YOY"
+    assert lookalike["url"] == "http://testserver/api/v1/indicators/FUNDS_UNDER_MANAGEMENT_YOY/"
+    assert (lookalike["period"], lookalike["other_value"]) == ("2023", "12.9")
+    assert lookalike["note"].startswith("The growth BPJS Ketenagakerjaan reported")
+    # The derivation's formula is the kind's default when staff wrote none, as on the page.
+    assert growth["derivation"]["formula"] == "(x[t] / x[t-k] - 1) × 100"
+    funds = client.get("/api/v1/indicators/FUNDS_UNDER_MANAGEMENT/").json()
+    assert funds["compare_with"] == []
+    assert funds["used_by"] == [
+        "FUNDS_REQUIRED_GROWTH",
+        "FUNDS_TARGET_PROGRESS",
+        "FUNDS_UNDER_MANAGEMENT_GROWTH",
+    ]
+    page = client.get("/en/indikator/FUNDS_UNDER_MANAGEMENT/").content.decode()
+    for code in funds["used_by"]:
+        assert f'href="/en/indikator/{code}/"' in page
