@@ -796,6 +796,10 @@ def methodology_topic(request: HttpRequest, topic: str) -> HttpResponse:
         .prefetch_related("derivation__inputs__indicator")
         .order_by("code")
     )
+    language = _language()
+    for indicator in indicators:
+        derivation = getattr(indicator, "derivation", None)
+        indicator.derivation_formula = _formula(derivation, language)
     context = {
         "topic": found,
         "indicators": indicators,
