@@ -37,6 +37,7 @@ from .models import (
     Code,
     CodeList,
     DerivedDefinition,
+    DerivedInput,
     Indicator,
     Observation,
     Series,
@@ -143,6 +144,14 @@ def indicators_public(*, at: dt.datetime | None = None) -> QuerySet:
         .annotate(computed=Exists(computed))
         .select_related("topic")
     )
+
+
+def derived_indicators_public(*, indicator: Indicator) -> QuerySet:
+    """The public indicators an active definition computes from ``indicator``, by code."""
+    uses = DerivedInput.objects.filter(
+        indicator=indicator, definition__is_active=True, definition__indicator=OuterRef("pk")
+    )
+    return indicators_public().filter(Exists(uses)).order_by("code")
 
 
 def topics_public(*, at: dt.datetime | None = None) -> QuerySet:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from csp.decorators import csp_replace
 from django import forms
 from django.conf import settings
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import date as date_filter
@@ -29,13 +30,14 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 
 from . import charts, formatting
 from .api.rows import ObservationRows
+from .api.statements import csv_lines_sql
 from .choices import Frequency, ObservationStatus
+from .derived.provenance import definition_formula, formula_text
 from .extensions import extensions
 from .filtersets import AsOfFilter, CatalogueLookups, DimensionFilter, instant_parse
 from .models import (
     Code,
     DerivedDefinition,
-    DerivedInput,
     Indicator,
     Series,
     Target,
@@ -49,6 +51,7 @@ from .pagecache import cached_page
 from .selectors import (
     breakdowns_public,
     codes_in_use,
+    derived_indicators_public,
     headline_figures_public,
     indicators_public,
     lookalikes_public,
@@ -324,19 +327,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     api_query = urlencode({"indicator": indicator.code, **query})
     api_url = request.build_absolute_uri(f"/api/v1/observations/?{api_query}")
     derivation = DerivedDefinition.objects.filter(indicator=indicator, is_active=True).first()
-    derived_from_this = list(
-        DerivedInput.objects.filter(
-            indicator=indicator,
-            definition__is_active=True,
-            # A derived indicator is named once it is public itself.
-            definition__indicator__in=indicators_public().order_by().values("pk"),
-        )
-        .select_related("definition__indicator")
-        .order_by("definition__indicator__code")
-    )
-    used_by = {
-        item.definition.indicator.code: item.definition.indicator for item in derived_from_this
-    }
+    used_by = list(derived_indicators_public(indicator=indicator))
     breakdowns = _with_shares(
         breakdowns_public(indicator=indicator, frequency=frequency, at=at),
         indicator=indicator,
@@ -374,7 +365,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "derivation": derivation,
         "lookalikes": lookalikes_public(indicator=indicator, totals=chosen.totals, at=at),
         "derivation_formula": _formula(derivation, language),
-        "used_by": list(used_by.values()),
+        "used_by": used_by,
         "permalink": permalink,
         "api_url": api_url,
         "csv_url": f"{api_url}&format=csv",
@@ -541,15 +532,13 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
     indicator, licence = chosen.indicator, attribution()
     rows = ObservationRows(CatalogueLookups(), read_at=chosen.as_of)
     series = chosen.series
-    observations = (
-        list(series_points_public(series_id=series.pk, at=chosen.as_of)) if series else []
+    series_id = series.pk if series else 0
+    points = series_points_public(series_id=series_id, at=chosen.as_of)
+    # The CSV's lines of the series (stats.api.statements): the workbook has its columns.
+    sql, params = csv_lines_sql(
+        rows, points, [("period_start", False)], Series.objects.filter(pk=series_id)
     )
-    series_row = (
-        (series.pk, indicator.pk, series.frequency, series.key, series.dimensions)
-        if series
-        else None
-    )
-    as_of = chosen.as_of or max((o.valid_from for o in observations), default=None)
+    as_of = chosen.as_of or points.aggregate(latest=Max("valid_from"))["latest"]
     metadata = [
         ("title", f"{indicator.name} — {chosen.label}"),
         ("indicator", indicator.code),
@@ -564,14 +553,8 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
         ("url", _permalink(request, chosen)),
         ("value_exact", _("The exact value as text; the value column is its nearest number.")),
     ]
-    content = xlsx.workbook(
-        header=rows.csv_header(),
-        rows=(rows.values(o, series_row) for o in observations),
-        metadata=metadata,
-    )
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    content = xlsx.observations_workbook(rows=rows, sql=sql, params=params, metadata=metadata)
+    response = HttpResponse(content, content_type=xlsx.MEDIA_TYPE)
     stem = f"{indicator.code.lower()}-{chosen.frequency.lower()}"
     response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
     return response
@@ -641,8 +624,8 @@ def expression_texts(computed: list, *, language: str, indicator: Indicator | No
     for point in computed:
         own = indicator or point.series.indicator
         used = point.provenance["inputs"]
-        point.expression_text = formatting.expression_text(
-            point.provenance["expression"],
+        point.expression_text = formula_text(
+            point.provenance,
             inputs=[
                 (item["value"], inputs[item["indicator"]].unit, inputs[item["indicator"]].name)
                 for item in used
@@ -668,7 +651,7 @@ def expression_texts(computed: list, *, language: str, indicator: Indicator | No
 def _formula(derivation: DerivedDefinition | None, language: str) -> str:
     if derivation is None:
         return ""
-    return (derivation.formula_en if language == "en" else "") or derivation.formula_id
+    return definition_formula(derivation, language=language)
 
 
 def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language: str) -> list:
@@ -821,6 +804,10 @@ def methodology_topic(request: HttpRequest, topic: str) -> HttpResponse:
         .prefetch_related("derivation__inputs__indicator")
         .order_by("code")
     )
+    language = _language()
+    for indicator in indicators:
+        derivation = getattr(indicator, "derivation", None)
+        indicator.derivation_formula = _formula(derivation, language)
     context = {
         "topic": found,
         "indicators": indicators,

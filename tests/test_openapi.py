@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, settings
 from config.wsgi import application
 from stats.filtersets import REALTIME, AsOfFilter, CatalogueLookups, instant_parse
 from stats.models import Series
+from stats.opendata.xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
 from stats.periods import PeriodError, parse_period
 from tests.stats.test_api_http import rest_framework_settings
 
@@ -36,10 +37,10 @@ UNLIMITED = rest_framework_settings(
 def _beyond_the_schema(query: dict) -> dict:
     """``query`` without what an OpenAPI description cannot state and the API refuses
     (each a documented 400): a cursor the API did not give, an instant in the future, a
-    period range that ends before it starts, paging a CSV, a conversion of series at a
-    lower frequency, and the wide layout without exactly one indicator and one
-    frequency, or with paging, ordering, units or a conversion, and the first print with
-    units or a conversion; a real-time period that starts in the future or after it
+    period range that ends before it starts, paging a CSV or XLSX, a conversion of series
+    at a lower frequency, and the wide layout without exactly one indicator and one
+    frequency, or with paging, ordering, units, a conversion or XLSX, and the first print
+    with units or a conversion; a real-time period that starts in the future or after it
     ends, or with as_of, vintage, units, a conversion or the wide layout."""
     query = dict(query)
     query.pop("cursor", None)
@@ -73,7 +74,7 @@ def _beyond_the_schema(query: dict) -> dict:
     if "aggregate_to" in query:
         # Series at a lower frequency than asked cannot be converted: monthly ones can.
         query["frequency"] = "M"
-    if query.get("format") == "csv":
+    if query.get("format") in ("csv", "xlsx"):
         query.pop("page_size", None)
     if str(query.get("vintage", "")).strip() == "first" and (
         str(query.get("units", "lin")).strip() != "lin" or "aggregate_to" in query
@@ -87,6 +88,8 @@ def _beyond_the_schema(query: dict) -> dict:
         if single:
             for name in ("page_size", "ordering", "units", "aggregate_to"):
                 query.pop(name, None)
+            if query.get("format") == "xlsx":
+                query["format"] = "csv"
         else:
             query["layout"] = "long"
     return query
@@ -226,6 +229,7 @@ def test_lists_declare_csv_and_every_error(described):
         is_root = path == "/api/v1/"
         is_list = "{" not in path and not is_root
         assert ("text/csv" in responses["200"]["content"]) is is_list, path
+        assert (XLSX_MEDIA_TYPE in responses["200"]["content"]) is is_list, path
         assert {"304", "400", "406", "429"} <= set(responses), path
         assert ("404" in responses) is not (is_list or is_root), path
         errors = responses["400"]["content"]["application/json"]["schema"]["$ref"]

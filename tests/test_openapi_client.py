@@ -9,6 +9,7 @@ items, the wide layout, and the errors (400 naming the parameter, 404).
 from __future__ import annotations
 
 import importlib
+import io
 import pkgutil
 import subprocess
 import sys
@@ -16,8 +17,10 @@ import sys
 import httpx
 import pytest
 from django.core.cache import cache
+from openpyxl import load_workbook
 
 from publications.demo.loader import demo_load
+from stats.opendata.xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
 
 PACKAGE = "angka_api_client"
 
@@ -172,3 +175,28 @@ def test_a_generated_client_calls_every_operation(generated_client):
     assert csv.status_code == 200
     assert csv.headers["content-type"] == "text/csv; charset=utf-8"
     assert csv.text.splitlines()[0].startswith("indicator,indicator_name,frequency")
+    # XLSX, declared as its media type the same way, with its file name.
+    workbook = client.get_httpx_client().get(
+        "/api/v1/observations/",
+        params={
+            "format": models.ObservationsListFormat.XLSX.value,
+            "indicator": "ACTIVE_PARTICIPANTS",
+        },
+    )
+    assert workbook.status_code == 200
+    assert workbook.headers["content-type"] == XLSX_MEDIA_TYPE
+    assert workbook.headers["content-disposition"] == (
+        'attachment; filename="active_participants.xlsx"'
+    )
+    book = load_workbook(io.BytesIO(workbook.content), read_only=True)
+    assert book.sheetnames == ["data", "metadata"]
+    assert next(book["data"].iter_rows(values_only=True))[0] == "indicator"
+
+    # A derived value's formula and inputs parse into their models; a base value's are None.
+    derived = call("observations_list", indicator="ACTIVE_COVERAGE_ELIGIBLE", frequency="A")
+    row = derived.parsed.results[-1]
+    assert " = " in row.formula
+    assert [item.role for item in row.inputs] == ["a", "b"]
+    assert row.inputs[0].indicator == "ACTIVE_PARTICIPANTS" and row.inputs[0].release
+    base = call("observations_list", indicator="ACTIVE_PARTICIPANTS", frequency="A")
+    assert base.parsed.results[0].formula is None and base.parsed.results[0].inputs is None

@@ -9,7 +9,8 @@ from rest_framework import serializers
 
 from publications.models import NewsRelease, Release
 from publications.selectors import news_public, releases_public
-from stats.api.serializers import ResourceUrlField, pick
+from stats.api.rows import pick
+from stats.api.serializers import ResourceUrlField
 from stats.models import Indicator
 
 

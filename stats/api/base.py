@@ -6,8 +6,9 @@ The contract (see the OpenAPI description at /api/schema/):
 - every query parameter is checked before any work: an unknown, repeated, empty or
   malformed one gives a 400 ``{"errors": {"<parameter>": ["<reason>", ...]}}`` listing
   every bad parameter at once;
-- JSON by default, CSV for lists (``?format=csv`` or ``Accept: text/csv``), errors
-  always JSON;
+- JSON by default, CSV for lists (``?format=csv`` or ``Accept: text/csv``) and XLSX
+  (``?format=xlsx`` or its media type; at most ``xlsx.MAX_ROWS`` rows, a 400 past it),
+  errors always JSON;
 - lists page with an opaque cursor over a unique sort key (``next``/``previous``), so a
   walk visits each row once; observation cursors also pin the instant of the first
   page, so publications during a walk do not shift it;
@@ -52,6 +53,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from stats.events import generation_memo
 from stats.filtersets import CatalogueLookups
+from stats.opendata import xlsx
 from stats.opendata.licence import attribution
 from stats.renderers import CSVRenderer, csv_streaming_response
 from stats.selectors import last_publication_at
@@ -62,7 +64,7 @@ from .throttling import ApiAnonThrottle, ApiUserThrottle
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
 LANGUAGE_CODES = tuple(code for code, _name in settings.LANGUAGES)
-FORMATS = ("json", "csv")
+FORMATS = ("json", "csv", "xlsx")
 
 
 # --- errors ---
@@ -386,7 +388,7 @@ class PublicReadMixin(_ViewBase):
     throttle_classes = [ApiAnonThrottle, ApiUserThrottle]
     filter_backends = [StrictFilterBackend]
     pagination_class = KeysetPagination
-    renderer_classes = [JSONRenderer, CSVRenderer]
+    renderer_classes = [JSONRenderer, CSVRenderer, xlsx.XLSXRenderer]
     # name -> [(field path, descending), ...]; the fields together must be unique.
     ordering_options: dict[str, list[tuple[str, bool]]] = {}
     default_ordering = ""
@@ -416,14 +418,25 @@ class PublicReadMixin(_ViewBase):
         wanted = request.query_params.get("format")
         if wanted is not None and not force:
             if wanted not in FORMATS:
-                raise exceptions.ValidationError({"format": ["use json or csv"]})
-            if wanted == "csv" and getattr(self, "action", None) != "list":
-                raise exceptions.ValidationError({"format": ["csv is offered for lists only"]})
+                raise exceptions.ValidationError({"format": ["use json, csv or xlsx"]})
+            if wanted != "json" and getattr(self, "action", None) != "list":
+                raise exceptions.ValidationError(
+                    {"format": [f"{wanted} is offered for lists only"]}
+                )
         return super().perform_content_negotiation(request, force=force)
 
     @property
     def wants_csv(self) -> bool:
         return isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer)
+
+    @property
+    def wants_xlsx(self) -> bool:
+        return isinstance(getattr(self.request, "accepted_renderer", None), xlsx.XLSXRenderer)
+
+    @property
+    def wants_file(self) -> bool:
+        """A download (CSV or XLSX): the whole result, not paged, not cached."""
+        return self.wants_csv or self.wants_xlsx
 
     @property
     def lookups(self) -> CatalogueLookups:
@@ -549,11 +562,13 @@ class PublicReadMixin(_ViewBase):
                 )
             except CursorError as error:
                 errors["cursor"] = [str(error)]
-        csv_wanted = params.get("format") == "csv" or self.wants_csv
-        if csv_wanted:
+        wanted = params.get("format")
+        if wanted in ("csv", "xlsx") or self.wants_file:
             for name in ("cursor", "page_size"):
                 if name in params and name not in errors:
-                    errors[name] = ["CSV is not paged: it streams the whole result; remove it"]
+                    errors[name] = [
+                        "CSV and XLSX are not paged: they hold the whole result; remove it"
+                    ]
 
     # caching
 
@@ -607,7 +622,7 @@ class PublicReadMixin(_ViewBase):
             getattr(django_request, "api_cache_key", None) is not None
             or not self.response_cache_on
             or request.method not in ("GET", "HEAD")
-            or self.wants_csv
+            or self.wants_file
             or self.action not in ("list", "retrieve")
         ):
             return None
@@ -624,7 +639,7 @@ class PublicReadMixin(_ViewBase):
 
     def finalize_response(self, request, response, *args, **kwargs):
         if response.status_code >= 400 and isinstance(
-            getattr(request, "accepted_renderer", None), CSVRenderer
+            getattr(request, "accepted_renderer", None), CSVRenderer | xlsx.XLSXRenderer
         ):
             # Errors are JSON whatever format was asked for.
             request.accepted_renderer = JSONRenderer()
@@ -644,7 +659,7 @@ class PublicReadMixin(_ViewBase):
                 and self.response_cache_on
                 and self.action in ("list", "retrieve")
                 and etag
-                and not self.wants_csv
+                and not self.wants_file
             ):
                 # ApiResponseCacheMiddleware stores it, with the headers of the way out.
                 response.api_cacheable = True
@@ -672,6 +687,8 @@ class PublicReadMixin(_ViewBase):
             return cached
         if self.wants_csv:
             return self.csv_response(self.filter_queryset(self.get_queryset()))
+        if self.wants_xlsx:
+            return self.xlsx_response(self.filter_queryset(self.get_queryset()))
         return self.json_list(request)
 
     def json_list(self, request):
@@ -706,10 +723,58 @@ class PublicReadMixin(_ViewBase):
             header=[header for header, _path in columns], rows=rows(), filename=self.csv_filename
         )
 
+    def xlsx_response(self, queryset: QuerySet) -> HttpResponse:
+        """The CSV's columns and cells as a workbook, with its metadata sheet."""
+        columns = self.get_csv_columns()
+        serializer_class = self.get_serializer_class()
+        context = self.get_serializer_context()
+        rows = []
+        for instance in self.ordered(queryset)[: xlsx.MAX_ROWS + 1]:
+            record = serializer_class(instance, context=context).data
+            rows.append([csv_value(record, path) or None for _header, path in columns])
+        if len(rows) > xlsx.MAX_ROWS:
+            raise too_many_rows()
+        content = xlsx.workbook(
+            header=[header for header, _path in columns],
+            rows=rows,
+            metadata=self.xlsx_metadata(),
+            value_column=None,
+        )
+        return xlsx_http_response(content, self.csv_filename.removesuffix(".csv"))
+
+    def xlsx_metadata(self) -> builtins.list[tuple[str, str]]:
+        """The metadata sheet of a workbook of the API: licence, attribution, the query
+        and when it was answered."""
+        licence = attribution(token=request_generation(self.request))
+        return [
+            ("licence", f"{licence.licence_title} ({licence.licence_id}) {licence.licence_url}"),
+            ("publisher", licence.publisher_name),
+            ("attribution", licence.credit(translation.get_language() or "id")),
+            ("query", self.request.build_absolute_uri()),
+            ("generated_at", timezone.localtime().isoformat(timespec="seconds")),
+        ]
+
     def ordered(self, queryset: QuerySet) -> QuerySet:
         """The queryset in the chosen ordering (for CSV, which is not paged)."""
         spec = self.ordering_options[self.ordering_name or self.default_ordering]
         return queryset.order_by(*[f"-{path}" if desc else path for path, desc in spec])
+
+
+def too_many_rows() -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {
+            "format": [
+                f"an XLSX answer holds at most {xlsx.MAX_ROWS} rows and this query gives "
+                "more: narrow it, or use format=csv (streamed, any size)"
+            ]
+        }
+    )
+
+
+def xlsx_http_response(content: bytes, stem: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=xlsx.MEDIA_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+    return response
 
 
 def csv_value(row: dict, path: str) -> str:

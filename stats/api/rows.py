@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils import timezone, translation
 
@@ -29,6 +30,12 @@ INSTANT = "instant"
 EXACT = "exact"  # a decimal written exactly, one per row (never worth keeping)
 RELEASE = "release"  # a release id, written as its public slug
 DIMENSIONS = "dimensions"  # a series' code per code list (JSON object, CSV column pairs)
+# A derived value's formula with the numbers used, and its inputs, from its provenance
+# (``stats.derived.provenance``); null for any other value.
+FORMULA = "formula"
+INPUTS = "inputs"  # a JSON array of objects; a compact text in CSV
+# The kinds whose text is free (any character): named after their length in a key text.
+FREE_KINDS = (TEXT, FORMULA, INPUTS)
 
 NOT_GIVEN = object()
 
@@ -107,6 +114,26 @@ COLUMNS: tuple[Column, ...] = (
         help_text="When a later release revised this value: the end of its vintage (ALFRED's "
         "realtime_end); null while it is current at the instant read (now, or as_of).",
     ),
+    # Last: the columns before keep their places in a CSV.
+    Column(
+        "formula",
+        FORMULA,
+        field="provenance",
+        usual=None,
+        help_text="For a derived value, its formula with the exact numbers used, e.g. "
+        '"40 = 40000000 / 100000000 × 100" (dot decimal, no thousands separator); null '
+        "for any other value. The general formula is the indicator's `derivation`.",
+    ),
+    Column(
+        "inputs",
+        INPUTS,
+        field="provenance",
+        usual=None,
+        help_text="For a derived value, the exact inputs used, in the order of the formula "
+        "(role, indicator, series_key, period, value as exact text, release slug); null for "
+        'any other value. In CSV one text, "role: indicator series_key period value '
+        'release" per input, separated by "; ".',
+    ),
 )
 
 
@@ -145,7 +172,7 @@ EPOCH_DATE = POSTGRES_EPOCH.date()
 def key_order(segment: Segment) -> tuple[list[Column], list[Column]]:
     """The columns of a key segment in the order its text names them: those always named,
     then those named only when one of them is not usual (both with free text last)."""
-    free_last = lambda columns: sorted(columns, key=lambda c: c.kind == TEXT)  # noqa: E731
+    free_last = lambda columns: sorted(columns, key=lambda c: c.kind in FREE_KINDS)  # noqa: E731
     always = [c for c in segment.columns if c.usual is NOT_GIVEN]
     optional = [c for c in segment.columns if c.usual is not NOT_GIVEN]
     return free_last(always), free_last(optional)
@@ -180,8 +207,12 @@ def _key_values(text: str, segment: Segment) -> dict[str, object]:
 
     def read(column: Column):
         nonlocal position
-        if column.kind == TEXT:
-            space = text.index(" ", position)
+        if column.kind in FREE_KINDS:
+            space = text.find(" ", position)
+            if space < 0 or space == position:
+                # No length: a null (a formula or inputs of a value that is not derived).
+                position = (space if space >= 0 else len(text)) + 1
+                return None
             length = int(text[position:space])
             start = space + 1
             position = start + length + 1
@@ -262,30 +293,15 @@ class ObservationRows:
                 header.append(column.name)
         return header
 
-    def values(self, observation, series_row) -> list:
-        """One row as values in ``csv_header`` order, for a spreadsheet: exact values as
-        ``Decimal``, dates as dates, instants as local ISO text (spreadsheets keep no
-        offset), releases by slug; ``series_row`` as for ``json_series_load``."""
-        row: list = []
+    def csv_kinds(self) -> list[str]:
+        """The kind of each column of ``csv_header``."""
+        kinds: list[str] = []
         for column in COLUMNS:
             if column.kind == DIMENSIONS:
-                codes = series_row[4]
-                for codelist in self.codelists:
-                    code = codes.get(codelist, "")
-                    row += [code, self.code_names.get((codelist, code), "")]
-                continue
-            if column.series:
-                row.append(self._series_value(column, series_row))
-                continue
-            value = getattr(observation, column.field)
-            if column.until_read and value is not None and value > self.read_at:
-                value = None
-            if column.kind == INSTANT:
-                value = instant_text(value)
-            elif column.kind == RELEASE:
-                value = self.releases.get(value, "")
-            row.append(value)
-        return row
+                kinds += [CODE, TEXT] * len(self.codelists)
+            else:
+                kinds.append(column.kind)
+        return kinds
 
     # --- JSON: the page statement's parts to JSON text ---
 
@@ -298,6 +314,12 @@ class ObservationRows:
             # Only the public releases have a slug here: a row of any other is not
             # public either (the selectors leave it out), so "" is never shown.
             return json_text(self.releases.get(value, ""))
+        if column.kind == INPUTS and value is not None:
+            # The statement names each input's release by id (stats.derived.provenance).
+            inputs = json.loads(value)
+            for item in inputs:
+                item["release"] = self.releases.get(item["release"])
+            return json_text(inputs)
         return json_text(value)
 
     def _series_value(self, column: Column, series_row) -> object:
@@ -380,6 +402,24 @@ class ObservationRows:
             texts.update(fresh)
             found.append(texts)
         return found
+
+
+def spreadsheet_values(kinds: list[str], cells: list[str]) -> list:
+    """A CSV line's cells (``ObservationRows.csv_kinds``) as a spreadsheet's values:
+    exact values as ``Decimal``, dates as dates, empty cells blank, the rest the CSV's
+    text as it is (instants in local ISO form: spreadsheets keep no offset; text a
+    spreadsheet would run as a formula disarmed as in the CSV)."""
+    values: list = []
+    for kind, cell in zip(kinds, cells, strict=True):
+        if cell == "":
+            values.append(None)
+        elif kind == EXACT:
+            values.append(Decimal(cell))
+        elif kind == DATE:
+            values.append(dt.date.fromisoformat(cell))
+        else:
+            values.append(cell)
+    return values
 
 
 def _json_member(column: Column, value_text: str) -> str:

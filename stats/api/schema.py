@@ -5,11 +5,11 @@ so what they share is stated once: no security requirement (the API is public; a
 only raises the rate limit), the parameters each action accepts and nothing else (lists:
 their filters, ``format``, ``lang``, the cursor and page size, ``ordering`` where there is
 a choice; items: ``format`` and ``lang``), each filter's values exactly as its parser
-accepts them (``Filter.openapi_schema`` in the filter sets), CSV as ``text/csv`` on
-lists, and the error answers (400 with the parameters at fault, 404, 406, 429) with their
-JSON. The views give each operation its summary and description; a view's docstring,
-written for this code's readers, is never shown to API users. The schema is generated in
-English whatever the request's language.
+accepts them (``Filter.openapi_schema`` in the filter sets), CSV as ``text/csv`` and XLSX
+as its media type on lists, and the error answers (400 with the parameters at fault,
+404, 406, 429) with their JSON. The views give each operation its summary and
+description; a view's docstring, written for this code's readers, is never shown to API
+users. The schema is generated in English whatever the request's language.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from stats.filtersets import CatalogueLookups
+from stats.opendata import xlsx
 
 from .base import DEFAULT_PAGE_SIZE, FORMATS, LANGUAGE_CODES, MAX_PAGE_SIZE
 
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 CSV = "text/csv"
+XLSX = xlsx.MEDIA_TYPE
 
 
 class ParameterErrorsSerializer(serializers.Serializer):
@@ -165,7 +167,7 @@ class PublicReadSchema(AutoSchema):
                 "page_size",
                 {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
                 f"Rows per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}). "
-                "Not with format=csv, which is not paged.",
+                "Not with format=csv or xlsx, which are not paged.",
             ),
         ]
         options = getattr(self.view, "ordering_options", {})
@@ -185,9 +187,14 @@ class PublicReadSchema(AutoSchema):
             format_parameter = _parameter(
                 "format",
                 _enum(FORMATS),
-                "json (default) or csv (Accept: text/csv works too). CSV is UTF-8 with one "
-                "header row and exact values with a dot decimal; it is not paged: it "
-                "streams the whole result.",
+                "json (default), csv (Accept: text/csv works too) or xlsx (Accept: "
+                f"{XLSX} works too). CSV is UTF-8 with one header row and exact values with "
+                "a dot decimal; it is not paged: it streams the whole result. XLSX has the "
+                "CSV's columns and texts on a `data` sheet (observations: `value` as a "
+                "number, `value_exact` beside it as the exact text) and a `metadata` sheet "
+                "(licence, publisher, attribution, the query, when it was generated); it "
+                f"holds the whole result up to {xlsx.MAX_ROWS} rows, a 400 naming `format` "
+                "past that (use CSV).",
             )
         else:
             format_parameter = _parameter(
@@ -226,6 +233,22 @@ class PublicReadSchema(AutoSchema):
                     "(code lists as code and name pairs).",
                 }
             }
+        if XLSX in content:
+            content[XLSX] = {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "XLSX workbook: a `data` sheet with the CSV's columns "
+                    f"and a `metadata` sheet; at most {xlsx.MAX_ROWS} rows.",
+                }
+            }
+            ok["headers"] = {
+                **CACHE_HEADERS,
+                "Content-Disposition": {
+                    "description": "For CSV and XLSX: the file name to save it under.",
+                    "schema": {"type": "string"},
+                },
+            }
         responses["304"] = {
             "description": "Not modified: the ETag given in If-None-Match (or the time in "
             "If-Modified-Since) is still current.",
@@ -235,8 +258,8 @@ class PublicReadSchema(AutoSchema):
         if not self.is_list and getattr(self.view, "item_can_be_missing", True):
             responses["404"] = self._error("No public item has this key.", "404")
         responses["406"] = self._error(
-            "The Accept header asks for a type this resource does not give (lists: JSON or "
-            "CSV; items: JSON).",
+            "The Accept header asks for a type this resource does not give (lists: JSON, "
+            "CSV or XLSX; items: JSON).",
             "406",
         )
         responses["429"] = self._error(

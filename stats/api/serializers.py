@@ -13,14 +13,23 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
 from django.urls import reverse
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from stats.derived.provenance import definition_formula
 from stats.models import Code, CodeList, Indicator, Series, Target, Topic, exact_text
-from stats.selectors import codes_in_use, indicator_next_release, series_with_latest_public
+from stats.selectors import (
+    codes_in_use,
+    derived_indicators_public,
+    indicator_next_release,
+    lookalikes_public,
+    series_with_latest_public,
+    total_codes,
+)
 
-from .rows import COLUMNS, DATE, DIMENSIONS, INSTANT, Column, instant_text, pick
+from .rows import COLUMNS, DATE, DIMENSIONS, FORMULA, INPUTS, INSTANT, Column, instant_text
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -56,7 +65,26 @@ class DimensionCodeSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class ProvenanceInputSerializer(serializers.Serializer):
+    api_description = "One input a derived value was computed from, as it was used."
+
+    role = serializers.CharField(help_text="Its role in the formula: x, a, b or term.")
+    indicator = serializers.CharField(help_text="Indicator code.")
+    series_key = serializers.CharField(help_text="e.g. region=ID,segment=_T,program=_T")
+    period = serializers.CharField()
+    value = serializers.CharField(help_text="The exact value used, as text with a dot decimal.")
+    release = serializers.CharField(
+        allow_null=True, help_text="Slug of the release that published the value used."
+    )
+
+
 def _observation_field(column: Column) -> serializers.Field:
+    if column.kind == FORMULA:
+        return serializers.CharField(allow_null=True, help_text=column.help_text)
+    if column.kind == INPUTS:
+        return serializers.ListField(
+            child=ProvenanceInputSerializer(), allow_null=True, help_text=column.help_text
+        )
     if column.kind == DIMENSIONS:
         return serializers.DictField(child=DimensionCodeSerializer(), help_text=column.help_text)
     if column.kind == DATE:
@@ -250,6 +278,28 @@ class DerivationSerializer(serializers.Serializer):
     inputs = DerivationInputSerializer(many=True)
 
 
+class LookalikeSerializer(serializers.Serializer):
+    api_description = (
+        "An indicator readers may take for this one (reported and computed, another "
+        "denominator), as its page shows it: both national annual values at the latest "
+        "year both have, and why they differ."
+    )
+
+    indicator = serializers.CharField(help_text="Its code.")
+    name = serializers.CharField()
+    url = serializers.URLField(help_text="Its resource in this API.")
+    period = serializers.CharField(
+        allow_null=True, help_text="The latest year both have a national value for, or null."
+    )
+    value = serializers.CharField(
+        allow_null=True, help_text="This indicator's value then, exact text; null if none."
+    )
+    other_value = serializers.CharField(
+        allow_null=True, help_text="The other indicator's value then, exact text; null if none."
+    )
+    note = serializers.CharField(help_text="Why the two differ, in the language asked for.")
+
+
 class NextReleaseSerializer(serializers.Serializer):
     api_description = "The release scheduled to update the indicator next."
 
@@ -259,7 +309,13 @@ class NextReleaseSerializer(serializers.Serializer):
 
 
 class IndicatorDetailSerializer(IndicatorSerializer):
-    methodology = serializers.SerializerMethodField()
+    methodology = serializers.SerializerMethodField(
+        help_text="How it is measured, in the language asked for (the Indonesian text when "
+        "there is no English one), as the methodology page shows it; empty if none."
+    )
+    methodology_url = serializers.SerializerMethodField()
+    compare_with = serializers.SerializerMethodField()
+    used_by = serializers.SerializerMethodField()
     dimensions = serializers.SerializerMethodField()
     series = serializers.SerializerMethodField()
     targets = TargetSerializer(many=True, source="public_targets", read_only=True)
@@ -272,6 +328,11 @@ class IndicatorDetailSerializer(IndicatorSerializer):
             "description_id",
             "description_en",
             "methodology",
+            "methodology_id",
+            "methodology_en",
+            "methodology_url",
+            "compare_with",
+            "used_by",
             "series",
             "targets",
             "derivation",
@@ -296,6 +357,49 @@ class IndicatorDetailSerializer(IndicatorSerializer):
 
     def get_methodology(self, indicator: Indicator) -> str:
         return indicator.localized("methodology")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_methodology_url(self, indicator: Indicator) -> str:
+        """Its definition on the methodology page of its topic, in the language asked for."""
+        path = reverse("stats:methodology-topic", args=[indicator.topic.code])
+        request = self.context.get("request")
+        url = request.build_absolute_uri(path) if request is not None else path
+        return f"{url}#def-{indicator.code}"
+
+    @extend_schema_field(LookalikeSerializer(many=True))
+    def get_compare_with(self, indicator: Indicator) -> list[dict]:
+        found = lookalikes_public(
+            indicator=indicator,
+            totals=total_codes(codelist_ids=[c.id for c in indicator.dimensions.all()]),
+        )
+        return [
+            {
+                "indicator": item["other"].code,
+                "name": item["other"].name,
+                "url": self._indicator_url(item["other"]),
+                "period": item["period"],
+                "value": exact_text(item["value"]) if item["value"] is not None else None,
+                "other_value": (
+                    exact_text(item["other_value"]) if item["other_value"] is not None else None
+                ),
+                "note": item["note"],
+            }
+            for item in found
+        ]
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Codes of the public derived indicators computed from this one.",
+        )
+    )
+    def get_used_by(self, indicator: Indicator) -> list[str]:
+        return list(derived_indicators_public(indicator=indicator).values_list("code", flat=True))
+
+    def _indicator_url(self, indicator: Indicator) -> str:
+        path = reverse("stats-api:indicator-detail", args=[indicator.code])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
     # The detail redeclares the ``dimensions`` method field, with richer rows.
     @extend_schema_field(DimensionInUseSerializer(many=True))
@@ -337,7 +441,7 @@ class IndicatorDetailSerializer(IndicatorSerializer):
             "periods": derivation.periods,
             "years": derivation.years,
             "scale": exact_text(derivation.scale),
-            "formula": pick(derivation.formula_id, derivation.formula_en),
+            "formula": definition_formula(derivation, language=translation.get_language() or "id"),
             "inputs": [
                 {"role": item.role, "indicator": item.indicator.code, "codes": item.codes}
                 for item in derivation.inputs.select_related("indicator")

@@ -9,6 +9,7 @@ formatter in Python (tests/stats/oracle.py).
 
 from __future__ import annotations
 
+from stats.derived.provenance import formula_sql, inputs_sql
 from stats.renderers import FORMULA_STARTS, PLAIN_NUMBER
 
 from .rows import (
@@ -17,11 +18,13 @@ from .rows import (
     DIMENSIONS,
     EPOCH_DATE,
     EXACT,
+    FORMULA,
+    FREE_KINDS,
+    INPUTS,
     INSTANT,
     RELEASE,
     ROW_PARTS,
     SEGMENTS,
-    TEXT,
     Column,
     ObservationRows,
     Segment,
@@ -29,7 +32,9 @@ from .rows import (
 )
 
 # The observation columns a sub-query must give for the statements to read it.
-SOURCE_FIELDS = ("series_id", *(c.field for s in ROW_PARTS for c in s.columns))
+SOURCE_FIELDS = tuple(
+    dict.fromkeys(("series_id", "release_id", *(c.field for s in ROW_PARTS for c in s.columns)))
+)
 EPOCH_DATE_SQL = f"DATE '{EPOCH_DATE.isoformat()}'"
 CELL_SEPARATOR = " || ',' || "
 LINE_END = "E'\\r\\n'"
@@ -43,6 +48,10 @@ READ_AT_JOIN = "CROSS JOIN (SELECT %s::timestamptz AS read_at) rd"
 def _column(column: Column) -> str:
     if column.until_read:
         return f"(CASE WHEN o.{column.field} <= rd.read_at THEN o.{column.field} END)"
+    if column.kind == FORMULA:
+        return formula_sql(f"o.{column.field}")
+    if column.kind == INPUTS:
+        return inputs_sql("o", compact=False)
     return f"o.{column.field}"
 
 
@@ -54,14 +63,20 @@ def _key_part(column: Column) -> str:
         return f"COALESCE(({expression} - {EPOCH_DATE_SQL})::text, '')"
     if column.kind == INSTANT:
         return f"COALESCE(encode(timestamptz_send({expression}), 'hex'), '')"
-    if column.kind == TEXT:
+    if column.kind == INPUTS:
+        # Its sub-query made once, read twice; nothing for a null (as a null formula).
+        text = f"(SELECT length(t.x) || ' ' || t.x FROM (SELECT {expression} AS x) t)"
+        return f"COALESCE({text}, '')"
+    if column.kind == FORMULA:
+        return f"COALESCE(length({expression}) || ' ' || {expression}, '')"
+    if column.kind in FREE_KINDS:
         return f"length({expression}) || ' ' || {expression}"
     return f"{expression}::text"
 
 
 def _usual(column: Column) -> str:
     if column.usual is None:
-        return f"{_column(column)} IS NULL"
+        return f"o.{column.field} IS NULL"
     return f"{_column(column)} = '{str(column.usual).replace(chr(39), chr(39) * 2)}'"
 
 
@@ -145,6 +160,13 @@ def _csv_sql(column: Column) -> str:
         return f"CASE WHEN {expression} = ANY(%s) THEN {_csv_cell('r.slug')} ELSE '' END"
     if column.kind == CODE:
         return expression
+    if column.kind == INPUTS:
+        # The releases that may be named, a parameter (see ObservationRows.json_value).
+        # Only derived rows have inputs: no sub-query for the others. The text is made
+        # once (the cell reads it several times), so the parameter is named once.
+        text = inputs_sql("o", compact=True, public_releases="%s")
+        cell = f"(SELECT {_csv_cell('t.x')} FROM (SELECT {text} AS x) t)"
+        return f"CASE WHEN o.{column.field} IS NULL THEN '' ELSE {cell} END"
     return _csv_cell(expression)
 
 
@@ -226,7 +248,7 @@ def csv_lines_sql(
         else:
             for column in segment.columns:
                 cells.append(_csv_sql(column))
-                if column.kind == RELEASE:
+                if column.kind in (RELEASE, INPUTS):
                     line_params.append(list(rows.releases))
     line = f"{CELL_SEPARATOR.join(cells)} || {LINE_END}"
     order = ", ".join(

@@ -101,7 +101,8 @@ UNITS_DESCRIPTION = (
     "is not positive) are left out. Exact decimal arithmetic; quotients, logarithms and "
     "powers rounded once, half to even, to 10 decimals. Filters on period, status, "
     "release and publication select the transformed rows; the earlier values come from "
-    "the same series as published at the same instant. Not with layout=wide. The "
+    "the same series as published at the same instant. Transformed rows have no "
+    "formula or inputs. Not with layout=wide. The "
     "response names what was applied in the X-Units header (and X-Units-Rounding)."
 )
 
@@ -146,9 +147,9 @@ def units_source_sql(units: Units, *, source: str, where: list[str]) -> str:
         f"FROM {source} o{conditions}"
     )
     value = half_even("r.q") if units.rounded else "r.q"
-    fields = ", ".join(
-        f"{value} AS value" if field == "value" else f"r.{field}" for field in SOURCE_FIELDS
-    )
+    # A transformed value is not the derived value its provenance explains.
+    replaced = {"value": f"{value} AS value", "provenance": "NULL::jsonb AS provenance"}
+    fields = ", ".join(replaced.get(field, f"r.{field}") for field in SOURCE_FIELDS)
     return f"(SELECT {fields} FROM ({windowed}) r WHERE r.q IS NOT NULL)"
 
 
@@ -171,8 +172,8 @@ AGGREGATE_DESCRIPTION = (
     "lower frequency cannot be converted: give `frequency` to leave it out (400 "
     "otherwise). A converted period's status is normal when all its parts are, else "
     "estimate when one is an estimate or a break, else provisional; its release and "
-    "publication time are those of its latest published part; it has no note, source "
-    "or reference date. The period filters and the others on rows select among the "
+    "publication time are those of its latest published part; it has no note, source, "
+    "reference date, formula or inputs. The period filters and the others on rows select among the "
     "converted periods; `units` transforms them. Averages are rounded half to even to 10 "
     "decimals. The response names the frequency in the X-Aggregate-To header, and each "
     "row's `frequency` is the converted one."
@@ -238,6 +239,8 @@ def aggregate_source_sql(target: str, *, source: str, where: list[str]) -> str:
         "note": "''",
         "source": "''",
         "reference_date": "NULL::date",
+        # A converted period is not any derived value its parts' provenance explains.
+        "provenance": "NULL::jsonb",
         "release_id": "g.release_id",
         "valid_from": "g.valid_from",
         # Its first part revised ends it (shown only up to the instant read: all its

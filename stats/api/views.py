@@ -15,7 +15,7 @@ from functools import cached_property
 from urllib.parse import urlencode
 
 from django.db.models import Count, Field, Max, OuterRef, Prefetch, Subquery
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -38,6 +38,7 @@ from stats.filtersets import (
     SeriesFilterSet,
 )
 from stats.models import AS_OF_SQL, Observation, Series, exact_text
+from stats.opendata import xlsx
 from stats.renderers import csv_lines_response, csv_series_response, csv_streaming_response
 from stats.selectors import (
     codelists_public,
@@ -50,7 +51,14 @@ from stats.selectors import (
     targets_public,
 )
 
-from .base import CachedJSON, KeysetPagination, PublicDetailMixin, PublicReadMixin
+from .base import (
+    CachedJSON,
+    KeysetPagination,
+    PublicDetailMixin,
+    PublicReadMixin,
+    too_many_rows,
+    xlsx_http_response,
+)
 from .cache import request_generation
 from .rows import ObservationRows, json_text
 from .serializers import (
@@ -374,7 +382,9 @@ OBSERVATION_REALTIME_ORDERINGS = {
             "A cursor walk reads the values as of its first page, so publications during "
             "the walk do not shift it. `layout=wide` gives one indicator as a table: "
             "give exactly one `indicator` (and one `frequency` if it has several), and no "
-            "`cursor`, `page_size` or `ordering`."
+            "`cursor`, `page_size` or `ordering`. A derived value gives the formula it was "
+            "computed with, with the exact numbers, and the exact inputs used (`formula`, "
+            "`inputs`); other values give null."
         ),
         parameters=[
             OpenApiParameter(
@@ -419,13 +429,63 @@ OBSERVATION_REALTIME_ORDERINGS = {
                     "unit": "rupiah",
                     "status": "normal",
                     "note": "",
+                    "source": "",
                     "reference_date": None,
                     "release": "antara-2023-ikn",
                     "published_at": "2023-12-15T10:00:00+07:00",
                     "superseded_at": None,
+                    "formula": None,
+                    "inputs": None,
                 },
                 response_only=True,
-            )
+            ),
+            OpenApiExample(
+                "A derived value with its formula and inputs",
+                summary="indicator=ACTIVE_COVERAGE_ELIGIBLE&period_start=2024",
+                value={
+                    "indicator": "ACTIVE_COVERAGE_ELIGIBLE",
+                    "indicator_name": "Coverage of eligible workers (computed)",
+                    "frequency": "A",
+                    "series_key": "region=ID,segment=_T,program=_T",
+                    "dimensions": {
+                        "region": {"code": "ID", "name": "Indonesia"},
+                        "segment": {"code": "_T", "name": "All segments"},
+                        "program": {"code": "_T", "name": "All programmes"},
+                    },
+                    "period": "2024",
+                    "period_start": "2024-01-01",
+                    "period_end": "2024-12-31",
+                    "value": "44.4007858546",
+                    "unit": "percent",
+                    "status": "normal",
+                    "note": "",
+                    "source": "angka: derived",
+                    "reference_date": None,
+                    "release": "angka-tahunan-2024",
+                    "published_at": "2025-02-15T10:00:00+07:00",
+                    "superseded_at": None,
+                    "formula": "44.4007858546 = 45200000 / 101800000 × 100",
+                    "inputs": [
+                        {
+                            "role": "a",
+                            "indicator": "ACTIVE_PARTICIPANTS",
+                            "series_key": "region=ID,segment=_T,program=_T",
+                            "period": "2024",
+                            "value": "45200000",
+                            "release": "angka-tahunan-2024",
+                        },
+                        {
+                            "role": "b",
+                            "indicator": "ELIGIBLE_WORKERS",
+                            "series_key": "region=ID,segment=_T,program=_T",
+                            "period": "2024",
+                            "value": "101800000",
+                            "release": "angka-tahunan-2024",
+                        },
+                    ],
+                },
+                response_only=True,
+            ),
         ],
     )
 )
@@ -496,6 +556,11 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             return
         if layout not in ("long", "wide"):
             errors["layout"] = ["use long or wide"]
+            return
+        if layout == "wide" and params.get("format") == "xlsx":
+            errors["layout"] = [
+                "format=xlsx gives the long layout only; for the wide table use format=csv"
+            ]
             return
         self.layout = layout
         if layout == "wide":
@@ -571,6 +636,8 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         )
         if self.wants_csv:
             return self.observations_csv_response(rows)
+        if self.wants_xlsx:
+            return self.observations_xlsx_response(rows)
         body = self.json_page(rows)
         if "indent" in (request.accepted_media_type or ""):
             # Asked for indented JSON (the browsable form): DRF renders it.
@@ -597,6 +664,33 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             params=params,
             filename=f"{self.download_name()}.csv",
         )
+        response["Link"] = f'<{self.csv_metadata_url()}>; rel="describedby"'
+        return response
+
+    def observations_xlsx_response(self, rows: ObservationRows) -> HttpResponse:
+        """The CSV's lines (``csv_lines_sql``, in the same order) as a workbook with a
+        metadata sheet; a 400 past ``xlsx.MAX_ROWS`` rows."""
+        queryset = self.filter_queryset(self.get_queryset())
+        spec = self.ordering_options[self.ordering_name or self.default_ordering]
+        filterset = self.filterset
+        assert filterset is not None  # validate_request made it (a list, not cached)
+        source = self.units_select() if self.transformed else None
+        sql, params = csv_lines_sql(
+            rows, queryset, spec, filterset.series_queryset(), source=source
+        )
+        metadata = [
+            *self.xlsx_metadata(),
+            ("units", self.units.code),
+            ("aggregate_to", self.aggregate_to or ""),
+            ("value_exact", "The exact value as text; the value column is its nearest number."),
+        ]
+        try:
+            content = xlsx.observations_workbook(
+                rows=rows, sql=sql, params=params, metadata=metadata
+            )
+        except xlsx.TooManyRows as error:
+            raise too_many_rows() from error
+        response = xlsx_http_response(content, self.download_name())
         response["Link"] = f'<{self.csv_metadata_url()}>; rel="describedby"'
         return response
 

@@ -21,7 +21,7 @@ from ..models import (
 )
 from ..periods import parse_period
 from ..services import COPY_NULL, copy_field
-from .kinds import DEFAULT_FORMULAS
+from .provenance import definition_formula
 
 if TYPE_CHECKING:
     from .python import ComputedValue
@@ -40,8 +40,8 @@ class Texts(dict):
 def formula_prefix(definition: DerivedDefinition) -> ProvenanceHead:
     return {
         "kind": definition.kind,
-        "formula": definition.formula_en or DEFAULT_FORMULAS[definition.kind],
-        "formula_id": definition.formula_id or DEFAULT_FORMULAS[definition.kind],
+        "formula": definition_formula(definition, language="en"),
+        "formula_id": definition_formula(definition, language="id"),
     }
 
 

@@ -18,6 +18,8 @@ from stats.api.rows import (
     DATE,
     DIMENSIONS,
     EXACT,
+    FORMULA,
+    INPUTS,
     INSTANT,
     RELEASE,
     TEXT,
@@ -37,6 +39,8 @@ FIELD_TYPES = {
     INSTANT: "datetime",
     EXACT: "number",
     RELEASE: "string",
+    FORMULA: "string",
+    INPUTS: "string",  # in CSV, one text (see the column's description)
 }
 # Columns whose values come from a fixed list.
 ENUMS = {"frequency": list(Frequency.values), "status": list(ObservationStatus.values)}

@@ -3,8 +3,8 @@
 
 Each public indicator is a ``dcat:Dataset`` with its title and description in both
 languages, publisher, contact point, licence, temporal and spatial coverage,
-``dct:modified`` from its last release and a ``dcat:Distribution`` per format: CSV, JSON
-(the API), SDMX and the Frictionless data package.
+``dct:modified`` from its last release and a ``dcat:Distribution`` per format: CSV, XLSX,
+JSON (the API), SDMX and the Frictionless data package.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from stats.models import Indicator
 
+from . import xlsx
 from .licence import Attribution
 from .selectors import Coverage
 
@@ -95,7 +96,7 @@ def dataset(
     coverage: Coverage, *, attribution: Attribution, urls: Callable[[Indicator, str], str]
 ) -> dict:
     """One indicator as a ``dcat:Dataset``; ``urls(indicator, kind)`` gives its page,
-    csv, json, sdmx and datapackage URLs."""
+    csv, xlsx, json, sdmx and datapackage URLs."""
     indicator = coverage.indicator
     licence = attribution.licence_url
     page = urls(indicator, "page")
@@ -128,6 +129,14 @@ def dataset(
                 title=f"{indicator.code} (CSV)",
                 media_type="text/csv",
                 file_type="CSV",
+                licence=licence,
+                download=True,
+            ),
+            _distribution(
+                urls(indicator, "xlsx"),
+                title=f"{indicator.code} (XLSX)",
+                media_type=xlsx.MEDIA_TYPE,
+                file_type="XLSX",
                 licence=licence,
                 download=True,
             ),

@@ -31,6 +31,9 @@ class Urls:
             return self.absolute(reverse("opendata:indicator-datapackage", kwargs={"code": code}))
         if kind == "json":
             return self.absolute(f"/api/v1/observations/?{urlencode({'indicator': code})}")
+        if kind == "xlsx":
+            query = urlencode({"indicator": code, "format": "xlsx"})
+            return self.absolute(f"/api/v1/observations/?{query}")
         if kind == "sdmx":
             # The SDMX REST data query of the indicator's dataflow (its id is the code).
             return self.absolute(f"/sdmx/data/{code}/all")

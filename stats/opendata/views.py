@@ -293,7 +293,8 @@ def indicator_metadata(request: HttpRequest, code: str) -> HttpResponse:
             language=language,
         ),
         "links": {
-            kind: urls(indicator, kind) for kind in ("csv", "page", "json", "sdmx", "datapackage")
+            kind: urls(indicator, kind)
+            for kind in ("csv", "xlsx", "page", "json", "sdmx", "datapackage")
         },
         "columns": table_schema(ObservationRows(_lookups()))["fields"],
     }

@@ -33,6 +33,7 @@ VALUES = (
     "release_id",
     "valid_from",
     "valid_to",
+    "provenance",
 )
 # The view's own parameters: the others are filters.
 OWN = {"format", "lang", "cursor", "page_size", "ordering", "layout"}
@@ -53,6 +54,11 @@ class Reference:
         }
         self.indicators = lookups.indicators_by_id
         self.releases = lookups.release_slugs
+
+    def input_release(self, observation_id: int | None) -> int | None:
+        if observation_id is None:
+            return None
+        return Observation.objects.values_list("release_id", flat=True).get(pk=observation_id)
 
     def indicator_name(self, indicator_id: int) -> str:
         ref = self.indicators[indicator_id]
@@ -86,8 +92,25 @@ class Reference:
             release_id,
             valid_from,
             valid_to,
+            provenance,
         ) = row
         indicator = self.indicators[indicator_id]
+        inputs = None
+        if provenance is not None:
+            inputs = [
+                {
+                    "role": item["role"],
+                    "indicator": item["indicator"],
+                    "series_key": item["series_key"],
+                    "period": item["period"],
+                    "value": item["value"],
+                    # An input computed in the same run: the value's own release.
+                    "release": self.releases.get(
+                        self.input_release(item["observation"]) or release_id
+                    ),
+                }
+                for item in provenance["inputs"]
+            ]
         return {
             "indicator": indicator.code,
             "indicator_name": self.indicator_name(indicator_id),
@@ -106,6 +129,8 @@ class Reference:
             "release": self.releases.get(release_id, ""),
             "published_at": timezone.localtime(valid_from).isoformat(),
             "superseded_at": timezone.localtime(valid_to).isoformat() if valid_to else None,
+            "formula": provenance["expression"] if provenance is not None else None,
+            "inputs": inputs,
         }
 
     def csv_header(self) -> list[str]:
@@ -130,6 +155,8 @@ class Reference:
             "release",
             "published_at",
             "superseded_at",
+            "formula",
+            "inputs",
         ]
 
     def csv(self, row: tuple) -> list[str]:
@@ -157,6 +184,12 @@ class Reference:
             disarm(record["release"]),
             record["published_at"],
             record["superseded_at"] or "",
+            disarm(record["formula"] or ""),
+            "; ".join(
+                f"{i['role']}: {i['indicator']} {i['series_key']} {i['period']} {i['value']} "
+                f"{i['release'] or '-'}"
+                for i in record["inputs"] or []
+            ),
         ]
 
 

@@ -130,6 +130,9 @@ def test_an_observation_row_carries_codes_labels_and_provenance(client, publishe
         "release": "rilis-2023",
         "published_at": "2024-02-15T10:00:00+07:00",
         "superseded_at": None,
+        # A value that is not derived has no formula and no inputs.
+        "formula": None,
+        "inputs": None,
     }
     assert row["dimensions"]["program"]["name"] != "JHT"
 
@@ -263,12 +266,12 @@ BAD_INPUT = [
     ({"release": "no-such-release"}, "release", "unknown or unpublished release"),
     ({"ordering": "colour"}, "ordering", "use one of"),
     ({"cursor": "not-a-cursor"}, "cursor", "not a cursor"),
-    ({"format": "xml"}, "format", "json or csv"),
+    ({"format": "xml"}, "format", "json, csv or xlsx"),
     ({"lang": "fr"}, "lang", "use one of"),
     ({"layout": "tall"}, "layout", "long or wide"),
     ({"layout": "wide"}, "layout", "exactly one indicator"),
     ({"region": ""}, "region", "empty value"),
-    ({"format": "csv", "page_size": "10"}, "page_size", "CSV is not paged"),
+    ({"format": "csv", "page_size": "10"}, "page_size", "CSV and XLSX are not paged"),
 ]
 
 
@@ -336,7 +339,7 @@ def test_csv_has_a_stable_header_and_exact_values(client, published):
     assert text.splitlines()[0] == (
         "indicator,indicator_name,frequency,series_key,region,region_name,segment,segment_name,"
         "program,program_name,period,period_start,period_end,value,unit,status,note,source,"
-        "reference_date,release,published_at,superseded_at"
+        "reference_date,release,published_at,superseded_at,formula,inputs"
     )
     values = {row["value"] for row in csv.DictReader(io.StringIO(text))}
     assert values == {"686000000000000", "450000000000000", "12.9"}
@@ -826,3 +829,49 @@ def test_dates_come_from_the_database_in_iso_style(db):
         assert cursor.fetchone()[0].startswith("ISO")
         cursor.execute("SELECT DATE '2024-02-29'::text")
         assert cursor.fetchone()[0] == "2024-02-29"
+
+
+# --- an indicator's methodology and relations, as its pages show them ---
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("id", "Penduduk bekerja menurut Sakernas BPS dikurangi ASN, TNI dan Polri"),
+        ("en", "The employed population from the BPS labour force survey (Sakernas) minus"),
+    ],
+)
+def test_an_indicator_gives_its_methodology_in_the_language_asked_for(client, demo, lang, expected):
+    response = client.get("/api/v1/indicators/ELIGIBLE_WORKERS/", {"lang": lang})
+    assert response.status_code == 200
+    indicator = response.json()
+    assert indicator["methodology"].startswith(expected)
+    assert indicator["methodology_id"].startswith("Penduduk bekerja menurut Sakernas")
+    assert indicator["methodology_en"].startswith("The employed population")
+    assert indicator["methodology_url"] == (
+        f"http://testserver/{lang}/metodologi/kepesertaan/#def-ELIGIBLE_WORKERS"
+    )
+    # The methodology page shows the same text, at that anchor.
+    page = client.get(f"/{lang}/metodologi/kepesertaan/").content.decode()
+    assert 'id="def-ELIGIBLE_WORKERS"' in page and expected in page
+
+
+def test_an_indicator_names_its_lookalike_and_the_indicators_computed_from_it(client, demo):
+    growth = client.get("/api/v1/indicators/FUNDS_UNDER_MANAGEMENT_GROWTH/", {"lang": "en"}).json()
+    (lookalike,) = growth["compare_with"]
+    assert lookalike["indicator"] == "FUNDS_UNDER_MANAGEMENT_YOY"
+    assert lookalike["url"] == "http://testserver/api/v1/indicators/FUNDS_UNDER_MANAGEMENT_YOY/"
+    assert (lookalike["period"], lookalike["other_value"]) == ("2023", "12.9")
+    assert lookalike["note"].startswith("The growth BPJS Ketenagakerjaan reported")
+    # The derivation's formula is the kind's default when staff wrote none, as on the page.
+    assert growth["derivation"]["formula"] == "(x[t] / x[t-k] - 1) × 100"
+    funds = client.get("/api/v1/indicators/FUNDS_UNDER_MANAGEMENT/").json()
+    assert funds["compare_with"] == []
+    assert funds["used_by"] == [
+        "FUNDS_REQUIRED_GROWTH",
+        "FUNDS_TARGET_PROGRESS",
+        "FUNDS_UNDER_MANAGEMENT_GROWTH",
+    ]
+    page = client.get("/en/indikator/FUNDS_UNDER_MANAGEMENT/").content.decode()
+    for code in funds["used_by"]:
+        assert f'href="/en/indikator/{code}/"' in page

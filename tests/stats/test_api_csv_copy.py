@@ -91,9 +91,9 @@ def test_copy_csv_writes_exact_values_dates_and_quotes(client, awkward, monkeypa
     assert ",2024-06-30,rilis-khusus," in text
     assert '"revised, see ""Catatan""\nline two"' in text
     assert '"a,b"' in text
-    # Its superseded_at, empty: it is current.
-    assert "2025-03-17T10:00:00.123456+07:00,\r\n" in text
-    assert "2024-02-15T10:00:00+07:00,\r\n" in text
+    # Its superseded_at, formula and inputs, empty: it is current and not derived.
+    assert "2025-03-17T10:00:00.123456+07:00,,,\r\n" in text
+    assert "2024-02-15T10:00:00+07:00,,,\r\n" in text
     # The draft stays hidden in both.
     assert "777" not in text and "rilis-draf" not in text
 

@@ -306,7 +306,12 @@ def test_the_catalogue_has_the_dcat_ap_properties(client, data):
         assert graph.value(temporal, DCAT.endDate) is not None
         assert graph.value(dataset, DCT.modified) is not None
         distributions = list(graph.objects(dataset, DCAT.distribution))
-        assert len(distributions) == 4
+        assert len(distributions) == 5
+        media_types = {str(graph.value(d, DCAT.mediaType)) for d in distributions}
+        assert (
+            "https://www.iana.org/assignments/media-types/"
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ) in media_types
         for distribution in distributions:
             assert graph.value(distribution, DCAT.accessURL) is not None
             assert graph.value(distribution, DCT.license) == URIRef(CC_BY)
@@ -335,6 +340,7 @@ def test_each_dataset_names_its_coverage_downloads_and_last_release(client, data
     assert urls == {
         "http://testserver/data/FUNDS_UNDER_MANAGEMENT.csv",
         "http://testserver/api/v1/observations/?indicator=FUNDS_UNDER_MANAGEMENT",
+        "http://testserver/api/v1/observations/?indicator=FUNDS_UNDER_MANAGEMENT&format=xlsx",
         "http://testserver/sdmx/data/FUNDS_UNDER_MANAGEMENT/all",
         "http://testserver/data/FUNDS_UNDER_MANAGEMENT/datapackage.json",
     }

@@ -290,6 +290,15 @@ def test_methodology_explains_both_coverage_denominators_in_both_languages(clien
     assert "Coverage of eligible workers" in html
 
 
+def test_methodology_gives_each_derived_indicator_its_formula_and_methodology(client, demo):
+    html = _html(client, "/en/metodologi/dana/")
+    # No formula written by staff: the kind's, as the indicator page and the API give it.
+    assert "<code>(x[t] / x[t-k] - 1) × 100</code>" in html
+    assert "from the monthly, semi-annual and annual financial statements" in html
+    html = _html(client, "/id/metodologi/dana/")
+    assert "dari laporan keuangan bulanan, semesteran dan tahunan" in html
+
+
 def test_unknown_methodology_topic_is_404(client, demo):
     _html(client, "/id/metodologi/nope/", status=404)
 

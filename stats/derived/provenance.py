@@ -1,0 +1,94 @@
+"""The text of a derived value's formula, from its stored provenance, and of a definition's
+formula: the one place the pages, the API and the writer take them from.
+
+A derived value's provenance (``Observation.provenance``, written by ``writer``) records
+the definition's formula, the expression with the exact numbers in it
+("40 = 40000000 / 100000000 x 100") and the inputs used. ``formula_text`` renders it:
+in the API's neutral form (dot decimal, no thousands separator, English words: the
+stored expression as it is) or for a reader of a page (the page's number forms, the
+inputs named). The API reads the neutral form in SQL, inside the statement of its page
+(``formula_sql``, ``inputs_sql``); ``tests/stats/test_api_provenance.py`` holds the two
+to each other on every derived value of the demo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import formatting
+from ..models import DerivedDefinition, Provenance
+from .kinds import DEFAULT_FORMULAS
+
+
+def definition_formula(definition: DerivedDefinition, *, language: str) -> str:
+    """The formula of a definition in ``language`` ("id" or "en"): the one the staff
+    wrote, else the Indonesian one, else the kind's default."""
+    own = definition.formula_en if language[:2] == "en" else ""
+    return own or definition.formula_id or DEFAULT_FORMULAS[definition.kind]
+
+
+def formula_text(
+    provenance: Provenance | None,
+    *,
+    language: str | None = None,
+    inputs: Sequence[tuple[str, str, str]] = (),
+    unit: str = "",
+    decimals: int = 1,
+) -> str | None:
+    """The formula of a derived value with the numbers used, from its provenance (None
+    for a value that is not derived).
+
+    ``language`` None: the API's neutral form, "40 = 40000000 / 100000000 x 100" (what
+    ``formula_sql`` reads). Else for a page in that language, "40,0 persen = 40 juta
+    peserta aktif / 100 juta pekerja layak x 100": ``inputs`` gives (exact value text,
+    unit, name) of the inputs in the order the expression names them, ``unit`` and
+    ``decimals`` the value's own (``formatting.expression_text``)."""
+    if provenance is None:
+        return None
+    expression = provenance["expression"]
+    if language is None:
+        return expression
+    return formatting.expression_text(
+        expression, inputs=list(inputs), unit=unit, language=language, decimals=decimals
+    )
+
+
+def formula_sql(provenance: str) -> str:
+    """``formula_text``'s neutral form in SQL, over a provenance column (jsonb)."""
+    return f"({provenance} ->> 'expression')"
+
+
+def inputs_sql(observation: str, *, compact: bool, public_releases: str = "") -> str:
+    """The inputs of the derived value of the observation row aliased ``observation``
+    (its ``provenance`` and ``release_id``), in the order they were used, as text; NULL
+    for a value that is not derived.
+
+    Each input's release is that of the observation used; an input computed in the same
+    run (not stored then, its ``observation`` null) was written by the same release as
+    the value itself. ``compact`` False: a JSON array of objects (role, indicator,
+    series_key, period, value, release: the release's id). True: the CSV's text, one
+    "role: indicator series_key period value release" per input, "; " between them (none
+    of the parts holds a space), the release by slug if it is among the public ones, the
+    SQL array ``public_releases`` (an expression or a parameter), else "-".
+    """
+    release = f"COALESCE(io.release_id, {observation}.release_id)"
+    if compact:
+        item = (
+            "(e.i ->> 'role') || ': ' || (e.i ->> 'indicator') || ' ' || (e.i ->> 'series_key') "
+            "|| ' ' || (e.i ->> 'period') || ' ' || (e.i ->> 'value') || ' ' || "
+            f"COALESCE((SELECT ir.slug FROM publications_release ir WHERE ir.id = {release} "
+            f"AND ir.id = ANY({public_releases})), '-')"
+        )
+        aggregate = f"string_agg({item}, '; ' ORDER BY e.n)"
+    else:
+        item = (
+            "json_build_object('role', e.i -> 'role', 'indicator', e.i -> 'indicator', "
+            "'series_key', e.i -> 'series_key', 'period', e.i -> 'period', "
+            f"'value', e.i -> 'value', 'release', {release})"
+        )
+        aggregate = f"json_agg({item} ORDER BY e.n)::text"
+    return (
+        f"(SELECT {aggregate} FROM jsonb_array_elements({observation}.provenance -> 'inputs') "
+        "WITH ORDINALITY AS e(i, n) LEFT JOIN stats_observation io "
+        "ON io.id = (e.i ->> 'observation')::bigint)"
+    )
