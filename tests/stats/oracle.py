@@ -229,8 +229,10 @@ def rows_kept(params: dict) -> list[tuple]:
     )
     # A row's end of validity is shown once it has passed at the instant read.
     at = filterset.effective_at
+    until = VALUES.index("valid_to")
     return [
-        (*row[:-1], row[-1] if row[-1] is not None and row[-1] <= at else None)
+        (*row[:until], None if row[until] is None or row[until] > at else row[until])
+        + row[until + 1 :]
         for row in queryset.values_list(*VALUES)
     ]
 
