@@ -68,7 +68,7 @@ class PublishingExtension:
             path=reverse("publications:release", args=[release.slug]),
             title_id=release.title_id,
             title_en=release.title_en,
-            calendar_path=reverse("publications:calendar") + f"#release-{release.slug}",
+            calendar_path=reverse("publications:calendar") + f"#release-{release.pk}",
         )
 
     def indicator_sections(self, *, indicator, request) -> list[str]:

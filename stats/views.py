@@ -60,6 +60,7 @@ from .selectors import (
     topics_public,
     total_codes,
 )
+from .texts import text_localized
 
 # The figures on the home page, national totals at annual frequency, in this order.
 HEADLINE_INDICATORS = (
@@ -439,7 +440,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     shown = [*points, *(row["observation"] for b in breakdowns for row in b["rows"])]
     context = {
         "indicator": indicator,
-        "estimate_sources": _estimate_sources(shown),
+        "estimate_sources": _estimate_sources(shown, language),
         "codelists": [
             {"codelist": c, "options": chosen.options.get(c.id, []), "selected": dimensions[c.id]}
             for c in chosen.codelists
@@ -689,7 +690,7 @@ def _credit_lines(request: HttpRequest, chosen: Selection, language: str) -> lis
     """What a reused chart or table says of itself: title and unit, source and licence,
     the date it was retrieved (and the instant it shows, with ``as_of``) and its link."""
     indicator, licence = chosen.indicator, attribution()
-    source = indicator.source or licence.publisher_name
+    source = text_localized(indicator.source or licence.publisher_name, language=language)
     retrieved = formatting.date_label(timezone.now(), language=language)
     dated = _("Retrieved %(date)s") % {"date": retrieved}
     if chosen.as_of is not None:
@@ -738,7 +739,7 @@ def indicator_embed(request: HttpRequest, code: str) -> HttpResponse:
         "selection_label": chosen.label,
         "chart": _chart(chosen, language, chart_id="embed-chart"),
         "has_points": bool(chosen.points),
-        "source": indicator.source or licence.publisher_name,
+        "source": text_localized(indicator.source or licence.publisher_name, language=language),
         "licence": licence,
         "credit": licence.credit(language),
         "as_of": chosen.as_of,
@@ -804,7 +805,7 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
         ("title", f"{indicator.name} — {chosen.label}"),
         ("indicator", indicator.code),
         ("unit", formatting.unit_label(indicator.unit, language=language)),
-        ("source", indicator.source or licence.publisher_name),
+        ("source", text_localized(indicator.source or licence.publisher_name, language=language)),
         ("publisher", licence.publisher_name),
         ("licence", f"{licence.licence_title} ({licence.licence_id}) {licence.licence_url}"),
         ("attribution", licence.credit(language)),
@@ -993,13 +994,14 @@ def _tile_legend(rows: list, indicator, language: str) -> dict:
     return {"classes": classes, "marked": ", ".join(marked)}
 
 
-def _estimate_sources(observations: list) -> list[tuple[str, int]]:
-    """The sources of the shown estimates, with how many values each: an estimate (the
-    demo's illustrative splits among them) must never pass for a reported figure."""
+def _estimate_sources(observations: list, language: str) -> list[tuple[str, int]]:
+    """The sources of the shown estimates in the page's language, with how many values
+    each: an estimate (the demo's illustrative splits among them) must never pass for a
+    reported figure."""
     counts: dict[str, int] = {}
     for observation in observations:
         if observation.status == ObservationStatus.ESTIMATE:
-            source = observation.source or "–"
+            source = text_localized(observation.source, language=language) or "–"
             counts[source] = counts.get(source, 0) + 1
     return sorted(counts.items())
 
@@ -1078,7 +1080,9 @@ def _citation(request: HttpRequest, chosen: Selection, language: str) -> str:
     if pinned is not None and chosen.as_of is None:
         url = _permalink(request, chosen, as_of=timezone.localtime(pinned).isoformat())
     return citation_text(
-        publisher=indicator.source or attribution().publisher_name,
+        publisher=text_localized(
+            indicator.source or attribution().publisher_name, language=language
+        ),
         title=f"{indicator.name} ({chosen.label}){span}",
         url=url,
         language=language,

@@ -275,7 +275,108 @@ SOURCE_NOTE = (
     "Compiled from press reports for the demo data set; publication dates of the demo "
     "releases are illustrative."
 )
-ILLUSTRATIVE_SOURCE = "Ilustratif: dibangkitkan dari angka tahunan, bukan data resmi"
+SOURCE_NOTE_ID = "Dihimpun dari pemberitaan untuk data demo; tanggal rilis ilustratif."
+# Stored in English, the API's language-neutral form; pages show it in their language
+# (TEXT_TRANSLATIONS). Demo databases loaded before stored it in Indonesian: that text
+# stays on their published rows and is translated too.
+ILLUSTRATIVE_SOURCE = "Illustrative: generated from annual figures, not official data"
+ILLUSTRATIVE_SOURCE_ID = "Ilustratif: dibangkitkan dari angka tahunan, bukan data resmi"
+PRESS_SOURCE = "Press reports compiled for the demo"
+
+# Every note and source the demo stores in one language, with its Indonesian words
+# (stats.models.TextTranslation; the English is the stored text itself). Names of
+# newspapers and agencies are the same in both languages and are not listed.
+TEXT_TRANSLATIONS = {
+    ILLUSTRATIVE_SOURCE: ILLUSTRATIVE_SOURCE_ID,
+    PRESS_SOURCE: "Pemberitaan pers yang dihimpun untuk data demo",
+    "ANTARA 2023 (implied)": "ANTARA 2023 (tersirat)",
+    "illustrative: national figure split by workforce weights": (
+        "ilustratif: angka nasional dibagi menurut bobot angkatan kerja"
+    ),
+    "illustrative: interpolated between reported figures, not an official value": (
+        "ilustratif: diinterpolasi di antara angka yang dilaporkan, bukan nilai resmi"
+    ),
+    "illustrative: not a reported figure": "ilustratif: bukan angka yang dilaporkan",
+    "illustrative correction of a keying error": "koreksi ilustratif atas salah ketik",
+    "year end": "akhir tahun",
+    "full year": "setahun penuh",
+    "benefits paid so far in the year (year to date)": (
+        "manfaat yang dibayarkan sejak awal tahun (tahun berjalan)"
+    ),
+    "BPS Sakernas February round": "Sakernas BPS putaran Februari",
+    "claim processing took five days before digitalisation": (
+        "proses klaim memakan lima hari sebelum digitalisasi"
+    ),
+    "dana kelolaan; a mid-year level, not year end": (
+        "dana kelolaan; posisi tengah tahun, bukan akhir tahun"
+    ),
+    "total members; stated as 40 percent of eligible workers": (
+        "total peserta; disebut 40 persen dari pekerja yang layak"
+    ),
+    "audited; replaces the unaudited Rp553.5 trillion": (
+        "diaudit; menggantikan Rp553,5 triliun yang belum diaudit"
+    ),
+    "reported for February 2023; low confidence (secondary report)": (
+        "dilaporkan untuk Februari 2023; keyakinan rendah (laporan sekunder)"
+    ),
+    "low confidence (secondary report)": "keyakinan rendah (laporan sekunder)",
+    "members as a share of eligible workers (implies about 100 million eligible)": (
+        "peserta sebagai bagian dari pekerja yang layak (tersirat sekitar 100 juta pekerja layak)"
+    ),
+    "full year; the 40 trillion of the 2023 release is year to date": (
+        "setahun penuh; angka 40 triliun dalam rilis 2023 adalah tahun berjalan"
+    ),
+    "under 15 minutes through the Jamsostek Mobile app (upper bound)": (
+        "kurang dari 15 menit melalui aplikasi Jamsostek Mobile (batas atas)"
+    ),
+    "membership increase in the year before; the highest in the agency's history": (
+        "kenaikan kepesertaan pada tahun sebelumnya; tertinggi dalam sejarah lembaga"
+    ),
+    "education scholarships for members' children, kindergarten to university (year to date)": (
+        "beasiswa pendidikan bagi anak peserta, dari TK hingga perguruan tinggi (tahun berjalan)"
+    ),
+    "headline figure; low confidence (secondary report)": (
+        "angka utama; keyakinan rendah (laporan sekunder)"
+    ),
+    "informal-sector members; the release calls it a threefold rise in three years": (
+        "peserta sektor informal; rilis menyebutnya naik tiga kali lipat dalam tiga tahun"
+    ),
+    "share of claim processing moved away from branch offices by digital services": (
+        "bagian proses klaim yang dialihkan dari kantor cabang ke layanan digital"
+    ),
+    "implied by the release: 40 million members stated as 40 percent": (
+        "tersirat dari rilis: 40 juta peserta disebut 40 persen"
+    ),
+    "unaudited; later revised by the audited figure": (
+        "belum diaudit; kemudian direvisi dengan angka yang diaudit"
+    ),
+    "children receiving scholarships (year to date)": ("anak penerima beasiswa (tahun berjalan)"),
+    "other reports say 54.97 million; low confidence (secondary report)": (
+        "laporan lain menyebut 54,97 juta; keyakinan rendah (laporan sekunder)"
+    ),
+    "informal-sector members three years before the 2023 release": (
+        "peserta sektor informal tiga tahun sebelum rilis 2023"
+    ),
+    "year end (the 686 trillion of the 2023 release is a mid-year level)": (
+        "akhir tahun (angka 686 triliun dalam rilis 2023 adalah posisi tengah tahun)"
+    ),
+    "employed minus civil servants, military and police; formal 40.7 million, "
+    "informal 61.08 million": (
+        "penduduk bekerja dikurangi ASN, TNI dan Polri; formal 40,7 juta, informal 61,08 juta"
+    ),
+    "year-on-year growth of funds under management as stated": (
+        "pertumbuhan dana kelolaan dari tahun ke tahun seperti yang disebutkan"
+    ),
+    "workers and heirs paid so far in the year (year to date)": (
+        "pekerja dan ahli waris yang dibayar sejak awal tahun (tahun berjalan)"
+    ),
+    "as of 8 December; low confidence (secondary report)": (
+        "per 8 Desember; keyakinan rendah (laporan sekunder)"
+    ),
+    "BPJS Ketenagakerjaan (press reports)": "BPJS Ketenagakerjaan (pemberitaan pers)",
+}
+# The Indonesian words of the demo database's earlier stored form: kept as they are.
+LEGACY_TEXTS = {ILLUSTRATIVE_SOURCE_ID: (ILLUSTRATIVE_SOURCE_ID, ILLUSTRATIVE_SOURCE)}
 
 # Rough relative size of each province's wage-earning workforce, for the illustrative
 # provincial split only (population in millions, weighted up where formal jobs cluster).
