@@ -783,7 +783,7 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
     language = _language()
     indicator, licence = chosen.indicator, attribution()
-    rows = ObservationRows(CatalogueLookups())
+    rows = ObservationRows(CatalogueLookups(), texts_language=language)
     series = chosen.series
     shown = {point.period for point in chosen.points}
     observations = (

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 
 from stats.filtersets import CatalogueLookups
 from stats.models import Series
+from stats.texts import text_localized
 
 # Kinds of column, each with one text form.
 CODE = "code"  # text without spaces, commas or quotes (a period, a status)
@@ -31,6 +32,8 @@ RELEASE = "release"  # a release id, written as its public slug
 DIMENSIONS = "dimensions"  # a series' code per code list (JSON object, CSV column pairs)
 
 NOT_GIVEN = object()
+# The free-text columns given in the language of ``?lang=`` when it is asked.
+TRANSLATED = ("note", "source")
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,21 @@ COLUMNS: tuple[Column, ...] = (
         usual="normal",
         help_text="normal, provisional, estimate or break.",
     ),
-    Column("note", TEXT, field="note", usual=""),
+    Column(
+        "note",
+        TEXT,
+        field="note",
+        usual="",
+        help_text="As stored (a stable form, English in the demo); in the language of "
+        "`lang` when it is asked.",
+    ),
     Column(
         "source",
         TEXT,
         field="source",
         usual="",
         help_text="Where this value was reported, when not the indicator's own source "
-        "(estimates name how they were made).",
+        "(estimates name how they were made). As stored, or in the language of `lang`.",
     ),
     Column("reference_date", DATE, field="reference_date", usual=None),
     Column(
@@ -195,8 +205,17 @@ class ObservationRows:
     # formats what it misses for itself (notes make the texts unbounded).
     JSON_PARTS_KEPT = 50_000
 
-    def __init__(self, lookups: CatalogueLookups, *, frequency: str | None = None):
+    def __init__(
+        self,
+        lookups: CatalogueLookups,
+        *,
+        frequency: str | None = None,
+        texts_language: str | None = None,
+    ):
         self.lookups = lookups
+        # The language notes and sources are given in (``?lang=``), or None: as stored,
+        # the stable form (``stats.texts``).
+        self.texts_language = texts_language
         # The frequency of every row, when converted (``aggregate_to``), not its series'.
         self.frequency = frequency
         self.english = english()
@@ -251,6 +270,8 @@ class ObservationRows:
                 row.append(self._series_value(column, series_row))
                 continue
             value = getattr(observation, column.field)
+            if column.name in TRANSLATED and self.texts_language:
+                value = text_localized(value, language=self.texts_language)
             if column.kind == INSTANT:
                 value = instant_text(value)
             elif column.kind == RELEASE:
@@ -269,6 +290,8 @@ class ObservationRows:
             # Only the public releases have a slug here: a row of any other is not
             # public either (the selectors leave it out), so "" is never shown.
             return json_text(self.releases.get(value, ""))
+        if column.name in TRANSLATED and self.texts_language:
+            return json_text(text_localized(value, language=self.texts_language))
         return json_text(value)
 
     def _series_value(self, column: Column, series_row) -> object:

@@ -502,7 +502,9 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             self.aggregate_check()
         if self.layout == "wide":
             return self.wide_response(self.filter_queryset(self.get_queryset()))
-        rows = ObservationRows(self.lookups, frequency=self.aggregate_to)
+        rows = ObservationRows(
+            self.lookups, frequency=self.aggregate_to, texts_language=self.texts_language()
+        )
         if self.wants_csv:
             return self.observations_csv_response(rows)
         body = self.json_page(rows)
@@ -589,7 +591,9 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             generation, f"series-json-{int(rows.english)}-{rows.frequency or ''}", dict
         )
         rows.key_texts = generation_memo(
-            generation, "key-json", lambda: [{} for _texts in rows.key_texts]
+            generation,
+            f"key-json-{rows.texts_language or ''}",
+            lambda: [{} for _texts in rows.key_texts],
         )
         next_link, previous_link = paginator.links()
         body = rows.json_rows(

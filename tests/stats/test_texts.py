@@ -1,6 +1,8 @@
 """Stored notes and sources in the reader's language (stats.texts): the rows keep the
 text as written (the API's language-neutral form), the pages show their translation."""
 
+import csv
+import io
 import re
 
 import pytest
@@ -82,3 +84,36 @@ def test_the_api_keeps_the_stored_language_neutral_text(client, demo):
     assert {row["note"] for row in rows} == {
         "illustrative: national figure split by workforce weights"
     }
+
+
+@pytest.mark.parametrize(
+    ("lang", "source", "note"),
+    [
+        (
+            "",
+            catalogue.ILLUSTRATIVE_SOURCE,
+            "illustrative: national figure split by workforce weights",
+        ),
+        (
+            "id",
+            "Ilustratif: dibangkitkan dari angka tahunan, bukan data resmi",
+            "ilustratif: angka nasional dibagi menurut bobot angkatan kerja",
+        ),
+        (
+            "en",
+            catalogue.ILLUSTRATIVE_SOURCE,
+            "illustrative: national figure split by workforce weights",
+        ),
+    ],
+)
+def test_the_api_gives_notes_and_sources_in_the_language_asked_in_json_and_csv(
+    client, demo, lang, source, note
+):
+    query = "/api/v1/observations/?indicator=ACTIVE_PARTICIPANTS&region=32&frequency=A"
+    if lang:
+        query += f"&lang={lang}"
+    rows = client.get(query).json()["results"]
+    assert {(row["source"], row["note"]) for row in rows} == {(source, note)}
+    text = b"".join(client.get(query + "&format=csv").streaming_content).decode()
+    lines = list(csv.DictReader(io.StringIO(text)))
+    assert {(line["source"], line["note"]) for line in lines} == {(source, note)}
