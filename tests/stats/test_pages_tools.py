@@ -2,11 +2,13 @@
 time range, several provinces on one chart, the tile map's key with its class bounds and
 the indicator's next release from the calendar."""
 
+import io
 import re
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from openpyxl import load_workbook
 
 from stats.charts import ChartPoint, line_chart, tile_classes, tile_levels
 
@@ -65,6 +67,15 @@ def test_a_time_range_shows_only_its_years_in_the_table_chart_and_downloads(clie
     assert ">2024</text>" in svg and ">2023</text>" not in svg
 
 
+def test_the_xlsx_download_holds_the_chosen_range(client, demo):
+    response = client.get("/id/indikator/ACTIVE_PARTICIPANTS/data.xlsx?range=5y")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True)["data"]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    period = rows[0].index("period")
+    assert [row[period] for row in rows[1:]] == ["2020", "2021", "2022", "2023", "2024"]
+
+
 @pytest.mark.parametrize(
     ("language", "message"),
     [
@@ -110,6 +121,13 @@ def test_the_compared_provinces_are_named_in_english_on_the_english_page(client,
     assert "<title>Jawa Barat, 2024: 7.9 million (estimate)</title>" in html
     assert "Compared on the same axes: Indonesia, Jawa Barat." in html
     assert 'remove<span class="visually-hidden"> Jawa Barat</span>' in html
+
+
+def test_the_embedded_chart_and_the_svg_download_draw_the_compared_provinces(client, demo):
+    for path in ("embed/", "grafik.svg"):
+        body = client.get(f"/en/indikator/ACTIVE_PARTICIPANTS/{path}?{THREE}").content.decode()
+        assert 'class="line-key">2 Jawa Tengah</text>' in body
+        assert body.count('class="line-number"') == 3
 
 
 def test_each_province_line_can_be_taken_off_the_chart(client, demo):
