@@ -605,7 +605,7 @@ def tile_levels(values: Sequence[Decimal]) -> list[int]:
     ordered = sorted(values)
     if len(ordered) < 2:
         return [len(TILE_COLOURS) - 1] * len(ordered)
-    ranks = {}
+    ranks: dict[Decimal, int] = {}
     for rank, value in enumerate(ordered):
         ranks.setdefault(value, rank)  # the number of values below it
     return [

@@ -627,7 +627,7 @@ def _comparison_rows(chosen: Selection, language: str) -> list[dict]:
             starts[point.period] = point.period_start
     rows = []
     for period in sorted(by_period, key=lambda p: starts[p], reverse=True):
-        cells = []
+        cells: list[dict | None] = []
         for point in by_period[period]:
             if point is None:
                 cells.append(None)
