@@ -15,6 +15,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from stats.extensions import ScheduledRelease
+
 from .choices import ReleaseStatus
 from .models import NewsRelease, Release
 from .selectors import news_public_in_language, release_next_for_indicator, releases_public
@@ -56,14 +58,17 @@ class PublishingExtension:
             for release in Release.objects.filter(pk__in=list(release_ids))
         }
 
-    def next_release(self, *, indicator_id: int) -> tuple[str, dt.datetime, str] | None:
+    def next_release(self, *, indicator_id: int) -> ScheduledRelease | None:
         release = release_next_for_indicator(indicator_id=indicator_id)
         if release is None or release.scheduled_for is None:
             return None
-        return (
-            release.slug,
-            release.scheduled_for,
-            reverse("publications:release", args=[release.slug]),
+        return ScheduledRelease(
+            slug=release.slug,
+            scheduled_for=release.scheduled_for,
+            path=reverse("publications:release", args=[release.slug]),
+            title_id=release.title_id,
+            title_en=release.title_en,
+            calendar_path=reverse("publications:calendar") + f"#release-{release.pk}",
         )
 
     def indicator_sections(self, *, indicator, request) -> list[str]:

@@ -134,7 +134,7 @@ def release_next_for_indicator(*, indicator_id: int) -> Release | None:
             )
         )
         .order_by("scheduled_for", "pk")
-        .only("slug", "scheduled_for")
+        .only(*CALENDAR_FIELDS)
         .first()
     )
 

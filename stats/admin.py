@@ -33,6 +33,7 @@ from .models import (
     Series,
     SeriesCode,
     Target,
+    TextTranslation,
     Topic,
     exact_text,
 )
@@ -53,6 +54,15 @@ class PublicDataAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
         public_data_changed()
+
+
+@admin.register(TextTranslation)
+class TextTranslationAdmin(PublicDataAdmin):
+    """The words of stored notes and sources in both languages; the stored text is the
+    key (published rows never change) and is written exactly as on the rows."""
+
+    list_display = ["text", "text_id", "text_en"]
+    search_fields = ["text", "text_id", "text_en"]
 
 
 @admin.register(Topic)

@@ -27,6 +27,10 @@ MUTED = "#57606a"
 GRID = "#d8dee4"
 LINE = "#0b5394"
 TARGET = "#b3261e"
+# The lines of a chart that compares series (provinces), in this order: each passes 3:1
+# contrast on white, and each line is also numbered at its end and in the key, so that
+# no line is told apart by colour alone.
+SERIES_COLOURS = (LINE, "#b35900", "#2e7d32", "#7b1fa2", "#c2185b", "#00838f")
 # The charts ask for the system's sans-serif; resvg resolves that generic name to this
 # family (Debian's fonts-dejavu-core, on every machine the project runs on). Where it is
 # missing resvg falls back to any installed font that has the glyphs.
@@ -47,20 +51,22 @@ class ChartPoint:
     status: str = ObservationStatus.NORMAL
 
 
-def _marker(status: str, x: float, y: float, title: str, role: str = "mark") -> str:
+def _marker(
+    status: str, x: float, y: float, title: str, role: str = "mark", colour: str = LINE
+) -> str:
     """A point's mark, distinct per status (not by colour alone): a filled dot for a final
     value, a ring for a provisional one, an open diamond for an estimate, a square for
     the first value after a break in the series."""
     tip = f"<title>{escape(title)}</title>"
     if status == ObservationStatus.PROVISIONAL:
         return (
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#ffffff" stroke="{LINE}" '
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#ffffff" stroke="{colour}" '
             f'stroke-width="2" class="{role}-provisional">{tip}</circle>'
         )
     if status == ObservationStatus.ESTIMATE:
         return (
             f'<path d="M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} '
-            f'L{x - 5:.1f},{y:.1f} Z" fill="#ffffff" stroke="{LINE}" stroke-width="2" '
+            f'L{x - 5:.1f},{y:.1f} Z" fill="#ffffff" stroke="{colour}" stroke-width="2" '
             f'class="{role}-estimate">{tip}</path>'
         )
     if status == ObservationStatus.BREAK:
@@ -68,7 +74,7 @@ def _marker(status: str, x: float, y: float, title: str, role: str = "mark") -> 
             f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{INK}" '
             f'class="{role}-break">{tip}</rect>'
         )
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{LINE}">{tip}</circle>'
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}">{tip}</circle>'
 
 
 def _status_names(language: str) -> dict[str, str]:
@@ -154,6 +160,27 @@ def _axis_label(value: float, unit: str, language: str, scale: float = 1) -> str
     return number_short(number, language=language, decimals=1)
 
 
+def _key_items(names: Sequence[str], char_width: float) -> list[tuple[int, str, float]]:
+    """(number, text, width) of each line's entry in the key of a comparison chart."""
+    return [
+        (number, f"{number} {name}", 30 + char_width * (len(name) + 2))
+        for number, name in enumerate(names, start=1)
+    ]
+
+
+def _key_rows(names: Sequence[str], *, x: float, right: float, char_width: float) -> list[list]:
+    """The key's entries (one per line of a comparison chart) in rows that fit."""
+    rows: list[list] = [[]]
+    cursor = x
+    for item in _key_items(names, char_width):
+        if rows[-1] and cursor + item[2] > right:
+            rows.append([])
+            cursor = x
+        rows[-1].append(item)
+        cursor += item[2]
+    return rows
+
+
 def line_chart(
     points: list[ChartPoint],
     *,
@@ -169,6 +196,8 @@ def line_chart(
     font_size: int = 12,
     period_labels: int = 8,
     footer: Sequence[str] = (),
+    name: str = "",
+    compared: Sequence[tuple[str, list[ChartPoint]]] = (),
 ) -> SafeString:
     """A line chart of one series, the target as a dashed line and marker where there is one.
 
@@ -176,23 +205,37 @@ def line_chart(
     ``font_size`` (it is shown scaled to the screen's width) and fewer ``period_labels``.
     ``footer``: lines written below the chart (a download's title, source, licence, date
     and link), the first in bold; the chart keeps its size above them.
+    ``compared``: (name, points) of other series drawn on the same axes (several
+    provinces), each in its own colour and numbered; ``name`` is the first series' name.
+    A key below the chart names them (and no target is drawn: it is one series' target).
     """
+    lines = [(name, points), *compared] if compared else [("", points)]
+    lines = [(line_name, line_points) for line_name, line_points in lines if line_points]
+    if compared:
+        target = None
+    everything = [point for _name, line_points in lines for point in line_points]
     # Larger text needs more room above the plot for the axis's unit, and below it for
     # the period labels.
     margin_top, margin_bottom = 20 + 3 * (font_size - 12), 28 + font_size
     margin_left, margin_right = 78, 24
     char_width = AXIS_CHAR_WIDTH * font_size / 12
     line_gap = font_size + 10
-    shown = {p.status for p in points} - {ObservationStatus.NORMAL}
+    shown = {p.status for p in everything} - {ObservationStatus.NORMAL}
     legend_rows = (
         _legend_rows(shown, x=8, right=width - 8, language=language, char_width=char_width)
         if shown
         else []
     )
-    # Lines below the period labels for the key to the marks.
+    key_rows = (
+        _key_rows([n for n, _p in lines], x=8, right=width - 8, char_width=char_width)
+        if compared and lines
+        else []
+    )
+    # Lines below the period labels for the key to the lines and to the marks.
+    extra_rows = len(legend_rows) + len(key_rows)
     height, margin_bottom = (
-        height + line_gap * len(legend_rows),
-        margin_bottom + line_gap * len(legend_rows),
+        height + line_gap * extra_rows,
+        margin_bottom + line_gap * extra_rows,
     )
     footer_parts = []
     if footer:
@@ -228,7 +271,7 @@ def line_chart(
         f'<desc id="{desc_id}">{escape(description)}</desc>',
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
     ]
-    if not points:
+    if not everything:
         parts.append(
             f'<text x="{width / 2}" y="{plot_area_height / 2}" text-anchor="middle" '
             f'fill="{MUTED}">–</text>'
@@ -236,18 +279,17 @@ def line_chart(
         parts.extend(footer_parts)
         parts.append("</svg>")
         return mark_safe("".join(parts))
-    ordinals = [_ordinal(p.period) for p in points]
+    all_ordinals = [_ordinal(p.period) for p in everything]
     # Durations are drawn in the unit the largest fills (days, not thousands of minutes),
     # so that the axis steps are round in that unit.
     scale = 1.0
     if unit == "minutes":
-        largest = max(abs(p.value) for p in points)
+        largest = max(abs(p.value) for p in everything)
         scale = float(
             duration_unit(max(largest, target.value if target else 0), language=language)[0]
         )
-    values = [float(p.value) / scale for p in points]
-    x_min, x_max = min(ordinals), max(ordinals)
-    all_values = list(values)
+    all_values = [float(p.value) / scale for p in everything]
+    x_min, x_max = min(all_ordinals), max(all_ordinals)
     if target is not None:
         x_max = max(x_max, _ordinal(target.period))
         all_values.append(float(target.value) / scale)
@@ -285,7 +327,7 @@ def line_chart(
     # At most about ``period_labels`` period labels along the bottom, starting at the first.
     every = max(1, math.ceil((x_max - x_min + 1) / period_labels))
     labelled = sorted({*range(x_min, x_max + 1, every)})
-    frequency = parse_period(points[0].period).frequency
+    frequency = parse_period(everything[0].period).frequency
     per_year = PERIODS_PER_YEAR[frequency]
     for ordinal in labelled:
         year, index0 = divmod(ordinal, per_year)
@@ -318,8 +360,85 @@ def line_chart(
             f"{escape(word)} {escape(period_short(target.period, language=language))}: "
             f"{escape(label)}</text>"
         )
-    # A missing period is a gap and a break in the series starts a new line: neither is
-    # bridged. A segment that ends at a provisional value or an estimate is dashed.
+    names = _status_names(language)
+    ends: list[str] = []
+    for number, (line_name, line_points) in enumerate(lines, start=1):
+        colour = SERIES_COLOURS[(number - 1) % len(SERIES_COLOURS)] if compared else LINE
+        ordinals = [_ordinal(p.period) for p in line_points]
+        values = [float(p.value) / scale for p in line_points]
+        parts.extend(
+            _series_parts(
+                line_points,
+                ordinals,
+                values,
+                sx=sx,
+                sy=sy,
+                colour=colour,
+                prefix=f"{line_name}, " if compared else "",
+                unit=unit,
+                language=language,
+                decimals=decimals,
+                names=names,
+            )
+        )
+        if compared:  # the line's number at its end, as in the key
+            ends.append(
+                f'<text x="{sx(ordinals[-1]) + 7:.1f}" y="{sy(values[-1]) + 4:.1f}" '
+                f'fill="{colour}" font-weight="700" stroke="#ffffff" stroke-width="3" '
+                f'stroke-linejoin="round" paint-order="stroke" class="line-number">'
+                f"{number}</text>"
+            )
+    parts.extend(ends)
+    for row_number, row in enumerate(key_rows):
+        row_y = plot_area_height - 6 - line_gap * (extra_rows - 1 - row_number)
+        x = 8.0
+        for number, text, item_width in row:
+            colour = SERIES_COLOURS[(number - 1) % len(SERIES_COLOURS)]
+            parts.append(
+                f'<path d="M{x:.1f},{row_y - 4:.1f} h18" stroke="{colour}" stroke-width="3"/>'
+                f'<text x="{x + 24:.1f}" y="{row_y:.1f}" fill="{INK}" class="line-key">'
+                f"{escape(text)}</text>"
+            )
+            x += item_width
+    for row_number, row in enumerate(legend_rows):
+        row_y = plot_area_height - 6 - line_gap * (len(legend_rows) - 1 - row_number)
+        parts.extend(_legend(set(row), x=8, y=row_y, language=language, char_width=char_width))
+    if not compared:
+        last_o, last_v = _ordinal(points[-1].period), float(points[-1].value) / scale
+        last_text = value_short(points[-1].value, unit=unit, language=language, decimals=decimals)
+        anchor = "end" if sx(last_o) > width - margin_right - 60 else "start"
+        dx = -8 if anchor == "end" else 8
+        # Below the last point, or above it where it sits on the axis labels.
+        last_y = sy(last_v) + 18 if sy(last_v) + 18 < margin_top + plot_h - 4 else sy(last_v) - 10
+        parts.append(
+            f'<text x="{sx(last_o) + dx:.1f}" y="{last_y:.1f}" text-anchor="{anchor}" '
+            f'fill="{INK}" font-weight="600" stroke="#ffffff" stroke-width="4" '
+            f'stroke-linejoin="round" paint-order="stroke">{escape(last_text)}</text>'
+        )
+    parts.extend(footer_parts)
+    parts.append("</svg>")
+    # Safe: every text in the parts was escaped; the rest are numbers and fixed markup.
+    return mark_safe("".join(parts))
+
+
+def _series_parts(
+    points: list[ChartPoint],
+    ordinals: list[int],
+    values: list[float],
+    *,
+    sx,
+    sy,
+    colour: str,
+    prefix: str,
+    unit: str,
+    language: str,
+    decimals: int,
+    names: dict[str, str],
+) -> list[str]:
+    """One series' line and marks. A missing period is a gap and a break in the series
+    starts a new line: neither is bridged. A segment that ends at a provisional value or
+    an estimate is dashed."""
+    parts: list[str] = []
     solid: list[str] = []
     dashed: list[str] = []
     joined = [  # is point i joined to the one before it?
@@ -335,10 +454,10 @@ def line_chart(
     for segments, style in ((solid, ""), (dashed, ' stroke-dasharray="5 4"')):
         if segments:
             parts.append(
-                f'<path d="{" ".join(segments)}" fill="none" stroke="{LINE}" stroke-width="2.5" '
-                f'stroke-linejoin="round" stroke-linecap="round" class="series-line"{style}/>'
+                f'<path d="{" ".join(segments)}" fill="none" stroke="{colour}" '
+                f'stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round" '
+                f'class="series-line"{style}/>'
             )
-    names = _status_names(language)
     for i, (point, o, v) in enumerate(zip(points, ordinals, values, strict=True)):
         alone = not joined[i] and not (i + 1 < len(points) and joined[i + 1])
         # A long series marks only where a status begins (the dashes carry the rest).
@@ -347,28 +466,11 @@ def line_chart(
         )
         if len(points) <= 40 or alone or begins:
             text = value_short(point.value, unit=unit, language=language, decimals=decimals)
-            title = f"{period_short(point.period, language=language)}: {text}"
+            title = f"{prefix}{period_short(point.period, language=language)}: {text}"
             if point.status != ObservationStatus.NORMAL:
                 title += f" ({names[point.status].lower()})"
-            parts.append(_marker(point.status, sx(o), sy(v), title))
-    for row_number, row in enumerate(legend_rows):
-        row_y = plot_area_height - 6 - line_gap * (len(legend_rows) - 1 - row_number)
-        parts.extend(_legend(set(row), x=8, y=row_y, language=language, char_width=char_width))
-    last_o, last_v = ordinals[-1], values[-1]
-    last_text = value_short(points[-1].value, unit=unit, language=language, decimals=decimals)
-    anchor = "end" if sx(last_o) > width - margin_right - 60 else "start"
-    dx = -8 if anchor == "end" else 8
-    # Below the last point, or above it where it sits on the axis labels.
-    last_y = sy(last_v) + 18 if sy(last_v) + 18 < margin_top + plot_h - 4 else sy(last_v) - 10
-    parts.append(
-        f'<text x="{sx(last_o) + dx:.1f}" y="{last_y:.1f}" text-anchor="{anchor}" '
-        f'fill="{INK}" font-weight="600" stroke="#ffffff" stroke-width="4" '
-        f'stroke-linejoin="round" paint-order="stroke">{escape(last_text)}</text>'
-    )
-    parts.extend(footer_parts)
-    parts.append("</svg>")
-    # Safe: every text in the parts was escaped; the rest are numbers and fixed markup.
-    return mark_safe("".join(parts))
+            parts.append(_marker(point.status, sx(o), sy(v), title, colour=colour))
+    return parts
 
 
 def png(svg: str, *, zoom: float = PNG_ZOOM) -> bytes:
@@ -440,24 +542,25 @@ def tile_map(
     description: str,
     decimals: int = 1,
 ) -> SafeString:
-    """A tile map of the provinces, shaded in five equal-count classes.
+    """A tile map of the provinces, shaded in five equal-count classes (``tile_levels``).
+
+    Its key (each class's bounds, the starred statuses) is written by the page beside
+    it, in HTML (``tile_legend``): readable at any width, where the map scrolls.
 
     The SVG is a labelled group, not an image: an image's content is hidden from
     assistive technology, and the tiles are links that must stay reachable.
 
     ``tiles``: (BPS code, short label, name, value, link, status). Each tile is a link
     with the province's name, value and status as its title; a value that is not final
-    (provisional, estimate) is hatched and starred, with a key below the legend. The
-    page has the same values as a table.
+    (provisional, estimate) is hatched and starred. The page has the same values as a
+    table.
     """
     placed = [tile for tile in tiles if tile[0] in PROVINCE_TILES]
     size, gap, margin = 46, 4, 8
     width = margin * 2 + 15 * (size + gap)
-    height = margin * 2 + 6 * (size + gap) + 44
+    height = margin * 2 + 6 * (size + gap)
     names = _status_names(language)
     tentative = {tile[5] for tile in placed} - {ObservationStatus.NORMAL}
-    if tentative:  # a line for the key to the starred tiles
-        height += 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'class="tile-map" role="group" aria-labelledby="tiles-title tiles-desc" '
@@ -465,24 +568,16 @@ def tile_map(
         f'<title id="tiles-title">{escape(title)}</title>',
         f'<desc id="tiles-desc">{escape(description)}</desc>',
     ]
-    ordered = sorted(float(tile[3]) for tile in placed)
-
-    def shade(value: float) -> int:
-        if len(ordered) < 2:
-            return len(TILE_COLOURS) - 1
-        rank = sum(1 for other in ordered if other < value)
-        return min(len(TILE_COLOURS) - 1, rank * len(TILE_COLOURS) // len(ordered))
-
+    levels = tile_levels([tile[3] for tile in placed])
     if tentative:
         parts.append(
             '<defs><pattern id="tiles-hatch" width="6" height="6" '
             'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
             '<rect width="2" height="6" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>'
         )
-    for code, label, name, value, link, status in placed:
+    for (code, label, name, value, link, status), level in zip(placed, levels, strict=True):
         col, row = PROVINCE_TILES[code]
         x, y = margin + col * (size + gap), margin + row * (size + gap)
-        level = shade(float(value))
         text = value_short(value, unit=unit, language=language, decimals=decimals)
         mark = ""
         if status != ObservationStatus.NORMAL:
@@ -499,23 +594,41 @@ def tile_map(
             f'<text x="{x + size / 2}" y="{y + size / 2 + 4}" text-anchor="middle" '
             f'fill="{TILE_TEXT[level]}" font-weight="600">{escape(label)}</text></a>'
         )
-    legend_y = height - 36 - (20 if tentative else 0)
-    for index, colour in enumerate(TILE_COLOURS):
-        parts.append(
-            f'<rect x="{margin + index * 34}" y="{legend_y}" width="32" height="12" '
-            f'fill="{colour}"/>'
-        )
-    low_word, high_word = (
-        ("lebih kecil", "lebih besar") if language == "id" else ("lower", "higher")
-    )
-    parts.append(
-        f'<text x="{margin}" y="{legend_y + 26}" fill="{MUTED}">{low_word}</text>'
-        f'<text x="{margin + 5 * 34 - 2}" y="{legend_y + 26}" text-anchor="end" '
-        f'fill="{MUTED}">{high_word}</text>'
-    )
-    if tentative:
-        key = ", ".join(names[s].lower() for s in ObservationStatus if s in tentative)
-        parts.append(f'<text x="{margin}" y="{height - 8}" fill="{MUTED}">* {escape(key)}</text>')
     parts.append("</svg>")
     # Safe: every text in the parts was escaped; the rest are numbers and fixed markup.
     return mark_safe("".join(parts))
+
+
+def tile_levels(values: Sequence[Decimal]) -> list[int]:
+    """The class (0 to 4, lightest to darkest) of each value: five classes of about as
+    many provinces each, equal values in the same class."""
+    ordered = sorted(values)
+    if len(ordered) < 2:
+        return [len(TILE_COLOURS) - 1] * len(ordered)
+    ranks: dict[Decimal, int] = {}
+    for rank, value in enumerate(ordered):
+        ranks.setdefault(value, rank)  # the number of values below it
+    return [
+        min(len(TILE_COLOURS) - 1, ranks[value] * len(TILE_COLOURS) // len(ordered))
+        for value in values
+    ]
+
+
+@dataclass(frozen=True)
+class TileClass:
+    level: int  # 0 to 4, as ``tile_levels``
+    low: Decimal
+    high: Decimal
+    count: int
+
+
+def tile_classes(values: Sequence[Decimal]) -> list[TileClass]:
+    """The classes the tile map's values fall in, lightest first, each with the lowest
+    and highest value in it and how many provinces (an empty class is left out)."""
+    members: dict[int, list[Decimal]] = {}
+    for value, level in zip(values, tile_levels(values), strict=True):
+        members.setdefault(level, []).append(value)
+    return [
+        TileClass(level, min(found), max(found), len(found))
+        for level, found in sorted(members.items())
+    ]

@@ -11,7 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ScheduledRelease:
+    """What the release calendar tells of a scheduled release (nothing of its content:
+    it is under embargo): its slug, time, title and where the calendar lists it."""
+
+    slug: str
+    scheduled_for: dt.datetime
+    path: str  # its page, public from its release time
+    title_id: str
+    title_en: str
+    calendar_path: str  # its entry in the calendar
 
 
 class SiteExtension(Protocol):
@@ -27,9 +41,9 @@ class SiteExtension(Protocol):
     def release_links(self, *, release_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """The page URL and title of each release an observation names (by ``release_id``)."""
 
-    def next_release(self, *, indicator_id: int) -> tuple[str, dt.datetime, str] | None:
-        """The soonest release scheduled to update the indicator ``indicator_id``, as
-        (slug, release time, page path), or None. Asked only of a public indicator."""
+    def next_release(self, *, indicator_id: int) -> ScheduledRelease | None:
+        """The soonest release scheduled to update the indicator ``indicator_id``, or
+        None. Asked only of a public indicator."""
 
     def indicator_sections(self, *, indicator, request) -> list[str]:
         """Sections of the indicator page of ``indicator``, as HTML, shown after its data."""

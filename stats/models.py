@@ -67,6 +67,33 @@ class BilingualMixin:
         return self.localized("name")
 
 
+class TextTranslation(BilingualMixin, models.Model):
+    """A free text stored in one language on rows that never change (an observation's
+    note or source, an indicator's or a release's source), in both languages.
+
+    A published observation is never updated (the guard trigger refuses it), so its
+    note and source stay as they were written, the language-neutral form the API gives;
+    a page finds their words in its language here, by the stored text
+    (``stats.texts.text_localized``)."""
+
+    text = models.CharField(
+        _("stored text"),
+        max_length=500,
+        unique=True,
+        help_text=_("Exactly as stored on the rows (the form the API gives)."),
+    )
+    text_id = models.CharField(_("text (Indonesian)"), max_length=500)
+    text_en = models.CharField(_("text (English)"), max_length=500)
+
+    class Meta:
+        ordering = ["text"]
+        verbose_name = _("text translation")
+        verbose_name_plural = _("text translations")
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class Topic(BilingualMixin, models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name_id = models.CharField(_("name (Indonesian)"), max_length=200)

@@ -32,7 +32,7 @@ from django.db.models.functions import Cast, Concat, StrIndex
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
-from .extensions import extensions
+from .extensions import ScheduledRelease, extensions
 from .models import (
     Code,
     CodeList,
@@ -234,6 +234,18 @@ def series_points_public(*, series_id: int, at: dt.datetime | None = None) -> Qu
     )
 
 
+def series_points_public_many(
+    *, series_ids: Iterable[int], at: dt.datetime | None = None
+) -> QuerySet:
+    """The public values of several series (the provinces one chart compares), by series,
+    oldest period first, in one query."""
+    return (
+        observations_public(at=at)
+        .filter(series_id__in=list(series_ids))
+        .order_by("series_id", "period_start")
+    )
+
+
 def series_vintages_public(*, series_id: int, at: dt.datetime | None = None) -> QuerySet:
     """Every vintage of one series published by ``at``: what was published when."""
     at = at or timezone.now()
@@ -427,18 +439,15 @@ def releases_public_ids() -> dict[str, int]:
     return found
 
 
-def indicator_next_release(*, indicator: Indicator) -> dict | None:
+def indicator_next_release(*, indicator: Indicator) -> ScheduledRelease | None:
     """The soonest release scheduled to update ``indicator`` (a public one), as the
-    registered extensions know it: {"slug", "scheduled_for", "path"}, or None."""
+    registered extensions know it (what the calendar shows of it), or None."""
     found = [
         scheduled
         for extension in extensions()
         if (scheduled := extension.next_release(indicator_id=indicator.pk)) is not None
     ]
-    if not found:
-        return None
-    slug, scheduled_for, path = min(found, key=lambda entry: entry[1])
-    return {"slug": slug, "scheduled_for": scheduled_for, "path": path}
+    return min(found, key=lambda entry: entry.scheduled_for) if found else None
 
 
 def next_publication_at() -> dt.datetime | None:

@@ -11,7 +11,7 @@ indicator page shows of releases and news comes from the registered extensions.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -53,14 +53,17 @@ from .selectors import (
     codes_in_use,
     derived_indicators_public,
     headline_figures_public,
+    indicator_next_release,
     indicators_public,
     lookalikes_public,
     series_points_public,
+    series_points_public_many,
     series_public,
     series_vintages_public,
     topics_public,
     total_codes,
 )
+from .texts import text_localized
 
 # The figures on the home page, national totals at annual frequency, in this order.
 HEADLINE_INDICATORS = (
@@ -72,6 +75,12 @@ HEADLINE_INDICATORS = (
 # Observation columns the indicator page and its charts never show: not loaded (a long
 # series has hundreds of rows; the query-count tests catch any later access to them).
 UNSHOWN = ("created_at", "reference_date", "period_end")
+# The time ranges a reader can choose (``?range=``): years back from the newest value
+# shown, or the whole series (the default: the history is short enough to read whole).
+RANGES = {"1y": 1, "5y": 5, "10y": 10, "all": None}
+RANGE_DEFAULT = "all"
+# Provinces on one chart at most (``region`` repeated): more lines are not readable.
+COMPARED_MAX = 6
 
 
 def _language() -> str:
@@ -153,14 +162,34 @@ class Selection:
     # The instant the page shows the values as published then (``?as_of=``), or None:
     # as published now.
     as_of: dt.datetime | None = None
+    # The time range (a key of ``RANGES``) and the first period it shows ("" for all).
+    range: str = RANGE_DEFAULT
+    range_start: str = ""
+    # The other regions drawn on the same chart (``region`` repeated), each as
+    # (code, its series with the same other codes, its points in the range).
+    compared: list[tuple[Code, Series, list]] = field(default_factory=list)
+    # Regions asked for that could not be drawn: past ``COMPARED_MAX``, or without a
+    # series of the chosen codes (by name).
+    left_off: list[str] = field(default_factory=list)
+    without_values: list[str] = field(default_factory=list)
 
     @property
-    def query(self) -> dict[str, str]:
-        """The query string that names this selection (with its ``as_of``, if any)."""
-        query = {"frequency": self.frequency, **self.dimensions}
+    def query(self) -> dict[str, str | list[str]]:
+        """The query string that names this selection (with its ``as_of``, if any):
+        ``urlencode(query, doseq=True)`` repeats ``region`` for the compared ones."""
+        query: dict[str, str | list[str]] = {"frequency": self.frequency, **self.dimensions}
+        if self.compared:
+            query["region"] = [self.dimensions["region"], *(c.code for c, _s, _p in self.compared)]
+        if self.range != RANGE_DEFAULT:
+            query["range"] = self.range
         if self.as_of is not None:
             query["as_of"] = timezone.localtime(self.as_of).isoformat()
         return query
+
+    def with_query(self, **changes: str | list[str] | None) -> str:
+        """The query string of this selection with ``changes`` (None: left out)."""
+        query = {**self.query, **changes}
+        return "?" + urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
 
     @property
     def label(self) -> str:
@@ -233,22 +262,26 @@ def _selection(request: HttpRequest, code: str) -> Selection:
             % {"value": frequency, "choices": ", ".join(indicator.frequencies)},
         )
     totals = total_codes(codelist_ids=[c.id for c in codelists])
-    given = {c.id: request.GET[c.id] for c in codelists if c.id in request.GET}
-    lookups: CatalogueLookups | None = None
-    for codelist_id, asked in given.items():
-        allowed = {code.code for code in options.get(codelist_id, [])}
-        value = asked
-        if value not in allowed and value != totals.get(codelist_id):
-            # Another name of a code (a province's ISO 3166-2 code, ID-JB): the API's rule.
-            lookups = lookups or CatalogueLookups()
-            value = given[codelist_id] = (
-                DimensionFilter(codelist_id=codelist_id).canonical(value, lookups) or value
-            )
-        if value not in allowed and value != totals.get(codelist_id):
+    chosen_range = request.GET.get("range", RANGE_DEFAULT)
+    if chosen_range not in RANGES:
+        raise SelectionError(
+            "range",
+            _("%(value)s is not a time range; use one of %(choices)s")
+            % {"value": chosen_range, "choices": ", ".join(RANGES)},
+        )
+    asked: dict[str, list[str]] = {}
+    for codelist in codelists:
+        values = [
+            code_lookup(codelist.id, value, options=options, totals=totals)
+            for value in request.GET.getlist(codelist.id)
+        ]
+        if len(values) > 1 and codelist.id != "region":
             raise SelectionError(
-                codelist_id,
-                _("%(value)s is not a code with data for this indicator") % {"value": asked},
+                codelist.id, _("choose one code; only regions can be compared on one chart")
             )
+        if values:
+            asked[codelist.id] = list(dict.fromkeys(values))  # once each, in order
+    given = {codelist_id: values[0] for codelist_id, values in asked.items()}
     candidates = sorted(
         (s for s in public if s.frequency == frequency),
         key=lambda s: _nearness(s.dimensions, totals),
@@ -256,7 +289,8 @@ def _selection(request: HttpRequest, code: str) -> Selection:
     matching = [s for s in candidates if all(s.dimensions.get(k) == v for k, v in given.items())]
     dimensions = {c.id: totals.get(c.id, "") for c in codelists}
     dimensions.update(matching[0].dimensions if matching else {}, **given)
-    key = series_key(dimensions, [c.id for c in codelists])
+    order = [c.id for c in codelists]
+    key = series_key(dimensions, order)
     series = next((s for s in matching if s.key == key), None)
     # The form shows exactly what was asked, even a total with no values of its own.
     for codelist_id, value in dimensions.items():
@@ -265,11 +299,48 @@ def _selection(request: HttpRequest, code: str) -> Selection:
             if missing is not None:
                 codes_by_key[(codelist_id, value)] = missing
                 options.setdefault(codelist_id, []).insert(0, missing)
+    by_key = {s.key: s for s in candidates}
+    others = [
+        codes_by_key.get(("region", region))
+        or Code.objects.filter(codelist_id="region", code=region).first()
+        for region in asked.get("region", [])[1:]
+    ]
+    compared_series: list[tuple[Code, Series]] = []
+    without_values: list[str] = []
+    for region_code in [code for code in others if code is not None][: COMPARED_MAX - 1]:
+        other = by_key.get(series_key({**dimensions, "region": region_code.code}, order))
+        if other is None:
+            without_values.append(region_code.name)
+        else:
+            compared_series.append((region_code, other))
+    left_off = [code.name for code in others[COMPARED_MAX - 1 :] if code is not None]
     points = (
         list(series_points_public(series_id=series.pk, at=at).select_related(None).defer(*UNSHOWN))
         if series
         else []
     )
+    compared_points: dict[int, list] = {}
+    if compared_series:
+        for point in series_points_public_many(
+            series_ids=[s.pk for _c, s in compared_series], at=at
+        ).defer(*UNSHOWN):
+            compared_points.setdefault(point.series_id, []).append(point)
+    range_start = ""
+    years = RANGES[chosen_range]
+    if years is not None:
+        newest = max(
+            (p.period_start for p in [*points, *(x for v in compared_points.values() for x in v)]),
+            default=None,
+        )
+        if newest is not None:
+            cutoff = newest.replace(year=newest.year - years)
+            points = [p for p in points if p.period_start > cutoff]
+            compared_points = {
+                pk: [p for p in values if p.period_start > cutoff]
+                for pk, values in compared_points.items()
+            }
+            starts = [*points, *(x for v in compared_points.values() for x in v)]
+            range_start = min(starts, key=lambda p: p.period_start).period if starts else ""
     target = (
         Target.objects.filter(series=series).order_by("-period_start").first() if series else None
     )
@@ -286,6 +357,31 @@ def _selection(request: HttpRequest, code: str) -> Selection:
         points=points,
         target=target,
         as_of=at,
+        range=chosen_range,
+        range_start=range_start,
+        compared=[
+            (code, other, compared_points.get(other.pk, [])) for code, other in compared_series
+        ],
+        left_off=left_off,
+        without_values=without_values,
+    )
+
+
+def code_lookup(codelist_id: str, value: str, *, options: dict[str, list], totals: dict) -> str:
+    """The code that ``value`` names in the code list ``codelist_id``: its own code, or
+    another name of it by the API's rule (``DimensionFilter.canonical``: a province's ISO
+    3166-2 code, ``ID-JB``, in any case); anything else is a ``SelectionError`` naming
+    the field. ``options``: the codes in use."""
+    in_use = {code.code for code in options.get(codelist_id, [])}
+    total = totals.get(codelist_id)
+    if value == total or value in in_use:
+        return value
+    canonical = DimensionFilter(codelist_id=codelist_id).canonical(value, CatalogueLookups())
+    if canonical is not None and (canonical == total or canonical in in_use):
+        return canonical
+    raise SelectionError(
+        codelist_id,
+        _("%(value)s is not a code with data for this indicator") % {"value": value},
     )
 
 
@@ -322,22 +418,21 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         chart_id=f"chart-{indicator.code.lower()}-narrow",
         **charts.NARROW_CHART,
     )
-    query = chosen.query
+    query = urlencode(chosen.query, doseq=True)
     permalink = _permalink(request, chosen)
-    api_query = urlencode({"indicator": indicator.code, **query})
-    api_url = request.build_absolute_uri(f"/api/v1/observations/?{api_query}")
+    api_url = request.build_absolute_uri(f"/api/v1/observations/?{_api_query(chosen)}")
     derivation = DerivedDefinition.objects.filter(indicator=indicator, is_active=True).first()
     used_by = list(derived_indicators_public(indicator=indicator))
     breakdowns = _with_shares(
         breakdowns_public(indicator=indicator, frequency=frequency, at=at),
         indicator=indicator,
-        frequency=frequency,
+        chosen=chosen,
         language=language,
     )
     shown = [*points, *(row["observation"] for b in breakdowns for row in b["rows"])]
     context = {
         "indicator": indicator,
-        "estimate_sources": _estimate_sources(shown),
+        "estimate_sources": _estimate_sources(shown, language),
         "codelists": [
             {"codelist": c, "options": chosen.options.get(c.id, []), "selected": dimensions[c.id]}
             for c in chosen.codelists
@@ -370,17 +465,25 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "api_url": api_url,
         "csv_url": f"{api_url}&format=csv",
         "json_url": f"{api_url}&format=json",
-        "svg_url": reverse("stats:indicator-svg", args=[indicator.code]) + "?" + urlencode(query),
-        "png_url": reverse("stats:indicator-png", args=[indicator.code]) + "?" + urlencode(query),
+        "svg_url": reverse("stats:indicator-svg", args=[indicator.code]) + "?" + query,
+        "png_url": reverse("stats:indicator-png", args=[indicator.code]) + "?" + query,
         "embed_url": request.build_absolute_uri(
-            reverse("stats:indicator-embed", args=[indicator.code]) + "?" + urlencode(query)
+            reverse("stats:indicator-embed", args=[indicator.code]) + "?" + query
         ),
-        "xlsx_url": reverse("stats:indicator-xlsx", args=[indicator.code]) + "?" + urlencode(query),
+        "xlsx_url": reverse("stats:indicator-xlsx", args=[indicator.code]) + "?" + query,
         "pandas": f'pd.read_csv("{api_url}&format=csv")',
         "as_of": at,
         "current_url": reverse("stats:indicator", args=[indicator.code])
-        + "?"
-        + urlencode({"frequency": frequency, **dimensions}),
+        + chosen.with_query(as_of=None),
+        "ranges": _ranges(chosen),
+        "range": chosen.range,
+        "compared_max": COMPARED_MAX,
+        "left_off": chosen.left_off,
+        "without_values": chosen.without_values,
+        "chart_label": _selection_title(chosen),
+        "compared": _compared_shown(chosen, language),
+        "comparison_rows": _comparison_rows(chosen, language),
+        "next_release": _next_release_shown(indicator, language) if at is None else None,
         "citation": _citation(request, chosen, language),
         "dataset_jsonld": _dataset_jsonld(request, indicator, language),
         "licence": attribution(),
@@ -401,16 +504,158 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
 def _chart(chosen: Selection, language: str, **options) -> SafeString:
     """The selection's line chart, the same on the page and in the downloads."""
     indicator, points, target = chosen.indicator, chosen.points, chosen.target
+    compared = [
+        (code.name, [charts.ChartPoint(p.period, p.value, p.status) for p in other_points])
+        for code, _series, other_points in chosen.compared
+    ]
+    if compared:  # one series' target would read as every line's: not drawn
+        target = None
+    description = _chart_description(indicator, points, target, language)
+    if compared:
+        description += " " + _("Compared on the same axes: %(names)s.") % {
+            "names": ", ".join([_region_name(chosen), *(name for name, _points in compared)])
+        }
     return charts.line_chart(
         [charts.ChartPoint(p.period, p.value, p.status) for p in points],
         unit=indicator.unit,
         language=language,
-        title=f"{indicator.name} — {chosen.label}",
-        description=_chart_description(indicator, points, target, language),
+        title=f"{indicator.name} — {_selection_title(chosen)}",
+        description=description,
         target=charts.ChartPoint(target.period, target.value) if target else None,
         decimals=max(indicator.decimals, 1),
+        name=_region_name(chosen),
+        compared=compared,
         **options,
     )
+
+
+def _region_name(chosen: Selection) -> str:
+    code = chosen.codes_by_key.get(("region", chosen.dimensions.get("region", "")))
+    return code.name if code is not None else chosen.dimensions.get("region", "")
+
+
+def _selection_title(chosen: Selection) -> str:
+    """The selection's label, with every region drawn when several are compared."""
+    if not chosen.compared:
+        return chosen.label
+    names = [_region_name(chosen), *(code.name for code, _s, _p in chosen.compared)]
+    rest = _codes_label({k: v for k, v in chosen.dimensions.items() if k != "region"}, chosen)
+    return ", ".join(names) + (f" ({rest})" if rest else "")
+
+
+def _api_query(chosen: Selection) -> str:
+    """The query of the API's observations that gives the selection's values: regions
+    as a comma list, the time range as its first period."""
+    query: dict[str, str] = {
+        "indicator": chosen.indicator.code,
+        "frequency": chosen.frequency,
+        **chosen.dimensions,
+    }
+    if chosen.compared:
+        query["region"] = ",".join(
+            [chosen.dimensions["region"], *(code.code for code, _s, _p in chosen.compared)]
+        )
+    if chosen.range_start:
+        query["period_start"] = chosen.range_start
+    if chosen.as_of is not None:
+        query["as_of"] = timezone.localtime(chosen.as_of).isoformat()
+    return urlencode(query)
+
+
+def _ranges(chosen: Selection) -> list[dict]:
+    """The time ranges a reader can choose, each with its link and whether it is shown."""
+    labels = {"1y": _("1 year"), "5y": _("5 years"), "10y": _("10 years"), "all": _("All")}
+    return [
+        {
+            "key": key,
+            "label": labels[key],
+            "url": chosen.with_query(range=None if key == RANGE_DEFAULT else key),
+            "current": key == chosen.range,
+        }
+        for key in RANGES
+    ]
+
+
+def _regions(chosen: Selection) -> list[str]:
+    return [chosen.dimensions.get("region", ""), *(c.code for c, _s, _p in chosen.compared)]
+
+
+def _compared_shown(chosen: Selection, language: str) -> list[dict]:
+    """The lines of a comparison chart for the page's key: number, name, the link that
+    takes the region off the chart."""
+    if not chosen.compared:
+        return []
+    regions = _regions(chosen)
+    return [
+        {
+            "number": number,
+            "code": region,
+            "name": name,
+            "colour": number - 1,
+            "remove_url": chosen.with_query(region=[r for r in regions if r != region]),
+        }
+        for number, (region, name) in enumerate(
+            zip(
+                regions,
+                [_region_name(chosen), *(c.name for c, _s, _p in chosen.compared)],
+                strict=True,
+            ),
+            start=1,
+        )
+    ]
+
+
+def _comparison_rows(chosen: Selection, language: str) -> list[dict]:
+    """The compared regions' values as a table (a period per row, newest first)."""
+    if not chosen.compared:
+        return []
+    indicator = chosen.indicator
+    columns = [chosen.points, *(other for _c, _s, other in chosen.compared)]
+    by_period: dict[str, list] = {}
+    starts: dict[str, dt.date] = {}
+    for index, column in enumerate(columns):
+        for point in column:
+            by_period.setdefault(point.period, [None] * len(columns))[index] = point
+            starts[point.period] = point.period_start
+    rows = []
+    for period in sorted(by_period, key=lambda p: starts[p], reverse=True):
+        cells: list[dict | None] = []
+        for point in by_period[period]:
+            if point is None:
+                cells.append(None)
+                continue
+            cells.append(
+                {
+                    "text": formatting.value_table(
+                        point.value,
+                        unit=indicator.unit,
+                        language=language,
+                        decimals=indicator.decimals,
+                    ),
+                    "exact": formatting.value_full(
+                        point.value, unit="", language=language, decimals=indicator.decimals
+                    ),
+                    "status": point.status,
+                    "status_text": point.get_status_display(),
+                }
+            )
+        rows.append({"period": formatting.period_label(period, language=language), "cells": cells})
+    return rows
+
+
+def _next_release_shown(indicator: Indicator, language: str) -> dict | None:
+    """The indicator's next scheduled release as the calendar shows it: its time in WIB
+    in the page's language, its title and its entry in the calendar (nothing more: its
+    content is under embargo)."""
+    scheduled = indicator_next_release(indicator=indicator)
+    if scheduled is None:
+        return None
+    return {
+        "when": formatting.date_label(scheduled.scheduled_for, language=language, time=True),
+        "iso": timezone.localtime(scheduled.scheduled_for).isoformat(),
+        "title": (scheduled.title_en if language == "en" else "") or scheduled.title_id,
+        "url": scheduled.calendar_path,
+    }
 
 
 def _dataset_jsonld(request: HttpRequest, indicator: Indicator, language: str) -> SafeString:
@@ -437,7 +682,7 @@ def _credit_lines(request: HttpRequest, chosen: Selection, language: str) -> lis
     """What a reused chart or table says of itself: title and unit, source and licence,
     the date it was retrieved (and the instant it shows, with ``as_of``) and its link."""
     indicator, licence = chosen.indicator, attribution()
-    source = indicator.source or licence.publisher_name
+    source = text_localized(indicator.source or licence.publisher_name, language=language)
     retrieved = formatting.date_label(timezone.now(), language=language)
     dated = _("Retrieved %(date)s") % {"date": retrieved}
     if chosen.as_of is not None:
@@ -486,7 +731,7 @@ def indicator_embed(request: HttpRequest, code: str) -> HttpResponse:
         "selection_label": chosen.label,
         "chart": _chart(chosen, language, chart_id="embed-chart"),
         "has_points": bool(chosen.points),
-        "source": indicator.source or licence.publisher_name,
+        "source": text_localized(indicator.source or licence.publisher_name, language=language),
         "licence": licence,
         "credit": licence.credit(language),
         "as_of": chosen.as_of,
@@ -530,10 +775,12 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
     language = _language()
     indicator, licence = chosen.indicator, attribution()
-    rows = ObservationRows(CatalogueLookups(), read_at=chosen.as_of)
+    rows = ObservationRows(CatalogueLookups(), read_at=chosen.as_of, texts_language=language)
     series = chosen.series
     series_id = series.pk if series else 0
-    points = series_points_public(series_id=series_id, at=chosen.as_of)
+    # The chosen time range: the periods the page shows.
+    shown = [point.period for point in chosen.points]
+    points = series_points_public(series_id=series_id, at=chosen.as_of).filter(period__in=shown)
     # The CSV's lines of the series (stats.api.statements): the workbook has its columns.
     sql, params = csv_lines_sql(
         rows, points, [("period_start", False)], Series.objects.filter(pk=series_id)
@@ -543,7 +790,7 @@ def indicator_xlsx(request: HttpRequest, code: str) -> HttpResponse:
         ("title", f"{indicator.name} — {chosen.label}"),
         ("indicator", indicator.code),
         ("unit", formatting.unit_label(indicator.unit, language=language)),
-        ("source", indicator.source or licence.publisher_name),
+        ("source", text_localized(indicator.source or licence.publisher_name, language=language)),
         ("publisher", licence.publisher_name),
         ("licence", f"{licence.licence_title} ({licence.licence_id}) {licence.licence_url}"),
         ("attribution", licence.credit(language)),
@@ -654,10 +901,17 @@ def _formula(derivation: DerivedDefinition | None, language: str) -> str:
     return definition_formula(derivation, language=language)
 
 
-def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language: str) -> list:
-    """Each row's bar length (percent of the largest value); provinces also as a tile map."""
+def _with_shares(breakdowns: list[dict], *, indicator, chosen: Selection, language: str) -> list:
+    """Each row's bar length (percent of the largest value); provinces also as a tile map
+    with its key, and a link that adds the province to the chart."""
+    regions = _regions(chosen)
     for breakdown in breakdowns:
         if breakdown["codelist"].id == "region":
+            breakdown["tile_legend"] = _tile_legend(breakdown["rows"], indicator, language)
+            breakdown["compare_full"] = len(regions) >= COMPARED_MAX
+            for code, _observation in breakdown["rows"]:
+                if code is not None and code.code not in regions:
+                    code.compare_url = chosen.with_query(region=[*regions, code.code])
             period = formatting.period_label(breakdown["period"], language=language)
             breakdown["tile_map"] = charts.tile_map(
                 [
@@ -666,7 +920,7 @@ def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language:
                         (code.alt_code or code.code).removeprefix("ID-"),
                         code.name,
                         observation.value,
-                        "?" + urlencode({"frequency": frequency, "region": code.code}),
+                        chosen.with_query(region=code.code),
                         observation.status,
                     )
                     for code, observation in breakdown["rows"]
@@ -693,13 +947,40 @@ def _with_shares(breakdowns: list[dict], *, indicator, frequency: str, language:
     return breakdowns
 
 
-def _estimate_sources(observations: list) -> list[tuple[str, int]]:
-    """The sources of the shown estimates, with how many values each: an estimate (the
-    demo's illustrative splits among them) must never pass for a reported figure."""
+def _tile_legend(rows: list, indicator, language: str) -> dict:
+    """The tile map's key: each class's colour with its lowest and highest value, in the
+    page's number format, and the statuses the starred, hatched tiles have."""
+    values = [observation.value for code, observation in rows if code is not None]
+    decimals = max(indicator.decimals, 1)
+
+    def text(value) -> str:
+        return formatting.value_short(
+            value, unit=indicator.unit, language=language, decimals=decimals
+        )
+
+    classes = [
+        {
+            "level": tile_class.level,
+            "text": text(tile_class.low)
+            if tile_class.low == tile_class.high
+            else f"{text(tile_class.low)} – {text(tile_class.high)}",
+            "count": tile_class.count,
+        }
+        for tile_class in charts.tile_classes(values)
+    ]
+    statuses = {o.status for code, o in rows if code is not None} - {ObservationStatus.NORMAL}
+    marked = [str(status.label).lower() for status in ObservationStatus if status.value in statuses]
+    return {"classes": classes, "marked": ", ".join(marked)}
+
+
+def _estimate_sources(observations: list, language: str) -> list[tuple[str, int]]:
+    """The sources of the shown estimates in the page's language, with how many values
+    each: an estimate (the demo's illustrative splits among them) must never pass for a
+    reported figure."""
     counts: dict[str, int] = {}
     for observation in observations:
         if observation.status == ObservationStatus.ESTIMATE:
-            source = observation.source or "–"
+            source = text_localized(observation.source, language=language) or "–"
             counts[source] = counts.get(source, 0) + 1
     return sorted(counts.items())
 
@@ -746,7 +1027,7 @@ def _chart_description(indicator, points, target, language: str) -> str:
 def _permalink(request: HttpRequest, chosen: Selection, **extra: str) -> str:
     """The selection's page as an absolute URL (with its ``as_of``, if any)."""
     path = reverse("stats:indicator", args=[chosen.indicator.code])
-    return request.build_absolute_uri(path + "?" + urlencode({**chosen.query, **extra}))
+    return request.build_absolute_uri(path + chosen.with_query(**extra))
 
 
 def _release_title(observation) -> str:
@@ -778,7 +1059,9 @@ def _citation(request: HttpRequest, chosen: Selection, language: str) -> str:
     if pinned is not None and chosen.as_of is None:
         url = _permalink(request, chosen, as_of=timezone.localtime(pinned).isoformat())
     return citation_text(
-        publisher=indicator.source or attribution().publisher_name,
+        publisher=text_localized(
+            indicator.source or attribution().publisher_name, language=language
+        ),
         title=f"{indicator.name} ({chosen.label}){span}",
         url=url,
         language=language,

@@ -35,6 +35,7 @@ from stats.demo.loader import (
     illustrative_rows,
     indicators_load,
     targets_load,
+    text_translations_load,
 )
 from stats.derived import derived_precompute
 from stats.models import Indicator
@@ -337,6 +338,7 @@ def demo_load() -> dict[str, int]:
     with transaction.atomic():
         codelists_load()
         indicators_load()
+        text_translations_load()
         derived_definitions_load()
         targets_load()
         for spec in _release_plan():
@@ -351,11 +353,9 @@ def demo_load() -> dict[str, int]:
                     slug=spec["slug"],
                     title_id=spec["title_id"],
                     title_en=spec["title_en"],
-                    source=spec.get("source", "Press reports compiled for the demo"),
+                    source=spec.get("source", catalogue.PRESS_SOURCE),
                     summary_en=catalogue.SOURCE_NOTE,
-                    summary_id=(
-                        "Dihimpun dari pemberitaan untuk data demo; tanggal rilis ilustratif."
-                    ),
+                    summary_id=catalogue.SOURCE_NOTE_ID,
                 )
             report = observations_import(stream=_as_csv(spec["rows"]), release=release, commit=True)
             if not report.ok:

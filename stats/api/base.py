@@ -476,6 +476,12 @@ class PublicReadMixin(_ViewBase):
             self.validate_request(request)
         self.check_conditional(request)
 
+    def texts_language(self) -> str | None:
+        """The language ``?lang=`` asks for (one good value), or None: notes and sources
+        are then given as stored (``stats.api.rows.TRANSLATED``)."""
+        values = self.request.query_params.getlist("lang")
+        return values[0] if len(values) == 1 and values[0] in LANGUAGE_CODES else None
+
     def activate_language(self, request) -> None:
         """``?lang=``, when it is one good value (validate_request reports the others)."""
         values = request.query_params.getlist("lang")

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 
 from stats.filtersets import CatalogueLookups
 from stats.models import Series
+from stats.texts import text_localized
 
 # Kinds of column, each with one text form.
 CODE = "code"  # text without spaces, commas or quotes (a period, a status)
@@ -38,6 +39,8 @@ INPUTS = "inputs"  # a JSON array of objects; a compact text in CSV
 FREE_KINDS = (TEXT, FORMULA, INPUTS)
 
 NOT_GIVEN = object()
+# The free-text columns given in the language of ``?lang=`` when it is asked.
+TRANSLATED = ("note", "source")
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,21 @@ COLUMNS: tuple[Column, ...] = (
         usual="normal",
         help_text="normal, provisional, estimate or break.",
     ),
-    Column("note", TEXT, field="note", usual=""),
+    Column(
+        "note",
+        TEXT,
+        field="note",
+        usual="",
+        help_text="As stored (a stable form, English in the demo); in the language of "
+        "`lang` when it is asked.",
+    ),
     Column(
         "source",
         TEXT,
         field="source",
         usual="",
         help_text="Where this value was reported, when not the indicator's own source "
-        "(estimates name how they were made).",
+        "(estimates name how they were made). As stored, or in the language of `lang`.",
     ),
     Column("reference_date", DATE, field="reference_date", usual=None),
     Column(
@@ -251,10 +261,14 @@ class ObservationRows:
         *,
         frequency: str | None = None,
         read_at: dt.datetime | None = None,
+        texts_language: str | None = None,
     ):
         self.lookups = lookups
         # The instant the request reads (``Column.until_read``): now unless given.
         self.read_at = read_at or timezone.now()
+        # The language notes and sources are given in (``?lang=``), or None: as stored,
+        # the stable form (``stats.texts``).
+        self.texts_language = texts_language
         # The frequency of every row, when converted (``aggregate_to``), not its series'.
         self.frequency = frequency
         self.english = english()
@@ -320,6 +334,8 @@ class ObservationRows:
             for item in inputs:
                 item["release"] = self.releases.get(item["release"])
             return json_text(inputs)
+        if column.name in TRANSLATED and self.texts_language:
+            return json_text(text_localized(value, language=self.texts_language))
         return json_text(value)
 
     def _series_value(self, column: Column, series_row) -> object:

@@ -346,12 +346,10 @@ class IndicatorDetailSerializer(IndicatorSerializer):
         if scheduled is None:
             return None
         request = self.context.get("request")
-        path = scheduled["path"]
+        path = scheduled.path
         return {
-            "slug": scheduled["slug"],
-            "scheduled_for": serializers.DateTimeField().to_representation(
-                scheduled["scheduled_for"]
-            ),
+            "slug": scheduled.slug,
+            "scheduled_for": serializers.DateTimeField().to_representation(scheduled.scheduled_for),
             "url": request.build_absolute_uri(path) if request is not None else path,
         }
 

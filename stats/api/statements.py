@@ -25,6 +25,7 @@ from .rows import (
     RELEASE,
     ROW_PARTS,
     SEGMENTS,
+    TRANSLATED,
     Column,
     ObservationRows,
     Segment,
@@ -147,8 +148,15 @@ def _csv_cell(expression: str) -> str:
 _INSTANT_CSV = "replace(to_char({}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'), '.000000', '')"
 
 
-def _csv_sql(column: Column) -> str:
+def _csv_sql(column: Column, texts_language: str | None = None) -> str:
     expression = _column(column)
+    if column.name in TRANSLATED and texts_language:
+        # Its words in that language (stats.texts), else as stored.
+        field = "text_en" if texts_language == "en" else "text_id"
+        expression = (
+            f"COALESCE((SELECT NULLIF(t.{field}, '') FROM stats_texttranslation t "
+            f"WHERE t.text = {expression}), {expression})"
+        )
     if column.kind == DATE:
         return f"COALESCE(to_char({expression}, 'YYYY-MM-DD'), '')"
     if column.kind == INSTANT:
@@ -247,7 +255,7 @@ def csv_lines_sql(
             cells.append(name)
         else:
             for column in segment.columns:
-                cells.append(_csv_sql(column))
+                cells.append(_csv_sql(column, rows.texts_language))
                 if column.kind in (RELEASE, INPUTS):
                     line_params.append(list(rows.releases))
     line = f"{CELL_SEPARATOR.join(cells)} || {LINE_END}"

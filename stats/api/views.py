@@ -632,7 +632,10 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
         filterset = self.filterset
         assert filterset is not None  # validate_request made it (a list, not cached)
         rows = ObservationRows(
-            self.lookups, frequency=self.aggregate_to, read_at=filterset.effective_at
+            self.lookups,
+            frequency=self.aggregate_to,
+            read_at=filterset.effective_at,
+            texts_language=self.texts_language(),
         )
         if self.wants_csv:
             return self.observations_csv_response(rows)
@@ -751,7 +754,9 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             generation, f"series-json-{int(rows.english)}-{rows.frequency or ''}", dict
         )
         rows.key_texts = generation_memo(
-            generation, "key-json", lambda: [{} for _texts in rows.key_texts]
+            generation,
+            f"key-json-{rows.texts_language or ''}",
+            lambda: [{} for _texts in rows.key_texts],
         )
         next_link, previous_link = paginator.links()
         body = rows.json_rows(

@@ -15,7 +15,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from ..derived import definition_validate
-from ..models import Code, CodeList, DerivedDefinition, DerivedInput, Indicator, Target, Topic
+from ..models import (
+    Code,
+    CodeList,
+    DerivedDefinition,
+    DerivedInput,
+    Indicator,
+    Target,
+    TextTranslation,
+    Topic,
+)
 from ..periods import parse_period
 from ..services import series_get_or_create
 from . import catalogue
@@ -109,6 +118,18 @@ def indicators_load() -> None:
             Indicator.objects.filter(code=record["code"]).update(
                 compare_with=Indicator.objects.get(code=record["compare_with"])
             )
+
+
+def text_translations_load() -> None:
+    """The demo's notes and sources in both languages (stored in English on the rows)."""
+    rows = [(text, text_id, text) for text, text_id in catalogue.TEXT_TRANSLATIONS.items()]
+    rows += [
+        (text, text_id, text_en) for text, (text_id, text_en) in catalogue.LEGACY_TEXTS.items()
+    ]
+    for text, text_id, text_en in rows:
+        TextTranslation.objects.update_or_create(
+            text=text, defaults={"text_id": text_id, "text_en": text_en}
+        )
 
 
 def derived_definitions_load() -> None:

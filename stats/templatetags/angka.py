@@ -5,6 +5,7 @@ from django.utils import translation
 
 from .. import formatting
 from ..models import Code
+from ..texts import text_localized
 
 register = template.Library()
 
@@ -96,3 +97,10 @@ def absolute_language_url(context, language):
 def localized(instance, field):
     """{{ topic|localized:"description" }}: the field in the active language."""
     return instance.localized(field)
+
+
+@register.filter
+def in_language(text):
+    """{{ observation.note|in_language }}: a stored note or source in the active language
+    (``stats.texts``), or as stored where it has no translation."""
+    return text_localized(text or "", language=_language())

@@ -231,8 +231,11 @@ def rows_kept(params: dict) -> list[tuple]:
     at = filterset.effective_at
     until = VALUES.index("valid_to")
     return [
-        (*row[:until], None if row[until] is None or row[until] > at else row[until])
-        + row[until + 1 :]
+        (
+            *row[:until],
+            None if row[until] is None or row[until] > at else row[until],
+            *row[until + 1 :],
+        )
         for row in queryset.values_list(*VALUES)
     ]
 

@@ -339,7 +339,7 @@ def test_every_row_names_its_source_in_json_and_csv(client, demo):
     rows = client.get(query).json()["results"]
     assert rows and all(row["status"] == "estimate" for row in rows)
     assert {row["source"] for row in rows} == {
-        "Ilustratif: dibangkitkan dari angka tahunan, bukan data resmi"
+        "Illustrative: generated from annual figures, not official data"
     }
     text = b"".join(client.get(query + "&format=csv").streaming_content).decode()
     lines = list(csv.DictReader(io.StringIO(text)))

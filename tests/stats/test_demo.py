@@ -104,7 +104,8 @@ def test_illustrative_series_are_labelled_and_add_up(demo):
     )
     assert illustrative.exists()
     assert set(illustrative.values_list("status", flat=True)) == {"estimate"}
-    assert all("Ilustratif" in source for source in illustrative.values_list("source", flat=True))
+    # Stored in English, the API's language-neutral form (pages translate it).
+    assert all("Illustrative" in source for source in illustrative.values_list("source", flat=True))
     provinces_2023 = illustrative.filter(period="2023", series__frequency="A")
     assert provinces_2023.count() == 38
     assert sum(o.value for o in provinces_2023) == Decimal(41560000)
