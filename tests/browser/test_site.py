@@ -136,7 +136,10 @@ def test_journalist_finds_the_next_release_and_opens_a_news_release(
     # a record, so its sentence still says what it said; a notice after the paragraph
     # gives the value now and the release that revised it.
     _correction_publish(*clerk_and_reviewer, corrects="angka-tahunan-2024", value=45_612_345)
+    # The page was served "public, max-age=60": the browser may show its copy until the
+    # reader reloads, which asks the site again (with the copy's ETag).
     page.goto(news_url)
+    page.reload()
     figures = page.locator(".prose a.figure")
     assert figures.first.inner_text() == "45,2 juta"
     notes = page.locator(".prose .revision-note")

@@ -357,6 +357,8 @@ def test_the_schema_documents_every_observation_filter(client, catalogue_public)
         "as_of",
         "updated_since",
         "vintage",
+        "realtime_start",
+        "realtime_end",
         "ordering",
         "layout",
         "units",
