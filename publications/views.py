@@ -22,7 +22,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from stats.pagecache import cached_page
-from stats.selectors import codes_search, indicators_public, indicators_search, topics_public
+from stats.selectors import (
+    codes_search,
+    codes_search_with_measure,
+    indicators_public,
+    indicators_search,
+    topics_public,
+)
 from stats.views import expression_texts, headline_figures_shown
 
 from .models import NewsRelease
@@ -342,13 +348,18 @@ def search(request: HttpRequest) -> HttpResponse:
         return render(request, "publications/search.html", context, status=400)
     if query:
         codes = codes_search(query=query, limit=SEARCH_LIMIT)
+        indicators = list(indicators_search(query=query)[:SEARCH_LIMIT])
+        if not codes and not indicators:
+            # A measure and a place together ("peserta jawa barat"): the place with the
+            # indicators the other words name.
+            codes = codes_search_with_measure(query=query, limit=SEARCH_LIMIT)
         context.update(
             searched=True,
             codes=codes,
             # A place or code the query names exactly comes first ("32", "ID-JB", "JHT",
             # "Jawa Barat"); one it only mentions comes after the indicators.
             codes_first=any(found.exact for found in codes),
-            indicators=list(indicators_search(query=query)[:SEARCH_LIMIT]),
+            indicators=indicators,
             releases=list(releases_search(query=query)[:SEARCH_LIMIT]),
             news=list(news_search(query=query, language=_language())[:SEARCH_LIMIT]),
         )

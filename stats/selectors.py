@@ -667,3 +667,42 @@ def codes_search(*, query: str, limit: int, at: dt.datetime | None = None) -> li
         if indicator_id in indicators:
             by_code[code_id].append(indicators[indicator_id])
     return [CodeFound(code, code.exact, by_code[code.pk]) for code in codes]
+
+
+# The longest query split into a place and a measure ("peserta jawa barat"): each split
+# costs a query, so longer ones are not split.
+SEARCH_SPLIT_WORDS_MAX = 6
+
+
+def codes_search_with_measure(
+    *, query: str, limit: int, at: dt.datetime | None = None
+) -> list[CodeFound]:
+    """For a query naming a measure and a place or category together ("peserta jawa
+    barat", "dana kelolaan JHT", "jabar active participants"), which the whole query finds
+    nothing for: the codes that the query's first or last words name exactly, each with
+    only the public indicators with values for it that the other words find. The longest
+    place first; empty when no split finds both. At most one query per split tried, and
+    four for the split that finds a code."""
+    words = search_text(query).split()
+    if not 2 <= len(words) <= SEARCH_SPLIT_WORDS_MAX:
+        return []
+    for size in range(len(words) - 1, 0, -1):
+        for place, measure in ((words[-size:], words[:-size]), (words[:size], words[size:])):
+            found = [
+                item
+                for item in codes_search(query=" ".join(place), limit=limit, at=at)
+                if item.exact
+            ]
+            if not found:
+                continue
+            wanted = set(
+                indicators_search(query=" ".join(measure), at=at).values_list("pk", flat=True)
+            )
+            narrowed = [
+                CodeFound(item.code, True, [i for i in item.indicators if i.pk in wanted])
+                for item in found
+            ]
+            narrowed = [item for item in narrowed if item.indicators]
+            if narrowed:
+                return narrowed
+    return []

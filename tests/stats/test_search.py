@@ -11,7 +11,13 @@ from django.utils import timezone
 from publications.models import Release
 from publications.services import release_create, release_publish
 from stats.models import Code, Indicator, Topic
-from stats.selectors import codes_search, indicators_search, search_text, search_words
+from stats.selectors import (
+    codes_search,
+    codes_search_with_measure,
+    indicators_search,
+    search_text,
+    search_words,
+)
 from stats.services import observations_import
 
 LIMIT = 20
@@ -224,3 +230,56 @@ def test_a_search_costs_a_bounded_number_of_queries(demo, django_assert_max_num_
         names += [indicator.name for item in found for indicator in item.indicators]
         names += [indicator.topic.name for indicator in indicators_search(query=query)[:LIMIT]]
     assert all(names)
+
+
+# --- A measure and a place in one query. ---
+
+MEASURE_AND_PLACE = [
+    # (query, its measure words, the code found)
+    ("peserta jawa barat", "peserta", ("region", "32")),
+    ("jabar peserta aktif", "peserta aktif", ("region", "32")),
+    ("active participants West Java", "active participants", ("region", "32")),
+    ("peserta aktif jatim", "peserta aktif", ("region", "35")),
+    ("dana kelolaan JHT", "dana kelolaan", ("program", "JHT")),
+]
+
+
+@pytest.mark.parametrize(("query", "measure", "code"), MEASURE_AND_PLACE)
+def test_a_measure_and_a_place_together_find_the_place_with_that_measure(
+    demo, query, measure, code
+):
+    assert _codes(query) == [] and _indicators(query) == []  # the whole query: nothing
+    found = codes_search_with_measure(query=query, limit=LIMIT)
+    assert [(item.code.codelist_id, item.code.code) for item in found] == [code]
+    # Listed: the indicators the measure words find that have values for the code.
+    with_values = {
+        indicator.code
+        for item in codes_search(query=code[1], limit=LIMIT)
+        if (item.code.codelist_id, item.code.code) == code
+        for indicator in item.indicators
+    }
+    expected = [c for c in _indicators(measure) if c in with_values]
+    listed = [indicator.code for indicator in found[0].indicators]
+    assert listed and sorted(listed) == sorted(expected)
+
+
+@pytest.mark.parametrize("query", ["jawa barat", "peserta", "barat peserta", "zzz jawa barat"])
+def test_a_query_that_is_not_a_measure_and_a_place_finds_nothing_this_way(demo, query):
+    assert codes_search_with_measure(query=query, limit=LIMIT) == []
+
+
+def test_a_measure_and_a_place_costs_a_bounded_number_of_queries(
+    demo, django_assert_max_num_queries
+):
+    # Three words: four splits at most, one query each, and four for the one that finds.
+    with django_assert_max_num_queries(4 + 4):
+        found = codes_search_with_measure(query="peserta jawa barat", limit=LIMIT)
+        assert [indicator.name for item in found for indicator in item.indicators]
+
+
+def test_the_search_page_offers_the_place_with_the_measure(client, demo):
+    response = client.get("/id/cari/", {"q": "peserta jawa barat"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Jawa Barat" in body
+    assert "/id/indikator/ACTIVE_PARTICIPANTS/?region=32" in body
