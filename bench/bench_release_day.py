@@ -697,7 +697,8 @@ def section(outcome: dict, checks: dict) -> str:
             f"{window.end - outcome['run_start']:.1f} | {result['requests']:,} | "
             f"{result['requests'] / result['seconds']:,.0f} | {_ms(result['p50_us'] / 1000)} | "
             f"{_ms(result['p99_us'] / 1000)} | "
-            f"{(hits / served * 100) if served else 0:.1f}% | {origin['requests']:,} | "
+            f"{(hits / served * 100) if served else 0:.2f}% ({served - hits:,} not) | "
+            f"{origin['requests']:,} | "
             f"{origin['rate']:,.1f} | {_ms(origin['p50'])} | {_ms(origin['p99'])} |"
         )
     per_url = checks["per_url"]
@@ -764,7 +765,7 @@ def section(outcome: dict, checks: dict) -> str:
         "the replica's catch-up, the purge) took "
         f"{publication['returned'] - publication['called']:.2f} s.",
         "",
-        "| window | seconds | requests | req/s (cache) | p50 ms | p99 ms | hits | origin "
+        "| window | seconds | requests | req/s (cache) | p50 ms | p99 ms | Varnish hits | origin "
         "requests | origin req/s | origin p50 ms | origin p99 ms |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows,
@@ -824,6 +825,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--instant: between 2 and {args.seconds - DURING_AFTER - 2} s")
     if args.clients < WRK_THREADS:
         parser.error(f"--clients: at least {WRK_THREADS} (one per wrk thread)")
+    # Ctrl-C and SIGTERM unwind the run (even started in the background, where SIGINT
+    # comes ignored), so that everything it started is stopped.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     outcome = run(args)
     checks = verdict(outcome)
