@@ -786,6 +786,18 @@ def section(outcome: dict, checks: dict) -> str:
         "| --- | ---: | ---: |",
         *seen_rows,
         "",
+        "Between a URL's last old and first new response its clients wait: the purge has "
+        "removed the old answer and Varnish holds every request for the URL until the one "
+        "origin request it sent comes back (the waiting list), so the first new response "
+        "comes when the origin has built the answer; the during window's p99 is that wait. "
+        "Every client of a URL has the new data by the later of the two times; the goal's "
+        "figure is the latest URL.",
+        "",
+        "wrk runs the checks of `bench/load.lua` on every response (the body handed to Lua, "
+        "searched for the new data's marker, its length filed under its ETag), on the same "
+        "two cores as Varnish and the origin: the rates through the cache are what Varnish "
+        "serves to such clients here, not Varnish's ceiling on an idle machine.",
+        "",
         "| goal | measured | verdict |",
         "| --- | --- | --- |",
         f"| cached path at least {GOAL_RATE:,} req/s | "
