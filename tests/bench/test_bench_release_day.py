@@ -3,6 +3,7 @@ windows, origin requests per URL after the instant, when the new data reached ev
 client, responses mixing versions, and the mix given out to wrk's threads."""
 
 import json
+from argparse import Namespace
 
 from bench import bench_api
 from bench.bench_release_day import (
@@ -16,7 +17,9 @@ from bench.bench_release_day import (
     origin_requests_per_url,
     origin_window,
     percentile,
+    section,
     thread_paths,
+    verdict,
     visibility,
 )
 
@@ -195,3 +198,84 @@ def test_the_lua_result_line_is_json_the_summaries_read():
     parsed = json.loads(line)
     assert consistency([parsed])["mixed"] == 0
     assert cache_verdicts(parsed) == {"hit": 3}
+
+
+class FakeChecker:
+    def __init__(self, bodies=None, failures=()):
+        self.bodies = bodies or {}
+        self.failures = list(failures)
+        self.responses = 3
+
+
+def outcome(results, *, origin=(), checker=None):
+    """What ``run`` returns, for a run of three windows with the instant at 20 s."""
+    start = INSTANT - 20
+    return {
+        "data": {"observations": 2_000_900, "synthetic": 2_000_000},
+        "gunicorn": {"workers": 2, "threads": 3},
+        "mix": [Target("home", "/id/", 4, "slug"), Target("api", "/api/", 12, "2026-01")],
+        "results": results,
+        "windows": [
+            Window("before", start, INSTANT - 1),
+            Window("during", INSTANT - 1, INSTANT + 9),
+            Window("after", INSTANT + 9, INSTANT + 40),
+        ],
+        "origin": list(origin),
+        "checker": checker or FakeChecker(),
+        "publication": {"called": INSTANT - 0.1, "returned": INSTANT + 0.2, "instant": INSTANT},
+        "run_start": start,
+        "release": "hari-rilis-1",
+        "release_rows": 6411,
+        "prepared_seconds": 80.0,
+        "load_before": (1.0, 1.5, 2.0),
+        "load_after": (3.0, 2.0, 2.0),
+        "varnish": {"cache_hit": 10},
+        "args": Namespace(observations=2_000_000, clients=256, seconds=60, instant=20),
+    }
+
+
+def test_the_report_of_a_clean_run_says_which_goals_were_met():
+    ms = INSTANT * 1000
+    results = [
+        result(thread("/api/", old=10, old_last_ms=ms - 100), requests=500_000, seconds=19.0),
+        result(
+            thread("/api/", old=2, new=9, old_last_ms=ms + 300, new_first_ms=ms + 800),
+            requests=300_000,
+            seconds=10.0,
+            p99_us=900_000,
+        ),
+        result(thread("/api/", new=50, new_first_ms=ms + 9500), requests=800_000, seconds=31.0),
+    ]
+    origin = [OriginRequest(INSTANT + 0.6, 200, 400.0, "GET", "/api/")]
+    run = outcome(results, origin=origin)
+    checks = verdict(run)
+    assert checks["per_url"] == {"/api/": 1}
+    assert checks["goals"] == {
+        "rate": True,
+        "p99": False,
+        "coalescing": True,
+        "visible": True,
+        "mixed": True,
+        "errors": True,
+    }
+    text = section(run, checks)
+    assert text.startswith("<!-- bench-release-day:start -->\n## Release day (bench-release-day)")
+    assert "with `make bench-release-day`" in text
+    assert "Small-scale" not in text
+    assert "load average (1, 5, 15 min) 1.0/1.5/2.0 before" in text
+    assert "| api | 1 |" in text
+    assert "| every client sees the new data within 2 s | 0.80 s | met |" in text
+    assert "| cached p99 under 20 ms | 5.0, 900, 5.0 | **not met** |" in text
+
+
+def test_a_run_with_no_request_is_reported_not_met_without_crashing():
+    results = [result(requests=0, seconds=0.0, p50_us=0, p99_us=0, connect=256)] * 3
+    run = outcome(results, checker=FakeChecker(failures=["/id/: ConnectionRefusedError()"]))
+    run["args"] = Namespace(observations=50_000, clients=32, seconds=15, instant=4)
+    checks = verdict(run)
+    assert not any(checks["goals"][goal] for goal in ("rate", "p99", "visible", "errors"))
+    text = section(run, checks)
+    assert "**Small-scale run**" in text
+    assert "--observations 50000 --clients 32 --seconds 15 --instant 4" in text
+    assert "| every client sees the new data within 2 s | never | **not met** |" in text
+    assert "768 socket errors" in text and "1 in the checker" in text
