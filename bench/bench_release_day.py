@@ -416,11 +416,19 @@ def consistency(results: list[dict]) -> dict:
     lengths: dict[tuple[str, str], set[int]] = collections.defaultdict(set)
     marker_counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     mixed_within = 0
+    mixed_paths: collections.Counter[str] = collections.Counter()
+    # Within a thread: the ETag, the first length and one other (bench/load.lua).
+    conflicts: dict[tuple[str, str], set] = collections.defaultdict(set)
     for result in results:
         mixed_within += result.get("mixed", 0)
         for thread in result.get("threads", []):
+            if thread.get("mixed"):
+                mixed_paths[thread["path"]] += thread["mixed"]
             for etag, length in thread.get("lengths", {}).items():
                 lengths[(thread["path"], etag)].add(length)
+            for etag, length in thread.get("conflicts", {}).items():
+                first = thread.get("lengths", {}).get(etag)
+                conflicts[(thread["path"], etag)] |= {length, first}
             for count, responses in thread.get("marker_counts", {}).items():
                 marker_counts[thread["path"]][int(count)] += responses
     etag_mismatch = {key: sorted(found) for key, found in lengths.items() if len(found) > 1}
@@ -432,6 +440,8 @@ def consistency(results: list[dict]) -> dict:
             partial[path] = short
     return {
         "mixed_within": mixed_within,
+        "mixed_paths": dict(mixed_paths),
+        "conflicts": {key: sorted(found - {None}) for key, found in conflicts.items()},
         "etag_mismatch": etag_mismatch,
         "partial": partial,
         "mixed": mixed_within + len(etag_mismatch) + sum(partial.values()),
@@ -877,6 +887,27 @@ def section(outcome: dict, checks: dict) -> str:
         f"| errors: 0 | {checks['errors']['socket']} socket errors, "
         f"{checks['errors']['bad']} answers other than 200/304, "
         f"{checks['checker_errors']} in the checker | {_met(goals['errors'])} |",
+        "",
+        *(
+            [
+                "",
+                "Responses mixing versions, by URL: "
+                + "; ".join(
+                    f"{labels.get(path, path)}: {count}"
+                    for path, count in sorted(mixed["mixed_paths"].items())
+                )
+                + ". ETags and body lengths: "
+                + "; ".join(
+                    f"{labels.get(path, path)} {etag}: {', '.join(map(str, found))} bytes"
+                    for (path, etag), found in sorted(
+                        {**mixed["conflicts"], **mixed["etag_mismatch"]}.items()
+                    )
+                )
+                + ".",
+            ]
+            if mixed["mixed_paths"] or mixed["etag_mismatch"]
+            else []
+        ),
         "",
         f"Varnish's counters at the end: {json.dumps(outcome['varnish'], sort_keys=True)}.",
         SECTION_END,

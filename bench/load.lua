@@ -54,6 +54,7 @@ function init(args)
   bad = 0
   mixed = 0
   lengths = {}
+  conflicts = {}
   counts = {}
   cache = {}
   old_count = 0
@@ -117,6 +118,7 @@ function response(status, headers, body)
     lengths[etag] = n
   elseif seen ~= n then
     mixed = mixed + 1
+    conflicts[etag] = n
   end
   counts[etag] = (counts[etag] or 0) + 1
 end
@@ -148,11 +150,13 @@ function done(summary, latency, requests)
     end
     table.insert(per_thread, string.format(
       '{"path":%q,"bad":%d,"mixed":%d,"old":%d,"new":%d,"old_last_ms":%.1f,' ..
-      '"new_first_ms":%.1f,"cache":%s,"etags":%s,"lengths":%s,"marker_counts":%s}',
+      '"new_first_ms":%.1f,"cache":%s,"etags":%s,"lengths":%s,"conflicts":%s,' ..
+      '"marker_counts":%s}',
       thread:get("path") or "", thread:get("bad"), thread:get("mixed"),
       thread:get("old_count"), thread:get("new_count"), thread:get("old_last"),
       thread:get("new_first"), json_counts(thread:get("cache"), true),
       json_counts(thread_etags, true), json_counts(lengths_seen, true),
+      json_counts(thread:get("conflicts"), true),
       json_counts(thread:get("marker_counts"), false)))
   end
   local e = summary.errors

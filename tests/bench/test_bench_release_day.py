@@ -280,3 +280,12 @@ def test_a_run_with_no_request_is_reported_not_met_without_crashing():
     assert "--observations 50000 --clients 32 --seconds 15 --instant 4" in text
     assert "| every client sees the new data within 2 s | never | **not met** |" in text
     assert "768 socket errors" in text and "1 in the checker" in text
+
+
+def test_consistency_names_the_url_and_the_lengths_of_an_etag_mixed_within_a_thread():
+    mixed_thread = thread("/a", mixed=1, lengths={'"v1"': 100}, conflicts={'"v1"': 140})
+    found = consistency([result(mixed_thread, mixed=1)])
+    assert found["mixed_paths"] == {"/a": 1}
+    assert found["conflicts"] == {("/a", '"v1"'): [100, 140]}
+    assert found["etag_mismatch"] == {}  # counted once, as mixed within the thread
+    assert found["mixed"] == 1
