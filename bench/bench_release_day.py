@@ -432,18 +432,21 @@ def consistency(results: list[dict]) -> dict:
             for count, responses in thread.get("marker_counts", {}).items():
                 marker_counts[thread["path"]][int(count)] += responses
     etag_mismatch = {key: sorted(found) for key, found in lengths.items() if len(found) > 1}
-    partial = {}
+    partial, partial_counts = {}, {}
     for path, counts in marker_counts.items():
         full = max(counts)
         short = sum(n for count, n in counts.items() if count < full)
         if short:
             partial[path] = short
+            partial_counts[path] = dict(sorted(counts.items()))
     return {
         "mixed_within": mixed_within,
         "mixed_paths": dict(mixed_paths),
         "conflicts": {key: sorted(found - {None}) for key, found in conflicts.items()},
         "etag_mismatch": etag_mismatch,
         "partial": partial,
+        # Per URL with partly new bodies: occurrences of the marker -> responses.
+        "partial_counts": partial_counts,
         "mixed": mixed_within + len(etag_mismatch) + sum(partial.values()),
     }
 
@@ -903,9 +906,14 @@ def section(outcome: dict, checks: dict) -> str:
                         {**mixed["conflicts"], **mixed["etag_mismatch"]}.items()
                     )
                 )
+                + ". Partly new bodies (occurrences of the new data's marker: responses): "
+                + "; ".join(
+                    f"{labels.get(path, path)}: {counts}"
+                    for path, counts in sorted(mixed["partial_counts"].items())
+                )
                 + ".",
             ]
-            if mixed["mixed_paths"] or mixed["etag_mismatch"]
+            if mixed["mixed_paths"] or mixed["etag_mismatch"] or mixed["partial"]
             else []
         ),
         "",
