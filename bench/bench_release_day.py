@@ -894,7 +894,7 @@ def section(outcome: dict, checks: dict) -> str:
         *(
             [
                 "",
-                "Responses mixing versions, by URL: "
+                "Responses mixing versions within a wrk thread, by URL: "
                 + "; ".join(
                     f"{labels.get(path, path)}: {count}"
                     for path, count in sorted(mixed["mixed_paths"].items())
@@ -906,12 +906,17 @@ def section(outcome: dict, checks: dict) -> str:
                         {**mixed["conflicts"], **mixed["etag_mismatch"]}.items()
                     )
                 )
-                + ". Partly new bodies (occurrences of the new data's marker: responses): "
-                + "; ".join(
-                    f"{labels.get(path, path)}: {counts}"
-                    for path, counts in sorted(mixed["partial_counts"].items())
-                )
-                + ".",
+                + "."
+                + (
+                    " Partly new bodies (occurrences of the new data's marker: responses): "
+                    + "; ".join(
+                        f"{labels.get(path, path)}: {counts}"
+                        for path, counts in sorted(mixed["partial_counts"].items())
+                    )
+                    + "."
+                    if mixed["partial"]
+                    else ""
+                ),
             ]
             if mixed["mixed_paths"] or mixed["etag_mismatch"] or mixed["partial"]
             else []
