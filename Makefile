@@ -15,7 +15,7 @@ MYPY := $(BIN)/mypy stats publications
 # The accessibility checker the browser tests inject (tests/browser/test_phone.py).
 AXE_CORE := 4.11.0
 
-.PHONY: help venv install install-test install-browser install-varnish run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages bench-load bench-compare clean
+.PHONY: help venv install install-test install-browser install-varnish run test lint typecheck migrate-check bench-import bench-api bench-recompute bench-pages bench-load bench-release-day bench-compare clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -88,6 +88,14 @@ bench-pages: install ## Time to first byte of the public pages, page cache warm 
 
 bench-load: install ## 60 s at 64 connections (bench-api's JSON mix, home and indicator page) with a release published half-way: errors, p50/p99, ETag/body consistency (PostgreSQL, Redis, wrk)
 	$(PY) -m bench.bench_load
+
+bench-release-day: install ## The release instant on 2,000,000 rows: 256 clients through Varnish, one streaming replica, a release published at second 20 (PostgreSQL binaries, Redis, wrk, varnish)
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		echo "Installing wrk (Debian package) for bench-release-day"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	fi
+	@$(MAKE) --no-print-directory install-varnish
+	$(PY) -m bench.bench_release_day $(BENCH_ARGS)
 
 bench-compare: ## Benchmarks side by side with BASE=<rev> (BENCHES="import recompute pages api")
 	bash bench/side_by_side.sh $(BASE) $(BENCHES)

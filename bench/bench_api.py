@@ -50,6 +50,7 @@ import http.client
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -86,6 +87,7 @@ INSPECT_PATH = SQLITE_PATH.with_suffix(".inspect.json")
 # Loaded only by the Datasette that checks the set-up, never by the one measured.
 DATASETTE_PLUGINS = Path(__file__).resolve().parent / "datasette_plugins"
 VARNISH_VCL = Path(__file__).resolve().parent / "varnish.vcl"
+DEPLOY_VCL = ROOT / "deploy" / "varnish" / "angka.vcl"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/angka_bench_api"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 OBSERVATIONS = 2_000_000
@@ -366,6 +368,11 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+# gunicorn's access log line (gunicorn_start(access_log=True)): status, the request's
+# duration in microseconds, the request line.
+ACCESS_LOG_FORMAT = '%(s)s %(D)s "%(r)s"'
+
+
 def gunicorn_settings() -> dict:
     """Workers, threads and preloading as ``config/gunicorn.conf.py`` sets them here."""
     import runpy
@@ -379,7 +386,12 @@ def gunicorn_settings() -> dict:
     }
 
 
-def gunicorn_start(port: int, *, cache_seconds: int, prefix: str) -> subprocess.Popen:
+def gunicorn_start(
+    port: int, *, cache_seconds: int, prefix: str, access_log: bool = False
+) -> subprocess.Popen:
+    """gunicorn with ``config/gunicorn.conf.py`` on ``port``. ``access_log``: one line per
+    request on its standard output (a pipe the caller reads at once, or gunicorn blocks),
+    ``ACCESS_LOG_FORMAT``: status, duration in microseconds, request line."""
     env = {
         **os.environ,
         "DEBUG": "false",
@@ -400,7 +412,17 @@ def gunicorn_start(port: int, *, cache_seconds: int, prefix: str) -> subprocess.
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    if access_log:
+        command += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
+        env["PYTHONUNBUFFERED"] = "1"
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE if access_log else None,
+        text=access_log,
+    )
     _wait_ready(port, "/api/v1/codelists/", process)
     return process
 
@@ -697,7 +719,7 @@ class Varnish:
         for name, entry in counters.items():
             if not isinstance(entry, dict) or "value" not in entry:
                 continue
-            for wanted in ("angka", "datasette"):
+            for wanted in ("angka", "angka_web", "datasette"):
                 if name.startswith("VBE.") and name.endswith(f".{wanted}.req"):
                     found[wanted] = entry["value"]
             if name in ("MAIN.cache_hit", "MAIN.cache_miss"):
@@ -709,16 +731,32 @@ class Varnish:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def deploy_vcl(origin_port: int) -> str:
+    """The VCL users deploy (``deploy/varnish/angka.vcl``), its backend on ``origin_port``."""
+    text, replaced = re.subn(
+        r'\.port = "8000";', f'.port = "{origin_port}";', DEPLOY_VCL.read_text(encoding="utf-8")
+    )
+    if replaced != 1:
+        raise RuntimeError(f"{DEPLOY_VCL}: its backend's port is not the one line expected")
+    return text
+
+
 def varnish_start(angka_port: int, datasette_port: int) -> Varnish:
+    return varnish_run(varnish_vcl(angka_port, datasette_port))
+
+
+def varnish_run(vcl_text: str, *, port: int | None = None, memory: str = "256m") -> Varnish:
+    """varnishd in the foreground with ``vcl_text`` on ``port`` (a free one if None),
+    ``memory`` of malloc storage; returns once it answers."""
     if shutil.which("varnishd") is None:
         raise RuntimeError("varnishd is missing: `make bench-api` installs Debian's varnish")
-    workdir = Path(tempfile.mkdtemp(prefix="bench-api-varnish-"))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-varnish-"))
     vcl = workdir / "bench.vcl"
-    vcl.write_text(varnish_vcl(angka_port, datasette_port), encoding="utf-8")
+    vcl.write_text(vcl_text, encoding="utf-8")
     # varnishd drops to its own users, who read the workdir.
     os.chmod(workdir, 0o755)
     os.chmod(vcl, 0o644)
-    port = _free_port()
+    port = port or _free_port()
     command = [
         "varnishd",
         "-F",
@@ -729,7 +767,7 @@ def varnish_start(angka_port: int, datasette_port: int) -> Varnish:
         "-f",
         str(vcl),
         "-s",
-        "malloc,256m",
+        f"malloc,{memory}",
     ]
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     with open(DATA_DIR / "varnishd.log", "wb") as log:

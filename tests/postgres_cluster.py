@@ -128,8 +128,11 @@ class StreamingPair:
     the primary; ``replica_start()`` copies it with pg_basebackup -R and starts the copy
     as a hot standby; ``close()`` stops both and removes the directory."""
 
-    def __init__(self, bin_dir: Path):
+    def __init__(self, bin_dir: Path, *, settings: str = ""):
         self.bin_dir = bin_dir
+        # postgresql.conf lines after LOCAL_CONF (bench-release-day: room for its load);
+        # the replica's base backup copies them.
+        self.settings = settings
         self.root = Path(tempfile.mkdtemp(prefix="angka-replica-"))
         self.user = "postgres" if os.geteuid() == 0 else None
         if self.user is not None:
@@ -150,6 +153,7 @@ class StreamingPair:
         )  # fmt: skip
         primary.conf_append((DEPLOY / "primary.conf").read_text())
         primary.conf_append(LOCAL_CONF.format(port=primary.port, sockets=self.root))
+        primary.conf_append(self.settings)
         (primary.data_dir / "pg_hba.conf").write_text(PG_HBA)
         primary.start()
 
@@ -182,8 +186,8 @@ class StreamingPair:
 
 
 @contextlib.contextmanager
-def streaming_pair(bin_dir: Path) -> Iterator[StreamingPair]:
-    pair = StreamingPair(bin_dir)
+def streaming_pair(bin_dir: Path, *, settings: str = "") -> Iterator[StreamingPair]:
+    pair = StreamingPair(bin_dir, settings=settings)
     try:
         pair.start()
         yield pair
