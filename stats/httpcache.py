@@ -197,8 +197,12 @@ class HttpCacheMiddleware:
         read_under = getattr(request, "api_generation", None) or started
         token, until = generation_state()
         if token != read_under:
-            # Built across a change of public data: it may hold the data before it.
+            # Built across a change of public data: it may hold the data before it, and
+            # its validator was computed under the old generation, so it may not match
+            # the body; no cache may keep it nor revalidate it against that validator.
             response["Cache-Control"] = "public, max-age=0"
+            if response.has_header("ETag"):
+                del response["ETag"]
         elif until is not None:
             left = max(0, int(until - time.time()))
             if (get_max_age(response) or 0) > left:

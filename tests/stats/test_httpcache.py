@@ -104,6 +104,8 @@ def test_an_answer_built_across_a_change_of_public_data_is_not_kept(client, publ
     response = client.get("/api/v1/observations/?indicator=ACTIVE_PARTICIPANTS")
     monkeypatch.setattr(httpcache, "generation_state", real)
     assert response["Cache-Control"] == "public, max-age=0"
+    # Its ETag was computed under the old generation: it may not name this body.
+    assert not response.has_header("ETag")
 
 
 class PurgeRecorder(http.server.BaseHTTPRequestHandler):
