@@ -47,10 +47,10 @@ install-browser: ## Install Debian's chromium and axe-core (npm, into node_modul
 		npm install --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_CORE); \
 	fi
 
-install-varnish: ## Install Debian's Varnish and its modules (xkey) for the HTTP cache tests (tests/deploy)
-	@if [ ! -x /usr/sbin/varnishd ] || [ ! -e /usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so ]; then \
-		echo "Installing varnish and varnish-modules (Debian packages) for the HTTP cache tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules; \
+install-varnish: ## Install Debian's Varnish and its modules (xkey) for the HTTP cache tests (tests/deploy), and wrk for the load generator's tests (tests/bench)
+	@if [ ! -x /usr/sbin/varnishd ] || [ ! -e /usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so ] || ! command -v wrk >/dev/null 2>&1; then \
+		echo "Installing varnish, varnish-modules and wrk (Debian packages) for the HTTP cache and load tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules wrk; \
 	fi
 
 test: install-test install-browser install-varnish ## ruff, mypy, makemigrations --check and the whole test suite
