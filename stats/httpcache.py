@@ -201,7 +201,8 @@ class HttpCacheMiddleware:
             # its validator was computed under the old generation, so it may not match
             # the body; no cache may keep it nor revalidate it against that validator.
             response["Cache-Control"] = "public, max-age=0"
-            if response.has_header("ETag"):
+            if read_under is not None and response.has_header("ETag"):
+                # Read under a generation that has ended since: its ETag names that one.
                 del response["ETag"]
         elif until is not None:
             left = max(0, int(until - time.time()))
