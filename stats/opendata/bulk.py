@@ -78,19 +78,23 @@ def indicator_csv_sql(
     return csv_lines_sql(rows, values, CSV_ORDERING, series, per_series=True)
 
 
-def data_version(*, last_published: dt.datetime | None = None) -> str:
-    """What the bulk download's content depends on: the last publication and the edits
-    of the indicators and of the open-data settings (two queries beyond the first)."""
+def _data_state(*, last_published: dt.datetime | None = None) -> tuple[str, dt.datetime | None]:
+    """What the bulk download's content depends on (the last publication and the edits
+    of the indicators and of the open-data settings; two queries beyond the first): its
+    version and the latest of those instants."""
     last_published = last_published or last_publication_at()
     indicators = Indicator.objects.aggregate(latest=Max("updated_at"), count=Count("id"))
     edited = OpenDataSettings.objects.aggregate(latest=Max("updated_at"))["latest"]
-    parts = [
-        last_published.isoformat() if last_published else "",
-        indicators["latest"].isoformat() if indicators["latest"] else "",
-        str(indicators["count"]),
-        edited.isoformat() if edited else "",
-    ]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+    instants = [last_published, indicators["latest"], edited]
+    parts = [at.isoformat() if at else "" for at in instants]
+    parts.insert(2, str(indicators["count"]))
+    version = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+    return version, max((at for at in instants if at is not None), default=None)
+
+
+def data_version(*, last_published: dt.datetime | None = None) -> str:
+    """The version of the public data the bulk download holds (see ``_data_state``)."""
+    return _data_state(last_published=last_published)[0]
 
 
 def bulk_current() -> BulkDownload | None:
@@ -98,16 +102,23 @@ def bulk_current() -> BulkDownload | None:
     return BulkDownload.objects.order_by("-built_at", "-id").first()
 
 
-def _zip_info(name: str, at: dt.datetime) -> zipfile.ZipInfo:
-    # The data instant as the entries' time: the same data give the same bytes (and ETag).
-    info = zipfile.ZipInfo(name, date_time=timezone.localtime(at).timetuple()[:6])
+# Entries' time when no data were ever published (zip's earliest date).
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _zip_info(name: str, modified: dt.datetime | None) -> zipfile.ZipInfo:
+    # The data's last change, not the build's clock, as the entries' time: the same data
+    # give the same bytes (and ETag) whenever they are built.
+    stamp = timezone.localtime(modified).timetuple()[:6] if modified else ZIP_EPOCH
+    info = zipfile.ZipInfo(name, date_time=stamp)
     info.compress_type = zipfile.ZIP_DEFLATED
     return info
 
 
-def bulk_write(target, *, at: dt.datetime) -> int:
-    """Write the zip of the public data at ``at`` to the binary file ``target``; returns
-    how many indicators it holds. Names in the site's default language."""
+def bulk_write(target, *, at: dt.datetime, modified: dt.datetime | None = None) -> int:
+    """Write the zip of the public data at ``at`` to the binary file ``target``, its
+    entries dated ``modified`` (the data's last change); returns how many indicators it
+    holds. Names in the site's default language."""
     with translation.override(settings.LANGUAGE_CODE):
         language = settings.LANGUAGE_CODE
         coverages = coverage_public(at=at)
@@ -126,12 +137,12 @@ def bulk_write(target, *, at: dt.datetime) -> int:
         )
         with zipfile.ZipFile(target, "w") as archive:
             archive.writestr(
-                _zip_info("datapackage.json", at),
+                _zip_info("datapackage.json", modified),
                 json.dumps(document, ensure_ascii=False, indent=2) + "\n",
             )
             for coverage in coverages:
                 sql, params = indicator_csv_sql(rows, indicator_id=coverage.indicator.pk, at=at)
-                with archive.open(_zip_info(csv_path(coverage.indicator), at), "w") as entry:
+                with archive.open(_zip_info(csv_path(coverage.indicator), modified), "w") as entry:
                     for chunk in series_csv_chunks(
                         header, sql, params, time_zone=settings.TIME_ZONE
                     ):
@@ -149,11 +160,11 @@ def bulk_build(*, now: dt.datetime | None = None) -> BulkDownload:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         at = now or timezone.now()
-        version = data_version()
+        version, modified = _data_state()
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / BULK_FILE_NAME
             with path.open("wb") as target:
-                bulk_write(target, at=at)
+                bulk_write(target, at=at, modified=modified)
             digest = hashlib.sha256()
             with path.open("rb") as built:
                 while block := built.read(COPY_CHUNK):
