@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Max, Min, QuerySet
+from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from stats.models import Indicator
+from stats.models import Indicator, Series
 from stats.selectors import indicators_public, observations_public
 
 
@@ -25,22 +25,39 @@ class Coverage:
     frequencies: str
 
 
-def _spans(values: QuerySet) -> dict[int, dict]:
-    """Per indicator id: start, end, modified and frequencies of ``values`` (one query)."""
+def _spans(series: QuerySet, *, at: dt.datetime) -> dict[int, dict]:
+    """Per indicator id of ``series``: the start, end, newest publication instant and
+    frequencies of their public values at ``at``. One query, made of index probes, not
+    a pass over every value: each series' first and last public period
+    (``obs_vintages``; for one frequency, the last period starts last and ends last),
+    and each indicator's newest publication instant read backwards from
+    ``obs_published_valid_from`` (a vintage ends only when its successor, later in that
+    index, begins, so the newest public row is the newest one published by ``at``)."""
+    public = observations_public(at=at)
+    of_series = public.filter(series_id=OuterRef("pk"))
+    modified = (
+        public.filter(series__indicator_id=OuterRef("indicator_id"))
+        .order_by("-valid_from")
+        .values("valid_from")[:1]
+    )
     found: dict[int, dict] = {}
     for row in (
-        values.order_by()
-        .values("series__indicator_id", "series__frequency")
-        .annotate(start=Min("period_start"), end=Max("period_end"), modified=Max("valid_from"))
+        series.annotate(
+            first=Subquery(of_series.order_by("period_start").values("period_start")[:1]),
+            last=Subquery(of_series.order_by("-period_start").values("period_end")[:1]),
+        )
+        .filter(first__isnull=False)
+        .order_by()
+        .values("indicator_id", "frequency")
+        .annotate(start=Min("first"), end=Max("last"), modified=Subquery(modified))
     ):
         span = found.setdefault(
-            row["series__indicator_id"],
+            row["indicator_id"],
             {"start": row["start"], "end": row["end"], "modified": row["modified"], "f": set()},
         )
         span["start"] = min(span["start"], row["start"])
         span["end"] = max(span["end"], row["end"])
-        span["modified"] = max(span["modified"], row["modified"])
-        span["f"].add(row["series__frequency"])
+        span["f"].add(row["frequency"])
     return found
 
 
@@ -60,7 +77,7 @@ def coverage_public(*, at: dt.datetime | None = None) -> list[Coverage]:
     """Each public indicator (``indicators_public``: one with a public value at ``at``)
     with its coverage, in code order. Two queries."""
     at = at or timezone.now()
-    spans = _spans(observations_public(at=at))
+    spans = _spans(Series.objects.all(), at=at)
     return [
         _coverage(indicator, spans[indicator.pk])
         for indicator in indicators_public(at=at).select_related("topic").order_by("code")
@@ -69,10 +86,10 @@ def coverage_public(*, at: dt.datetime | None = None) -> list[Coverage]:
 
 
 def coverage_indicator_public(*, indicator: Indicator, at: dt.datetime | None = None):
-    """The coverage of one indicator's public values at ``at``; None when it has none.
-    One query."""
-    spans = _spans(observations_public(at=at).filter(series__indicator_id=indicator.pk))
-    span = spans.get(indicator.pk)
+    """The coverage of one indicator's public values at ``at`` (an indicator page's
+    JSON-LD); None when it has none. One query."""
+    at = at or timezone.now()
+    span = _spans(Series.objects.filter(indicator_id=indicator.pk), at=at).get(indicator.pk)
     return _coverage(indicator, span) if span is not None else None
 
 
