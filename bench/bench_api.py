@@ -706,8 +706,9 @@ class Varnish:
     def instance(self) -> Path:
         return self.workdir / "instance"
 
-    def counters(self) -> dict[str, int]:
-        """Origin requests per backend (``VBE.*.<backend>.req``) and hits and misses."""
+    def counters(self, main: tuple[str, ...] = ()) -> dict[str, int]:
+        """Origin requests per backend (``VBE.*.<backend>.req``), hits and misses, and
+        the counters ``MAIN.<name>`` of the names in ``main``."""
         output = subprocess.run(
             ["varnishstat", "-n", str(self.instance), "-1", "-j"],
             capture_output=True,
@@ -723,7 +724,9 @@ class Varnish:
             for wanted in ("angka", "angka_web", "datasette"):
                 if name.startswith("VBE.") and name.endswith(f".{wanted}.req"):
                     found[wanted] = entry["value"]
-            if name in ("MAIN.cache_hit", "MAIN.cache_miss"):
+            if name in ("MAIN.cache_hit", "MAIN.cache_miss") or (
+                name.startswith("MAIN.") and name[len("MAIN.") :] in main
+            ):
                 found[name.split(".")[1]] = entry["value"]
         return found
 
