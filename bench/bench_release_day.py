@@ -46,6 +46,7 @@ import datetime as dt
 import hashlib
 import http.client
 import io
+import itertools
 import json
 import os
 import re
@@ -389,19 +390,46 @@ def origin_requests_per_url(
     return dict(counts)
 
 
-def histogram_percentile(histogram: dict[int, int], share: float) -> int | None:
-    """The nearest-rank percentile (``share`` in 0..1) of a latency histogram
-    (microseconds -> responses); None when empty."""
-    total = sum(histogram.values())
+def latency_points(result: dict) -> list[tuple[float, float]]:
+    """One wrk run's latency distribution as (share of responses, microseconds) points,
+    from its minimum through the percentiles of ``bench/load.lua`` to its maximum."""
+    points = [(0.0, float(result.get("min_us", 0)))]
+    points += [(percent / 100, float(value)) for percent, value in result.get("percentiles", [])]
+    points.append((1.0, float(result["max_us"])))
+    return points
+
+
+def share_below(points: list[tuple[float, float]], value: float) -> float:
+    """The share of a run's responses at or under ``value`` microseconds, linear
+    between its points."""
+    if value < points[0][1]:
+        return 0.0
+    for (share_a, value_a), (share_b, value_b) in itertools.pairwise(points):
+        if value <= value_b:
+            if value_b == value_a:
+                return share_b
+            return share_a + (share_b - share_a) * (value - value_a) / (value_b - value_a)
+    return 1.0
+
+
+def mix_percentile(results: list[dict], share: float) -> float | None:
+    """The latency (microseconds) under which ``share`` of the responses of several wrk
+    runs fall: each run's distribution from its percentiles (``share_below``), weighted
+    by its responses; None without responses. Exact at the runs' own points, linear in
+    between."""
+    runs = [(r["requests"], latency_points(r)) for r in results if r["requests"]]
+    total = sum(n for n, _points in runs)
     if not total:
         return None
-    rank = max(1, -(-total * share // 1))
-    seen = 0
-    for value in sorted(histogram):
-        seen += histogram[value]
-        if seen >= rank:
-            return value
-    return max(histogram)
+    low = min(points[0][1] for _n, points in runs)
+    high = max(points[-1][1] for _n, points in runs)
+    for _ in range(60):  # bisection to well under a microsecond
+        middle = (low + high) / 2
+        if sum(n * share_below(points, middle) for n, points in runs) / total >= share:
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 SOCKET_ERRORS = ("connect", "read", "write", "timeout")
@@ -409,33 +437,29 @@ SOCKET_ERRORS = ("connect", "read", "write", "timeout")
 
 def results_merge(per_url: dict[str, dict]) -> dict:
     """The wrk runs of one window (one process per URL, ``bench/load.lua`` with bodies
-    off) as one: requests, errors and the latency histograms added up, so that p50 and
-    p99 are those of every response of the mix; each URL's own figures in ``urls``."""
-    histogram: collections.Counter[int] = collections.Counter()
-    urls = {}
-    for path, result in per_url.items():
-        own: collections.Counter[int] = collections.Counter()
-        for value, count in result.get("histogram", []):
-            own[int(value)] += int(count)
-        histogram.update(own)
-        urls[path] = {
-            "requests": result["requests"],
-            "seconds": result["seconds"],
-            "p50_us": histogram_percentile(own, 0.5) or 0,
-            "p99_us": histogram_percentile(own, 0.99) or 0,
-            "errors": sum(result[kind] for kind in SOCKET_ERRORS) + result["status"],
-        }
+    off) as one: requests and errors added up, p50 and p99 those of every response of
+    the mix (``mix_percentile``); each URL's own figures (wrk's) in ``urls``."""
+    runs = list(per_url.values())
     return {
-        "requests": sum(r["requests"] for r in per_url.values()),
-        "seconds": max((r["seconds"] for r in per_url.values()), default=0.0),
-        "p50_us": histogram_percentile(histogram, 0.5) or 0,
-        "p99_us": histogram_percentile(histogram, 0.99) or 0,
-        "max_us": max(histogram, default=0),
-        **{kind: sum(r[kind] for r in per_url.values()) for kind in SOCKET_ERRORS},
+        "requests": sum(r["requests"] for r in runs),
+        "seconds": max((r["seconds"] for r in runs), default=0.0),
+        "p50_us": round(mix_percentile(runs, 0.5) or 0),
+        "p99_us": round(mix_percentile(runs, 0.99) or 0),
+        "max_us": max((r["max_us"] for r in runs), default=0),
+        **{kind: sum(r[kind] for r in runs) for kind in SOCKET_ERRORS},
         # wrk's own count of answers other than 2xx/3xx (bench/load.lua reads no status
         # when bodies are off).
-        "status": sum(r["status"] for r in per_url.values()),
-        "urls": urls,
+        "status": sum(r["status"] for r in runs),
+        "urls": {
+            path: {
+                "requests": r["requests"],
+                "seconds": r["seconds"],
+                "p50_us": r["p50_us"],
+                "p99_us": r["p99_us"],
+                "errors": sum(r[kind] for kind in SOCKET_ERRORS) + r["status"],
+            }
+            for path, r in per_url.items()
+        },
     }
 
 
@@ -1104,8 +1128,9 @@ def section(outcome: dict, checks: dict) -> str:
         "indicator page 2, each API query and the CSV 1), for "
         f"{args.seconds} s in three consecutive runs. wrk runs `bench/load.lua` with its body "
         "checks off: no Lua per request or response; its own counts give the socket errors "
-        "and the answers other than 2xx/3xx, and the windows' latencies are the added "
-        "histograms of the processes. The checks run apart: a checker with one connection "
+        "and the answers other than 2xx/3xx; a window's p50 and p99 are those of the "
+        "processes' distributions added up (each from its percentiles, linear between "
+        "them). The checks run apart: a checker with one connection "
         f"per URL asks for it every {CHECK_INTERVAL * 1000:.0f} ms for the whole run, hashes "
         "every body under its ETag, counts the new data's marker in it and notes when each "
         f"URL first showed the new data. At second {args.instant} the "

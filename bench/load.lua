@@ -23,9 +23,10 @@
 --                       mixing old and new data).
 -- Without paths wrk asks for the URL of its command line.
 --
--- done() writes one line, RESULT {json}, with wrk's counts and its latency histogram
--- ("histogram": [[microseconds, responses], ...]), so that the runs of several wrk
--- processes add up to one exact distribution.
+-- done() writes one line, RESULT {json}, with wrk's counts and latency percentiles
+-- ("percentiles": [[percent, microseconds], ...]), from which the runs of several wrk
+-- processes add up to one distribution. (Not wrk's whole histogram: reading it from
+-- Lua scans the histogram from its start for every value, minutes on a long tail.)
 local ffi = require("ffi")
 ffi.cdef [[
   typedef struct { long tv_sec; long tv_usec; } angka_timeval;
@@ -172,18 +173,17 @@ function done(summary, latency, requests)
       json_counts(thread:get("conflicts"), true),
       json_counts(thread:get("marker_counts"), false)))
   end
-  local histogram = {}
-  for i = 1, #latency do
-    local value, count = latency(i)
-    table.insert(histogram, string.format("[%d,%d]", value, count))
+  local points = {}
+  for _, percent in ipairs({ 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9 }) do
+    table.insert(points, string.format("[%g,%d]", percent, latency:percentile(percent)))
   end
   local e = summary.errors
   io.write(string.format(
     'RESULT {"requests":%d,"seconds":%.3f,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
     '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"bad":%d,"mixed":%d,' ..
-    '"etags":%s,"threads":[%s],"histogram":[%s]}\n',
+    '"etags":%s,"threads":[%s],"min_us":%d,"percentiles":[%s]}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
     latency.max, e.connect, e.read, e.write, e.status, e.timeout, bad_total, mixed_total,
     json_counts(etags, true), table.concat(per_thread, ","),
-    table.concat(histogram, ",")))
+    latency.min, table.concat(points, ",")))
 end

@@ -19,13 +19,15 @@ from bench.bench_release_day import (
     consistency,
     counters_delta,
     errors,
-    histogram_percentile,
+    latency_points,
+    mix_percentile,
     origin_requests_per_url,
     origin_window,
     percentile,
     redis_url_with_database,
     results_merge,
     section,
+    share_below,
     verdict,
     visibility,
 )
@@ -58,7 +60,8 @@ def result(**values):
         "mixed": 0,
         "etags": {},
         "threads": [],
-        "histogram": [],
+        "min_us": 100,
+        "percentiles": [[50, 1000], [99, 5000]],
     }
     entry.update(values)
     return entry
@@ -234,22 +237,54 @@ def test_connections_share_follows_the_weights_and_adds_up():
     assert sum(connections_share(mix, 33)) == 33
 
 
-def test_histogram_percentile_is_nearest_rank_and_none_when_empty():
-    histogram = {100: 50, 200: 49, 9000: 1}
-    assert histogram_percentile(histogram, 0.5) == 100
-    assert histogram_percentile(histogram, 0.99) == 200
-    assert histogram_percentile(histogram, 1.0) == 9000
-    assert histogram_percentile({}, 0.5) is None
+def test_latency_points_run_from_the_minimum_through_the_percentiles_to_the_maximum():
+    run = result(min_us=10, max_us=900, percentiles=[[50, 100], [99, 500]])
+    assert latency_points(run) == [(0.0, 10.0), (0.5, 100.0), (0.99, 500.0), (1.0, 900.0)]
 
 
-def test_results_merge_adds_the_runs_of_a_window_and_their_histograms():
+def test_share_below_is_linear_between_the_points():
+    points = [(0.0, 10.0), (0.5, 100.0), (0.99, 500.0), (1.0, 900.0)]
+    assert share_below(points, 5) == 0.0
+    assert share_below(points, 100) == 0.5
+    assert share_below(points, 300) == 0.745
+    assert share_below(points, 900) == 1.0 and share_below(points, 10_000) == 1.0
+
+
+def test_mix_percentile_weights_each_run_by_its_responses():
+    fast = result(requests=99, min_us=100, max_us=200, percentiles=[[50, 150], [99, 200]])
+    slow = result(requests=1, min_us=50_000, max_us=50_000, percentiles=[[50, 50_000]])
+    # One response in a hundred is the slow run's: the mix's p99 is the fast run's end.
+    assert round(mix_percentile([fast, slow], 0.99)) == 200
+    assert round(mix_percentile([fast, slow], 0.995)) == 50_000
+    assert round(mix_percentile([fast], 0.5)) == 150  # exact at a run's own point
+    assert mix_percentile([result(requests=0)], 0.5) is None
+
+
+def test_results_merge_adds_the_runs_of_a_window():
     runs = {
-        "/home": result(requests=99, seconds=10.0, histogram=[[100, 99]], connect=1, status=2),
-        "/csv": result(requests=1, seconds=10.2, histogram=[[50_000, 1]], timeout=3),
+        "/home": result(
+            requests=99,
+            seconds=10.0,
+            min_us=100,
+            max_us=200,
+            percentiles=[[50, 150], [99, 200]],
+            connect=1,
+            status=2,
+        ),
+        "/csv": result(
+            requests=1,
+            seconds=10.2,
+            min_us=50_000,
+            max_us=50_000,
+            p50_us=50_000,
+            p99_us=50_000,
+            percentiles=[[50, 50_000]],
+            timeout=3,
+        ),
     }
     merged = results_merge(runs)
     assert merged["requests"] == 100 and merged["seconds"] == 10.2
-    assert merged["p50_us"] == 100 and merged["p99_us"] == 100 and merged["max_us"] == 50_000
+    assert merged["p50_us"] == 151 and merged["p99_us"] == 200 and merged["max_us"] == 50_000
     assert (merged["connect"], merged["timeout"], merged["status"]) == (1, 3, 2)
     assert merged["urls"]["/csv"] == {
         "requests": 1,
@@ -273,10 +308,10 @@ def test_the_lua_result_line_is_json_the_summaries_read():
         '"read":0,"write":0,"status":0,"timeout":0,"bad":0,"mixed":0,"etags":{},'
         '"threads":[{"path":"/a","bad":0,"mixed":0,"old":0,"new":0,"old_last_ms":0.0,'
         '"new_first_ms":0.0,"cache":{},"etags":{},"lengths":{},"conflicts":{},'
-        '"marker_counts":{}}],"histogram":[[10,2],[30,1]]}'
+        '"marker_counts":{}}],"min_us":5,"percentiles":[[50,10],[99,20],[99.9,30]]}'
     )
     merged = results_merge({"/a": json.loads(line)})
-    assert merged["requests"] == 3 and merged["p50_us"] == 10 and merged["p99_us"] == 30
+    assert merged["requests"] == 3 and merged["p50_us"] == 10 and merged["p99_us"] == 20
 
 
 def test_redis_url_with_database_keeps_the_server():
