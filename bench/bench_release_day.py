@@ -634,6 +634,13 @@ VARNISH_COUNTERS = (
     "ws_client_overflow",
     "ws_backend_overflow",
     "n_lru_nuked",
+    # Fetches from the origin: connections opened and reused (keep-alive), failed, and
+    # not tried because the probe had marked the origin sick (a 503 for a miss).
+    "backend_conn",
+    "backend_reuse",
+    "backend_fail",
+    "backend_unhealthy",
+    "fetch_failed",
 )
 
 
@@ -1033,7 +1040,8 @@ def section(outcome: dict, checks: dict) -> str:
             f"{_ms(result['p99_us'] / 1000)} | "
             f"{(hits / served * 100) if served else 0:.2f}% ({served - hits:,} not) | "
             f"{origin['requests']:,} | "
-            f"{origin['rate']:,.1f} | {_ms(origin['p50'])} | {_ms(origin['p99'])} |"
+            f"{origin['rate']:,.1f} | {_ms(origin['p50'])} | {_ms(origin['p99'])} | "
+            f"{origin['errors']} |"
         )
     per_url = checks["per_url"]
     labels = {target.path: target.label for target in outcome["mix"]}
@@ -1149,8 +1157,8 @@ def section(outcome: dict, checks: dict) -> str:
         "",
         "| window | seconds | requests | req/s (cache) | p50 ms | p99 ms | Varnish hits "
         "(counters) | origin "
-        "requests | origin req/s | origin p50 ms | origin p99 ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "requests | origin req/s | origin p50 ms | origin p99 ms | origin 4xx/5xx |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows,
         "",
         "Through the cache: wrk's latency (connect to last byte). At the origin: gunicorn's "
