@@ -21,6 +21,7 @@ from bench.bench_release_day import (
     errors,
     latency_points,
     mix_percentile,
+    origin_requests_after_purge,
     origin_requests_per_url,
     origin_window,
     percentile,
@@ -148,6 +149,24 @@ def test_the_checker_counts_other_statuses_as_failures_and_old_after_new():
     assert found.old_after_new == 1
     assert found.failures == ["/a: HTTP 503"]
     assert found.bodies == {}  # a page carries no ETag: only its status and marker count
+
+
+def test_origin_requests_after_purge_count_from_each_urls_last_old_answer():
+    urls = {
+        "/a": check(
+            "/a",
+            answers=[(200, None, b"old", INSTANT + 2.0), (200, None, b"2026-01", INSTANT + 3)],
+        ),
+        "/b": check("/b", answers=[(200, None, b"old", INSTANT + 2.0)]),  # never new
+        "/page": check("/page", None, answers=[(200, None, b"x", INSTANT)]),
+    }
+    requests = [
+        OriginRequest(INSTANT + 2.5, 200, 100.0, "GET", "/a"),  # began at +2.4
+        OriginRequest(INSTANT + 3.5, 200, 100.0, "GET", "/a"),  # at +3.4: a second later
+        OriginRequest(INSTANT + 1.9, 200, 10.0, "GET", "/a"),  # before the purge
+        OriginRequest(INSTANT + 2.5, 200, 10.0, "PURGE", "/a"),
+    ]
+    assert origin_requests_after_purge(requests, urls) == {"/a": 1}
 
 
 def test_visibility_is_the_later_of_the_last_old_and_the_first_new_answer():
@@ -375,7 +394,7 @@ def test_the_report_of_a_clean_run_says_which_goals_were_met():
     ]
     urls = api_urls(
         (200, '"v1"', b"old", INSTANT - 0.1),
-        (200, '"v1"', b"old", INSTANT + 0.3),
+        (200, '"v1"', b"old", INSTANT + 0.1),
         (200, '"v2"', b"2026-01", INSTANT + 0.8),
     )
     urls["/id/"].record(200, None, b"slug", INSTANT + 0.5)
@@ -383,6 +402,7 @@ def test_the_report_of_a_clean_run_says_which_goals_were_met():
     run = outcome(results, origin=origin, checker=FakeChecker(urls))
     checks = verdict(run)
     assert checks["per_url"] == {"/api/": 1}
+    assert checks["per_url_purge"] == {"/api/": 1}  # /id/ showed no old answer
     assert checks["goals"] == {
         "rate": True,
         "p99": False,
@@ -396,7 +416,8 @@ def test_the_report_of_a_clean_run_says_which_goals_were_met():
     assert "with `make bench-release-day`" in text
     assert "Small-scale" not in text
     assert "load average (1, 5, 15 min) 1.0/1.5/2.0 before" in text
-    assert "| api | 0 | 1 |" in text
+    assert "| api | 0 | 1 | 1 |" in text
+    assert "| 1 origin request per URL in the second after the purge | at most 1 (at most 1" in text
     assert "by the Celery worker's scheduled task, 0.05 s after its time" in text
     assert "| every client sees the new data within 2 s | 0.80 s | met |" in text
     assert "| cached p99 under 20 ms | 5.0, 900, 5.0 | **not met** |" in text
