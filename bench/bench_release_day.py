@@ -1141,7 +1141,9 @@ def section(outcome: dict, checks: dict) -> str:
         f"{os.cpu_count()} cores shared with other work; load average (1, 5, 15 min) "
         f"{'/'.join(f'{v:.1f}' for v in outcome['load_before'])} before the run and "
         f"{'/'.join(f'{v:.1f}' for v in outcome['load_after'])} at its end. wrk, Varnish, "
-        "gunicorn, the Celery worker, Redis and both PostgreSQL servers share the cores. "
+        "gunicorn, the Celery worker, Redis and both PostgreSQL servers share the cores "
+        "(the load average at the end counts the run's own runnable threads: Varnish "
+        "serves each busy connection on a thread of its own). "
         f"Python {sys.version.split()[0]}, Django {django.get_version()}.",
         "",
         f"Set-up: a throwaway PostgreSQL primary and one streaming replica "
