@@ -1,0 +1,105 @@
+"""Where the time of a cold full recompute goes (issue 17): a probe, not a benchmark.
+
+Runs bench-recompute's cold round (``time_full_recompute(cold=True)``, rolled back) with
+the SQL statement next to each, in variants that change only how the derived rows are
+stored, so that a storage layout is chosen from numbers (BENCHMARKS.md, "Storage layout
+for the derived values"). The variants replace the engine's provenance SQL or its
+target table for this process only; nothing they write is kept:
+
+- ``today``: as the engine is;
+- ``null``: no provenance at all (the floor of any provenance);
+- ``compact``: the definition's id and the input observations' ids (jsonb array);
+- ``/sink`` after any of them: the rows go into a temporary table without indexes,
+  write-ahead log or triggers instead of ``stats_observation`` (the cost of computing
+  alone);
+- ``/notrig``: into ``stats_observation`` with its two statement-level insert triggers
+  disabled (the vintage and reference checks).
+
+Needs the data of ``make bench-recompute`` (run it once, e.g. ``--observations 300000``).
+Usage: ``python -m bench.probe_derived_storage ROUNDS VARIANT...``, e.g.
+``python -m bench.probe_derived_storage 3 today today/sink null null/sink compact``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str]) -> None:
+    rounds, names = int(argv[0]), argv[1:]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from bench import bench_recompute as bench
+    from config.dbrole import database_owner
+    from stats.derived import sql as engine
+    from stats.models import DerivedDefinition
+
+    today = engine._provenance_sql
+
+    def null(definition: DerivedDefinition) -> str:
+        return "NULL::jsonb"
+
+    def compact(definition: DerivedDefinition) -> str:
+        if definition.kind in engine.ROW_KINDS:
+            terms = range(1, engine._terms_count(definition) + 1)
+            ids = ", ".join(["res.xo", *(f"res.y{i}o" for i in terms)])
+        else:
+            ids = "res.xo, res.yo"
+        return f"jsonb_build_array({int(definition.pk)}, {ids})"
+
+    variants = {"today": today, "null": null, "compact": compact}
+    target = {"value": ""}
+    insert = "published AS (INSERT INTO stats_observation ("
+
+    def wrapper(execute, sql, params, many, context):
+        if target["value"] == "sink" and insert in sql:
+            execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS drv_sink "
+                "(LIKE stats_observation INCLUDING DEFAULTS INCLUDING IDENTITY)",
+                None,
+                False,
+                context,
+            )
+            sql = sql.replace(insert, "published AS (INSERT INTO drv_sink (")
+        return execute(sql, params, many, context)
+
+    delete = bench._derived_rows_delete_in_transaction
+
+    def delete_then_disable(indicator_ids: list[int]) -> int:
+        deleted = delete(indicator_ids)
+        if target["value"] == "notrig":
+            with database_owner(), connection.cursor() as cursor:
+                for trigger in ("vintage_insert", "references_insert"):
+                    cursor.execute(
+                        f"ALTER TABLE stats_observation DISABLE TRIGGER stats_observation_{trigger}"
+                    )
+        return deleted
+
+    bench._derived_rows_delete_in_transaction = delete_then_disable
+    ids = list(
+        DerivedDefinition.objects.filter(indicator__code__startswith="SYN_").values_list(
+            "indicator_id", flat=True
+        )
+    )
+    with connection.execute_wrapper(wrapper):
+        for _ in range(rounds):
+            for name in names:
+                provenance, _, target["value"] = name.partition("/")
+                engine._provenance_sql = variants[provenance]  # type: ignore[assignment]
+                sql = bench.time_sql()["seconds"]
+                run = bench.time_full_recompute(ids, cold=True)
+                print(
+                    f"{name}: cold {run['seconds']:.2f} s (compute {run['compute']:.2f}, "
+                    f"publish {run['publish']:.2f}), written {run['written']:,}, "
+                    f"SQL {sql:.2f} s, load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
