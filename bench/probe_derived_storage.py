@@ -13,7 +13,11 @@ target table for this process only; nothing they write is kept:
   write-ahead log or triggers instead of ``stats_observation`` (the cost of computing
   alone);
 - ``/notrig``: into ``stats_observation`` with its two statement-level insert triggers
-  disabled (the vintage and reference checks).
+  disabled (the vintage and reference checks);
+- ``/five``: into ``stats_observation`` without ``obs_one_current_value`` (dropped in
+  the round's transaction: five indexes);
+- ``/own``: into a logged table of its own with two indexes (current rows unique on
+  series and period start; vintages), no triggers.
 
 Needs the data of ``make bench-recompute`` (run it once, e.g. ``--observations 300000``).
 Usage: ``python -m bench.probe_derived_storage ROUNDS VARIANT...``, e.g.
@@ -66,6 +70,8 @@ def main(argv: list[str]) -> None:
                 context,
             )
             sql = sql.replace(insert, "published AS (INSERT INTO drv_sink (")
+        if target["value"] == "own" and insert in sql:
+            sql = sql.replace(insert, "published AS (INSERT INTO probe_derived (")
         return execute(sql, params, many, context)
 
     delete = bench._derived_rows_delete_in_transaction
@@ -78,6 +84,24 @@ def main(argv: list[str]) -> None:
                     cursor.execute(
                         f"ALTER TABLE stats_observation DISABLE TRIGGER stats_observation_{trigger}"
                     )
+        if target["value"] == "five":
+            with database_owner(), connection.cursor() as cursor:
+                cursor.execute("DROP INDEX obs_one_current_value")
+        if target["value"] == "own":
+            # Rolled back with the round: a logged table of its own, two indexes.
+            with database_owner(), connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TABLE probe_derived (LIKE stats_observation INCLUDING DEFAULTS "
+                    "INCLUDING IDENTITY)"
+                )
+                cursor.execute(
+                    "CREATE UNIQUE INDEX ON probe_derived (series_id, period_start) "
+                    "WHERE valid_from IS NOT NULL AND valid_to IS NULL"
+                )
+                cursor.execute(
+                    "CREATE INDEX ON probe_derived (series_id, period_start, valid_from)"
+                )
+                cursor.execute("GRANT ALL ON probe_derived TO PUBLIC")
         return deleted
 
     bench._derived_rows_delete_in_transaction = delete_then_disable
