@@ -20,17 +20,24 @@ target table for this process only; nothing they write is kept:
   series and period start; vintages), no triggers.
 
 Needs the data of ``make bench-recompute`` (run it once, e.g. ``--observations 300000``).
-Usage: ``python -m bench.probe_derived_storage ROUNDS VARIANT...``, e.g.
-``python -m bench.probe_derived_storage 3 today today/sink null null/sink compact``.
+Usage: ``python -m bench.probe_derived_storage [--statements] ROUNDS VARIANT...``, e.g.
+``python -m bench.probe_derived_storage 3 today today/sink null null/sink compact``;
+``--statements`` also prints the round's slowest statements (each definition's as one).
 """
 
 from __future__ import annotations
 
+import collections
 import os
+import re
 import sys
+import time
 
 
 def main(argv: list[str]) -> None:
+    statements = argv[:1] == ["--statements"]
+    if statements:
+        argv = argv[1:]
     rounds, names = int(argv[0]), argv[1:]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -60,7 +67,32 @@ def main(argv: list[str]) -> None:
     target = {"value": ""}
     insert = "published AS (INSERT INTO stats_observation ("
 
+    spent: collections.Counter[str] = collections.Counter()
+    calls: collections.Counter[str] = collections.Counter()
+    running = {"code": ""}
+    definition_run = engine.definition_run
+
+    def run_named(definition: DerivedDefinition, **kwargs):
+        running["code"] = definition.indicator.code
+        return definition_run(definition, **kwargs)
+
+    engine.definition_run = run_named  # type: ignore[assignment]
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if "WITH res AS" in sql:
+                name = f"the statement of {running['code']}"
+            else:
+                name = re.sub(r"\s+", " ", sql.strip())[:70]
+            spent[name] += time.perf_counter() - started
+            calls[name] += 1
+
     def wrapper(execute, sql, params, many, context):
+        if statements:
+            execute = _bound(timed, execute)
         if target["value"] == "sink" and insert in sql:
             execute(
                 "CREATE TEMPORARY TABLE IF NOT EXISTS drv_sink "
@@ -123,6 +155,19 @@ def main(argv: list[str]) -> None:
                     f"SQL {sql:.2f} s, load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
+                for statement, seconds in spent.most_common(8):
+                    print(f"  {seconds:7.3f} s {calls[statement]:4d}x {statement}")
+                spent.clear()
+                calls.clear()
+
+
+def _bound(timed, execute):
+    """``execute`` passed through ``timed`` (an execute wrapper of its own)."""
+
+    def call(sql, params, many, context):
+        return timed(execute, sql, params, many, context)
+
+    return call
 
 
 if __name__ == "__main__":
