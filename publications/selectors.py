@@ -185,13 +185,8 @@ def release_observations_public(*, release: Release) -> QuerySet:
 
 def calendar_entries_public(*, now: dt.datetime | None = None, past: int = 50) -> dict:
     """The calendar: upcoming releases (title and time only, with a stable id) and past ones."""
-    upcoming = list(
-        Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__isnull=False)
-        .order_by("scheduled_for", "pk")
-        .values("pk", *CALENDAR_FIELDS)
-    )
     published = list(releases_public(now=now)[:past])
-    return {"upcoming": upcoming, "past": published}
+    return {"upcoming": list(calendar_upcoming()), "past": published}
 
 
 def news_public_filtered(
