@@ -34,6 +34,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from stats.admin import ReadOnlyAdmin
+from stats.derived.provenance import provenance_render
 from stats.models import Observation, PublishedDataError, exact_text
 from stats.services import ImportRefused, ImportReport
 
@@ -540,6 +541,14 @@ class ObservationAdmin(admin.ModelAdmin):
         if obj is not None and not _deletable(obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            # Shown in full, as the API and the pages show it (the SQL engine's rows store
+            # it in compact form).
+            provenance_render([obj])
+        return obj
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

@@ -454,10 +454,33 @@ class ProvenanceHead(TypedDict):
 class Provenance(ProvenanceHead):
     """``Observation.provenance`` of a derived value (None for any other value): the
     formula, the expression with the numbers in it, and the inputs used, in that key
-    order (the JSON text is built piecewise by stats.derived.writer and .sql)."""
+    order (the JSON text is built piecewise by stats.derived.writer; the SQL engine's
+    rows store it in compact form, ``DerivedProvenanceHead``, and are read through
+    stats.derived.provenance's ``provenance_sql`` and ``provenance_render``)."""
 
     expression: str
     inputs: list[ProvenanceInput]
+
+
+class DerivedProvenanceHead(models.Model):
+    """What the provenance of the derived values of one output series of one definition
+    version shares, stored once (the SQL engine writes per value only the head's id and
+    the ids of the input observations, ``{"head": id, "inputs": [...]}``; the function
+    ``stats_provenance`` of migration 0011 renders the full ``Provenance`` from both when
+    read). ``head``: kind, formula, formula_id, ``pieces`` (the expression's text around
+    its input values: n + 1 pieces for n inputs) and ``inputs`` (role, indicator,
+    series_key, and, to find an input computed in the same run, which has no observation
+    id when its reader is computed: its series id and how many months before the value's
+    period it lies). Deduplicated by content, and immutable (a trigger): a formula edited
+    later gets a new head, so a published value keeps showing what it was computed with."""
+
+    head = models.JSONField(unique=True, editable=False)
+
+    class Meta:
+        db_table = "stats_provenancehead"
+
+    def __str__(self) -> str:
+        return f"{self.head.get('kind', '')} #{self.pk}"
 
 
 class Observation(models.Model):

@@ -34,7 +34,7 @@ from . import charts, formatting
 from .api.rows import ObservationRows
 from .api.statements import csv_lines_sql
 from .choices import Frequency, ObservationStatus
-from .derived.provenance import definition_formula, formula_text
+from .derived.provenance import definition_formula, formula_text, provenance_render
 from .extensions import extensions
 from .filtersets import AsOfFilter, CatalogueLookups, DimensionFilter, instant_parse
 from .models import (
@@ -873,6 +873,7 @@ def expression_texts(computed: list, *, language: str, indicator: Indicator | No
     computed = [point for point in computed if point.provenance]
     if not computed:
         return
+    provenance_render(computed)
     codes = {item["indicator"] for point in computed for item in point.provenance["inputs"]}
     inputs = {i.code: i for i in Indicator.objects.filter(code__in=codes)}
     names = {(c.codelist_id, c.code): c.name for c in Code.objects.all()}

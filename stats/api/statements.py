@@ -9,7 +9,7 @@ formatter in Python (tests/stats/oracle.py).
 
 from __future__ import annotations
 
-from stats.derived.provenance import formula_sql, inputs_sql
+from stats.derived.provenance import formula_sql, inputs_sql, provenance_sql
 from stats.renderers import FORMULA_STARTS, PLAIN_NUMBER
 
 from .rows import (
@@ -50,7 +50,7 @@ def _column(column: Column) -> str:
     if column.until_read:
         return f"(CASE WHEN o.{column.field} <= rd.read_at THEN o.{column.field} END)"
     if column.kind == FORMULA:
-        return formula_sql(f"o.{column.field}")
+        return formula_sql(provenance_sql("o"))
     if column.kind == INPUTS:
         return inputs_sql("o", compact=False)
     return f"o.{column.field}"

@@ -3,8 +3,10 @@ formula: the one place the pages, the API and the writer take them from.
 
 A derived value's provenance (``Observation.provenance``, written by ``writer``) records
 the definition's formula, the expression with the exact numbers in it
-("40 = 40000000 / 100000000 x 100") and the inputs used. ``formula_text`` renders it:
-in the API's neutral form (dot decimal, no thousands separator, English words: the
+("40 = 40000000 / 100000000 x 100") and the inputs used; the SQL engine stores it in
+compact form (``stats.models.DerivedProvenanceHead``), read in full through
+``provenance_sql`` in SQL and ``provenance_render`` in Python. ``formula_text`` renders
+it: in the API's neutral form (dot decimal, no thousands separator, English words: the
 stored expression as it is) or for a reader of a page (the page's number forms, the
 inputs named). The API reads the neutral form in SQL, inside the statement of its page
 (``formula_sql``, ``inputs_sql``); ``tests/stats/test_api_provenance.py`` holds the two
@@ -13,7 +15,10 @@ to each other on every derived value of the demo.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
 
 from .. import formatting
 from ..models import DerivedDefinition, Provenance
@@ -53,8 +58,34 @@ def formula_text(
     )
 
 
+def provenance_sql(observation: str) -> str:
+    """The full provenance (jsonb) of the observation row aliased ``observation``, its
+    compact form rendered (``stats_provenance``, stats migration 0011)."""
+    return (
+        f"stats_provenance({observation}.provenance, {observation}.value, "
+        f"{observation}.release_id, {observation}.valid_from, {observation}.period_start)"
+    )
+
+
+def provenance_render(observations: Iterable) -> None:
+    """Replace the compact provenance of ``observations`` (loaded rows) by its full
+    form, in one query when any is compact."""
+    compact = {o.pk: o for o in observations if o.provenance and "head" in o.provenance}
+    if not compact:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT o.id, {provenance_sql('o')}::text FROM stats_observation o "
+            "WHERE o.id = ANY(%s)",
+            [list(compact)],
+        )
+        for pk, text in cursor.fetchall():
+            compact[pk].provenance = json.loads(text)
+
+
 def formula_sql(provenance: str) -> str:
-    """``formula_text``'s neutral form in SQL, over a provenance column (jsonb)."""
+    """``formula_text``'s neutral form in SQL, over a full provenance (jsonb:
+    ``provenance_sql``)."""
     return f"({provenance} ->> 'expression')"
 
 
@@ -88,7 +119,7 @@ def inputs_sql(observation: str, *, compact: bool, public_releases: str = "") ->
         )
         aggregate = f"json_agg({item} ORDER BY e.n)::text"
     return (
-        f"(SELECT {aggregate} FROM jsonb_array_elements({observation}.provenance -> 'inputs') "
+        f"(SELECT {aggregate} FROM jsonb_array_elements({provenance_sql(observation)} -> 'inputs') "
         "WITH ORDINALITY AS e(i, n) LEFT JOIN stats_observation io "
         "ON io.id = (e.i ->> 'observation')::bigint)"
     )

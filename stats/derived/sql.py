@@ -7,8 +7,9 @@ input values (the published ones, overlaid with a release's drafts and with the 
 computed earlier in the run), computes each value in numeric arithmetic, rounded once,
 half to even, to the stored 10 decimal places, compares it with the stored current
 value, and keeps only what differs (and the gaps) in a temporary table, with its
-provenance already built (JSON text cast to jsonb: the exact input texts and the
-formula). Nothing unchanged is written. A recompute publishing a new release at once
+provenance in compact form (the id of the definition's shared provenance head and the
+ids of the input observations; ``stats_provenance`` renders the formula and the exact
+input texts when read). Nothing unchanged is written. A recompute publishing a new release at once
 writes the values as rows already published at its instant (closing what they revise),
 each row once; a definition with nothing stored yet inserts its values straight from its
 statement, without comparing. The kinds that need a real power (compound growth,
@@ -38,7 +39,7 @@ from typing import TypedDict
 from django.db import connection
 
 from ..choices import DerivedKind
-from ..models import DerivedDefinition, DerivedGap, ProvenanceInputHead, Series, exact_text
+from ..models import DerivedDefinition, DerivedGap, Series, exact_text
 from ..periods import MONTHS_PER_PERIOD, parse_period
 from ..services import close_revised_sql
 from .inputs import Output
@@ -50,11 +51,11 @@ DROP TABLE IF EXISTS drv_map, drv_terms, drv_scope, drv_vals, drv_new, drv_keys,
 CREATE TEMPORARY TABLE drv_map (
     idx integer PRIMARY KEY, out_id bigint, okey text, freq text, back integer,
     x bigint, xcode text, xkey text, b bigint, bcode text, bkey text, bwanted text,
-    xcode_j text, xkey_j text, bcode_j text, bkey_j text, tval numeric, tperiod text
+    tval numeric, tperiod text, head bigint
 ) ON COMMIT DROP;
 CREATE INDEX ON drv_map (okey);
 CREATE TEMPORARY TABLE drv_terms (
-    idx integer, pos integer, series bigint, absent text, lacks text, head_j text,
+    idx integer, pos integer, series bigint, absent text, lacks text,
     PRIMARY KEY (idx, pos)
 ) ON COMMIT DROP;
 CREATE TEMPORARY TABLE drv_scope (
@@ -74,9 +75,9 @@ CREATE TEMPORARY TABLE drv_periods (def integer, period text) ON COMMIT DROP;
 
 _COPY_MAP = (
     "COPY drv_map (idx, out_id, okey, freq, back, x, xcode, xkey, b, bcode, bkey, bwanted, "
-    "xcode_j, xkey_j, bcode_j, bkey_j, tval, tperiod) FROM STDIN"
+    "tval, tperiod, head) FROM STDIN"
 )
-_COPY_TERMS = "COPY drv_terms (idx, pos, series, absent, lacks, head_j) FROM STDIN"
+_COPY_TERMS = "COPY drv_terms (idx, pos, series, absent, lacks) FROM STDIN"
 
 
 def _text(expression: str) -> str:
@@ -500,118 +501,104 @@ def _row_kind_result_sql(
     )
 
 
-def _formula_sql(definition: DerivedDefinition) -> str:
-    """The right side of the expression of a result row ``res`` (Result.text)."""
+def _pieces(definition: DerivedDefinition, output: Output, inputs: int) -> list[str]:
+    """The text of a value's expression around its ``inputs`` input values (n + 1
+    pieces), as the engine wrote it in full before 0011 (exact numbers, the multiplication sign)."""
     kind = definition.kind
-    a, b = _text("res.xv"), _text("res.yv")
+    if kind == DerivedKind.SUM:
+        return ["", *([" + "] * (inputs - 1)), ""]
+    if kind == DerivedKind.PROGRESS_TO_TARGET:
+        target = output.target
+        assert target is not None  # an output without a target has no map row
+        return ["", f" / {exact_text(target.value)} (target {target.period}) × 100"]
     if kind in (DerivedKind.CHANGE, DerivedKind.DIFFERENCE):
-        return f"{a} || ' - ' || {b}"
+        return ["", " - ", ""]
     if kind == DerivedKind.PERCENT_CHANGE:
-        return f"'(' || {a} || ' / ' || {b} || ' - 1) × 100'"
+        return ["(", " / ", " - 1) × 100"]
     if kind in (DerivedKind.MULTIPLE, DerivedKind.PER_UNIT):
-        return f"{a} || ' / ' || {b}"
+        return ["", " / ", ""]
     scale = Decimal(100) if kind == DerivedKind.SHARE else definition.scale
-    scale_text = "" if scale == 1 else f" × {exact_text(scale)}"
-    return f"{a} || ' / ' || {b} || '{scale_text}'"
+    return ["", " / ", "" if scale == 1 else f" × {exact_text(scale)}"]
 
 
-def _json(text: str) -> str:
-    """A JSON string literal (what jsonb stores and prints, non-ASCII kept as is)."""
-    return json.dumps(text, ensure_ascii=False)
-
-
-def provenance_params(definition: DerivedDefinition) -> dict[str, str]:
-    """The constant parts of a definition's provenance, as JSON literals (kind_j, ...)."""
-    head = formula_prefix(definition)
+def _input_head(role: str, series: Series, back: int) -> dict:
     return {
-        "kind_j": _json(head["kind"]),
-        "formula_j": _json(head["formula"]),
-        "formula_id_j": _json(head["formula_id"]),
+        "role": role,
+        "indicator": series.indicator.code,
+        "series_key": series.key,
+        "series": series.pk,
+        "back": back,
     }
 
 
-def _input_sql(head: str, period: str, value: str, obs: str) -> str:
-    """One item of the provenance's inputs: ``head`` is the JSON text of its first keys
-    without the closing brace (writer.ProvenanceText's input head)."""
-    return (
-        f'{head} || \', "period": "\' || {period} || \'", "value": "\' || {_text(value)} '
-        f"|| '\", \"observation\": ' || COALESCE({obs}::text, 'null') || '}}'"
-    )
-
-
-def _row_kind_provenance_sql(definition: DerivedDefinition) -> str:
-    """_provenance_sql of a sum (every term, term0 first) or a progress (x only: the
-    target is named in the expression, it is not an observation)."""
-    terms = range(1, _terms_count(definition) + 1)
-    if definition.kind == DerivedKind.SUM:
-        driver_head = (
-            '\'{"role": "term0", "indicator": \' || m.xcode_j || \', "series_key": \' || m.xkey_j'
-        )
-        items = [_input_sql(driver_head, "res.period", "res.xv", "res.xo")]
-        items += [
-            _input_sql(
-                f"(SELECT t.head_j FROM drv_terms t WHERE t.idx = res.idx AND t.pos = {i})",
-                "res.period",
-                f"res.y{i}v",
-                f"res.y{i}o",
-            )
-            for i in terms
-        ]
-        expression = " || ' + ' || ".join([_text("res.xv"), *(_text(f"res.y{i}v") for i in terms)])
+def _head(definition: DerivedDefinition, row: MapRow) -> dict | None:
+    """The provenance head (``DerivedProvenanceHead.head``) of the values of a map row:
+    its inputs in the order the expression names them; None when an input series is
+    missing (every value of the row is then a gap)."""
+    kind, output = definition.kind, row.output
+    if kind == DerivedKind.SUM:
+        roles = sorted(r for r in output.inputs if r != "term0")
+        if any(output.inputs[role] is None for role in roles):
+            return None
+        inputs = [_input_head("term0", row.driver, 0)]
+        inputs += [_input_head(role, output.inputs[role], 0) for role in roles]
+    elif kind == DerivedKind.PROGRESS_TO_TARGET:
+        if output.target is None:
+            return None
+        inputs = [_input_head("x", row.driver, 0)]
+    elif kind in SHIFT_SQL_KINDS:
+        inputs = [_input_head("x", row.driver, 0), _input_head("x", row.driver, row.back)]
     else:
-        driver_head = (
-            '\'{"role": "x", "indicator": \' || m.xcode_j || \', "series_key": \' || m.xkey_j'
+        if row.other is None:
+            return None
+        inputs = [_input_head("a", row.driver, 0), _input_head("b", row.other, 0)]
+    return {
+        **formula_prefix(definition),
+        "pieces": _pieces(definition, output, len(inputs)),
+        "inputs": inputs,
+    }
+
+
+def _heads_store(definition: DerivedDefinition, rows: list[MapRow]) -> None:
+    """Give each map row the id of its provenance head, storing the heads not stored yet."""
+    texts: dict[str, int] = {}
+    for row in rows:
+        head = _head(definition, row)
+        if head is not None:
+            row.head = texts.setdefault(json.dumps(head, ensure_ascii=False), len(texts))
+    if not texts:
+        return
+    ordered = list(texts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO stats_provenancehead (head) SELECT DISTINCT h FROM "
+            "unnest(%s::jsonb[]) h ON CONFLICT (head) DO NOTHING",
+            [ordered],
         )
-        items = [_input_sql(driver_head, "res.period", "res.xv", "res.xo")]
-        expression = (
-            f"{_text('res.xv')} || ' / ' || {_text('m.tval')} || ' (target ' || m.tperiod "
-            "|| ') × 100'"
+        cursor.execute(
+            "SELECT u.n, h.id FROM unnest(%s::jsonb[]) WITH ORDINALITY u(head, n) "
+            "JOIN stats_provenancehead h ON h.head = u.head",
+            [ordered],
         )
-    inputs = " || ', ' || ".join(items)
-    return (
-        "('{\"kind\": ' || %(kind_j)s::text || ', \"formula\": ' || %(formula_j)s::text || "
-        '\', "formula_id": \' || %(formula_id_j)s::text || \', "expression": "\' || '
-        f"{_text('res.value')} || ' = ' || {expression} || "
-        f"'\", \"inputs\": [' || {inputs} || ']}}')::jsonb"
-    )
+        ids = {n - 1: head_id for n, head_id in cursor.fetchall()}
+    for row in rows:
+        if row.head is not None:
+            row.head = ids[row.head]
 
 
 def _provenance_sql(definition: DerivedDefinition) -> str:
-    """The provenance of a result row ``res`` with its map row ``m`` (the JSON of
-    writer.ProvenanceText).
-
-    Written as JSON text and cast once (``::jsonb``): half the time of building it with
-    nested ``jsonb_build_object`` calls, and the same jsonb value (jsonb keeps no key
-    order or spacing). Every part is a number, a JSON literal made in Python (the
-    definition's texts, the codes and keys of drv_map: ``provenance_params``, ``*_j``)
-    or a period code; a missing observation id is ``null``."""
-    if definition.kind in ROW_KINDS:
-        return _row_kind_provenance_sql(definition)
-    shift = definition.kind in SHIFT_SQL_KINDS
-    if shift:
-        earlier = _period_code("res.period_start - make_interval(months => m.back)")
-        p2 = f"COALESCE(res.p2, {earlier})"
+    """The compact provenance of a result row ``res`` with its map row ``m``: the head's
+    id and the ids of the input observations in the head's order (null for an input
+    computed in the same run), rendered in full when read (``stats_provenance``,
+    migration 0011). Written as JSON text and cast once."""
+    if definition.kind == DerivedKind.SUM:
+        ids = ["res.xo", *(f"res.y{i}o" for i in range(1, _terms_count(definition) + 1))]
+    elif definition.kind == DerivedKind.PROGRESS_TO_TARGET:
+        ids = ["res.xo"]
     else:
-        p2 = "COALESCE(res.p2, res.period)"
-    roles = ("x", "x") if shift else ("a", "b")
-    second = ("m.xcode_j", "m.xkey_j") if shift else ("m.bcode_j", "m.bkey_j")
-
-    def item(role: str, code: str, key: str, period: str, value: str, obs: str) -> str:
-        return (
-            f'\'{{"role": "{role}", "indicator": \' || {code} || '
-            f'\', "series_key": \' || {key} || \', "period": "\' || {period} || '
-            f'\'", "value": "\' || {_text(value)} || \'", "observation": \' || '
-            f"COALESCE({obs}::text, 'null') || '}}'"
-        )
-
-    first = item(roles[0], "m.xcode_j", "m.xkey_j", "res.period", "res.xv", "res.xo")
-    other = item(roles[1], second[0], second[1], p2, "res.yv", "res.yo")
-    return (
-        "('{\"kind\": ' || %(kind_j)s::text || ', \"formula\": ' || %(formula_j)s::text || "
-        '\', "formula_id": \' || %(formula_id_j)s::text || \', "expression": "\' || '
-        f"{_text('res.value')} || ' = ' || {_formula_sql(definition)} || "
-        f"'\", \"inputs\": [' || {first} || ', ' || {other} || ']}}')::jsonb"
-    )
+        ids = ["res.xo", "res.yo"]
+    inputs = " || ', ' || ".join(f"COALESCE({obs}::text, 'null')" for obs in ids)
+    return f"('{{\"head\": ' || m.head || ', \"inputs\": [' || {inputs} || ']}}')::jsonb"
 
 
 @dataclass
@@ -623,6 +610,7 @@ class MapRow:
     other: Series | None = None
     wanted: str = ""
     fields: list = field(default_factory=list)
+    head: int | None = None  # its DerivedProvenanceHead (a position in _heads_store)
 
 
 _DRIVER_ROLES: dict[str, str] = {DerivedKind.SUM: "term0", DerivedKind.PROGRESS_TO_TARGET: "x"}
@@ -639,6 +627,7 @@ def map_load(definition: DerivedDefinition, outputs: list, steps) -> list[MapRow
             back = steps(definition, output.frequency) * MONTHS_PER_PERIOD[output.frequency]
         other = output.inputs.get("b")
         rows.append(MapRow(idx, output, driver, back, other, output.wanted.get("b", "")))
+    _heads_store(definition, rows)
     map_copy(rows)
     if kind == DerivedKind.SUM:
         _terms_copy(rows)
@@ -658,16 +647,10 @@ def _terms_copy(rows: list[MapRow]) -> None:
                     series = output.inputs[role]
                     if series is None:
                         absent = f"there is no series {output.wanted.get(role, role)}"
-                        copy.write_row((row.idx, pos, None, absent, None, None))
+                        copy.write_row((row.idx, pos, None, absent, None))
                         continue
-                    head: ProvenanceInputHead = {
-                        "role": role,
-                        "indicator": series.indicator.code,
-                        "series_key": series.key,
-                    }
                     lacks = f"no value of {series.indicator.code} {series.key} for "
-                    head_j = json.dumps(head, ensure_ascii=False)[:-1]
-                    copy.write_row((row.idx, pos, series.pk, None, lacks, head_j))
+                    copy.write_row((row.idx, pos, series.pk, None, lacks))
         cursor.execute("ANALYZE drv_terms")
 
 
@@ -692,12 +675,9 @@ def map_copy(rows: list[MapRow]) -> None:
                         other.indicator.code if other is not None else None,
                         other.key if other is not None else None,
                         row.wanted,
-                        _json(driver.indicator.code),
-                        _json(driver.key),
-                        _json(other.indicator.code) if other is not None else "null",
-                        _json(other.key) if other is not None else "null",
                         target.value if target is not None else None,
                         target.period if target is not None else None,
+                        row.head,
                     )
                 )
         cursor.execute("ANALYZE drv_map")
@@ -794,7 +774,6 @@ def definition_run(
     goes through drv_new; the statement inserts them as published rows of that release
     at that instant (``valid_from``), as ``release_publish`` would make the drafts. The
     gaps still go to drv_new."""
-    head = provenance_params(definition)
     # A full run over the published values: one ordered pass per series. Otherwise
     # (a change, a release's drafts, values of this run): index lookups row by row.
     full = not scoped and release_id is None and not overlay
@@ -837,7 +816,7 @@ def definition_run(
             ", p AS (INSERT INTO drv_periods (def, period) SELECT DISTINCT %(def)s, period "
             "FROM res RETURNING 1)"
         )
-    params: dict[str, int | str | dt.datetime] = {"def": definition.pk, **head}
+    params: dict[str, int | str | dt.datetime] = {"def": definition.pk}
     provenance = _provenance_sql(definition)
     if publish is None:
         new = (

@@ -11,6 +11,7 @@ import pytest
 from publications.models import Release
 from stats.demo import catalogue
 from stats.demo.loader import DATA, figures_2023
+from stats.derived.provenance import provenance_render
 from stats.models import Code, Indicator, Observation, Target
 from stats.periods import parse_period
 
@@ -170,4 +171,5 @@ def test_demo_derived_values_reproduce_the_2023_release(demo, code, segment, exp
     assert_exact(observation.value, Decimal(expected))
     assert observation.release.slug == "antara-2023-ikn"
     if expression:
+        provenance_render([observation])
         assert observation.provenance["expression"] == expression

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import JSONField
+from django.db.models.expressions import RawSQL
 
 from config.dbrole import database_owner
 from publications.derived import derived_confirm, derived_recompute_all
@@ -21,6 +23,7 @@ from stats.derived import (
     definitions_in_order,
     derived_precompute,
 )
+from stats.derived.provenance import provenance_render, provenance_sql
 from stats.models import (
     DerivedDefinition,
     DerivedGap,
@@ -71,6 +74,7 @@ def derived_value(code, period, key="region=ID,segment=_T,program=_T"):
     observation = Observation.objects.current().get(
         series__indicator__code=code, series__key=key, period=period
     )
+    provenance_render([observation])
     return observation.value, observation.provenance
 
 
@@ -227,6 +231,41 @@ def test_a_derived_indicator_of_a_derived_indicator_is_computed_after_it(catalog
     assert derived_value("GROWTH_CHANGE", "2023")[0] == Decimal(10)
 
 
+def test_an_input_computed_unchanged_in_the_same_run_is_shown_with_its_value(catalogue):
+    """A derived input computed in the run has no observation id when its reader is
+    computed; left unchanged, it is not written either: the provenance shows the value
+    and period of its stored row, with no observation, as the run saw them."""
+    define("GROWTH", DerivedKind.CHANGE, [("x", "ACTIVE_PARTICIPANTS", {})], unit="persons")
+    define(
+        "GROWTH_RATIO",
+        DerivedKind.RATIO,
+        [("a", "GROWTH", {}), ("b", "ELIGIBLE_WORKERS", {})],
+        scale=100,
+    )
+    publish(
+        rows("ACTIVE_PARTICIPANTS", {"2022": "15", "2023": "30"})
+        + rows("ELIGIBLE_WORKERS", {"2023": "60"}),
+        "r",
+    )
+    correction = release_create(slug="c", title_id="c", title_en="c")
+    import_rows(correction, rows("ELIGIBLE_WORKERS", {"2023": "75"}))
+    release_publish(release=correction)
+    derived_recompute_all()
+    value, provenance = derived_value("GROWTH_RATIO", "2023")
+    assert value == Decimal(20)
+    assert provenance["expression"] == "20 = 15 / 75 × 100"
+    assert [(i["role"], i["indicator"], i["period"], i["value"]) for i in provenance["inputs"]] == [
+        ("a", "GROWTH", "2023", "15"),
+        ("b", "ELIGIBLE_WORKERS", "2023", "75"),
+    ]
+    assert provenance["inputs"][0]["observation"] is None
+    assert provenance["inputs"][1]["observation"] is not None
+    current = Observation.objects.current()
+    growth = current.get(series__indicator__code="GROWTH", period="2023")
+    ratio = current.get(series__indicator__code="GROWTH_RATIO", period="2023")
+    assert growth.release_id != ratio.release_id  # computed unchanged: not written again
+
+
 def test_a_cycle_is_refused_when_the_definition_is_saved(catalogue):
     define("STEP_ONE", DerivedKind.CHANGE, [("x", "ACTIVE_PARTICIPANTS", {})], unit="persons")
     second = define("STEP_TWO", DerivedKind.CHANGE, [("x", "STEP_ONE", {})], unit="persons")
@@ -340,21 +379,27 @@ def derived_snapshot(*, exact_vintages: bool = False):
     each row's vintage as whether it is published and closed, or with ``exact_vintages``
     as its instants (runs given the same publication instant)."""
     derived = list(DerivedDefinition.objects.values_list("indicator_id", flat=True))
-    rows = Observation.objects.filter(series__indicator_id__in=derived).values_list(
-        "series__indicator__code",
-        "series__key",
-        "series__frequency",
-        "period",
-        "period_start",
-        "period_end",
-        "value",
-        "status",
-        "provenance",
-        "release__slug",
-        "valid_from",
-        "valid_to",
-        "note",
-        "source",
+    # The provenance as read (the engine's compact form rendered, the oracle's JSON as is).
+    shown = RawSQL(provenance_sql("stats_observation"), [], output_field=JSONField())
+    rows = (
+        Observation.objects.filter(series__indicator_id__in=derived)
+        .annotate(shown=shown)
+        .values_list(
+            "series__indicator__code",
+            "series__key",
+            "series__frequency",
+            "period",
+            "period_start",
+            "period_end",
+            "value",
+            "status",
+            "shown",
+            "release__slug",
+            "valid_from",
+            "valid_to",
+            "note",
+            "source",
+        )
     )
     observations = sorted(
         (
@@ -551,7 +596,8 @@ def test_both_engines_agree_on_generated_data_with_gaps_zeros_and_revisions(gene
     # Progress to the later target of the series, rounded half to even.
     assert derived_value("D_PROGRESS", "2030-01", tiny)[0] == 0
     assert derived_value("D_PROGRESS", "2030-02", tiny)[0] == Decimal("0.0000000002")
-    progress = Observation.objects.current().filter(series__indicator__code="D_PROGRESS")
+    progress = list(Observation.objects.current().filter(series__indicator__code="D_PROGRESS"))
+    provenance_render(progress)
     assert {o.provenance["expression"].split(" (target ")[1] for o in progress} == {
         "2030) × 100",
         "2026-12) × 100",

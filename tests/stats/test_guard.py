@@ -19,12 +19,13 @@ from config.dbrole import database_owner
 from publications.choices import ReleaseStatus
 from publications.models import AuditEntry, Release
 from publications.services import release_create, release_publish
-from stats.models import Observation
+from stats.models import DerivedProvenanceHead, Observation
 from tests.stats.helpers import import_rows
 
 ROW = ("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023")
 RECORD_TABLES = (
     "stats_observation",
+    "stats_provenancehead",
     "publications_release",
     "publications_newsrelease",
     "publications_auditentry",
@@ -286,6 +287,24 @@ def test_the_demo_history_loaded_in_one_transaction_passes_the_guard(demo):
     # Many releases revising the same values, one after another, then their derived values.
     connection.check_constraints()
     assert Observation.objects.filter(valid_to__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        'UPDATE stats_provenancehead SET head = \'{"kind": "other"}\' WHERE id = %s',
+        "DELETE FROM stats_provenancehead WHERE id = %s",
+    ],
+)
+def test_a_provenance_head_is_immutable(db, statement):
+    """Published values are rendered from their head: it never changes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'INSERT INTO stats_provenancehead (head) VALUES (\'{"kind": "ratio"}\') RETURNING id'
+        )
+        (head,) = cursor.fetchone()
+    _refused(IntegrityError, f"provenance head {head} cannot be changed", statement, params=[head])
+    assert DerivedProvenanceHead.objects.get(pk=head).head == {"kind": "ratio"}
 
 
 @pytest.mark.django_db(transaction=True)
