@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "stats.api.middleware.ApiCorsMiddleware",
     # Serves the API's cached answers (stats.api.cache) before sessions and authentication.
     "stats.api.middleware.ApiResponseCacheMiddleware",
+    # The reads of a public answer no cache served: one snapshot (config/replicas.py).
+    "config.middleware.ReadSnapshotMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
