@@ -264,7 +264,7 @@ def test_the_report_of_a_clean_run_says_which_goals_were_met():
     assert "Small-scale" not in text
     assert "load average (1, 5, 15 min) 1.0/1.5/2.0 before" in text
     assert "| api | 0 | 1 |" in text
-    assert "by the Celery worker's scheduled task, 0.05 s after its time" in text
+    assert "by the publishing worker's scheduled task, 0.05 s after its time" in text
     assert "| every client sees the new data within 2 s | 0.80 s | met |" in text
     assert "| cached p99 under 20 ms | 5.0, 900, 5.0 | **not met** |" in text
 
