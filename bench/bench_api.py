@@ -89,6 +89,7 @@ INSPECT_PATH = SQLITE_PATH.with_suffix(".inspect.json")
 DATASETTE_PLUGINS = Path(__file__).resolve().parent / "datasette_plugins"
 VARNISH_VCL = Path(__file__).resolve().parent / "varnish.vcl"
 DEPLOY_VCL = ROOT / "deploy" / "varnish" / "angka.vcl"
+DEPLOY_VARNISH_UNIT = ROOT / "deploy" / "varnish" / "varnish.service.d" / "angka.conf"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/angka_bench_api"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 OBSERVATIONS = 2_000_000
@@ -706,8 +707,9 @@ class Varnish:
     def instance(self) -> Path:
         return self.workdir / "instance"
 
-    def counters(self) -> dict[str, int]:
-        """Origin requests per backend (``VBE.*.<backend>.req``) and hits and misses."""
+    def counters(self, main: tuple[str, ...] = ()) -> dict[str, int]:
+        """Origin requests per backend (``VBE.*.<backend>.req``), hits and misses, and
+        the counters ``MAIN.<name>`` of the names in ``main``."""
         output = subprocess.run(
             ["varnishstat", "-n", str(self.instance), "-1", "-j"],
             capture_output=True,
@@ -723,7 +725,9 @@ class Varnish:
             for wanted in ("angka", "angka_web", "datasette"):
                 if name.startswith("VBE.") and name.endswith(f".{wanted}.req"):
                     found[wanted] = entry["value"]
-            if name in ("MAIN.cache_hit", "MAIN.cache_miss"):
+            if name in ("MAIN.cache_hit", "MAIN.cache_miss") or (
+                name.startswith("MAIN.") and name[len("MAIN.") :] in main
+            ):
                 found[name.split(".")[1]] = entry["value"]
         return found
 
@@ -746,9 +750,26 @@ def varnish_start(angka_port: int, datasette_port: int) -> Varnish:
     return varnish_run(varnish_vcl(angka_port, datasette_port))
 
 
-def varnish_run(vcl_text: str, *, port: int | None = None, memory: str = "256m") -> Varnish:
+def deploy_varnish_params() -> dict[str, str]:
+    """The run-time parameters (``-p name=value``) of the deployed varnishd
+    (``DEPLOY_VARNISH_UNIT``)."""
+    text = DEPLOY_VARNISH_UNIT.read_text(encoding="utf-8")
+    found = dict(re.findall(r"^\s*-p\s+(\w+)=(\S+)", text, flags=re.MULTILINE))
+    if not found:
+        raise RuntimeError(f"{DEPLOY_VARNISH_UNIT}: no -p name=value parameter found")
+    return found
+
+
+def varnish_run(
+    vcl_text: str,
+    *,
+    port: int | None = None,
+    memory: str = "256m",
+    params: dict[str, str] | None = None,
+) -> Varnish:
     """varnishd in the foreground with ``vcl_text`` on ``port`` (a free one if None),
-    ``memory`` of malloc storage; returns once it answers."""
+    ``memory`` of malloc storage and the run-time ``params`` (``-p``); returns once it
+    answers."""
     if shutil.which("varnishd") is None:
         raise RuntimeError("varnishd is missing: `make bench-api` installs Debian's varnish")
     workdir = Path(tempfile.mkdtemp(prefix="bench-varnish-"))
@@ -770,6 +791,8 @@ def varnish_run(vcl_text: str, *, port: int | None = None, memory: str = "256m")
         "-s",
         f"malloc,{memory}",
     ]
+    for name, value in (params or {}).items():
+        command += ["-p", f"{name}={value}"]
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     with open(DATA_DIR / "varnishd.log", "wb") as log:
         process = subprocess.Popen(command, start_new_session=True, stdout=log, stderr=log)

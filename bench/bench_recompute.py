@@ -664,6 +664,12 @@ def main(argv: list[str] | None = None) -> None:
 
     # Eager: the confirming task runs in this process, where its end can be timed.
     app.conf.task_always_eager = True
+    # Not the bulk download's rebuild, which a worker does apart, seconds after a
+    # publication: eager, it would run inside the new month's timing (minutes at 2M rows).
+    from stats.events import public_data_changed_unsubscribe
+    from stats.opendata.bulk import bulk_rebuild_request
+
+    public_data_changed_unsubscribe(bulk_rebuild_request)
 
     results = prepare(args.observations)
     results.update(date=dt.date.today().isoformat(), machine=_machine_note())

@@ -2,8 +2,8 @@
 
 Run with ``make bench-release-day`` (or ``.venv/bin/python -m bench.bench_release_day``;
 ``--help`` for the options). It needs the PostgreSQL binaries (initdb, pg_ctl,
-pg_basebackup), Redis (REDIS_URL, by default redis://127.0.0.1:6379/0: give it a database
-number no other Celery worker listens on), Varnish with varnish-modules (xkey) and wrk.
+pg_basebackup), Redis (REDIS_URL's server, by default 127.0.0.1:6379; the run uses a
+database of its own, below), Varnish with varnish-modules (xkey) and wrk.
 
 * A throwaway PostgreSQL primary and one streaming replica of it (pg_basebackup -R, the
   operator's snippets of deploy/replica: ``tests.postgres_cluster``), in a temporary
@@ -16,20 +16,26 @@ number no other Celery worker listens on), Varnish with varnish-modules (xkey) a
   ``DATABASE_REPLICA_URLS``), two Celery workers as deploy/ runs them (the general one,
   and one on the queue "publish" alone), and Varnish with the VCL users deploy
   (``deploy/varnish/angka.vcl``), which the publication purges (``HTTP_CACHE_PURGE_URLS``).
-* CLIENTS (256) connections of wrk (``bench/load.lua``) through Varnish, for SECONDS (60)
-  in three consecutive runs (before, during and after the instant), each wrk thread on
-  one URL of the mix (``targets``); one more connection hashes every body (``Checker``
-  of bench-load). The release is scheduled for second INSTANT (20) of the load, so the
-  data generation and every max-age end then, and the publishing worker's scheduled task
-  publishes it (the benchmark does, as the beat job would, should the task not have run
-  a few seconds later).
+* CLIENTS (256) keep-alive connections of wrk through Varnish, for SECONDS (60) in three
+  consecutive runs (before, during and after the instant): one wrk process per URL of the
+  mix (``targets``), the connections shared out by weight, ``bench/load.lua`` with its
+  body checks off, so that wrk measures the cache and not its own Lua. The checks run
+  apart (``Checker``): one connection per URL, asking for it every CHECK_INTERVAL
+  seconds, hashing every body. The release is scheduled for second INSTANT (20) of the
+  load, so the data generation and every max-age end then, and the publishing worker's
+  scheduled task publishes it (the benchmark does, as the beat job would, should the
+  task not have run a few seconds later). Then wrk alone on the smallest answer gives
+  the machine's ceiling at that moment.
+* Redis: database REDIS_DB (13; ``--redis-db``) of REDIS_URL's server, emptied at the
+  start and the end, so that nothing an earlier run queued reaches this one.
 
-It reports, per window: requests/s, p50 and p99 through the cache (wrk) and at the
-origin (gunicorn's access log, each line stamped when it is read); the origin requests
-per URL in the second after the instant; the seconds from the instant until every client
-got the new data (the last response without the new data's marker); responses mixing
-old and new data; errors. Everything it starts is stopped, and the cluster removed, on
-failure and Ctrl-C too.
+It reports, per window: requests/s, p50 and p99 through the cache (wrk), per URL and in
+all, and at the origin (gunicorn's access log, each line stamped when it is read);
+Varnish's hits; the origin requests per URL in the second after the instant; the seconds
+from the instant until every URL showed the new data (the checker's first new answer
+and last old one); responses mixing old and new data or with an ETag not matching their
+body; errors (wrk's counts and the checker's). Everything it starts is stopped, and the
+cluster removed, on failure and Ctrl-C too.
 """
 
 from __future__ import annotations
@@ -38,7 +44,10 @@ import argparse
 import collections
 import contextlib
 import datetime as dt
+import hashlib
+import http.client
 import io
+import itertools
 import json
 import os
 import re
@@ -82,18 +91,31 @@ effective_cache_size = 2GB
 work_mem = 16MB
 maintenance_work_mem = 256MB
 """
-WRK_THREADS = 16
+# The checker asks for each URL this often (seconds between its answer and its next
+# request): the resolution of the visibility figures.
+CHECK_INTERVAL = 0.02
+# The weights of the mix add up to this (``targets``).
+MIX_WEIGHT = 16
+# The Redis database of the run (cache, Celery broker): emptied at its start and end, so
+# that nothing queued by an earlier run (a purge retried for a Varnish that is gone)
+# reaches this one. Nothing else may use it.
+REDIS_DB = 13
+# wrk alone against the smallest answer of the mix, after the run: what Varnish and wrk
+# reach on this machine at that moment, to read the mix's rates against.
+CEILING_SECONDS = 10
+CEILING_THREADS = 2
 # Seconds between setting the release's time and the load's start (the rescheduling
 # precomputes the derived values again), and after the release's time before the
 # benchmark publishes it itself if the worker has not.
-SCHEDULE_LEAD = 5
+SCHEDULE_LEAD = 15
 FALLBACK_AFTER = 5
 
 
 @dataclass
 class Target:
-    """One URL of the mix: ``weight`` wrk threads ask for it; ``marker`` is a text only
-    the new data contain (None: the URL shows nothing of the release)."""
+    """One URL of the mix: ``weight`` sixteenths of the connections ask for it;
+    ``marker`` is a text only the new data contain (None: the URL shows nothing of the
+    release)."""
 
     label: str
     path: str
@@ -103,7 +125,7 @@ class Target:
 
 def targets(release_slug: str) -> list[Target]:
     """The release-day mix: the home page, three indicator pages, five API queries and
-    one CSV, weighted towards the pages (WRK_THREADS threads in all)."""
+    one CSV, weighted towards the pages (``connections_share``)."""
     q = urllib.parse.urlencode
     series = {"indicator": "SYN_ACTIVE_PARTICIPANTS", "region": "ID", "segment": "_T"}
     observations = "/api/v1/observations/?"
@@ -179,14 +201,13 @@ def targets(release_slug: str) -> list[Target]:
     ]
 
 
-def thread_paths(mix: list[Target]) -> tuple[list[str], list[str]]:
-    """The path and marker of each wrk thread, in thread order (``bench/load.lua`` gives
-    thread i the i-th)."""
-    paths, markers = [], []
-    for target in mix:
-        paths += [target.path] * target.weight
-        markers += [target.marker or "-"] * target.weight
-    return paths, markers
+def connections_share(mix: list[Target], clients: int) -> list[int]:
+    """The load's connections per URL of the mix, by weight (one wrk process each)."""
+    total = sum(target.weight for target in mix)
+    share = [clients * target.weight // total for target in mix]
+    for i in range(clients - sum(share)):
+        share[i % len(share)] += 1
+    return share
 
 
 # -- the release ------------------------------------------------------------------------
@@ -370,37 +391,204 @@ def origin_requests_per_url(
     return dict(counts)
 
 
-def visibility(results: list[dict], instant: float) -> dict:
-    """From wrk's per-thread results (``bench/load.lua``) of every window: per path, the
-    seconds from ``instant`` to its last response without the new data (0 when none came
-    after the instant) and to its first with it. Every client of the path has the new
-    data by the later of the two: after the last old response every answer is new, and
-    clients waiting for the first new one (Varnish's waiting list) get it when it
-    comes. Overall (``all_seen_s``): the latest path; None if a path never showed the
-    new data."""
-    per_path: dict[str, dict] = {}
-    for result in results:
-        for thread in result.get("threads", []):
-            if not thread.get("path"):
+def latency_points(result: dict) -> list[tuple[float, float]]:
+    """One wrk run's latency distribution as (share of responses, microseconds) points,
+    from its minimum through the percentiles of ``bench/load.lua`` to its maximum."""
+    points = [(0.0, float(result.get("min_us", 0)))]
+    points += [(percent / 100, float(value)) for percent, value in result.get("percentiles", [])]
+    points.append((1.0, float(result["max_us"])))
+    return points
+
+
+def share_below(points: list[tuple[float, float]], value: float) -> float:
+    """The share of a run's responses at or under ``value`` microseconds, linear
+    between its points."""
+    if value < points[0][1]:
+        return 0.0
+    for (share_a, value_a), (share_b, value_b) in itertools.pairwise(points):
+        if value <= value_b:
+            if value_b == value_a:
+                return share_b
+            return share_a + (share_b - share_a) * (value - value_a) / (value_b - value_a)
+    return 1.0
+
+
+def mix_percentile(results: list[dict], share: float) -> float | None:
+    """The latency (microseconds) under which ``share`` of the responses of several wrk
+    runs fall: each run's distribution from its percentiles (``share_below``), weighted
+    by its responses; None without responses. Exact at the runs' own points, linear in
+    between."""
+    runs = [(r["requests"], latency_points(r)) for r in results if r["requests"]]
+    total = sum(n for n, _points in runs)
+    if not total:
+        return None
+    low = min(points[0][1] for _n, points in runs)
+    high = max(points[-1][1] for _n, points in runs)
+    for _ in range(60):  # bisection to well under a microsecond
+        middle = (low + high) / 2
+        if sum(n * share_below(points, middle) for n, points in runs) / total >= share:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+SOCKET_ERRORS = ("connect", "read", "write", "timeout")
+
+
+def origin_requests_after_purge(
+    requests: list[OriginRequest], urls: dict[str, UrlCheck], seconds: float = 1.0
+) -> dict[str, int]:
+    """Per URL that shows the release: the origin requests for it that began in the
+    ``seconds`` after the checker's last old answer of it (the purge reached Varnish
+    after that answer and before the checker's next one)."""
+    counts = {}
+    for path, check in urls.items():
+        if not check.marker or check.last_old is None or check.first_new is None:
+            continue
+        start = check.last_old
+        counts[path] = sum(
+            1
+            for r in requests
+            if r.path == path and r.method in ("GET", "HEAD") and start <= r.start < start + seconds
+        )
+    return counts
+
+
+def results_merge(per_url: dict[str, dict]) -> dict:
+    """The wrk runs of one window (one process per URL, ``bench/load.lua`` with bodies
+    off) as one: requests and errors added up, p50 and p99 those of every response of
+    the mix (``mix_percentile``); each URL's own figures (wrk's) in ``urls``."""
+    runs = list(per_url.values())
+    return {
+        "requests": sum(r["requests"] for r in runs),
+        "seconds": max((r["seconds"] for r in runs), default=0.0),
+        "p50_us": round(mix_percentile(runs, 0.5) or 0),
+        "p99_us": round(mix_percentile(runs, 0.99) or 0),
+        "max_us": max((r["max_us"] for r in runs), default=0),
+        **{kind: sum(r[kind] for r in runs) for kind in SOCKET_ERRORS},
+        # wrk's own count of answers other than 2xx/3xx (bench/load.lua reads no status
+        # when bodies are off).
+        "status": sum(r["status"] for r in runs),
+        "urls": {
+            path: {
+                "requests": r["requests"],
+                "seconds": r["seconds"],
+                "p50_us": r["p50_us"],
+                "p99_us": r["p99_us"],
+                "errors": sum(r[kind] for kind in SOCKET_ERRORS) + r["status"],
+            }
+            for path, r in per_url.items()
+        },
+    }
+
+
+@dataclass
+class UrlCheck:
+    """What the checker saw of one URL; times are epoch seconds, when the answer had been
+    read."""
+
+    path: str
+    marker: str | None
+    responses: int = 0
+    old: int = 0
+    new: int = 0
+    last_old: float | None = None
+    first_new: float | None = None
+    # Old answers after a new one: a client sent back in time.
+    old_after_new: int = 0
+    # New bodies by how many times the marker occurs in them.
+    marker_counts: collections.Counter = field(default_factory=collections.Counter)
+    # ETag -> the hashes of the bodies that came with it.
+    bodies: dict[str, set[str]] = field(default_factory=lambda: collections.defaultdict(set))
+    failures: list[str] = field(default_factory=list)
+
+    def record(self, status: int, etag: str | None, body: bytes, at: float) -> None:
+        self.responses += 1
+        if status not in (200, 304):
+            self.failures.append(f"{self.path}: HTTP {status}")
+            return
+        if status == 304:
+            return
+        if etag:  # the pages carry none: only their status and marker are checked
+            self.bodies[etag].add(hashlib.blake2b(body, digest_size=16).hexdigest())
+        if not self.marker:
+            return
+        found = body.count(self.marker.encode())
+        if found:
+            self.new += 1
+            self.marker_counts[found] += 1
+            if self.first_new is None:
+                self.first_new = at
+        else:
+            self.old += 1
+            self.last_old = at
+            if self.first_new is not None:
+                self.old_after_new += 1
+
+
+class Checker:
+    """The correctness checks, apart from the load: one thread and one keep-alive
+    connection per URL of the mix, each asking for its URL every CHECK_INTERVAL seconds
+    for the whole run, hashing every body and looking for the new data's marker."""
+
+    def __init__(self, port: int, mix: list[Target], interval: float = CHECK_INTERVAL):
+        self.port, self.interval = port, interval
+        self.urls = {target.path: UrlCheck(target.path, target.marker) for target in mix}
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._poll, args=(check,), daemon=True)
+            for check in self.urls.values()
+        ]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def join(self, timeout: float) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=timeout)
+
+    @property
+    def responses(self) -> int:
+        return sum(check.responses for check in self.urls.values())
+
+    @property
+    def failures(self) -> list[str]:
+        return [failure for check in self.urls.values() for failure in check.failures]
+
+    def _poll(self, check: UrlCheck) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        while not self.stop.wait(self.interval):
+            try:
+                connection.request("GET", check.path)
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                check.failures.append(f"{check.path}: {error!r}")
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
                 continue
-            entry = per_path.setdefault(
-                thread["path"], {"old_last_ms": 0.0, "new_first_ms": 0.0, "old": 0, "new": 0}
-            )
-            entry["old"] += thread["old"]
-            entry["new"] += thread["new"]
-            entry["old_last_ms"] = max(entry["old_last_ms"], thread["old_last_ms"])
-            if thread["new_first_ms"] and (
-                not entry["new_first_ms"] or thread["new_first_ms"] < entry["new_first_ms"]
-            ):
-                entry["new_first_ms"] = thread["new_first_ms"]
+            check.record(response.status, response.getheader("ETag"), body, time.time())
+        connection.close()
+
+
+def visibility(urls: dict[str, UrlCheck], instant: float) -> dict:
+    """Per URL with a marker: the seconds from ``instant`` to the checker's last answer
+    without the new data (0 when none came after the instant) and to its first with it.
+    Overall (``all_seen_s``): the latest of these over the URLs, when every client has
+    the new data (the checker asks again within CHECK_INTERVAL of each answer, so a URL
+    that went on serving the old data after its first new answer shows as
+    ``old_after_new``); None if a URL never showed the new data."""
     summary = {}
-    for path, entry in per_path.items():
-        if not entry["old"] and not entry["new"]:
-            continue  # no marker: the URL shows nothing of the release
+    for path, check in urls.items():
+        if not check.marker:
+            continue
         summary[path] = {
-            "last_old_s": max(0.0, entry["old_last_ms"] / 1000 - instant),
-            "first_new_s": (entry["new_first_ms"] / 1000 - instant) if entry["new"] else None,
-            "new_seen": entry["new"] > 0,
+            "last_old_s": max(0.0, check.last_old - instant) if check.last_old else 0.0,
+            "first_new_s": None if check.first_new is None else check.first_new - instant,
+            "new_seen": check.first_new is not None,
         }
     worst = max(
         (max(s["last_old_s"], s["first_new_s"] or 0.0) for s in summary.values()), default=None
@@ -409,46 +597,33 @@ def visibility(results: list[dict], instant: float) -> dict:
     return {"paths": summary, "all_seen_s": worst if all_new else None}
 
 
-def consistency(results: list[dict]) -> dict:
-    """Responses that mix versions, over every window: one ETag with two body lengths
-    (within a thread, counted by the script, or across threads and windows), and new
-    bodies with fewer occurrences of the marker than the path's full new body (a part of
-    the answer new, a part old)."""
-    lengths: dict[tuple[str, str], set[int]] = collections.defaultdict(set)
-    marker_counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    mixed_within = 0
-    mixed_paths: collections.Counter[str] = collections.Counter()
-    # Within a thread: the ETag, the first length and one other (bench/load.lua).
-    conflicts: dict[tuple[str, str], set] = collections.defaultdict(set)
-    for result in results:
-        mixed_within += result.get("mixed", 0)
-        for thread in result.get("threads", []):
-            if thread.get("mixed"):
-                mixed_paths[thread["path"]] += thread["mixed"]
-            for etag, length in thread.get("lengths", {}).items():
-                lengths[(thread["path"], etag)].add(length)
-            for etag, length in thread.get("conflicts", {}).items():
-                first = thread.get("lengths", {}).get(etag)
-                conflicts[(thread["path"], etag)] |= {length, first}
-            for count, responses in thread.get("marker_counts", {}).items():
-                marker_counts[thread["path"]][int(count)] += responses
-    etag_mismatch = {key: sorted(found) for key, found in lengths.items() if len(found) > 1}
+def consistency(urls: dict[str, UrlCheck]) -> dict:
+    """Answers that mix versions, from the checker: one ETag with two bodies, a new body
+    with fewer occurrences of the marker than the URL's full new body (a part of the
+    answer new, a part old), and old answers after a new one."""
+    etag_bodies = {
+        (path, etag): len(hashes)
+        for path, check in urls.items()
+        for etag, hashes in check.bodies.items()
+        if len(hashes) > 1
+    }
     partial, partial_counts = {}, {}
-    for path, counts in marker_counts.items():
-        full = max(counts)
-        short = sum(n for count, n in counts.items() if count < full)
+    for path, check in urls.items():
+        if not check.marker_counts:
+            continue
+        full = max(check.marker_counts)
+        short = sum(n for count, n in check.marker_counts.items() if count < full)
         if short:
             partial[path] = short
-            partial_counts[path] = dict(sorted(counts.items()))
+            partial_counts[path] = dict(sorted(check.marker_counts.items()))
+    regressions = {path: c.old_after_new for path, c in urls.items() if c.old_after_new}
     return {
-        "mixed_within": mixed_within,
-        "mixed_paths": dict(mixed_paths),
-        "conflicts": {key: sorted(found - {None}) for key, found in conflicts.items()},
-        "etag_mismatch": etag_mismatch,
+        "etag_bodies": etag_bodies,
         "partial": partial,
         # Per URL with partly new bodies: occurrences of the marker -> responses.
         "partial_counts": partial_counts,
-        "mixed": mixed_within + len(etag_mismatch) + sum(partial.values()),
+        "regressions": regressions,
+        "mixed": len(etag_bodies) + sum(partial.values()) + sum(regressions.values()),
     }
 
 
@@ -458,15 +633,46 @@ def rate(result: dict) -> float:
 
 
 def errors(results: list[dict]) -> dict:
-    socket = sum(r["connect"] + r["read"] + r["write"] + r["timeout"] for r in results)
-    return {"socket": socket, "bad": sum(r["bad"] for r in results)}
+    """wrk's socket errors and its answers other than 2xx/3xx, over every window."""
+    socket = sum(sum(r[kind] for kind in SOCKET_ERRORS) for r in results)
+    return {"socket": socket, "bad": sum(r["status"] for r in results)}
 
 
-def cache_verdicts(result: dict) -> dict[str, int]:
-    found: collections.Counter[str] = collections.Counter()
-    for thread in result.get("threads", []):
-        found.update(thread.get("cache", {}))
-    return dict(found)
+# Varnish's counters read around each window (MAIN.<name>).
+VARNISH_COUNTERS = (
+    "cache_hit",
+    "cache_hit_grace",
+    "cache_miss",
+    "cache_hitmiss",
+    "cache_hitpass",
+    "s_pass",
+    "busy_sleep",
+    "sess_queued",
+    "sess_dropped",
+    "req_dropped",
+    "threads_limited",
+    "ws_client_overflow",
+    "ws_backend_overflow",
+    "n_lru_nuked",
+    # Fetches from the origin: connections opened and reused (keep-alive), failed, and
+    # not tried because the probe had marked the origin sick (a 503 for a miss).
+    "backend_conn",
+    "backend_reuse",
+    "backend_fail",
+    "backend_unhealthy",
+    "fetch_failed",
+)
+
+
+def counters_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {name: after.get(name, 0) - before.get(name, 0) for name in after}
+
+
+def cache_verdicts(delta: dict[str, int]) -> dict[str, int]:
+    """Hits and everything else (misses, hit-for-miss, hit-for-pass, passes) in one
+    window's counters."""
+    others = ("cache_miss", "cache_hitmiss", "cache_hitpass", "s_pass")
+    return {"hit": delta.get("cache_hit", 0), "not": sum(delta.get(n, 0) for n in others)}
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -502,12 +708,14 @@ def _terminate(signum, frame):  # SIGTERM as Ctrl-C: the ExitStack cleans up
     raise KeyboardInterrupt
 
 
-def wrk_start(url: str, *, clients: int, seconds: int, env: dict) -> subprocess.Popen:
+def wrk_start(url: str, *, connections: int, seconds: int, threads: int = 1) -> subprocess.Popen:
+    """wrk on one URL, ``bench/load.lua`` without its body checks (the checker does
+    those): nothing runs in Lua per request or response."""
     return subprocess.Popen(
         [
             "wrk",
-            f"-t{WRK_THREADS}",
-            f"-c{clients}",
+            f"-t{threads}",
+            f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",
             "10s",
@@ -518,9 +726,45 @@ def wrk_start(url: str, *, clients: int, seconds: int, env: dict) -> subprocess.
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=env,
+        env={**os.environ, "ANGKA_LOAD_BODIES": "off"},
         start_new_session=True,
     )
+
+
+def redis_url_with_database(url: str, database: int) -> str:
+    """``url`` (redis://host:port/n) on database ``database``."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def redis_empty(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def cache_refill(port: int, mix: list[Target]) -> None:
+    """Empty Varnish (a purge of the surrogate key every answer carries), then ask for
+    every URL of the mix once."""
+    from stats.httpcache import KEY_ALL
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("PURGE", "/", headers={"xkey-purge": KEY_ALL})
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"Varnish refused the purge: {response.status}")
+    for target in mix:
+        status, _body = bench_api.http_get(port, target.path)
+        if status != 200:
+            raise RuntimeError(f"{target.path} answered {status} before the run")
 
 
 def cluster_start(running: Running):
@@ -599,8 +843,14 @@ def run(args: argparse.Namespace) -> dict:
         varnish_port = bench_api._free_port()
         origin_port = bench_api._free_port()
         prefix = f"bench-release-day-{origin_port}"
+        redis_url = redis_url_with_database(
+            os.environ.get("REDIS_URL", bench_api.DEFAULT_REDIS_URL), args.redis_db
+        )
+        redis_empty(redis_url)
+        running.stack.callback(redis_empty, redis_url)
         os.environ.update(
             {
+                "REDIS_URL": redis_url,
                 "DATABASE_URL": pair.primary.url(DATABASE),
                 "DATABASE_REPLICA_URLS": pair.replica.url(DATABASE),
                 "HTTP_CACHE_PURGE_URLS": "",
@@ -640,20 +890,20 @@ def run(args: argparse.Namespace) -> dict:
         running.process(
             bench_load.worker_start(settings.ANGKA_PUBLISH_QUEUE), "celery worker (publish)"
         )
-        varnish = bench_api.varnish_run(bench_api.deploy_vcl(origin_port), port=varnish_port)
+        varnish_params = bench_api.deploy_varnish_params()
+        varnish = bench_api.varnish_run(
+            bench_api.deploy_vcl(origin_port), port=varnish_port, params=varnish_params
+        )
         running.stack.callback(varnish.stop)
+        sizes = {}
         for target in mix:  # warm the cache; fail early on a bad path
-            status, _body = bench_api.http_get(varnish_port, target.path)
+            status, body = bench_api.http_get(varnish_port, target.path)
             if status != 200:
                 raise RuntimeError(f"{target.path} answered {status} before the run")
-        paths, markers = thread_paths(mix)
-        env = {
-            **os.environ,
-            "ANGKA_LOAD_PATHS": "\t".join(paths),
-            "ANGKA_LOAD_MARKERS": "\t".join(markers),
-        }
-        url = f"http://127.0.0.1:{varnish_port}/"
-        checker = bench_load.Checker(varnish_port, [target.path for target in mix])
+            sizes[target.path] = len(body)
+        share = connections_share(mix, args.clients)
+        base = f"http://127.0.0.1:{varnish_port}"
+        checker = Checker(varnish_port, mix)
         names = ["before", "during", "after"]
         recompute_wait = recomputes_wait()
         # The release's time is set to the instant: the generation (hence every max-age
@@ -663,6 +913,9 @@ def run(args: argparse.Namespace) -> dict:
         scheduled = release_reschedule(release, time.time() + SCHEDULE_LEAD + args.instant)
         run_start = scheduled - args.instant
         run_end = run_start + args.seconds
+        # The cache as on the morning of a release: every answer built after the
+        # schedule was set (the pages announce it), so that the load starts on hits.
+        cache_refill(varnish_port, mix)
         time.sleep(max(0.0, run_start - time.time()))
         publication: dict = {"scheduled": scheduled}
         # Should the scheduled task not run (a lost message), the beat job would publish
@@ -677,24 +930,49 @@ def run(args: argparse.Namespace) -> dict:
         fallback.start()
         load_before = os.getloadavg()
         checker.start()
-        results, windows = [], []
+        results, windows, varnish_windows = [], [], []
         ends = [scheduled - 1, scheduled + DURING_AFTER, run_end]
         for name, window_end in zip(names, ends, strict=True):
+            counters_before = varnish.counters(VARNISH_COUNTERS)
             window_start = time.time()
             length = max(1, round(window_end - window_start))
-            process = running.process(
-                wrk_start(url, clients=args.clients, seconds=length, env=env), "wrk"
+            processes = {
+                target.path: running.process(
+                    wrk_start(base + target.path, connections=count, seconds=length), "wrk"
+                )
+                for target, count in zip(mix, share, strict=True)
+            }
+            results.append(
+                results_merge(
+                    {path: bench_load.wrk_result(process) for path, process in processes.items()}
+                )
             )
-            results.append(bench_load.wrk_result(process))
             windows.append(Window(name, window_start, time.time()))
+            varnish_windows.append(
+                counters_delta(counters_before, varnish.counters(VARNISH_COUNTERS))
+            )
         load_after = os.getloadavg()
         fallback.cancel()
         fallback.join(timeout=60)
-        checker.stop.set()
         checker.join(timeout=60)
+        # The machine's ceiling at this moment: wrk alone, few threads, on the smallest
+        # answer of the mix (cached, its max-age running).
+        smallest = min(mix, key=lambda target: sizes[target.path])
+        ceiling = bench_load.wrk_result(
+            running.process(
+                wrk_start(
+                    base + smallest.path,
+                    connections=args.clients,
+                    seconds=CEILING_SECONDS,
+                    threads=CEILING_THREADS,
+                ),
+                "wrk",
+            )
+        )
+        ceiling.update(path=smallest.path, bytes=sizes[smallest.path], load=os.getloadavg())
         publication.update(publication_read(release.pk))
         time.sleep(0.5)  # the last access log lines
-        counters = varnish.counters()
+        counters = varnish.counters(VARNISH_COUNTERS)
         if "error" in publication or publication.get("instant") is None:
             raise RuntimeError(f"the release was not published: {publication.get('error')}")
         return {
@@ -714,6 +992,11 @@ def run(args: argparse.Namespace) -> dict:
             "load_before": load_before,
             "load_after": load_after,
             "varnish": counters,
+            "varnish_windows": varnish_windows,
+            "varnish_params": varnish_params,
+            "share": share,
+            "sizes": sizes,
+            "ceiling": ceiling,
             "args": args,
         }
 
@@ -722,34 +1005,36 @@ def verdict(outcome: dict) -> dict:
     results = outcome["results"]
     instant = outcome["publication"]["instant"]
     checker = outcome["checker"]
-    seen = visibility(results, instant)
-    mixed = consistency(results)
-    mixed_bodies = {key: len(hashes) for key, hashes in checker.bodies.items() if len(hashes) > 1}
+    seen = visibility(checker.urls, instant)
+    mixed = consistency(checker.urls)
     failed = errors(results)
     checker_errors = len(checker.failures)
     per_url = origin_requests_per_url(outcome["origin"], instant)
     # The second before it too: the generation ends at the release time, so the answers
     # built in its last second carry max-age=0 and Varnish keeps none of them.
     per_url_before = origin_requests_per_url(outcome["origin"], instant - 1)
+    # The purge reaches Varnish after the commit and the replicas' replay: the misses it
+    # causes begin then, not at the instant.
+    per_url_purge = origin_requests_after_purge(outcome["origin"], checker.urls)
     cached_p99 = max(r["p99_us"] for r in results) / 1000
     total_errors = failed["socket"] + failed["bad"] + checker_errors
     return {
         "visibility": seen,
         "consistency": mixed,
-        "mixed_bodies": mixed_bodies,
-        "mixed_total": mixed["mixed"] + len(mixed_bodies),
+        "mixed_total": mixed["mixed"],
         "errors": failed,
         "checker_errors": checker_errors,
         "total_errors": total_errors,
         "per_url": per_url,
+        "per_url_purge": per_url_purge,
         "per_url_before": per_url_before,
         "goals": {
             "rate": min(rate(r) for r in results) >= GOAL_RATE,
             # A run that finished no request has no latency to meet the goal with.
             "p99": all(r["requests"] for r in results) and cached_p99 < GOAL_P99_MS,
-            "coalescing": bool(per_url) and max(per_url.values()) <= 1,
+            "coalescing": bool(per_url_purge) and max(per_url_purge.values()) <= 1,
             "visible": seen["all_seen_s"] is not None and seen["all_seen_s"] < GOAL_VISIBLE_S,
-            "mixed": mixed["mixed"] + len(mixed_bodies) == 0,
+            "mixed": mixed["mixed"] == 0,
             "errors": total_errors == 0,
         },
     }
@@ -770,11 +1055,13 @@ def section(outcome: dict, checks: dict) -> str:
 
     args = outcome["args"]
     rows = []
-    for window, result in zip(outcome["windows"], outcome["results"], strict=True):
+    for window, result, delta in zip(
+        outcome["windows"], outcome["results"], outcome["varnish_windows"], strict=True
+    ):
         origin = origin_window(outcome["origin"], window)
-        verdicts = cache_verdicts(result)
+        verdicts = cache_verdicts(delta)
         served = sum(verdicts.values())
-        hits = verdicts.get("hit", 0)
+        hits = verdicts["hit"]
         rows.append(
             f"| {window.name} | {window.start - outcome['run_start']:.1f} to "
             f"{window.end - outcome['run_start']:.1f} | {result['requests']:,} | "
@@ -782,15 +1069,41 @@ def section(outcome: dict, checks: dict) -> str:
             f"{_ms(result['p99_us'] / 1000)} | "
             f"{(hits / served * 100) if served else 0:.2f}% ({served - hits:,} not) | "
             f"{origin['requests']:,} | "
-            f"{origin['rate']:,.1f} | {_ms(origin['p50'])} | {_ms(origin['p99'])} |"
+            f"{origin['rate']:,.1f} | {_ms(origin['p50'])} | {_ms(origin['p99'])} | "
+            f"{origin['errors']} |"
         )
     per_url = checks["per_url"]
     labels = {target.path: target.label for target in outcome["mix"]}
+    load_rows = []
+    for target, count in zip(outcome["mix"], outcome["share"], strict=True):
+        cells = []
+        for result in outcome["results"]:
+            own = result.get("urls", {}).get(target.path)
+            cells.append(
+                "-"
+                if own is None
+                else f"{rate(own):,.0f}, {_ms(own['p50_us'] / 1000)}, {_ms(own['p99_us'] / 1000)}"
+                + (f" (**{own['errors']} errors**)" if own["errors"] else "")
+            )
+        load_rows.append(
+            f"| {target.label} | {outcome['sizes'].get(target.path, 0):,} | {count} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    ceiling = outcome["ceiling"]
+    ceiling_rate = rate(ceiling)
+    ratio_text = ", ".join(
+        f"{rate(r) / ceiling_rate:.2f}" if ceiling_rate else "n/a" for r in outcome["results"]
+    )
+    ceiling_errors = sum(ceiling[kind] for kind in SOCKET_ERRORS) + ceiling["status"]
     before = checks["per_url_before"]
+    purge = checks["per_url_purge"]
     url_rows = [
-        f"| {labels.get(path, path)} | {before.get(path, 0)} | {per_url.get(path, 0)} |"
+        f"| {labels.get(path, path)} | {before.get(path, 0)} | {per_url.get(path, 0)} | "
+        f"{purge.get(path, '-')} |"
         for path in sorted(
-            set(per_url) | set(before), key=lambda path: (-per_url.get(path, 0), path)
+            set(per_url) | set(before) | set(purge),
+            key=lambda path: (-per_url.get(path, 0), path),
         )
     ]
     seen = checks["visibility"]
@@ -806,12 +1119,16 @@ def section(outcome: dict, checks: dict) -> str:
     rates = [rate(r) for r in outcome["results"]]
     p99s = [r["p99_us"] / 1000 for r in outcome["results"]]
     small = args.observations < bench_api.OBSERVATIONS or args.clients < CLIENTS
+    redis_db = getattr(args, "redis_db", REDIS_DB)
     command = (
         "make bench-release-day"
+        + (f' BENCH_ARGS="--redis-db {redis_db}"' if redis_db != REDIS_DB else "")
         if not small and args.seconds == SECONDS and args.instant == INSTANT
         else f".venv/bin/python -m bench.bench_release_day --observations {args.observations} "
         f"--clients {args.clients} --seconds {args.seconds} --instant {args.instant}"
+        + (f" --redis-db {redis_db}" if redis_db != REDIS_DB else "")
     )
+    params = " ".join(f"-p {name}={value}" for name, value in outcome["varnish_params"].items())
     all_seen = seen["all_seen_s"]
     lines = [
         SECTION_START,
@@ -830,7 +1147,9 @@ def section(outcome: dict, checks: dict) -> str:
         f"{os.cpu_count()} cores shared with other work; load average (1, 5, 15 min) "
         f"{'/'.join(f'{v:.1f}' for v in outcome['load_before'])} before the run and "
         f"{'/'.join(f'{v:.1f}' for v in outcome['load_after'])} at its end. wrk, Varnish, "
-        "gunicorn, the Celery workers, Redis and both PostgreSQL servers share the cores. "
+        "gunicorn, the Celery workers, Redis and both PostgreSQL servers share the cores "
+        "(the load average at the end counts the run's own runnable threads: Varnish "
+        "serves each busy connection on a thread of its own). "
         f"Python {sys.version.split()[0]}, Django {django.get_version()}.",
         "",
         f"Set-up: a throwaway PostgreSQL primary and one streaming replica "
@@ -839,16 +1158,25 @@ def section(outcome: dict, checks: dict) -> str:
         f"(`config/gunicorn.conf.py`: {gunicorn['workers']} workers of "
         f"{gunicorn['threads']} threads, DEBUG off, public reads on the replica); "
         "two Celery workers (the general one, and one on the queue `publish` alone, as "
-        "`deploy/` runs them); Varnish with `deploy/varnish/angka.vcl`, purged by the "
-        f"publication. Preparing (data, release) took {outcome['prepared_seconds']:.0f} s; "
+        "`deploy/` runs them); Varnish with `deploy/varnish/angka.vcl` and the parameters "
+        f"of `deploy/varnish/varnish.service.d/angka.conf` ({params}), purged by the "
+        f"publication; Redis database {redis_db}, emptied at the start. Preparing "
+        f"(data, release) took {outcome['prepared_seconds']:.0f} s; "
         "the load started once the general worker had finished the derived-value "
         f"recomputes the data load queued ({outcome.get('recompute_wait', 0):.0f} s after "
         "it was up).",
         "",
-        f"Load: {args.clients} connections of wrk (`bench/load.lua`, {WRK_THREADS} threads, "
-        "each on one URL: the home page 4, each indicator page 2, each API query and the "
-        "CSV 1) through Varnish, plus one checker connection hashing every body, for "
-        f"{args.seconds} s in three consecutive wrk runs. At second {args.instant} the "
+        f"Load: {args.clients} keep-alive connections of wrk through Varnish, one wrk "
+        "process (one thread) per URL, the connections by weight (the home page 4, each "
+        "indicator page 2, each API query and the CSV 1), for "
+        f"{args.seconds} s in three consecutive runs. wrk runs `bench/load.lua` with its body "
+        "checks off: no Lua per request or response; its own counts give the socket errors "
+        "and the answers other than 2xx/3xx; a window's p50 and p99 are those of the "
+        "processes' distributions added up (each from its percentiles, linear between "
+        "them). The checks run apart: a checker with one connection "
+        f"per URL asks for it every {CHECK_INTERVAL * 1000:.0f} ms for the whole run, hashes "
+        "every body under its ETag, counts the new data's marker in it and notes when each "
+        f"URL first showed the new data. At second {args.instant} the "
         f"release `{outcome['release']}` ({outcome['release_rows']:,} observations: "
         f"{NEW_PERIOD} for every synthetic series; imported by a clerk, approved by a second "
         "person and scheduled for that second, so the data generation and every max-age "
@@ -862,20 +1190,22 @@ def section(outcome: dict, checks: dict) -> str:
         + f", {publication['instant'] - publication['scheduled']:.2f} s after its time "
         "(its `published_at`: the instant the figures below count from).",
         "",
-        "| window | seconds | requests | req/s (cache) | p50 ms | p99 ms | Varnish hits | origin "
-        "requests | origin req/s | origin p50 ms | origin p99 ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| window | seconds | requests | req/s (cache) | p50 ms | p99 ms | Varnish hits "
+        "(counters) | origin "
+        "requests | origin req/s | origin p50 ms | origin p99 ms | origin 4xx/5xx |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows,
         "",
         "Through the cache: wrk's latency (connect to last byte). At the origin: gunicorn's "
         "access log (request duration), lines by the time they were written.",
         "",
-        "Origin requests per URL in the second before and the second after the instant "
-        "(by their start):",
+        "Origin requests per URL (by their start) in the second before and the second "
+        "after the instant, and in the second after the purge reached Varnish (after the "
+        "checker's last old answer of the URL):",
         "",
-        "| URL | second before | second after |",
-        "| --- | ---: | ---: |",
-        *(url_rows or ["| (none) | 0 | 0 |"]),
+        "| URL | second before | second after | second after the purge |",
+        "| --- | ---: | ---: | ---: |",
+        *(url_rows or ["| (none) | 0 | 0 | - |"]),
         "",
         "Seconds from the instant to the first response with the new data and to the last "
         "without it, per URL:",
@@ -891,10 +1221,20 @@ def section(outcome: dict, checks: dict) -> str:
         "Every client of a URL has the new data by the later of the two times; the goal's "
         "figure is the latest URL.",
         "",
-        "wrk runs the checks of `bench/load.lua` on every response (the body handed to Lua, "
-        "searched for the new data's marker, its length filed under its ETag), on the same "
-        "two cores as Varnish and the origin: the rates through the cache are what Varnish "
-        "serves to such clients here, not Varnish's ceiling on an idle machine.",
+        "Through the cache per URL (body bytes, connections; per window req/s, p50 ms, p99 ms):",
+        "",
+        "| URL | bytes | connections | before | during | after |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        *load_rows,
+        "",
+        f"The machine's ceiling in this run: right after it, wrk alone ({CEILING_THREADS} "
+        f"threads, {args.clients} connections, {CEILING_SECONDS} s, no Lua) on the smallest "
+        f"answer of the mix ({labels.get(ceiling['path'], ceiling['path'])}, "
+        f"{ceiling['bytes']:,} bytes) through the same Varnish: {ceiling_rate:,.0f} req/s, "
+        f"p50 {_ms(ceiling['p50_us'] / 1000)} ms, p99 {_ms(ceiling['p99_us'] / 1000)} ms"
+        + (f", **{ceiling_errors} errors**" if ceiling_errors else "")
+        + f" (load average {ceiling['load'][0]:.1f}). The mix's rates are {ratio_text} of it "
+        "(before, during, after).",
         "",
         "| goal | measured | verdict |",
         "| --- | --- | --- |",
@@ -903,51 +1243,61 @@ def section(outcome: dict, checks: dict) -> str:
         f"{_met(goals['rate'])} |",
         f"| cached p99 under {GOAL_P99_MS} ms | "
         f"{', '.join(_ms(p) for p in p99s)} | {_met(goals['p99'])} |",
-        f"| 1 origin request per URL in the second after the instant | "
-        f"at most {max(per_url.values(), default=0)} | {_met(goals['coalescing'])} |",
+        f"| 1 origin request per URL in the second after the purge | "
+        f"at most {max(purge.values(), default=0)} (at most "
+        f"{max(per_url.values(), default=0)} in the second after the instant) | "
+        f"{_met(goals['coalescing'])} |",
         f"| every client sees the new data within {GOAL_VISIBLE_S} s | "
         f"{'never' if all_seen is None else f'{all_seen:.2f} s'} | {_met(goals['visible'])} |",
         f"| responses mixing old and new data, or an ETag with two bodies: 0 | "
-        f"{checks['mixed_total']} ({mixed['mixed_within']} in one wrk thread, "
-        f"{len(mixed['etag_mismatch'])} ETags with two lengths, "
+        f"{checks['mixed_total']} ({len(mixed['etag_bodies'])} ETags with two bodies, "
         f"{sum(mixed['partial'].values())} partly new bodies, "
-        f"{len(checks['mixed_bodies'])} ETags with two bodies in the checker) | "
+        f"{sum(mixed['regressions'].values())} old answers after a new one; checker: "
+        f"{outcome['checker'].responses:,} answers) | "
         f"{_met(goals['mixed'])} |",
         f"| errors: 0 | {checks['errors']['socket']} socket errors, "
-        f"{checks['errors']['bad']} answers other than 200/304, "
+        f"{checks['errors']['bad']} answers other than 2xx/3xx (wrk's counts), "
         f"{checks['checker_errors']} in the checker | {_met(goals['errors'])} |",
         "",
         *(
             [
+                "The checker's failures (the most frequent): "
+                + "; ".join(
+                    f"{text} ({count}x)"
+                    for text, count in collections.Counter(outcome["checker"].failures).most_common(
+                        5
+                    )
+                )
+                + ".",
                 "",
-                "Responses mixing versions within a wrk thread, by URL: "
-                + "; ".join(
-                    f"{labels.get(path, path)}: {count}"
-                    for path, count in sorted(mixed["mixed_paths"].items())
-                )
-                + ". ETags and body lengths: "
-                + "; ".join(
-                    f"{labels.get(path, path)} {etag}: {', '.join(map(str, found))} bytes"
-                    for (path, etag), found in sorted(
-                        {**mixed["conflicts"], **mixed["etag_mismatch"]}.items()
-                    )
-                )
-                + "."
-                + (
-                    " Partly new bodies (occurrences of the new data's marker: responses): "
-                    + "; ".join(
-                        f"{labels.get(path, path)}: {counts}"
-                        for path, counts in sorted(mixed["partial_counts"].items())
-                    )
-                    + "."
-                    if mixed["partial"]
-                    else ""
-                ),
             ]
-            if mixed["mixed_paths"] or mixed["etag_mismatch"] or mixed["partial"]
+            if outcome["checker"].failures
             else []
         ),
-        "",
+        *(
+            [
+                "Where: "
+                + "; ".join(
+                    [
+                        f"{labels.get(path, path)} {etag}: {count} bodies"
+                        for (path, etag), count in sorted(mixed["etag_bodies"].items())
+                    ]
+                    + [
+                        f"{labels.get(path, path)}: {count} old after new"
+                        for path, count in sorted(mixed["regressions"].items())
+                    ]
+                    + [
+                        f"{labels.get(path, path)}: partly new bodies (occurrences of the "
+                        f"marker: responses) {counts}"
+                        for path, counts in sorted(mixed["partial_counts"].items())
+                    ]
+                )
+                + ".",
+                "",
+            ]
+            if mixed["mixed"]
+            else []
+        ),
         f"Varnish's counters at the end: {json.dumps(outcome['varnish'], sort_keys=True)}.",
         SECTION_END,
     ]
@@ -960,12 +1310,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--seconds", type=int, default=SECONDS)
     parser.add_argument("--instant", type=int, default=INSTANT)
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=REDIS_DB,
+        help="the Redis database of the run (emptied at its start and end; nothing else "
+        "may use it)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print, leave BENCHMARKS.md")
     args = parser.parse_args(argv)
     if not 1 < args.instant < args.seconds - DURING_AFTER - 1:
         parser.error(f"--instant: between 2 and {args.seconds - DURING_AFTER - 2} s")
-    if args.clients < WRK_THREADS:
-        parser.error(f"--clients: at least {WRK_THREADS} (one per wrk thread)")
+    if args.clients < MIX_WEIGHT:
+        parser.error(f"--clients: at least {MIX_WEIGHT} (one connection per weight unit)")
     # Ctrl-C and SIGTERM unwind the run (even started in the background, where SIGINT
     # comes ignored), so that everything it started is stopped.
     signal.signal(signal.SIGINT, signal.default_int_handler)

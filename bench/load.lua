@@ -1,19 +1,32 @@
--- The wrk script of bench-load and bench-release-day. For every response it counts
--- answers other than 200/304 and, per ETag, the body lengths seen: one ETag with two
--- lengths is a response that mixes two versions (the benchmarks hash whole bodies on
--- the side as well). It also counts Varnish's X-Cache verdicts.
+-- The wrk script of bench-load and bench-release-day.
 --
--- bench-release-day sets, in the environment:
+-- bench-load (the default): for every response it counts answers other than 200/304
+-- and, per ETag, the body lengths seen: one ETag with two lengths is a response that
+-- mixes two versions (the benchmark hashes whole bodies on the side as well). It also
+-- counts Varnish's X-Cache verdicts.
+--
+-- Settings, from the environment:
+--   ANGKA_LOAD_BODIES   "off": no response() callback at all, so wrk hands no body to
+--                       Lua and measures the server, not the script (bench-release-day,
+--                       whose checker hashes the bodies on a few connections of its
+--                       own); errors and answers other than 2xx/3xx then come from
+--                       wrk's own counts (summary.errors).
 --   ANGKA_LOAD_PATHS    tab-separated paths; wrk's thread i asks only for path i (round
 --                       robin when there are more threads than paths), so each thread's
---                       counts are one path's;
+--                       counts are one path's. The path is set in init(), before wrk
+--                       builds the thread's one request: no request() callback either.
 --   ANGKA_LOAD_MARKERS  tab-separated, one per path: a text only the new data contain
 --                       ("-": none). Each response is old (no marker) or new; the
 --                       thread records the wall-clock time (ms) of its last old and its
 --                       first new response, and how many times the marker occurs in
 --                       each new body (fewer than in the full new body: a response
 --                       mixing old and new data).
--- Without them wrk asks for the URL of its command line (bench-load).
+-- Without paths wrk asks for the URL of its command line.
+--
+-- done() writes one line, RESULT {json}, with wrk's counts and latency percentiles
+-- ("percentiles": [[percent, microseconds], ...]), from which the runs of several wrk
+-- processes add up to one distribution. (Not wrk's whole histogram: reading it from
+-- Lua scans the histogram from its start for every value, minutes on a long tail.)
 local ffi = require("ffi")
 ffi.cdef [[
   typedef struct { long tv_sec; long tv_usec; } angka_timeval;
@@ -39,6 +52,7 @@ end
 
 local paths = split(os.getenv("ANGKA_LOAD_PATHS"))
 local markers = split(os.getenv("ANGKA_LOAD_MARKERS"))
+local bodies = os.getenv("ANGKA_LOAD_BODIES") ~= "off"
 local threads = {}
 
 function setup(thread)
@@ -63,13 +77,8 @@ function init(args)
   new_first = 0
   marker_counts = {}
   if path ~= nil then
-    req = wrk.format("GET", path)
-  end
-end
-
-if #paths > 0 then
-  function request()
-    return req
+    -- wrk.init builds the thread's request from wrk.path after this returns.
+    wrk.path = path
   end
 end
 
@@ -85,7 +94,7 @@ local function occurrences(body, text)
   end
 end
 
-function response(status, headers, body)
+local function response_check(status, headers, body)
   if status ~= 200 and status ~= 304 then
     bad = bad + 1
   end
@@ -121,6 +130,11 @@ function response(status, headers, body)
     conflicts[etag] = n
   end
   counts[etag] = (counts[etag] or 0) + 1
+end
+
+-- wrk hands bodies to Lua only when the script has a response() function.
+if bodies then
+  response = response_check
 end
 
 local function json_counts(map, quote)
@@ -159,12 +173,17 @@ function done(summary, latency, requests)
       json_counts(thread:get("conflicts"), true),
       json_counts(thread:get("marker_counts"), false)))
   end
+  local points = {}
+  for _, percent in ipairs({ 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9 }) do
+    table.insert(points, string.format("[%g,%d]", percent, latency:percentile(percent)))
+  end
   local e = summary.errors
   io.write(string.format(
     'RESULT {"requests":%d,"seconds":%.3f,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
     '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"bad":%d,"mixed":%d,' ..
-    '"etags":%s,"threads":[%s]}\n',
+    '"etags":%s,"threads":[%s],"min_us":%d,"percentiles":[%s]}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
     latency.max, e.connect, e.read, e.write, e.status, e.timeout, bad_total, mixed_total,
-    json_counts(etags, true), table.concat(per_thread, ",")))
+    json_counts(etags, true), table.concat(per_thread, ","),
+    latency.min, table.concat(points, ",")))
 end

@@ -1,9 +1,9 @@
 """Django's Redis cache, keeping its redis-py client, and degrading when Redis is away.
 
 ``django.core.cache.backends.redis`` builds a new ``redis.Redis`` object for every
-operation (about a quarter of a millisecond: it sets up its response callbacks each
-time); the API's cache hits make two operations. The client is safe to share: it takes
-a connection from its pool for each command. Django keeps one cache object per thread.
+operation (it sets up its response callbacks each time); the API's cache hits make two
+operations. The client is safe to share: it takes a connection from its pool for each
+command. Django keeps one cache object per thread.
 
 Every cache of this site (the API's responses, the pages, the generation token, the rate
 limits, the periodic jobs' locks) is an optimisation or a courtesy, never the record:

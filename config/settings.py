@@ -143,7 +143,10 @@ def database_settings(url: str, name: str = "DATABASE_URL") -> dict[str, Any]:
     database["CONN_HEALTH_CHECKS"] = True
     # ISO dates and timestamps whatever the server's default: SQL that formats JSON and
     # CSV text writes ``date::text`` (YYYY-MM-DD), a few times cheaper than to_char().
-    database.setdefault("OPTIONS", {})["options"] = "-c DateStyle=ISO"
+    # No JIT: the statements that format rows carry many small subplans, so the planner
+    # estimates them costly and would compile them for far longer than they run (the
+    # cold XLSX and indicator pages, BENCHMARKS.md); nothing the site runs gains from it.
+    database.setdefault("OPTIONS", {})["options"] = "-c DateStyle=ISO -c jit=off"
     if DATABASE_PREPARED_STATEMENTS:
         # psycopg prepares nothing while this is None (Django's default). Django's cursors
         # bind on the client and never prepare, whatever it is; this high a threshold

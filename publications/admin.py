@@ -144,8 +144,28 @@ class AuditEntryInline(admin.TabularInline):
         return False
 
 
+class ServiceAdmin(admin.ModelAdmin):
+    """An admin whose saves and deletions go through publications.services, which check
+    each object: no bulk delete (it would bypass the per-object check of
+    ``has_delete_permission``), and a refusal of a service is a message."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A refusal of the service (a stale form, a missing permission) rolls the
+        # admin's transaction back; say why instead of a server error.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.ReleaseError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(ServiceAdmin):
     list_display = (
         "slug",
         "title_id",
@@ -226,12 +246,6 @@ class ReleaseAdmin(admin.ModelAdmin):
         if obj is not None and obj.status != ReleaseStatus.DRAFT:
             return False
         return super().has_delete_permission(request, obj)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        # The bulk delete would bypass the per-release check above.
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.display(description=_("observations"), ordering="_observation_count")
     def observation_count(self, release: Release) -> int:
@@ -337,18 +351,9 @@ class ReleaseAdmin(admin.ModelAdmin):
         obj._state.adding = False
         obj._state.db = created._state.db
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # A refusal of the service (a stale form, a missing permission) rolls the
-        # admin's transaction back; say why instead of a server error.
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.ReleaseError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.path)
-
 
 @admin.register(NewsRelease)
-class NewsReleaseAdmin(admin.ModelAdmin):
+class NewsReleaseAdmin(ServiceAdmin):
     list_display = (
         "title",
         "language",
@@ -392,20 +397,8 @@ class NewsReleaseAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     def save_model(self, request, obj: NewsRelease, form, change):
         services.news_release_save(news_release=obj, user=request.user)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.ReleaseError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.path)
 
     @admin.action(description=_("Publish the selected news releases now"))
     def publish_selected(self, request, queryset):

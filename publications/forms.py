@@ -5,17 +5,17 @@ observation form or a CSV file through the import, checked like the import check
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from stats.forms import period_clean, value_sign_check
-from stats.models import Observation, Series
+from stats.forms import SeriesValueForm
+from stats.models import Observation
+from stats.periods import Period
 
 from .choices import ReleaseStatus
 from .models import Release
 
 
-class ObservationAdminForm(forms.ModelForm):
+class ObservationAdminForm(SeriesValueForm):
     """One observation of a draft release, checked like an imported row."""
 
     class Meta:
@@ -40,23 +40,9 @@ class ObservationAdminForm(forms.ModelForm):
                 "Choose a release in draft status; this one cannot take new values."
             )
 
-    def clean(self) -> dict:
-        super().clean()
-        # What ModelForm.clean returns (the stubs allow None, as a form's clean may).
-        cleaned = self.cleaned_data
-        series: Series | None = cleaned.get("series")
-        period_text = cleaned.get("period")
-        if period_text:
-            try:
-                period = period_clean(period_text, series=series)
-            except ValidationError as exc:
-                self.add_error("period", exc)
-            else:
-                cleaned["period"] = period.code
-                self.instance.period_start = period.start
-                self.instance.period_end = period.end
-        value_sign_check(self, series=series, value=cleaned.get("value"))
-        return cleaned
+    def period_dates_set(self, period: Period) -> None:
+        self.instance.period_start = period.start
+        self.instance.period_end = period.end
 
 
 class ObservationImportForm(forms.Form):

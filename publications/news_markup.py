@@ -289,21 +289,16 @@ def _block_ends(html: str) -> list[int]:
             if block and not closing and in_run:
                 ends.append(match.start())
                 in_run = False
-        if name in VOID_TAGS:
-            if depth == 0:
-                if block:
-                    ends.append(match.end())
-                else:
-                    in_run = True
-        elif closing:
-            depth = max(depth - 1, 0)
-            if depth == 0:
-                if block:
-                    ends.append(match.end())
-                else:
-                    in_run = True
-        else:
+        if name not in VOID_TAGS and not closing:
             depth += 1
+        else:
+            if name not in VOID_TAGS:
+                depth = max(depth - 1, 0)
+            if depth == 0:
+                if block:
+                    ends.append(match.end())
+                else:
+                    in_run = True
         position = match.end()
     if in_run or html[position:].strip():
         ends.append(len(html))

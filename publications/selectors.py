@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from stats.models import Observation
+from stats.models import Observation, Series
 from stats.selectors import indicators_public
 
 from .choices import ReleaseStatus
@@ -122,17 +122,19 @@ def calendar_indicators_public() -> dict[int, list[dict]]:
 
 def release_next_for_indicator(*, indicator_id: int) -> Release | None:
     """The soonest scheduled release with values of the indicator ``indicator_id``."""
-    return (
-        Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__isnull=False)
-        .filter(
-            Exists(
-                Observation.objects.filter(
-                    release_id=OuterRef("pk"),
-                    series__indicator_id=indicator_id,
-                    valid_from__isnull=True,
-                )
+    # Asked per series of the indicator, one probe each of the unique (release, series,
+    # period) index: joining the values to the series instead made PostgreSQL read every
+    # value of the release, or every period of every series looking for drafts.
+    with_values = Series.objects.filter(indicator_id=indicator_id).filter(
+        Exists(
+            Observation.objects.filter(
+                release_id=OuterRef(OuterRef("pk")), series_id=OuterRef("pk")
             )
         )
+    )
+    return (
+        Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__isnull=False)
+        .filter(Exists(with_values))
         .order_by("scheduled_for", "pk")
         .only(*CALENDAR_FIELDS)
         .first()
@@ -183,13 +185,8 @@ def release_observations_public(*, release: Release) -> QuerySet:
 
 def calendar_entries_public(*, now: dt.datetime | None = None, past: int = 50) -> dict:
     """The calendar: upcoming releases (title and time only, with a stable id) and past ones."""
-    upcoming = list(
-        Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__isnull=False)
-        .order_by("scheduled_for", "pk")
-        .values("pk", *CALENDAR_FIELDS)
-    )
     published = list(releases_public(now=now)[:past])
-    return {"upcoming": upcoming, "past": published}
+    return {"upcoming": list(calendar_upcoming()), "past": published}
 
 
 def news_public_filtered(

@@ -74,10 +74,6 @@ class FourEyesError(ReleasePermissionError):
     """The user would approve their own submission."""
 
 
-def _now() -> dt.datetime:
-    return timezone.now()
-
-
 def _require(user, permission: str, doing: str) -> None:
     if user is None:
         raise ReleasePermissionError(f"{doing}: a user is required")
@@ -113,11 +109,14 @@ def publication_lock() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PUBLICATION_LOCK_KEY])
 
 
-def _lock(release: Release) -> Release:
-    """The stored row, locked until the end of the transaction (never the caller's copy)."""
+def _lock(release: Release, *, allowed: Iterable[str] | None = None, only: str = "") -> Release:
+    """The stored row, locked until the end of the transaction (never the caller's copy);
+    unless its status is one of ``allowed``, refused: "release <slug> is <status>; <only>"."""
     locked = Release.objects.select_for_update().filter(pk=release.pk).first()
     if locked is None:
         raise ReleaseError(f"release {release.slug} does not exist")
+    if allowed is not None and locked.status not in allowed:
+        raise ReleaseError(f"release {locked.slug} is {_status_name(locked.status)}; {only}")
     return locked
 
 
@@ -198,7 +197,7 @@ def _move(
     _audit(
         action=action,
         user=user,
-        at=at or _now(),
+        at=at or timezone.now(),
         release=stored,
         from_status=before,
         to_status=stored.status,
@@ -263,7 +262,7 @@ def release_create(
         _audit(
             action=AuditAction.CREATED,
             user=user,
-            at=_now(),
+            at=timezone.now(),
             release=release,
             to_status=release.status,
             reason=correction_reason,
@@ -332,17 +331,12 @@ def release_submit(*, release: Release, user, reason: str = "") -> Release:
     """Data entry hands a draft to review; from now on it is frozen."""
     _require(user, PERM_SUBMIT, f"submit release {release.slug}")
     with transaction.atomic():
-        stored = _lock(release)
-        if stored.status != ReleaseStatus.DRAFT:
-            raise ReleaseError(
-                f"release {stored.slug} is {_status_name(stored.status)}; "
-                "only a draft can be submitted"
-            )
+        stored = _lock(release, allowed={ReleaseStatus.DRAFT}, only="only a draft can be submitted")
         if not Observation.objects.filter(release=stored).exists():
             raise ReleaseError(f"release {stored.slug} has no observations; import them first")
         if stored.corrects_id is not None and not stored.correction_reason.strip():
             raise ReleaseError("correction_reason: a correction must give its reason")
-        at = _now()
+        at = timezone.now()
         _move(
             stored,
             user=user,
@@ -363,12 +357,11 @@ def release_approve(*, release: Release, user, reason: str = "") -> Release:
     """A second person approves a release in review (four eyes); it can then be scheduled."""
     _require(user, PERM_REVIEW, f"approve release {release.slug}")
     with transaction.atomic():
-        stored = _lock(release)
-        if stored.status != ReleaseStatus.IN_REVIEW:
-            raise ReleaseError(
-                f"release {stored.slug} is {_status_name(stored.status)}; "
-                "only a release in review can be approved"
-            )
+        stored = _lock(
+            release,
+            allowed={ReleaseStatus.IN_REVIEW},
+            only="only a release in review can be approved",
+        )
         if stored.approved_by_id is not None:
             raise ReleaseError(f"release {stored.slug} is approved already")
         if stored.submitted_by_id == user.pk:
@@ -376,7 +369,7 @@ def release_approve(*, release: Release, user, reason: str = "") -> Release:
                 f"approve release {stored.slug}: {user.get_username()} submitted it; "
                 "another person must approve it (four eyes)"
             )
-        at = _now()
+        at = timezone.now()
         _move(
             stored,
             user=user,
@@ -396,12 +389,11 @@ def release_return(*, release: Release, user, reason: str) -> Release:
     if not reason.strip():
         raise ReleaseError("reason: say why the release goes back to draft")
     with transaction.atomic():
-        stored = _lock(release)
-        if stored.status not in (ReleaseStatus.IN_REVIEW, ReleaseStatus.SCHEDULED):
-            raise ReleaseError(
-                f"release {stored.slug} is {_status_name(stored.status)}; "
-                "only a release in review or scheduled can go back to draft"
-            )
+        stored = _lock(
+            release,
+            allowed={ReleaseStatus.IN_REVIEW, ReleaseStatus.SCHEDULED},
+            only="only a release in review or scheduled can go back to draft",
+        )
         _move(
             stored,
             user=user,
@@ -431,22 +423,21 @@ def release_schedule(
     if scheduled_for is None:
         raise ReleaseError("scheduled_for: give the release time")
     scheduled_for = _jakarta(scheduled_for)
-    if scheduled_for <= _now():
+    if scheduled_for <= timezone.now():
         raise ReleaseError(
             f"scheduled_for: {timezone.localtime(scheduled_for):%Y-%m-%d %H:%M %Z} "
             "is not in the future"
         )
     with transaction.atomic():
         publication_lock()  # before the precompute reads the published values
-        stored = _lock(release)
+        stored = _lock(
+            release,
+            allowed={ReleaseStatus.IN_REVIEW, ReleaseStatus.SCHEDULED},
+            only="only an approved release can be scheduled",
+        )
         if stored.status == ReleaseStatus.IN_REVIEW and stored.approved_by_id is None:
             raise ReleaseError(
                 f"release {stored.slug} is not approved yet; a second person must approve it"
-            )
-        if stored.status not in (ReleaseStatus.IN_REVIEW, ReleaseStatus.SCHEDULED):
-            raise ReleaseError(
-                f"release {stored.slug} is {_status_name(stored.status)}; "
-                "only an approved release can be scheduled"
             )
         before_status, before_time = stored.status, stored.scheduled_for
         stored.status = ReleaseStatus.SCHEDULED
@@ -457,7 +448,7 @@ def release_schedule(
         _audit(
             action=AuditAction.SCHEDULED,
             user=user,
-            at=_now(),
+            at=timezone.now(),
             release=stored,
             from_status=before_status,
             to_status=ReleaseStatus.SCHEDULED,
@@ -502,7 +493,7 @@ def release_publish(
     """
     if (published_directly or revised_directly) and at is None:
         raise ReleaseError("at: rows written as published need their publication instant")
-    now = _now()
+    now = timezone.now()
     instant_given = at is not None
     at = _jakarta(at) if at is not None else now
     if at > now + PUBLISH_CLOCK_TOLERANCE:
@@ -513,7 +504,7 @@ def release_publish(
         publication_lock()
         if not instant_given:
             # Now is when the lock is ours: a publication it waited for comes before.
-            now = at = _now()
+            now = at = timezone.now()
         stored = _lock(release)
         if stored.status == ReleaseStatus.PUBLISHED:
             return _refresh(release, stored)
@@ -606,7 +597,7 @@ def release_publish_if_due(*, release_id: int, now: dt.datetime | None = None) -
     The scheduled task calls this. A release moved to a later time, returned to
     draft, cancelled, published already or deleted is left alone.
     """
-    now = now or _now()
+    now = now or timezone.now()
     release = Release.objects.filter(
         pk=release_id, status=ReleaseStatus.SCHEDULED, scheduled_for__lte=now
     ).first()
@@ -621,7 +612,7 @@ def releases_publish_due(*, now: dt.datetime | None = None) -> list[Release]:
     Each release is its own transaction: one that cannot be published (the message is
     logged) does not hold back the others.
     """
-    now = now or _now()
+    now = now or timezone.now()
     due = list(
         Release.objects.filter(status=ReleaseStatus.SCHEDULED, scheduled_for__lte=now).order_by(
             "scheduled_for", "pk"
@@ -799,7 +790,7 @@ def news_release_save(
         _audit(
             action=AuditAction.NEWS_SAVED,
             user=user,
-            at=_now(),
+            at=timezone.now(),
             release=news_release.release,
             news_release=news_release,
             changes=diff,
@@ -827,7 +818,7 @@ def news_release_publish(*, news_release: NewsRelease, user) -> NewsRelease:
                     f"news release {stored.slug} goes with release {stored.release.slug}, "
                     f"which is {_status_name(release_status)}; it is published with it"
                 )
-        at = _now()
+        at = timezone.now()
         stored.published_at = at
         stored.save(update_fields=["published_at", "updated_at"])
         _audit(

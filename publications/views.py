@@ -262,10 +262,24 @@ def calendar_ics(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class ReleaseFeed(Feed):
-    """Atom feed of published releases."""
+class PublishedFeed(Feed):
+    """An Atom feed of published things (releases, news releases), newest first."""
 
     feed_type = Atom1Feed
+
+    def item_title(self, item):
+        return item.title
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.published_at
+
+
+class ReleaseFeed(PublishedFeed):
+    """Atom feed of published releases."""
+
     title = gettext_lazy("angka: statistics releases")
     subtitle = gettext_lazy("Releases of BPJS Ketenagakerjaan statistics, newest first.")
 
@@ -275,26 +289,16 @@ class ReleaseFeed(Feed):
     def items(self):
         return releases_public()[:50]
 
-    def item_title(self, item):
-        return item.title
-
     def item_description(self, item):
         return item.localized("summary")
 
     def item_link(self, item):
         return reverse("publications:release", args=[item.slug])
 
-    def item_pubdate(self, item):
-        return item.published_at
 
-    def item_updateddate(self, item):
-        return item.published_at
-
-
-class NewsFeed(Feed):
+class NewsFeed(PublishedFeed):
     """Atom feed of published news releases."""
 
-    feed_type = Atom1Feed
     title = gettext_lazy("angka: news releases")
     subtitle = gettext_lazy("News releases on BPJS Ketenagakerjaan statistics, newest first.")
 
@@ -304,20 +308,11 @@ class NewsFeed(Feed):
     def items(self):
         return news_public_in_language(language=_language())[:50]
 
-    def item_title(self, item):
-        return item.title
-
     def item_description(self, item):
         return item.lead
 
     def item_link(self, item):
         return reverse("publications:news-detail", args=[item.slug])
-
-    def item_pubdate(self, item):
-        return item.published_at
-
-    def item_updateddate(self, item):
-        return item.published_at
 
 
 release_feed = cached_page(ReleaseFeed())

@@ -153,8 +153,6 @@ def _axis_label(value: float, unit: str, language: str, scale: float = 1) -> str
         return duration(
             number * size, language=language, unit=duration_unit(size, language=language)
         )
-    if unit == "percent":
-        return number_short(number, language=language, decimals=1)
     if unit in ("rupiah", "rupiah_per_person"):
         return "Rp" + number_short(number, language=language, decimals=1)
     return number_short(number, language=language, decimals=1)

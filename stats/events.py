@@ -216,6 +216,13 @@ def public_data_changed_subscribe(reaction: Callable[[PublicDataChange], None]) 
         _subscribers.append(reaction)
 
 
+def public_data_changed_unsubscribe(reaction: Callable[[PublicDataChange], None]) -> None:
+    """Stop running ``reaction`` (a process that runs Celery eagerly and must not do a
+    worker's long job in its own time: bench-recompute and the bulk download)."""
+    if reaction in _subscribers:
+        _subscribers.remove(reaction)
+
+
 def _react(change: PublicDataChange) -> None:
     for reaction in _subscribers:
         try:

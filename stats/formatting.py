@@ -114,10 +114,8 @@ def number_short(
         if threshold < smallest_scale:
             break
         if magnitude >= threshold:
-            scaled = number / threshold
-            quantum = Decimal(1).scaleb(-decimals) if decimals > 0 else Decimal(1)
-            rounded = scaled.quantize(quantum, rounding=ROUND_HALF_UP)
-            text = number_full(rounded, language=language, decimals=decimals)
+            # number_full rounds it to ``decimals`` places.
+            text = number_full(number / threshold, language=language, decimals=decimals)
             text = _drop_zero_decimals(text, language)
             return f"{text} {word_id if language == 'id' else word_en}"
     return _drop_zero_decimals(number_full(number, language=language, decimals=decimals), language)

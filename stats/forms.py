@@ -68,15 +68,42 @@ def period_clean(text: str, *, series: Series | None) -> Period:
     return period
 
 
-def value_sign_check(form: forms.BaseForm, *, series: Series | None, value) -> None:
-    """Counts and amounts cannot be negative (Indicator.allows_negative)."""
-    if series is None or value is None or value >= 0 or series.indicator.allows_negative:
-        return
-    form.add_error(
-        "value",
-        gettext("%(value)s is negative; %(indicator)s cannot be negative.")
-        % {"value": value, "indicator": series.indicator.code},
-    )
+class SeriesValueForm(forms.ModelForm):
+    """A value of a series at a period (a target, an observation), checked like an
+    imported row: the period at the frequency of the series, and no negative count or
+    amount (Indicator.allows_negative)."""
+
+    def clean(self) -> dict:
+        super().clean()
+        # What ModelForm.clean returns (the stubs allow None, as a form's clean may).
+        cleaned = self.cleaned_data
+        series: Series | None = cleaned.get("series")
+        period_text = cleaned.get("period")
+        if period_text:
+            try:
+                period = period_clean(period_text, series=series)
+            except ValidationError as exc:
+                self.add_error("period", exc)
+            else:
+                cleaned["period"] = period.code
+                self.period_dates_set(period)
+        value = cleaned.get("value")
+        if (
+            series is not None
+            and value is not None
+            and value < 0
+            and not series.indicator.allows_negative
+        ):
+            self.add_error(
+                "value",
+                gettext("%(value)s is negative; %(indicator)s cannot be negative.")
+                % {"value": value, "indicator": series.indicator.code},
+            )
+        return cleaned
+
+    def period_dates_set(self, period: Period) -> None:
+        """Keep the dates of ``period`` on the instance (a target has its start only)."""
+        self.instance.period_start = period.start
 
 
 class IndicatorAdminForm(forms.ModelForm):
@@ -263,26 +290,10 @@ def series_admin_form() -> type[SeriesAdminForm]:
     return type("SeriesAdminForm", (SeriesAdminForm,), fields)
 
 
-class TargetAdminForm(forms.ModelForm):
+class TargetAdminForm(SeriesValueForm):
     class Meta:
         model = Target
         fields = ["series", "period", "value", "document", "note"]
-
-    def clean(self) -> dict:
-        super().clean()
-        # What ModelForm.clean returns (the stubs allow None, as a form's clean may).
-        cleaned = self.cleaned_data
-        period_text = cleaned.get("period")
-        if period_text:
-            try:
-                period = period_clean(period_text, series=cleaned.get("series"))
-            except ValidationError as exc:
-                self.add_error("period", exc)
-            else:
-                cleaned["period"] = period.code
-                self.instance.period_start = period.start
-        value_sign_check(self, series=cleaned.get("series"), value=cleaned.get("value"))
-        return cleaned
 
 
 class DerivedInputFormSet(forms.BaseInlineFormSet):

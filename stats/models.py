@@ -111,7 +111,27 @@ class Topic(BilingualMixin, models.Model):
         return self.name
 
 
-class CodeList(BilingualMixin, models.Model):
+class SearchTerms(models.Model):
+    """Other words readers use for a catalogue entry (code list, code, indicator), which
+    the site search finds it by (``stats.selectors``)."""
+
+    search_terms_id = models.TextField(
+        _("search terms (Indonesian)"),
+        blank=True,
+        help_text=_(
+            "Other words readers use for it (synonyms, abbreviations, older names), "
+            "separated by commas: the site search finds it by them."
+        ),
+    )
+    search_terms_en = models.TextField(
+        _("search terms (English)"), blank=True, help_text=_("Separated by commas.")
+    )
+
+    class Meta:
+        abstract = True
+
+
+class CodeList(BilingualMixin, SearchTerms):
     """A dimension's list of codes: region, segment, program, ... (data, not code)."""
 
     id = models.CharField(
@@ -125,17 +145,6 @@ class CodeList(BilingualMixin, models.Model):
     name_en = models.CharField(_("name (English)"), max_length=200)
     description_id = models.TextField(_("description (Indonesian)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
-    search_terms_id = models.TextField(
-        _("search terms (Indonesian)"),
-        blank=True,
-        help_text=_(
-            "Other words readers use for it (synonyms, abbreviations, older names), "
-            "separated by commas: the site search finds it by them."
-        ),
-    )
-    search_terms_en = models.TextField(
-        _("search terms (English)"), blank=True, help_text=_("Separated by commas.")
-    )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:
@@ -181,7 +190,7 @@ RESERVED_COLUMNS = frozenset(
 )
 
 
-class Code(BilingualMixin, models.Model):
+class Code(BilingualMixin, SearchTerms):
     codelist = models.ForeignKey(
         CodeList, on_delete=models.PROTECT, related_name="codes", verbose_name=_("code list")
     )
@@ -193,17 +202,6 @@ class Code(BilingualMixin, models.Model):
         max_length=40,
         blank=True,
         help_text=_("Another identifier of the same thing, e.g. ISO 3166-2 for provinces."),
-    )
-    search_terms_id = models.TextField(
-        _("search terms (Indonesian)"),
-        blank=True,
-        help_text=_(
-            "Other words readers use for it (synonyms, abbreviations, older names), "
-            "separated by commas: the site search finds it by them."
-        ),
-    )
-    search_terms_en = models.TextField(
-        _("search terms (English)"), blank=True, help_text=_("Separated by commas.")
     )
     parent = models.ForeignKey(
         "self",
@@ -230,7 +228,7 @@ class Code(BilingualMixin, models.Model):
         return f"{self.codelist_id}={self.code} ({self.name})"
 
 
-class Indicator(BilingualMixin, models.Model):
+class Indicator(BilingualMixin, SearchTerms):
     code = models.CharField(
         _("code"),
         max_length=60,
@@ -242,17 +240,6 @@ class Indicator(BilingualMixin, models.Model):
     name_en = models.CharField(_("name (English)"), max_length=255)
     description_id = models.TextField(_("description (Indonesian)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
-    search_terms_id = models.TextField(
-        _("search terms (Indonesian)"),
-        blank=True,
-        help_text=_(
-            "Other words readers use for it (synonyms, abbreviations, older names), "
-            "separated by commas: the site search finds it by them."
-        ),
-    )
-    search_terms_en = models.TextField(
-        _("search terms (English)"), blank=True, help_text=_("Separated by commas.")
-    )
     unit = models.CharField(_("unit"), max_length=30, choices=Unit.choices)
     measure_kind = models.CharField(
         _("kind of measure"), max_length=20, choices=MeasureKind.choices

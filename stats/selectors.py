@@ -598,10 +598,6 @@ class CodeFound:
     exact: bool
     indicators: list[Indicator]
 
-    @property
-    def is_place(self) -> bool:
-        return self.code.codelist_id == "region"
-
 
 def codes_search(*, query: str, limit: int, at: dt.datetime | None = None) -> list[CodeFound]:
     """Public codes matching ``query`` (places, segments, programmes, ...), best first:

@@ -11,6 +11,7 @@ indicator page shows of releases and news comes from the registered extensions.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -24,7 +25,8 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.safestring import SafeString
+from django.utils.formats import localize
+from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 
@@ -449,12 +451,18 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "series": series,
         "selection_label": selection_label,
         "points": points,
-        "points_newest_first": list(reversed(points)),
+        "data_rows": _data_rows(
+            points,
+            revised_periods=revised_periods,
+            has_provenance=any(p.provenance for p in points),
+            language=language,
+        ),
         "has_provenance": any(p.provenance for p in points),
         "target": chosen.target,
         "chart": chart,
         "chart_narrow": chart_narrow,
         "vintages": vintages,
+        "vintage_rows": _vintage_rows(vintages),
         "revised_periods": revised_periods,
         "breakdowns": breakdowns,
         "derivation": derivation,
@@ -987,6 +995,93 @@ def _estimate_sources(observations: list, language: str) -> list[tuple[str, int]
 
 def _frequency_name(letter: str) -> str:
     return str(Frequency(letter).label)
+
+
+# The two long tables of an indicator page (a value per period, a row per vintage: a
+# monthly series has hundreds) are written here rather than by template loops, which
+# cost most of a cold page's rendering; the markup is the template's.
+_DATA_ROW = (
+    '<tr data-period="{period}">\n'
+    '          <th scope="row">{period_text}</th>\n'
+    '          <td class="num" data-value="{value}" title="{exact}">{text}</td>\n'
+    "          <td>{status}{badge}</td>\n"
+    '          <td><a href="{release_url}">{release_title}</a></td>\n'
+    "          {last}\n"
+    "        </tr>\n"
+)
+_VINTAGE_ROW = (
+    '<tr{superseded}><th scope="row">{period_text}</th>\n'
+    '            <td class="num" title="{exact}">{text}</td>\n'
+    '            <td><time datetime="{from_iso}">{from_text}</time></td>\n'
+    '            <td><a href="{release_url}">{release_title}</a></td>\n'
+    "            <td>{replaced}</td></tr>\n"
+)
+
+
+def _escape(value) -> str:
+    # The template's autoescaping (Django's conditional_escape) without its lazy-string
+    # wrapper, which cost more than the escaping over a long table.
+    return str(value) if isinstance(value, SafeData) else html.escape(str(value))
+
+
+def _data_rows(points, *, revised_periods: set[str], has_provenance: bool, language: str):
+    """The rows of the data table, newest period first."""
+    badge = f' <span class="badge">{_escape(_("revised"))}</span>'
+    rows = []
+    for point in reversed(points):
+        if not has_provenance:
+            note = text_localized(point.note or "", language=language)
+            last = f'<td class="muted">{_escape(note)}</td>'
+        elif point.provenance:
+            last = (
+                f'<td><span title="{_escape(point.provenance["expression"])}">'
+                f"{_escape(point.expression_text)}</span></td>"
+            )
+        else:
+            last = "<td></td>"
+        rows.append(
+            _DATA_ROW.format(
+                period=_escape(point.period),
+                period_text=_escape(point.period_text),
+                value=_escape(localize(point.value.normalize())),
+                exact=_escape(point.value_exact),
+                text=_escape(point.value_text),
+                status=_escape(point.status_text),
+                badge=badge if point.period in revised_periods else "",
+                release_url=_escape(point.release_url),
+                release_title=_escape(point.release_title),
+                last=last,
+            )
+        )
+    return mark_safe("".join(rows))  # every part is escaped above
+
+
+def _vintage_rows(vintages):
+    """The rows of the revision history: every published value, when a later release
+    replaced it."""
+    current = _escape(_("current"))
+    rows = []
+    for vintage in vintages:
+        replaced = current
+        if vintage.valid_to:
+            replaced = (
+                f'<time datetime="{_escape(vintage.valid_to_iso)}">'
+                f"{_escape(vintage.valid_to_text)}</time>"
+            )
+        rows.append(
+            _VINTAGE_ROW.format(
+                superseded=' class="superseded"' if vintage.valid_to else "",
+                period_text=_escape(vintage.period_text),
+                exact=_escape(vintage.value_exact),
+                text=_escape(vintage.value_text),
+                from_iso=_escape(vintage.valid_from_iso),
+                from_text=_escape(vintage.valid_from_text),
+                release_url=_escape(vintage.release_url),
+                release_title=_escape(vintage.release_title),
+                replaced=replaced,
+            )
+        )
+    return mark_safe("".join(rows))  # every part is escaped above
 
 
 def _revised_periods(vintages) -> set[str]:

@@ -48,6 +48,7 @@ NEWEST_FIRST = [("published_at", True), ("id", True)]
 )
 class ReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ReleaseSerializer
+    detail_serializer_class = ReleaseDetailSerializer
     filterset_class = ReleaseFilterSet
     lookup_field = "slug"
     lookup_value_regex = "[-a-zA-Z0-9_]+"
@@ -58,12 +59,6 @@ class ReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return releases_public().select_related("corrects")
-
-    def get_serializer_class(self):
-        return ReleaseDetailSerializer if self.action == "retrieve" else ReleaseSerializer
-
-    def get_csv_columns(self):
-        return [(name, name) for name in ReleaseSerializer.Meta.fields]
 
 
 @extend_schema_view(
@@ -79,6 +74,7 @@ class ReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
 )
 class NewsReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = NewsReleaseSerializer
+    detail_serializer_class = NewsReleaseDetailSerializer
     filterset_class = NewsFilterSet
     lookup_field = "slug"
     lookup_value_regex = "[-a-zA-Z0-9_]+"
@@ -95,24 +91,6 @@ class NewsReleaseViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
             .select_related("release")
             .prefetch_related(Prefetch("indicators", queryset=indicators_public()))
         )
-
-    def get_serializer_class(self):
-        return NewsReleaseDetailSerializer if self.action == "retrieve" else NewsReleaseSerializer
-
-    def get_csv_columns(self):
-        return [
-            (name, name)
-            for name in (
-                "slug",
-                "language",
-                "title",
-                "lead",
-                "published_at",
-                "release",
-                "indicators",
-                "url",
-            )
-        ]
 
 
 @extend_schema_view(

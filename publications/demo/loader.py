@@ -115,6 +115,17 @@ def _history_row(row: dict[str, str]) -> dict[str, str]:
     }
 
 
+def _annual(year: int, rows: list[dict[str, str]]) -> dict:
+    """The release of a year's annual figures, published in mid-February after it."""
+    return {
+        "slug": f"angka-tahunan-{year}",
+        "title_id": f"Angka tahunan {year}",
+        "title_en": f"Annual figures {year}",
+        "at": dt.datetime(year + 1, 2, 15, 10, 0, tzinfo=WIB),
+        "rows": rows,
+    }
+
+
 def _release_plan() -> list[dict]:
     """The demo releases in publication order, each with its rows."""
     history = data_read("history.csv")
@@ -138,15 +149,7 @@ def _release_plan() -> list[dict]:
                 else r
                 for r in rows
             ]
-        plan.append(
-            {
-                "slug": f"angka-tahunan-{year}",
-                "title_id": f"Angka tahunan {year}",
-                "title_en": f"Annual figures {year}",
-                "at": dt.datetime(year + 1, 2, 15, 10, 0, tzinfo=WIB),
-                "rows": rows,
-            }
-        )
+        plan.append(_annual(year, rows))
         if year == 2021:
             audited = [
                 r
@@ -195,15 +198,7 @@ def _release_plan() -> list[dict]:
         }
     )
     for year in (2023, 2024):
-        plan.append(
-            {
-                "slug": f"angka-tahunan-{year}",
-                "title_id": f"Angka tahunan {year}",
-                "title_en": f"Annual figures {year}",
-                "at": dt.datetime(year + 1, 2, 15, 10, 0, tzinfo=WIB),
-                "rows": by_year[year],
-            }
-        )
+        plan.append(_annual(year, by_year[year]))
     plan.append(
         {
             "slug": "ilustrasi-bulanan-provinsi",

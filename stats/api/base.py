@@ -31,7 +31,7 @@ import decimal
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -48,6 +48,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer, ModelSerializer
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -315,25 +316,6 @@ class KeysetPagination(BasePagination):
                 "results": schema,
             },
         }
-
-    def get_schema_operation_parameters(self, view):
-        return [
-            {
-                "name": "cursor",
-                "required": False,
-                "in": "query",
-                "description": "Opaque position; take it from the next or previous link.",
-                "schema": {"type": "string"},
-            },
-            {
-                "name": "page_size",
-                "required": False,
-                "in": "query",
-                "description": f"Rows per page, 1 to {MAX_PAGE_SIZE} (default "
-                f"{DEFAULT_PAGE_SIZE}). CSV is not paged: it streams the whole result.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
-            },
-        ]
 
 
 def _after_sql(columns: list[str], keys, position) -> tuple[str, list]:
@@ -709,8 +691,10 @@ class PublicReadMixin(_ViewBase):
 
     # builtins: ``list`` in the class body is the view action.
     def get_csv_columns(self) -> builtins.list[tuple[str, str]]:
-        """(header, dotted path into a serialized row), in column order."""
-        raise NotImplementedError
+        """(header, dotted path into a serialized row), in column order: by default each
+        field of the list's serializer, under its own name."""
+        serializer_class = cast(type[ModelSerializer], self.serializer_class)
+        return [(name, name) for name in serializer_class.Meta.fields]
 
     def csv_response(self, queryset: QuerySet):
         columns = self.get_csv_columns()
@@ -816,6 +800,14 @@ class PublicDetailMixin(PublicReadMixin):
     Only these get a detail route: the router adds one for every viewset with a
     ``retrieve``. An observation is a row of a series, not a resource of its own, and
     series and calendar entries have no public key of their own here."""
+
+    # The serializer of an item, where it tells more than the list's (``serializer_class``).
+    detail_serializer_class: type[BaseSerializer] | None = None
+
+    def get_serializer_class(self):
+        if self.action == "retrieve" and self.detail_serializer_class is not None:
+            return self.detail_serializer_class
+        return super().get_serializer_class()
 
     def retrieve(self, request, *args, **kwargs):
         cached = self.cached_response()

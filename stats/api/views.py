@@ -108,6 +108,7 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
 )
 class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = IndicatorSerializer
+    detail_serializer_class = IndicatorDetailSerializer
     filterset_class = IndicatorFilterSet
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z0-9_]+"
@@ -118,9 +119,6 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return indicators_public().select_related("derivation").prefetch_related("dimensions")
-
-    def get_serializer_class(self):
-        return IndicatorDetailSerializer if self.action == "retrieve" else IndicatorSerializer
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -144,18 +142,15 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
         # Of the public ones: an edit of a hidden indicator must not show, even as a date.
         return indicators_public().aggregate(latest=Max("updated_at"), count=Count("id"))
 
-    def retrieve(self, request, *args, **kwargs):
-        cached = self.cached_response()
-        if cached is not None:
-            return cached
-        indicator = self.get_object()
+    def get_object(self):
+        indicator = super().get_object()
         indicator.public_targets = list(
             targets_public()
             .filter(series__indicator=indicator)
             .select_related("series")
             .order_by("series__key", "period_start")
         )
-        return Response(self.get_serializer(indicator).data)
+        return indicator
 
     def get_csv_columns(self):
         return [
@@ -192,6 +187,7 @@ class IndicatorViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
 )
 class CodeListViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CodeListSerializer
+    detail_serializer_class = CodeListDetailSerializer
     lookup_value_regex = "[a-z][a-z0-9_]*"
     lookup_description = "Code list id, e.g. region."
     ordering_options = {"order": [("order", False), ("id", False)]}
@@ -214,23 +210,9 @@ class CodeListViewSet(PublicDetailMixin, viewsets.ReadOnlyModelViewSet):
             )
         return queryset
 
-    def get_serializer_class(self):
-        return CodeListDetailSerializer if self.action == "retrieve" else CodeListSerializer
-
     def version_parts(self):
         codes = codes_public().aggregate(count=Count("id"), last=Max("id"))
         return [*super().version_parts(), str(codes["count"]), str(codes["last"])]
-
-    def get_csv_columns(self):
-        return [
-            ("id", "id"),
-            ("name", "name"),
-            ("name_id", "name_id"),
-            ("name_en", "name_en"),
-            ("description", "description"),
-            ("code_count", "code_count"),
-            ("url", "url"),
-        ]
 
 
 @extend_schema_view(
@@ -647,19 +629,24 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
             return Response(json.loads(body))
         return CachedJSON(body, content_type="application/json")
 
-    def observations_csv_response(self, rows: ObservationRows) -> HttpResponseBase:
-        """The whole result as CSV, each line formatted by PostgreSQL (``csv_lines_sql``)."""
+    def lines_sql(self, rows: ObservationRows, *, per_series: bool) -> tuple[str, builtins.list]:
+        """The statement of the result's CSV lines, in the chosen ordering (``csv_lines_sql``),
+        and its parameters."""
         queryset = self.filter_queryset(self.get_queryset())
         spec = self.ordering_options[self.ordering_name or self.default_ordering]
         filterset = self.filterset
         assert filterset is not None  # validate_request made it (a list, not cached)
-        series = filterset.series_queryset()
+        source = self.units_select() if self.transformed else None
+        return csv_lines_sql(
+            rows, queryset, spec, filterset.series_queryset(), per_series=per_series, source=source
+        )
+
+    def observations_csv_response(self, rows: ObservationRows) -> HttpResponseBase:
+        """The whole result as CSV, each line formatted by PostgreSQL (``csv_lines_sql``)."""
+        spec = self.ordering_options[self.ordering_name or self.default_ordering]
         # Sorted by series first: one value per series, streamed by COPY.
         per_series = spec[0][0] == "series_id"
-        source = self.units_select() if self.transformed else None
-        sql, params = csv_lines_sql(
-            rows, queryset, spec, series, per_series=per_series, source=source
-        )
+        sql, params = self.lines_sql(rows, per_series=per_series)
         respond = csv_series_response if per_series else csv_lines_response
         response = respond(
             header=rows.csv_header(),
@@ -673,14 +660,7 @@ class ObservationViewSet(PublicReadMixin, mixins.ListModelMixin, viewsets.Generi
     def observations_xlsx_response(self, rows: ObservationRows) -> HttpResponse:
         """The CSV's lines (``csv_lines_sql``, in the same order) as a workbook with a
         metadata sheet; a 400 past ``xlsx.MAX_ROWS`` rows."""
-        queryset = self.filter_queryset(self.get_queryset())
-        spec = self.ordering_options[self.ordering_name or self.default_ordering]
-        filterset = self.filterset
-        assert filterset is not None  # validate_request made it (a list, not cached)
-        source = self.units_select() if self.transformed else None
-        sql, params = csv_lines_sql(
-            rows, queryset, spec, filterset.series_queryset(), source=source
-        )
+        sql, params = self.lines_sql(rows, per_series=False)
         metadata = [
             *self.xlsx_metadata(),
             ("units", self.units.code),

@@ -36,6 +36,17 @@ FREQUENCIES = {
     "M": f"{EU}/frequency/MONTHLY",
 }
 IANA = "https://www.iana.org/assignments/media-types"
+FRICTIONLESS = "https://specs.frictionlessdata.io/data-package/"
+# The formats of an indicator: (the kind ``urls`` takes, its label in the title, media
+# type, EU file type, whether the URL is a download rather than an access point, the
+# specification it conforms to).
+DISTRIBUTIONS = (
+    ("csv", "CSV", "text/csv", "CSV", True, None),
+    ("xlsx", "XLSX", xlsx.MEDIA_TYPE, "XLSX", True, None),
+    ("json", "JSON, API", "application/json", "JSON", False, None),
+    ("sdmx", "SDMX 2.1", "application/xml", "SDMX", False, None),
+    ("datapackage", "Frictionless data package", "application/json", "JSON", True, FRICTIONLESS),
+)
 
 
 def _texts(text_id: str, text_en: str) -> list[dict[str, str]]:
@@ -76,7 +87,14 @@ def _contact(attribution: Attribution) -> dict:
 
 
 def _distribution(
-    url: str, *, title: str, media_type: str, file_type: str, licence: str, download: bool
+    url: str,
+    *,
+    title: str,
+    media_type: str,
+    file_type: str,
+    licence: str,
+    download: bool,
+    conforms_to: str | None,
 ) -> dict:
     found = {
         "@id": url,
@@ -89,6 +107,8 @@ def _distribution(
     }
     if download:
         found["dcat:downloadURL"] = {"@id": url}
+    if conforms_to is not None:
+        found["dct:conformsTo"] = {"@id": conforms_to}
     return found
 
 
@@ -125,48 +145,15 @@ def dataset(
         "dct:modified": _instant(coverage.modified),
         "dcat:distribution": [
             _distribution(
-                urls(indicator, "csv"),
-                title=f"{indicator.code} (CSV)",
-                media_type="text/csv",
-                file_type="CSV",
+                urls(indicator, kind),
+                title=f"{indicator.code} ({label})",
+                media_type=media_type,
+                file_type=file_type,
                 licence=licence,
-                download=True,
-            ),
-            _distribution(
-                urls(indicator, "xlsx"),
-                title=f"{indicator.code} (XLSX)",
-                media_type=xlsx.MEDIA_TYPE,
-                file_type="XLSX",
-                licence=licence,
-                download=True,
-            ),
-            _distribution(
-                urls(indicator, "json"),
-                title=f"{indicator.code} (JSON, API)",
-                media_type="application/json",
-                file_type="JSON",
-                licence=licence,
-                download=False,
-            ),
-            _distribution(
-                urls(indicator, "sdmx"),
-                title=f"{indicator.code} (SDMX 2.1)",
-                media_type="application/xml",
-                file_type="SDMX",
-                licence=licence,
-                download=False,
-            ),
-            {
-                **_distribution(
-                    urls(indicator, "datapackage"),
-                    title=f"{indicator.code} (Frictionless data package)",
-                    media_type="application/json",
-                    file_type="JSON",
-                    licence=licence,
-                    download=True,
-                ),
-                "dct:conformsTo": {"@id": "https://specs.frictionlessdata.io/data-package/"},
-            },
+                download=download,
+                conforms_to=conforms_to,
+            )
+            for kind, label, media_type, file_type, download, conforms_to in DISTRIBUTIONS
         ],
     }
     frequency = FREQUENCIES.get(coverage.frequencies[:1])

@@ -8,7 +8,6 @@ data generation (saving the settings in the admin ends the generation).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from stats.events import generation, generation_memo
@@ -87,25 +86,17 @@ def citation_text(
     title: str,
     url: str,
     language: str,
-    accessed: str = "",
     release: str = "",
     as_of: str = "",
 ) -> str:
-    """How to cite a table of the site: who, what, where (and when it was read).
+    """How to cite a table of the site: who, what, where.
 
     ``release`` and ``as_of`` pin the citation to the release it quotes and the instant
-    its values stood (``url`` then names that instant), in place of when it was read."""
+    its values stood (``url`` then names that instant)."""
     english = language == "en"
     pinned = ""
     if release:
         pinned += f" {'Release' if english else 'Rilis'}: {release}."
     if as_of:
         pinned += f" {'As published on' if english else 'Sebagaimana dipublikasikan pada'} {as_of}."
-    accessed_part = ""
-    if accessed:
-        accessed_part = f" {'Accessed' if english else 'Diakses'} {accessed}."
-    return f"{publisher}. {title}. angka.{pinned}{accessed_part} {url}"
-
-
-def iso_instant(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return f"{publisher}. {title}. angka.{pinned} {url}"

@@ -9,7 +9,6 @@ are cached under the data generation (``stats.pagecache``) and carry an ETag.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -40,7 +39,7 @@ from .bulk import (
     indicator_csv_sql,
 )
 from .datapackage import package, table_schema
-from .licence import Attribution, attribution, citation_text
+from .licence import attribution, citation_text
 from .links import Urls
 from .selectors import Coverage, coverage_indicator_public, coverage_public, indicator_public
 
@@ -106,36 +105,13 @@ def open_data(allowed: tuple[str, ...] = ()):
     return decorate
 
 
-def conditional(view):
-    """An ETag of the body (a JSON document), and 304 to a request that names it."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        if response.status_code != 200 or response.streaming:
-            return response
-        etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
-        response["ETag"] = etag
-        response["Cache-Control"] = f"public, max-age={settings.ANGKA_API_MAX_AGE}"
-        if not_modified(request, etag, None):
-            unchanged = HttpResponse(status=304)
-            for name in ("ETag", "Cache-Control", "Link", "Content-Language"):
-                if name in response:
-                    unchanged[name] = response[name]
-            return unchanged
-        return response
-
-    return wrapper
-
-
-def _json(document: dict, *, content_type: str = "application/json", links=()) -> HttpResponse:
+def _json(document: dict, *, content_type: str = "application/json") -> HttpResponse:
+    """The document, indented; its licence link is ``open_data``'s."""
     response = HttpResponse(
         json.dumps(document, ensure_ascii=False, indent=2) + "\n",
         content_type=f"{content_type}; charset=utf-8",
     )
     response["Content-Language"] = translation.get_language() or settings.LANGUAGE_CODE
-    if links:
-        response["Link"] = _links(*links)
     return response
 
 
@@ -153,38 +129,31 @@ def _lookups() -> CatalogueLookups:
     return generation_memo(generation(), "catalogue", CatalogueLookups)
 
 
-def _licence_link(given: Attribution) -> str:
-    return given.link_header()
-
-
 # --- the catalogue and the data packages ---
 
 
 @open_data()
-@conditional
 @cached_page
 def catalogue_jsonld(request: HttpRequest) -> HttpResponse:
     """The DCAT-AP catalogue of the public indicators (both languages in one document)."""
-    given = attribution()
     urls = Urls(request)
     document = dcat.catalogue(
         coverage_public(),
-        attribution=given,
+        attribution=attribution(),
         catalogue_url=urls.absolute(reverse("opendata:catalogue")),
         homepage=urls.absolute("/"),
         urls=urls,
     )
-    return _json(document, content_type=JSON_LD, links=[_licence_link(given)])
+    return _json(document, content_type=JSON_LD)
 
 
 def _package(request: HttpRequest, coverages, *, name: str, title: str, description: str):
-    given = attribution()
     language = _language(request)
     urls = Urls(request)
     return package(
         coverages,
         rows=ObservationRows(_lookups()),
-        attribution=given,
+        attribution=attribution(),
         language=language,
         name=name,
         title=title,
@@ -196,7 +165,6 @@ def _package(request: HttpRequest, coverages, *, name: str, title: str, descript
 
 
 @open_data(("lang",))
-@conditional
 @cached_page
 def site_datapackage(request: HttpRequest) -> HttpResponse:
     """A Frictionless data package of every public indicator's CSV."""
@@ -209,11 +177,10 @@ def site_datapackage(request: HttpRequest) -> HttpResponse:
         title=given.title(language),
         description=given.description(language),
     )
-    return _json(document, links=[_licence_link(given)])
+    return _json(document)
 
 
 @open_data(("lang",))
-@conditional
 @cached_page
 def indicator_datapackage(request: HttpRequest, code: str) -> HttpResponse:
     """A Frictionless data package of one public indicator's CSV."""
@@ -228,7 +195,7 @@ def indicator_datapackage(request: HttpRequest, code: str) -> HttpResponse:
         title=indicator.localized("name"),
         description=indicator.localized("description") or indicator.localized("name"),
     )
-    return _json(document, links=[_licence_link(attribution())])
+    return _json(document)
 
 
 # --- an indicator's CSV and its metadata ---
@@ -247,14 +214,13 @@ def indicator_csv(request: HttpRequest, code: str) -> HttpResponseBase:
     )
     metadata = Urls(request)(indicator, "metadata")
     response["Link"] = _links(
-        _licence_link(attribution()), f'<{metadata}>; rel="describedby"; type="application/json"'
+        attribution().link_header(), f'<{metadata}>; rel="describedby"; type="application/json"'
     )
     response["Content-Language"] = translation.get_language() or settings.LANGUAGE_CODE
     return response
 
 
 @open_data(("lang",))
-@conditional
 @cached_page
 def indicator_metadata(request: HttpRequest, code: str) -> HttpResponse:
     """What the indicator's CSV is, who publishes it under which licence, how to cite
@@ -298,7 +264,7 @@ def indicator_metadata(request: HttpRequest, code: str) -> HttpResponse:
         },
         "columns": table_schema(ObservationRows(_lookups()))["fields"],
     }
-    return _json(document, links=[_licence_link(given)])
+    return _json(document)
 
 
 # --- the bulk download ---
@@ -321,7 +287,7 @@ def bulk_download(request: HttpRequest) -> HttpResponseBase:
         return building
     etag = f'"{record.etag}"'
     links = _links(
-        _licence_link(attribution()),
+        attribution().link_header(),
         f'<{request.build_absolute_uri(reverse("opendata:datapackage"))}>; rel="describedby"',
     )
     headers = {

@@ -108,23 +108,21 @@ def observations_workbook(
     sql: str,
     params: Sequence,
     metadata: Sequence[tuple[str, str]],
-    max_rows: int | None = None,
 ) -> bytes:
     """The workbook of the observations whose CSV lines ``sql`` gives (``csv_lines_sql``,
     not per series: it ends with its ORDER BY), in the columns of ``rows.csv_header()``:
     the CSV's texts, exact values also as numbers, dates as dates. ``TooManyRows`` when
-    there are more than ``max_rows``."""
-    max_rows = MAX_ROWS if max_rows is None else max_rows
+    there are more than ``MAX_ROWS``."""
     header = rows.csv_header()
     text = b"".join(
         lines_csv_chunks(
-            header, f"{sql} LIMIT %s", [*params, max_rows + 1], time_zone=settings.TIME_ZONE
+            header, f"{sql} LIMIT %s", [*params, MAX_ROWS + 1], time_zone=settings.TIME_ZONE
         )
     ).decode("utf-8")
     lines = csv.reader(io.StringIO(text, newline=""))
     next(lines)
     kinds = rows.csv_kinds()
     values = [spreadsheet_values(kinds, cells) for cells in lines]
-    if len(values) > max_rows:
-        raise TooManyRows(max_rows)
+    if len(values) > MAX_ROWS:
+        raise TooManyRows(MAX_ROWS)
     return workbook(header=header, rows=values, metadata=metadata)

@@ -442,20 +442,18 @@ def _generic_series(query: DataQuery, data: list[SeriesData]) -> list[str]:
         if with_attributes:
             parts.append(f"<generic:Attributes>{series_attributes}</generic:Attributes>")
         if with_observations:
-            if with_attributes:
-                parts += [
-                    f'<generic:Obs><generic:ObsDimension value="{period}"/>'
-                    f'<generic:ObsValue value="{value}"/><generic:Attributes>'
-                    f'<generic:Value id="{OBS_STATUS}" value="{status}"/>'
-                    "</generic:Attributes></generic:Obs>"
-                    for period, value, status in series.observations
-                ]
-            else:
-                parts += [
-                    f'<generic:Obs><generic:ObsDimension value="{period}"/>'
-                    f'<generic:ObsValue value="{value}"/></generic:Obs>'
-                    for period, value, _status in series.observations
-                ]
+            parts += [
+                f'<generic:Obs><generic:ObsDimension value="{period}"/>'
+                f'<generic:ObsValue value="{value}"/>'
+                + (
+                    f'<generic:Attributes><generic:Value id="{OBS_STATUS}" value="{status}"/>'
+                    "</generic:Attributes>"
+                    if with_attributes
+                    else ""
+                )
+                + "</generic:Obs>"
+                for period, value, status in series.observations
+            ]
         parts.append("</generic:Series>")
     return parts
 
@@ -505,16 +503,11 @@ def _specific_series(query: DataQuery, data: list[SeriesData]) -> list[str]:
         )
         parts.append(f"<Series{key}{series_attributes if with_attributes else ''}>")
         if with_observations:
-            if with_attributes:
-                parts += [
-                    f'<Obs {TIME_PERIOD}="{period}" {OBS_VALUE}="{value}" {OBS_STATUS}="{status}"/>'
-                    for period, value, status in series.observations
-                ]
-            else:
-                parts += [
-                    f'<Obs {TIME_PERIOD}="{period}" {OBS_VALUE}="{value}"/>'
-                    for period, value, _status in series.observations
-                ]
+            parts += [
+                f'<Obs {TIME_PERIOD}="{period}" {OBS_VALUE}="{value}"'
+                + (f' {OBS_STATUS}="{status}"/>' if with_attributes else "/>")
+                for period, value, status in series.observations
+            ]
         parts.append("</Series>")
     return parts
 

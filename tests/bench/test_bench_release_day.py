@@ -1,24 +1,34 @@
 """bench-release-day's summaries, without servers: gunicorn's access log read and cut into
-windows, origin requests per URL after the instant, when the new data reached every
-client, responses mixing versions, and the mix given out to wrk's threads."""
+windows, origin requests per URL after the instant, wrk's runs added up, what the
+checker records of each answer, when the new data reached every URL, responses mixing
+versions, and the mix's connections."""
 
 import json
 from argparse import Namespace
 
 from bench import bench_api
 from bench.bench_release_day import (
+    REDIS_DB,
     OriginRequest,
     Target,
+    UrlCheck,
     Window,
     access_line_parse,
     cache_verdicts,
+    connections_share,
     consistency,
+    counters_delta,
     errors,
+    latency_points,
+    mix_percentile,
+    origin_requests_after_purge,
     origin_requests_per_url,
     origin_window,
     percentile,
+    redis_url_with_database,
+    results_merge,
     section,
-    thread_paths,
+    share_below,
     verdict,
     visibility,
 )
@@ -26,26 +36,16 @@ from bench.bench_release_day import (
 INSTANT = 1_000_000.0
 
 
-def thread(path, **values):
-    """One wrk thread's entry as bench/load.lua writes it."""
-    entry = {
-        "path": path,
-        "bad": 0,
-        "mixed": 0,
-        "old": 0,
-        "new": 0,
-        "old_last_ms": 0.0,
-        "new_first_ms": 0.0,
-        "cache": {},
-        "etags": {},
-        "lengths": {},
-        "marker_counts": {},
-    }
-    entry.update(values)
-    return entry
+def check(path, marker="2026-01", *, answers=()):
+    """A checker's record of ``path`` after ``answers``: (status, etag, body, at)."""
+    found = UrlCheck(path, marker)
+    for status, etag, body, at in answers:
+        found.record(status, etag, body, at)
+    return found
 
 
-def result(*threads, **values):
+def result(**values):
+    """One wrk run as bench/load.lua writes it, bodies off."""
     entry = {
         "requests": 10,
         "seconds": 1.0,
@@ -60,7 +60,9 @@ def result(*threads, **values):
         "bad": 0,
         "mixed": 0,
         "etags": {},
-        "threads": list(threads),
+        "threads": [],
+        "min_us": 100,
+        "percentiles": [[50, 1000], [99, 5000]],
     }
     entry.update(values)
     return entry
@@ -117,92 +119,229 @@ def test_origin_requests_per_url_by_start_in_the_second_after_the_instant():
     assert origin_requests_per_url(requests, INSTANT) == {"/a": 2, "/b": 1}
 
 
-def test_visibility_is_the_later_of_the_last_old_and_the_first_new_response():
-    ms = INSTANT * 1000
-    results = [
-        result(thread("/a", old=50, old_last_ms=ms - 500)),  # before: old only
-        result(
-            thread("/a", old=3, new=10, old_last_ms=ms + 300, new_first_ms=ms + 1200),
-            thread("/a", old=1, new=10, old_last_ms=ms + 400, new_first_ms=ms + 900),
-            thread("/b", old=1, new=5, old_last_ms=ms + 1500, new_first_ms=ms + 200),
-            thread("/page"),  # no marker: shows nothing of the release
+def test_the_checker_files_bodies_under_their_etag_and_times_old_and_new_answers():
+    found = check(
+        "/a",
+        answers=[
+            (200, '"v1"', b"old", INSTANT - 5),
+            (200, '"v1"', b"old", INSTANT + 0.3),
+            (304, '"v1"', b"", INSTANT + 0.4),
+            (200, '"v2"', b"2026-01 2026-01", INSTANT + 0.6),
+            (200, '"v2"', b"2026-01 2026-01", INSTANT + 0.7),
+        ],
+    )
+    assert (found.responses, found.old, found.new) == (5, 2, 2)
+    assert found.last_old == INSTANT + 0.3 and found.first_new == INSTANT + 0.6
+    assert {etag: len(hashes) for etag, hashes in found.bodies.items()} == {'"v1"': 1, '"v2"': 1}
+    assert found.marker_counts == {2: 2}
+    assert found.old_after_new == 0 and found.failures == []
+
+
+def test_the_checker_counts_other_statuses_as_failures_and_old_after_new():
+    found = check(
+        "/a",
+        answers=[
+            (200, None, b"2026-01", INSTANT + 0.1),
+            (200, None, b"old", INSTANT + 0.2),
+            (503, None, b"", INSTANT + 0.3),
+        ],
+    )
+    assert found.old_after_new == 1
+    assert found.failures == ["/a: HTTP 503"]
+    assert found.bodies == {}  # a page carries no ETag: only its status and marker count
+
+
+def test_origin_requests_after_purge_count_from_each_urls_last_old_answer():
+    urls = {
+        "/a": check(
+            "/a",
+            answers=[(200, None, b"old", INSTANT + 2.0), (200, None, b"2026-01", INSTANT + 3)],
         ),
+        "/b": check("/b", answers=[(200, None, b"old", INSTANT + 2.0)]),  # never new
+        "/page": check("/page", None, answers=[(200, None, b"x", INSTANT)]),
+    }
+    requests = [
+        OriginRequest(INSTANT + 2.5, 200, 100.0, "GET", "/a"),  # began at +2.4
+        OriginRequest(INSTANT + 3.5, 200, 100.0, "GET", "/a"),  # at +3.4: a second later
+        OriginRequest(INSTANT + 1.9, 200, 10.0, "GET", "/a"),  # before the purge
+        OriginRequest(INSTANT + 2.5, 200, 10.0, "PURGE", "/a"),
     ]
-    seen = visibility(results, INSTANT)
-    assert set(seen["paths"]) == {"/a", "/b"}
+    assert origin_requests_after_purge(requests, urls) == {"/a": 1}
+
+
+def test_visibility_is_the_later_of_the_last_old_and_the_first_new_answer():
+    urls = {
+        "/a": check(
+            "/a",
+            answers=[(200, None, b"old", INSTANT + 0.4), (200, None, b"2026-01", INSTANT + 0.9)],
+        ),
+        "/b": check(
+            "/b",
+            answers=[(200, None, b"old", INSTANT - 3), (200, None, b"2026-01", INSTANT + 1.5)],
+        ),
+        "/page": check("/page", None, answers=[(200, None, b"x", INSTANT + 9)]),
+    }
+    seen = visibility(urls, INSTANT)
+    assert set(seen["paths"]) == {"/a", "/b"}  # /page shows nothing of the release
     a = seen["paths"]["/a"]
     assert round(a["last_old_s"], 3) == 0.4 and round(a["first_new_s"], 3) == 0.9
+    assert seen["paths"]["/b"]["last_old_s"] == 0.0  # its last old answer came before
     assert round(seen["all_seen_s"], 3) == 1.5
 
 
-def test_visibility_is_none_when_a_path_never_showed_the_new_data():
-    ms = INSTANT * 1000
-    results = [
-        result(
-            thread("/a", old=5, new=5, old_last_ms=ms + 100, new_first_ms=ms + 200),
-            thread("/b", old=9, old_last_ms=ms + 9000),
-        )
-    ]
-    seen = visibility(results, INSTANT)
+def test_visibility_is_none_when_a_url_never_showed_the_new_data():
+    urls = {
+        "/a": check("/a", answers=[(200, None, b"2026-01", INSTANT + 0.2)]),
+        "/b": check("/b", answers=[(200, None, b"old", INSTANT + 9)]),
+    }
+    seen = visibility(urls, INSTANT)
     assert seen["all_seen_s"] is None
     assert seen["paths"]["/b"]["first_new_s"] is None
 
 
-def test_consistency_counts_etags_with_two_lengths_across_windows_and_partial_bodies():
-    results = [
-        result(
-            thread("/a", lengths={'"v1"': 100}, marker_counts={}),
-            thread("/b", lengths={'"w1"': 50}, marker_counts={"30": 8}),
-            mixed=2,
+def test_consistency_counts_etags_with_two_bodies_partial_bodies_and_old_after_new():
+    urls = {
+        "/a": check(
+            "/a",
+            answers=[(200, '"v1"', b"old", INSTANT - 1), (200, '"v1"', b"2026-01", INSTANT)],
         ),
-        result(
-            thread("/a", lengths={'"v1"': 101, '"v2"': 120}, marker_counts={"1": 4}),
-            thread("/b", lengths={'"w2"': 70}, marker_counts={"30": 9, "12": 1}),
+        "/b": check(
+            "/b",
+            answers=[
+                (200, '"w2"', b"2026-01 2026-01", INSTANT + 1),
+                (200, '"w2"', b"2026-01 2026-01", INSTANT + 2),
+                (200, '"w3"', b"2026-01 x", INSTANT + 3),
+            ],
         ),
-    ]
-    found = consistency(results)
-    assert found["mixed_within"] == 2
-    assert found["etag_mismatch"] == {("/a", '"v1"'): [100, 101]}
+        "/c": check(
+            "/c",
+            answers=[(200, None, b"2026-01", INSTANT + 1), (200, None, b"old", INSTANT + 2)],
+        ),
+    }
+    found = consistency(urls)
+    assert found["etag_bodies"] == {("/a", '"v1"'): 2}
     assert found["partial"] == {"/b": 1}
-    assert found["mixed"] == 2 + 1 + 1
+    assert found["partial_counts"] == {"/b": {1: 1, 2: 2}}
+    assert found["regressions"] == {"/c": 1}
+    assert found["mixed"] == 1 + 1 + 1
 
 
-def test_consistency_of_clean_results_is_zero():
-    results = [result(thread("/a", lengths={'"v1"': 100}, marker_counts={"3": 10}))]
-    assert consistency(results)["mixed"] == 0
+def test_consistency_of_clean_answers_is_zero():
+    urls = {
+        "/a": check(
+            "/a",
+            answers=[(200, '"v1"', b"old", INSTANT - 1), (200, '"v2"', b"2026-01", INSTANT + 1)],
+        )
+    }
+    assert consistency(urls)["mixed"] == 0
 
 
-def test_errors_and_cache_verdicts_add_up_every_run():
-    results = [
-        result(thread("/a", cache={"hit": 9, "miss": 1}), connect=1, timeout=2, bad=3),
-        result(thread("/b", cache={"hit": 5}), read=4),
-    ]
-    assert errors(results) == {"socket": 7, "bad": 3}
-    assert cache_verdicts(results[0]) == {"hit": 9, "miss": 1}
+def test_errors_add_up_wrk_socket_errors_and_statuses_of_every_run():
+    results = [result(connect=1, timeout=2, status=3), result(read=4, write=1)]
+    assert errors(results) == {"socket": 8, "bad": 3}
 
 
-def test_thread_paths_repeat_each_url_by_its_weight_in_order():
-    mix = [Target("home", "/id/", 2, "slug"), Target("csv", "/x.csv", 1, None)]
-    assert thread_paths(mix) == (["/id/", "/id/", "/x.csv"], ["slug", "slug", "-"])
+def test_cache_verdicts_are_hits_and_everything_else_in_the_window():
+    before = {"cache_hit": 100, "cache_miss": 5, "s_pass": 1, "cache_hitmiss": 0}
+    after = {"cache_hit": 190, "cache_miss": 7, "s_pass": 2, "cache_hitmiss": 1}
+    delta = counters_delta(before, after)
+    assert delta == {"cache_hit": 90, "cache_miss": 2, "s_pass": 1, "cache_hitmiss": 1}
+    assert cache_verdicts(delta) == {"hit": 90, "not": 4}
+
+
+def test_connections_share_follows_the_weights_and_adds_up():
+    mix = [Target("home", "/id/", 4, "slug"), Target("a", "/a", 2, "x"), Target("b", "/b", 2, "x")]
+    assert connections_share(mix, 256) == [128, 64, 64]
+    assert connections_share(mix, 10) == [6, 2, 2]
+    assert sum(connections_share(mix, 33)) == 33
+
+
+def test_latency_points_run_from_the_minimum_through_the_percentiles_to_the_maximum():
+    run = result(min_us=10, max_us=900, percentiles=[[50, 100], [99, 500]])
+    assert latency_points(run) == [(0.0, 10.0), (0.5, 100.0), (0.99, 500.0), (1.0, 900.0)]
+
+
+def test_share_below_is_linear_between_the_points():
+    points = [(0.0, 10.0), (0.5, 100.0), (0.99, 500.0), (1.0, 900.0)]
+    assert share_below(points, 5) == 0.0
+    assert share_below(points, 100) == 0.5
+    assert share_below(points, 300) == 0.745
+    assert share_below(points, 900) == 1.0 and share_below(points, 10_000) == 1.0
+
+
+def test_mix_percentile_weights_each_run_by_its_responses():
+    fast = result(requests=99, min_us=100, max_us=200, percentiles=[[50, 150], [99, 200]])
+    slow = result(requests=1, min_us=50_000, max_us=50_000, percentiles=[[50, 50_000]])
+    # One response in a hundred is the slow run's: the mix's p99 is the fast run's end.
+    assert round(mix_percentile([fast, slow], 0.99)) == 200
+    assert round(mix_percentile([fast, slow], 0.995)) == 50_000
+    assert round(mix_percentile([fast], 0.5)) == 150  # exact at a run's own point
+    assert mix_percentile([result(requests=0)], 0.5) is None
+
+
+def test_results_merge_adds_the_runs_of_a_window():
+    runs = {
+        "/home": result(
+            requests=99,
+            seconds=10.0,
+            min_us=100,
+            max_us=200,
+            percentiles=[[50, 150], [99, 200]],
+            connect=1,
+            status=2,
+        ),
+        "/csv": result(
+            requests=1,
+            seconds=10.2,
+            min_us=50_000,
+            max_us=50_000,
+            p50_us=50_000,
+            p99_us=50_000,
+            percentiles=[[50, 50_000]],
+            timeout=3,
+        ),
+    }
+    merged = results_merge(runs)
+    assert merged["requests"] == 100 and merged["seconds"] == 10.2
+    assert merged["p50_us"] == 151 and merged["p99_us"] == 200 and merged["max_us"] == 50_000
+    assert (merged["connect"], merged["timeout"], merged["status"]) == (1, 3, 2)
+    assert merged["urls"]["/csv"] == {
+        "requests": 1,
+        "seconds": 10.2,
+        "p50_us": 50_000,
+        "p99_us": 50_000,
+        "errors": 3,
+    }
+    assert merged["urls"]["/home"]["errors"] == 3
+
+
+def test_results_merge_of_runs_without_requests_has_no_latency():
+    merged = results_merge({"/a": result(requests=0, seconds=0.0, connect=16)})
+    assert merged["requests"] == 0 and merged["p99_us"] == 0 and merged["connect"] == 16
 
 
 def test_the_lua_result_line_is_json_the_summaries_read():
-    # What bench/load.lua writes for one thread (keys of its string.format), read back.
+    # What bench/load.lua writes (keys of its string.format), read back.
     line = (
         '{"requests":3,"seconds":1.000,"p50_us":10,"p99_us":20,"max_us":30,"connect":0,'
-        '"read":0,"write":0,"status":0,"timeout":0,"bad":0,"mixed":0,"etags":{"\\"e\\"":3},'
-        '"threads":[{"path":"/a","bad":0,"mixed":0,"old":1,"new":2,"old_last_ms":5.0,'
-        '"new_first_ms":6.0,"cache":{"hit":3},"etags":{"\\"e\\"":3},'
-        '"lengths":{"\\"e\\"":10},"marker_counts":{"1":2}}]}'
+        '"read":0,"write":0,"status":0,"timeout":0,"bad":0,"mixed":0,"etags":{},'
+        '"threads":[{"path":"/a","bad":0,"mixed":0,"old":0,"new":0,"old_last_ms":0.0,'
+        '"new_first_ms":0.0,"cache":{},"etags":{},"lengths":{},"conflicts":{},'
+        '"marker_counts":{}}],"min_us":5,"percentiles":[[50,10],[99,20],[99.9,30]]}'
     )
-    parsed = json.loads(line)
-    assert consistency([parsed])["mixed"] == 0
-    assert cache_verdicts(parsed) == {"hit": 3}
+    merged = results_merge({"/a": json.loads(line)})
+    assert merged["requests"] == 3 and merged["p50_us"] == 10 and merged["p99_us"] == 20
+
+
+def test_redis_url_with_database_keeps_the_server():
+    assert redis_url_with_database("redis://127.0.0.1:6379/4", 13) == "redis://127.0.0.1:6379/13"
+    assert redis_url_with_database("redis://:pw@cache:6380", 2) == "redis://:pw@cache:6380/2"
+    assert REDIS_DB != 0  # not the default database other processes use
 
 
 class FakeChecker:
-    def __init__(self, bodies=None, failures=()):
-        self.bodies = bodies or {}
+    def __init__(self, urls=None, failures=()):
+        self.urls = urls or {}
         self.failures = list(failures)
         self.responses = 3
 
@@ -210,16 +349,25 @@ class FakeChecker:
 def outcome(results, *, origin=(), checker=None):
     """What ``run`` returns, for a run of three windows with the instant at 20 s."""
     start = INSTANT - 20
+    mix = [Target("home", "/id/", 4, "slug"), Target("api", "/api/", 12, "2026-01")]
     return {
         "data": {"observations": 2_000_900, "synthetic": 2_000_000},
         "gunicorn": {"workers": 2, "threads": 3},
-        "mix": [Target("home", "/id/", 4, "slug"), Target("api", "/api/", 12, "2026-01")],
+        "mix": mix,
+        "share": [64, 192],
+        "sizes": {"/id/": 30_000, "/api/": 900},
         "results": results,
         "windows": [
             Window("before", start, INSTANT - 1),
             Window("during", INSTANT - 1, INSTANT + 9),
             Window("after", INSTANT + 9, INSTANT + 40),
         ],
+        "varnish_windows": [{"cache_hit": 990, "cache_miss": 10}] * 3,
+        "varnish_params": {"thread_pools": "2", "thread_pool_min": "300"},
+        "ceiling": result(
+            requests=200_000, seconds=10.0, p50_us=4000, p99_us=15_000, load=(3.0, 2.0, 2.0)
+        )
+        | {"path": "/api/", "bytes": 900},
         "origin": list(origin),
         "checker": checker or FakeChecker(),
         "publication": {"scheduled": INSTANT - 0.05, "instant": INSTANT},
@@ -230,26 +378,31 @@ def outcome(results, *, origin=(), checker=None):
         "load_before": (1.0, 1.5, 2.0),
         "load_after": (3.0, 2.0, 2.0),
         "varnish": {"cache_hit": 10},
-        "args": Namespace(observations=2_000_000, clients=256, seconds=60, instant=20),
+        "args": Namespace(observations=2_000_000, clients=256, seconds=60, instant=20, redis_db=13),
     }
 
 
+def api_urls(*answers):
+    return {"/api/": check("/api/", answers=answers), "/id/": check("/id/", "slug")}
+
+
 def test_the_report_of_a_clean_run_says_which_goals_were_met():
-    ms = INSTANT * 1000
     results = [
-        result(thread("/api/", old=10, old_last_ms=ms - 100), requests=500_000, seconds=19.0),
-        result(
-            thread("/api/", old=2, new=9, old_last_ms=ms + 300, new_first_ms=ms + 800),
-            requests=300_000,
-            seconds=10.0,
-            p99_us=900_000,
-        ),
-        result(thread("/api/", new=50, new_first_ms=ms + 9500), requests=800_000, seconds=31.0),
+        result(requests=500_000, seconds=19.0),
+        result(requests=300_000, seconds=10.0, p99_us=900_000),
+        result(requests=800_000, seconds=31.0),
     ]
+    urls = api_urls(
+        (200, '"v1"', b"old", INSTANT - 0.1),
+        (200, '"v1"', b"old", INSTANT + 0.1),
+        (200, '"v2"', b"2026-01", INSTANT + 0.8),
+    )
+    urls["/id/"].record(200, None, b"slug", INSTANT + 0.5)
     origin = [OriginRequest(INSTANT + 0.6, 200, 400.0, "GET", "/api/")]
-    run = outcome(results, origin=origin)
+    run = outcome(results, origin=origin, checker=FakeChecker(urls))
     checks = verdict(run)
     assert checks["per_url"] == {"/api/": 1}
+    assert checks["per_url_purge"] == {"/api/": 1}  # /id/ showed no old answer
     assert checks["goals"] == {
         "rate": True,
         "p99": False,
@@ -263,29 +416,45 @@ def test_the_report_of_a_clean_run_says_which_goals_were_met():
     assert "with `make bench-release-day`" in text
     assert "Small-scale" not in text
     assert "load average (1, 5, 15 min) 1.0/1.5/2.0 before" in text
-    assert "| api | 0 | 1 |" in text
+    assert "| api | 0 | 1 | 1 |" in text
+    assert "| 1 origin request per URL in the second after the purge | at most 1 (at most 1" in text
     assert "by the publishing worker's scheduled task, 0.05 s after its time" in text
     assert "| every client sees the new data within 2 s | 0.80 s | met |" in text
     assert "| cached p99 under 20 ms | 5.0, 900, 5.0 | **not met** |" in text
+    assert "99.00% (10 not)" in text  # Varnish's counters of the window
+    assert "(-p thread_pools=2 -p thread_pool_min=300)" in text
+    assert "Redis database 13, emptied at the start" in text
+    assert "20,000 req/s, p50 4.0 ms, p99 15 ms" in text  # the ceiling
+    assert "The mix's rates are 1.32, 1.50, 1.29 of it" in text
 
 
 def test_a_run_with_no_request_is_reported_not_met_without_crashing():
     results = [result(requests=0, seconds=0.0, p50_us=0, p99_us=0, connect=256)] * 3
     run = outcome(results, checker=FakeChecker(failures=["/id/: ConnectionRefusedError()"]))
-    run["args"] = Namespace(observations=50_000, clients=32, seconds=15, instant=4)
+    run["args"] = Namespace(observations=50_000, clients=32, seconds=15, instant=4, redis_db=4)
+    run["ceiling"] = result(requests=0, seconds=0.0, connect=32, load=(1.0, 1.0, 1.0)) | {
+        "path": "/api/",
+        "bytes": 900,
+    }
     checks = verdict(run)
     assert not any(checks["goals"][goal] for goal in ("rate", "p99", "visible", "errors"))
     text = section(run, checks)
     assert "**Small-scale run**" in text
-    assert "--observations 50000 --clients 32 --seconds 15 --instant 4" in text
+    assert "--observations 50000 --clients 32 --seconds 15 --instant 4 --redis-db 4" in text
     assert "| every client sees the new data within 2 s | never | **not met** |" in text
     assert "768 socket errors" in text and "1 in the checker" in text
+    assert "**32 errors**" in text and "The mix's rates are n/a, n/a, n/a of it" in text
 
 
-def test_consistency_names_the_url_and_the_lengths_of_an_etag_mixed_within_a_thread():
-    mixed_thread = thread("/a", mixed=1, lengths={'"v1"': 100}, conflicts={'"v1"': 140})
-    found = consistency([result(mixed_thread, mixed=1)])
-    assert found["mixed_paths"] == {"/a": 1}
-    assert found["conflicts"] == {("/a", '"v1"'): [100, 140]}
-    assert found["etag_mismatch"] == {}  # counted once, as mixed within the thread
-    assert found["mixed"] == 1
+def test_the_report_names_the_url_of_each_mixed_answer():
+    urls = api_urls(
+        (200, '"v1"', b"old", INSTANT - 1),
+        (200, '"v1"', b"2026-01", INSTANT + 1),
+        (200, '"v2"', b"old", INSTANT + 2),
+    )
+    run = outcome([result()] * 3, checker=FakeChecker(urls))
+    checks = verdict(run)
+    assert checks["mixed_total"] == 2 and not checks["goals"]["mixed"]
+    text = section(run, checks)
+    assert 'Where: api "v1": 2 bodies; api: 1 old after new.' in text
+    assert "| 2 (1 ETags with two bodies, 0 partly new bodies, 1 old answers after a new" in text

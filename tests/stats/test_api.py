@@ -831,6 +831,16 @@ def test_dates_come_from_the_database_in_iso_style(db):
         assert cursor.fetchone()[0] == "2024-02-29"
 
 
+def test_no_statement_is_compiled_by_jit(db):
+    """The statements that format rows look costly to the planner and run in
+    milliseconds; JIT compilation would add hundreds (config.settings)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
 # --- an indicator's methodology and relations, as its pages show them ---
 
 

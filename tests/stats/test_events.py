@@ -5,7 +5,13 @@ import pytest
 from django.test import Client
 
 from publications.services import release_create, release_publish
-from stats.events import generation, public_data_changed
+from stats.events import (
+    bump_after_commit,
+    generation,
+    public_data_changed,
+    public_data_changed_subscribe,
+    public_data_changed_unsubscribe,
+)
 from stats.models import Code, DerivedDefinition, Target
 from tests.stats.helpers import admin_change, import_rows
 
@@ -111,3 +117,16 @@ def test_the_event_ends_the_generation_of_both_caches(client, demo):
     public_data_changed()
     assert generation() != token
     assert page(client)[1] == "miss"
+
+
+def test_a_reaction_unsubscribed_no_longer_runs(db):
+    seen = []
+    reaction = seen.append
+    public_data_changed_subscribe(reaction)
+    try:
+        bump_after_commit()  # what the commit of a change runs
+        public_data_changed_unsubscribe(reaction)
+        bump_after_commit()
+    finally:
+        public_data_changed_unsubscribe(reaction)
+    assert len(seen) == 1

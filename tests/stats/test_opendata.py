@@ -16,6 +16,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.db.models import Max, Min
 from django.utils import timezone
 from frictionless import Package, validate
 from rdflib import RDF, Graph, Namespace, URIRef
@@ -28,9 +29,11 @@ from publications.services import (
     release_submit,
 )
 from stats.events import bump_after_commit
+from stats.models import Indicator
 from stats.opendata.bulk import bulk_build, bulk_current
 from stats.opendata.models import DEFAULT_LICENCE_URL, BulkDownload, OpenDataSettings
-from stats.selectors import indicators_public
+from stats.opendata.selectors import coverage_indicator_public, coverage_public
+from stats.selectors import indicators_public, observations_public
 from tests.stats.helpers import import_rows
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -560,6 +563,45 @@ def test_nothing_under_embargo_shows_on_any_route(client, embargoed, media_root)
         assert "data/benefits_paid.csv" not in archive.namelist()
         assert SECRET_VALUE not in archive.read("data/active_participants.csv").decode()
         assert "benefits_paid" not in archive.read("datapackage.json").decode()
+
+
+def _coverage_by_aggregates(at: dt.datetime) -> dict[str, tuple]:
+    """The coverage the plain way, a pass over every public value: the reference the
+    index probes of ``coverage_public`` must agree with."""
+    found: dict[str, tuple] = {}
+    for row in (
+        observations_public(at=at)
+        .order_by()
+        .values("series__indicator__code")
+        .annotate(start=Min("period_start"), end=Max("period_end"), modified=Max("valid_from"))
+    ):
+        found[row["series__indicator__code"]] = (row["start"], row["end"], row["modified"])
+    return found
+
+
+def test_the_coverage_read_by_index_probes_agrees_with_a_pass_over_every_value(embargoed):
+    before_revision = timezone.now()
+    # A revision of an old period (its newest instant is not its last period's) and a
+    # monthly value next to the yearly ones.
+    _publish(
+        "revisi",
+        [
+            ("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2022", "607900000000000"),
+            ("FUNDS_UNDER_MANAGEMENT", "ID", "_T", "_T", "2024-01", "690000000000000"),
+        ],
+    )
+    for at in (before_revision, timezone.now()):
+        expected = _coverage_by_aggregates(at)
+        covered = {c.indicator.code: c for c in coverage_public(at=at)}
+        assert {code: (c.start, c.end, c.modified) for code, c in covered.items()} == expected
+        for coverage in covered.values():
+            assert coverage_indicator_public(indicator=coverage.indicator, at=at) == coverage
+    funds = coverage_indicator_public(
+        indicator=Indicator.objects.get(code="FUNDS_UNDER_MANAGEMENT")
+    )
+    assert funds is not None and funds.frequencies == "AM"
+    assert funds.end == dt.date(2024, 1, 31)
+    assert "BENEFITS_PAID" not in covered  # embargoed: its only values are tomorrow's
 
 
 def test_the_coverage_ends_at_the_last_public_period(client, embargoed):
