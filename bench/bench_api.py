@@ -24,7 +24,8 @@ redis://127.0.0.1:6379/0; its keys get a prefix of their own), wrk and Varnish
 * loads each query with wrk (16 connections over loopback) in rounds that alternate
   angka and Datasette (A, B, A, B, ...), uncached (angka's response cache off,
   Datasette direct) and cached (both behind one Varnish, ``bench/varnish.vcl``, with
-  the same Cache-Control max-age on both sides), each figure the median of its rounds;
+  the same lifetime in Varnish on both sides: angka's s-maxage, Datasette's max-age),
+  each figure the median of its rounds;
   socket errors, non-2xx answers and runs that finished no request are counted;
 * (4) times the CSV of one indicator as downloads next to PostgreSQL's
   ``COPY ... TO STDOUT`` of the same rows, with the gunicorn workers' memory read from
@@ -1202,7 +1203,8 @@ def method_lines(*, datasette_version: str, cache_ttl: object, rounds: object) -
         "falls on both; each figure is the median over its rounds (rounds listed below).",
         "- Uncached: angka with its response cache off (API_CACHE_SECONDS=0), Datasette "
         "direct. Cached: both behind one Varnish (`bench/varnish.vcl`, Debian's varnishd) "
-        "that honours each origin's Cache-Control (the same max-age on both sides) and "
+        "that honours each origin's Cache-Control (the same lifetime on both sides: "
+        "angka's s-maxage, Datasette's max-age) and "
         "routes `/api/` and `/sdmx/` to angka, the rest to Datasette; before the cached "
         "rounds each URL is asked twice and the second answer must be a cache hit on both "
         "sides. angka's own response cache at the origin (Redis, no Varnish) is measured "

@@ -171,7 +171,9 @@ def wrk_result(process: subprocess.Popen) -> dict:
     return json.loads(match.group(1))
 
 
-def worker_start() -> subprocess.Popen:
+def worker_start(queues: str = "celery") -> subprocess.Popen:
+    """A Celery worker on ``queues``; the benchmarks start one for "celery" and one for
+    "publish", as deploy/ does (a release is not held behind a long task)."""
     env = {
         **os.environ,
         "DEBUG": "false",
@@ -187,6 +189,8 @@ def worker_start() -> subprocess.Popen:
             "config",
             "worker",
             "--concurrency=1",
+            f"--queues={queues}",
+            f"--hostname={queues}-{os.getpid()}@%h",
             "--loglevel=WARNING",
         ],
         cwd=ROOT,

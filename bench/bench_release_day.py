@@ -13,7 +13,8 @@ database of its own, below), Varnish with varnish-modules (xkey) and wrk.
   synthetic series, imported as drafts, submitted, approved by a second person and
   scheduled, as the staff would.
 * gunicorn (``config/gunicorn.conf.py``, DEBUG off, public reads on the replica:
-  ``DATABASE_REPLICA_URLS``), a Celery worker, and Varnish with the VCL users deploy
+  ``DATABASE_REPLICA_URLS``), two Celery workers as deploy/ runs them (the general one,
+  and one on the queue "publish" alone), and Varnish with the VCL users deploy
   (``deploy/varnish/angka.vcl``), which the publication purges (``HTTP_CACHE_PURGE_URLS``).
 * CLIENTS (256) keep-alive connections of wrk through Varnish, for SECONDS (60) in three
   consecutive runs (before, during and after the instant): one wrk process per URL of the
@@ -21,7 +22,7 @@ database of its own, below), Varnish with varnish-modules (xkey) and wrk.
   body checks off, so that wrk measures the cache and not its own Lua. The checks run
   apart (``Checker``): one connection per URL, asking for it every CHECK_INTERVAL
   seconds, hashing every body. The release is scheduled for second INSTANT (20) of the
-  load, so the data generation and every max-age end then, and the Celery worker's
+  load, so the data generation and every max-age end then, and the publishing worker's
   scheduled task publishes it (the benchmark does, as the beat job would, should the
   task not have run a few seconds later). Then wrk alone on the smallest answer gives
   the machine's ceiling at that moment.
@@ -815,9 +816,9 @@ def publication_read(release_id: int) -> dict:
 
 
 def recomputes_wait(seconds: float = 600) -> float:
-    """Wait until the worker has finished the derived-value recomputes the data load
-    queued (a worker busy with one runs a scheduled publication only after it); returns
-    the seconds waited."""
+    """Wait until the general worker has finished the derived-value recomputes the data
+    load queued, so that their work is not part of the windows measured; returns the
+    seconds waited."""
     from publications.models import RecomputeRequest
 
     started = time.monotonic()
@@ -884,6 +885,11 @@ def run(args: argparse.Namespace) -> dict:
         access = AccessLog(server.stdout)
         access.start()
         running.process(bench_load.worker_start(), "celery worker")
+        # Publication's own worker: the general one may be rebuilding the bulk download of
+        # 2 million rows (every audited change asks for one) at the release's second.
+        running.process(
+            bench_load.worker_start(settings.ANGKA_PUBLISH_QUEUE), "celery worker (publish)"
+        )
         varnish_params = bench_api.deploy_varnish_params()
         varnish = bench_api.varnish_run(
             bench_api.deploy_vcl(origin_port), port=varnish_port, params=varnish_params
@@ -1141,7 +1147,7 @@ def section(outcome: dict, checks: dict) -> str:
         f"{os.cpu_count()} cores shared with other work; load average (1, 5, 15 min) "
         f"{'/'.join(f'{v:.1f}' for v in outcome['load_before'])} before the run and "
         f"{'/'.join(f'{v:.1f}' for v in outcome['load_after'])} at its end. wrk, Varnish, "
-        "gunicorn, the Celery worker, Redis and both PostgreSQL servers share the cores "
+        "gunicorn, the Celery workers, Redis and both PostgreSQL servers share the cores "
         "(the load average at the end counts the run's own runnable threads: Varnish "
         "serves each busy connection on a thread of its own). "
         f"Python {sys.version.split()[0]}, Django {django.get_version()}.",
@@ -1151,13 +1157,14 @@ def section(outcome: dict, checks: dict) -> str:
         f"observations ({data['synthetic']:,} from `bench.generate`); gunicorn "
         f"(`config/gunicorn.conf.py`: {gunicorn['workers']} workers of "
         f"{gunicorn['threads']} threads, DEBUG off, public reads on the replica); "
-        "a Celery worker; Varnish with `deploy/varnish/angka.vcl` and the parameters of "
-        f"`deploy/varnish/varnish.service.d/angka.conf` ({params}), purged by the "
+        "two Celery workers (the general one, and one on the queue `publish` alone, as "
+        "`deploy/` runs them); Varnish with `deploy/varnish/angka.vcl` and the parameters "
+        f"of `deploy/varnish/varnish.service.d/angka.conf` ({params}), purged by the "
         f"publication; Redis database {redis_db}, emptied at the start. Preparing "
         f"(data, release) took {outcome['prepared_seconds']:.0f} s; "
-        "the load started once the worker had finished the derived-value recomputes the "
-        f"data load queued ({outcome.get('recompute_wait', 0):.0f} s after it was up), so "
-        "that it was free for the scheduled publication.",
+        "the load started once the general worker had finished the derived-value "
+        f"recomputes the data load queued ({outcome.get('recompute_wait', 0):.0f} s after "
+        "it was up).",
         "",
         f"Load: {args.clients} keep-alive connections of wrk through Varnish, one wrk "
         "process (one thread) per URL, the connections by weight (the home page 4, each "
@@ -1178,7 +1185,7 @@ def section(outcome: dict, checks: dict) -> str:
             f"by the benchmark, as the beat job would, {FALLBACK_AFTER} s late: the "
             "scheduled task had not run"
             if publication.get("fallback")
-            else "by the Celery worker's scheduled task"
+            else "by the publishing worker's scheduled task"
         )
         + f", {publication['instant'] - publication['scheduled']:.2f} s after its time "
         "(its `published_at`: the instant the figures below count from).",

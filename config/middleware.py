@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -36,8 +36,8 @@ from django.http import (
 )
 from django.views import defaults
 
-from config.replicas import RequestReads, replica_aliases
-from stats.events import generation_current, generation_pinned
+from config.replicas import PRIMARY, RequestReads, replica_aliases, request_reads
+from stats.events import Pin, generation, generation_current, generation_pinned
 
 logger = logging.getLogger(__name__)
 
@@ -130,34 +130,78 @@ def public_read(request: HttpRequest) -> bool:
 
 
 class ReadReplicaMiddleware:
-    """Pins a public read to the current cache generation and sends its reads to a replica
-    that has replayed the generation's WAL position, else to the primary (the database is
-    chosen at the first read, ``config.replicas.RequestReads``). A streamed body is read
-    under the same generation, from the same database. Without replicas it does nothing."""
+    """Pins a public read to the current cache generation (``generation()`` is the one
+    read as the request began, for the whole of it, a streamed body included) and, with
+    replicas, sends its reads to a replica that has replayed the generation's WAL
+    position, else to the primary (the database is chosen at the first read,
+    ``config.replicas.RequestReads``; a streamed body is read from the same database).
+
+    Without replicas the generation is the one current at the request's first
+    ``generation()``, or just before its first read of the database
+    (``ReadSnapshotMiddleware``), whichever comes first; a request that reads no public
+    data makes none (no SQL). Taken before any read, it is never newer than the data read
+    under it: nothing is filed under a generation (the page and API caches,
+    ``generation_memo``) from data read before the commit that began it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not replica_aliases() or not public_read(request):
+        if not public_read(request):
             return self.get_response(request)
-        current = generation_current()
-        reads = RequestReads(lsn=current.lsn)
-        with generation_pinned(current.token), reads.active():
+        if replica_aliases():
+            current = generation_current()
+            pin = Pin(current.token)
+            reads = RequestReads(lsn=current.lsn)
+        else:
+            pin = Pin()
+            reads = RequestReads(lsn=None, alias=PRIMARY)
+        with generation_pinned(pin), reads.active():
             response = self.get_response(request)
         if response.streaming:
             response.streaming_content = streamed_under(
-                response.streaming_content, token=current.token, reads=reads
+                response.streaming_content, pin=pin, reads=reads
             )
         return response
 
 
-def streamed_under(content: Iterable[bytes], *, token: str, reads: RequestReads) -> Iterator[bytes]:
+class ReadSnapshotMiddleware:
+    """The reads that build a public answer not served from a cache see one snapshot of
+    the data: a ``REPEATABLE READ READ ONLY`` transaction from its first read until the
+    answer is built (``config.replicas.Snapshot``), so a page never shows part of the
+    data before a publication and part after it. Placed after the caches' middleware (a
+    hit opens nothing) and inside ``stats.httpcache.HttpCacheMiddleware``, which reads
+    the generation again once the snapshot has ended."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        reads = request_reads()
+        if reads is None:  # not a public read
+            return self.get_response(request)
+        # The generation is taken before the snapshot's first read (see above).
+        reads.snapshot_begin(before=generation)
+        try:
+            response = self.get_response(request)
+        except BaseException as error:
+            reads.snapshot_end(error)
+            raise
+        try:
+            reads.snapshot_end()
+        except DatabaseError:
+            # Read only, the answer is whole: the connection failed at the commit, which
+            # had nothing to keep. Django has closed it; the next request reconnects.
+            logger.warning("the snapshot of a public read did not end cleanly", exc_info=True)
+        return response
+
+
+def streamed_under(content: Iterable[bytes], *, pin: Pin, reads: RequestReads) -> Iterator[bytes]:
     """``content``, each chunk made under the request's generation and database (the
     server iterates it after the middleware has returned)."""
     chunks = iter(content)
     while True:
-        with generation_pinned(token), reads.active():
+        with generation_pinned(pin), reads.active():
             chunk = next(chunks, None)
         if chunk is None:
             return

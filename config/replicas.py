@@ -32,6 +32,20 @@ asks each replica a few times a second at most, whatever the traffic.
 request fails for it, and ``/readyz`` reports it (``replicas_report``) without failing
 the node.
 
+**One snapshot per answer.** The reads that build one answer (a page renders a dozen
+queries: the indicator, its series, the latest values, the releases) run in one
+``REPEATABLE READ READ ONLY`` transaction on the request's database, begun at its first
+read after ``RequestReads.snapshot_begin`` (asked by
+``config.middleware.ReadSnapshotMiddleware`` for every public read no cache answered,
+replicas or not) and ended once the answer is built: a publication that commits while a
+page is rendered is in all of it or none of it. The isolation level is set on the
+driver's connection (psycopg sends it with its ``BEGIN``), so it costs no statement of
+its own, and an answer served from a cache opens nothing. A read inside a transaction
+already open (the caller's) keeps that transaction. The snapshot ends before
+``stats.httpcache`` reads the generation again (a generation made then reads the
+release calendar, which must be current), and before a streamed body is read (in the
+transaction of its own query).
+
 ``replicas_wait(lsn, timeout)`` returns once every reachable replica has replayed
 ``lsn``: what the HTTP cache's purge waits for after a publication, so that the first
 request after the purge can already be answered by a replica.
@@ -44,14 +58,15 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import IsolationLevel
 
 logger = logging.getLogger(__name__)
 
@@ -265,18 +280,76 @@ def replicas_report() -> dict[str, dict[str, Any]]:
 # --- the request's database ---
 
 
+class Snapshot:
+    """A ``REPEATABLE READ READ ONLY`` transaction on ``alias``, begun by Django (so that
+    the router and nested ``atomic`` blocks see it) with the level set on the psycopg
+    connection: its first query's ``BEGIN`` carries it. ``end`` restores the connection's
+    own level, for the next user of a persistent connection."""
+
+    def __init__(self, alias: str):
+        self.alias = alias
+        connection = connections[alias]
+        # Django checks a persistent connection before a cursor uses it; a transaction
+        # begun on a dead one would fail the request instead of reconnecting.
+        connection.close_if_health_check_failed()
+        self.block = transaction.atomic(using=alias)
+        self.block.__enter__()
+        try:
+            raw = connection.connection
+            self.saved = (raw.isolation_level, raw.read_only)
+            raw.isolation_level = IsolationLevel.REPEATABLE_READ
+            raw.read_only = True
+        except BaseException as error:
+            self.block.__exit__(type(error), error, error.__traceback__)
+            raise
+
+    def end(self, error: BaseException | None = None) -> None:
+        connection = connections[self.alias]
+        try:
+            # Read only: a commit and a rollback are the same; an error rolls back.
+            self.block.__exit__(type(error) if error else None, error, None)
+        finally:
+            raw = connection.connection
+            if raw is not None and not raw.closed:
+                raw.isolation_level, raw.read_only = self.saved
+
+
 class RequestReads:
     """Where the reads of one request go: the database is chosen at its first read (a
-    replica that has replayed ``lsn``, else the primary) and kept for the rest of it."""
+    replica that has replayed ``lsn``, else the primary) and kept for the rest of it.
+    After ``snapshot_begin``, the next read begins the answer's ``Snapshot`` there (unless
+    a transaction is open there already); ``snapshot_end`` ends it."""
 
     def __init__(self, *, lsn: int | None, alias: str | None = None):
         self.lsn = lsn
         self.alias = alias
+        self.snapshot = False
+        self.before_snapshot: Callable[[], object] | None = None
+        self.open_snapshot: Snapshot | None = None
 
     def database(self) -> str:
         if self.alias is None:
             self.alias = replica_for(self.lsn)
+        if self.snapshot:
+            self.snapshot = False  # once: a later read outside it stays outside
+            if not connections[self.alias].in_atomic_block:
+                if self.before_snapshot is not None:
+                    self.before_snapshot()
+                self.open_snapshot = Snapshot(self.alias)
         return self.alias
+
+    def snapshot_begin(self, *, before: Callable[[], object] | None = None) -> None:
+        """The reads from now on, until ``snapshot_end``, see one snapshot; ``before`` is
+        called just before it begins (outside it)."""
+        self.snapshot = True
+        self.before_snapshot = before
+
+    def snapshot_end(self, error: BaseException | None = None) -> None:
+        """End the answer's snapshot, if one began; reads after it begin none."""
+        self.snapshot = False
+        snapshot, self.open_snapshot = self.open_snapshot, None
+        if snapshot is not None:
+            snapshot.end(error)
 
     @contextmanager
     def active(self) -> Iterator[RequestReads]:
@@ -291,6 +364,11 @@ class RequestReads:
 _reads: contextvars.ContextVar[RequestReads | None] = contextvars.ContextVar(
     "angka_request_reads", default=None
 )
+
+
+def request_reads() -> RequestReads | None:
+    """The reads of the current public read (None outside one)."""
+    return _reads.get()
 
 
 def primary_reads():

@@ -16,6 +16,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -88,6 +89,8 @@ MIDDLEWARE = [
     "stats.api.middleware.ApiCorsMiddleware",
     # Serves the API's cached answers (stats.api.cache) before sessions and authentication.
     "stats.api.middleware.ApiResponseCacheMiddleware",
+    # The reads of a public answer no cache served: one snapshot (config/replicas.py).
+    "config.middleware.ReadSnapshotMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -345,6 +348,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
+# Publication has a queue of its own, consumed by a worker of its own (`-Q publish`:
+# deploy/angka-worker-publish.service, scripts/serve.sh): a worker whose pool slots are all
+# busy with a long task (the bulk download's rebuild, a recompute) holds a task whose
+# time has come until a slot frees, so a release would wait behind it. The general worker
+# is started with `-Q celery` so that it never takes (and sits on) a publication message;
+# a worker started without -Q consumes both queues (one machine, the tests).
+ANGKA_PUBLISH_QUEUE = "publish"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(ANGKA_PUBLISH_QUEUE))
+CELERY_TASK_ROUTES = {
+    # The task queued for a release's time, and the beat job that catches a lost one
+    # (its run is what /readyz reads for beat: it shows that the publishing worker runs).
+    "publications.release_publish_scheduled": {"queue": ANGKA_PUBLISH_QUEUE},
+    "publications.releases_publish_due": {"queue": ANGKA_PUBLISH_QUEUE},
+}
 CELERY_TIMEZONE = TIME_ZONE
 # Redis outages: the worker and beat wait for the broker as long as it takes, at start
 # and after a loss, rather than exiting after a hundred attempts; a supervisor restarting

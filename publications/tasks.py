@@ -5,6 +5,10 @@ when it is scheduled, and the beat job ``publish-due-releases`` every minute, wh
 catches a task that was lost (broker outage, restarted worker, clock skew). Both may
 run for the same release: publishing claims the row with a conditional update, so
 the second does nothing.
+
+Both go to the queue ``publish`` (``CELERY_TASK_ROUTES``), whose worker runs nothing
+else: a worker holds a task whose time has come until a pool slot is free, and the
+general worker's slots may be taken for a minute by the bulk download's rebuild.
 """
 
 from __future__ import annotations

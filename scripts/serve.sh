@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole system on one machine: migrate, load the demo, then the web server, a Celery
-# worker and Celery beat on DATABASE_URL and REDIS_URL (`make run` runs this under
+# The whole system on one machine: migrate, load the demo, then the web server, the Celery
+# workers and Celery beat on DATABASE_URL and REDIS_URL (`make run` runs this under
 # config/services.py, which starts project-local servers for whichever is unset).
-# PORT (default 8000) chooses the port; Ctrl-C stops all three.
+# PORT (default 8000) chooses the port; Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -26,11 +26,17 @@ trap stop INT TERM EXIT
 export PYTHONWARNINGS="ignore:You're running the worker with superuser privileges"
 # In sessions of their own, so that Ctrl-C reaches them once, as the SIGTERM of stop()
 # (Celery takes a SIGINT of its own as a warm shutdown too, and says so twice).
-setsid "$BIN/celery" --quiet -A config worker --loglevel=WARNING --concurrency=2 & pids+=($!)
+# Two workers, as deploy/ runs them: the general one, and one for the queue "publish" alone,
+# so that a release is published at its time even while the other rebuilds the bulk
+# download or recomputes (config/settings.py, CELERY_TASK_ROUTES).
+setsid "$BIN/celery" --quiet -A config worker --loglevel=WARNING --concurrency=2 \
+    --queues=celery --hostname=general@%h & pids+=($!)
+setsid "$BIN/celery" --quiet -A config worker --loglevel=WARNING --concurrency=1 \
+    --queues=publish --hostname=publish@%h & pids+=($!)
 setsid "$BIN/celery" --quiet -A config beat --loglevel=WARNING \
     --schedule=var/celerybeat-schedule & pids+=($!)
 # runserver's start-up banner goes to stdout; its request log and errors to stderr.
 "$BIN/python" manage.py runserver --noreload "127.0.0.1:${PORT}" >/dev/null & pids+=($!)
-echo "Serving ${URL}/  (admin: ${URL}/admin/), with a Celery worker and beat. Ctrl-C stops them."
-# Whichever of the three stops first (Ctrl-C, or a crash) stops the others.
+echo "Serving ${URL}/  (admin: ${URL}/admin/), with Celery workers and beat. Ctrl-C stops them."
+# Whichever stops first (Ctrl-C, or a crash) stops the others.
 wait -n "${pids[@]}"

@@ -19,11 +19,14 @@ last publication instant). Reading it costs one cache read, no SQL. It is replac
 - at the latest after ``API_MAX_AGE`` seconds (what a proxy may keep anyway), which
   bounds what an edit made outside these ways (SQL, the shell) can leave stale.
 
-With read replicas (``config.replicas``), a generation also records the primary's WAL
-position when it began (``generation_current``): a request reads under one generation
-(``generation_pinned``, for the whole request: ``config.middleware.ReadReplicaMiddleware``)
-and a replica answers it only if it has replayed that position, so nothing filed or
-labelled under a generation is built from data older than the commit that began it.
+A public read reads under one generation, taken before its first read of the database
+(without replicas: when first asked, or just before that read) and pinned for the whole
+request (``generation_pinned``: ``config.middleware.ReadReplicaMiddleware``),
+while its reads see one snapshot (``config.middleware.ReadSnapshotMiddleware``): what it
+files under the generation is never older than the commit that began it. With read
+replicas (``config.replicas``), a generation also records the primary's WAL position when
+it began (``generation_current``), and a replica answers a request only if it has
+replayed that position.
 
 Work that follows a change of public data subscribes to the event
 (``public_data_changed_subscribe``): it runs once the change is committed, as the bulk
@@ -68,7 +71,15 @@ class Generation(NamedTuple):
     until: float | None = None
 
 
-_pinned: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+class Pin:
+    """The generation a request reads under: ``token``, or (None) the current one at the
+    block's first ``generation()``, then kept."""
+
+    def __init__(self, token: str | None = None):
+        self.token = token
+
+
+_pinned: contextvars.ContextVar[Pin | None] = contextvars.ContextVar(
     "angka_generation_pinned", default=None
 )
 
@@ -78,9 +89,11 @@ def generation() -> str:
     replicas, when there is none); in a block of ``generation_pinned``, the token pinned
     there."""
     pinned = _pinned.get()
-    if pinned is not None:
-        return pinned
-    return generation_current().token
+    if pinned is None:
+        return generation_current().token
+    if pinned.token is None:
+        pinned.token = generation_current().token
+    return pinned.token
 
 
 def generation_state() -> tuple[str, float | None]:
@@ -103,10 +116,11 @@ def generation_current() -> Generation:
 
 
 @contextmanager
-def generation_pinned(token: str) -> Iterator[None]:
-    """``generation()`` is ``token`` in the block: a request reads under one generation,
+def generation_pinned(token: str | Pin) -> Iterator[None]:
+    """``generation()`` is ``token`` in the block (a ``Pin``: the one it holds, or the
+    current one at the first ``generation()``): a request reads under one generation,
     even when the current one ends while it runs."""
-    reset = _pinned.set(token)
+    reset = _pinned.set(token if isinstance(token, Pin) else Pin(token))
     try:
         yield
     finally:

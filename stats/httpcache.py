@@ -13,12 +13,19 @@ from ``HttpCacheMiddleware``:
   ``public`` (lists, the home page, the calendar, cross-sections: anything a publication
   may change), plus ``release:<slug>`` / ``news:<slug>`` on a release's or news
   release's own answers;
-- a ``max-age`` no longer than the current data generation lasts (``stats.events``: it
-  ends at the next scheduled publication instant), so no cache keeps an answer past the
-  instant its data may change;
-- ``max-age=0`` instead when the generation changed while it was being built (or had
-  just ended when it began): it may have read the data before a publication committed,
-  and reached the cache after the purge of that publication.
+- its lifetime for shared caches only: the view's ``max-age`` becomes ``s-maxage``
+  (which Varnish and CDNs read before ``max-age``) and ``max-age`` becomes 0, so a
+  browser (or any private cache) asks again each time with the ``ETag`` and gets a 304
+  from the shared cache while nothing changed: the purge at a publication reaches the
+  shared caches, never a browser's, which would otherwise show the old figures for up
+  to a minute after a release. No ``stale-while-revalidate`` either: browsers honour it
+  too; Varnish's grace is the VCL's own (``deploy/varnish/angka.vcl``);
+- an ``s-maxage`` no longer than the current data generation lasts (``stats.events``:
+  it ends at the next scheduled publication instant), so no cache keeps an answer past
+  the instant its data may change;
+- ``max-age=0`` and no ``s-maxage`` instead when the generation changed while it was
+  being built (or had just ended when it began): it may have read the data before a
+  publication committed, and reached the cache after the purge of that publication.
 
 ``public_data_changed`` names what changed with the same keys (the publishing services
 name the release, its indicators and ``public``; a raise without keys means ``all``).
@@ -204,13 +211,23 @@ class HttpCacheMiddleware:
             if read_under is not None and response.has_header("ETag"):
                 # Read under a generation that has ended since: its ETag names that one.
                 del response["ETag"]
-        elif until is not None:
-            left = max(0, int(until - time.time()))
-            if (get_max_age(response) or 0) > left:
-                response["Cache-Control"] = "public"
-                patch_cache_control(response, max_age=left)
+        else:
+            shared_only(response, until=until)
         response[SURROGATE_KEY_HEADER] = " ".join(response_surrogate_keys(request))
         return response
+
+
+def shared_only(response: HttpResponse, *, until: float | None) -> None:
+    """``Cache-Control: public, max-age=0, s-maxage=N``: N, the answer's lifetime (its
+    ``s-maxage``, else its ``max-age``), bounded by the end of the generation (``until``,
+    POSIX time) when it is known."""
+    control = response["Cache-Control"].replace(" ", "").lower().split(",")
+    given = [part for part in control if part.startswith("s-maxage=")]
+    seconds = int(given[0].partition("=")[2]) if given else (get_max_age(response) or 0)
+    if until is not None:
+        seconds = min(seconds, max(0, int(until - time.time())))
+    response["Cache-Control"] = "public"
+    patch_cache_control(response, max_age=0, s_maxage=seconds)
 
 
 # --- the purge ---

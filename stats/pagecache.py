@@ -8,8 +8,9 @@ expires). Finding the key costs one cache read, no SQL. Only anonymous GET reque
 answered 200 are cached.
 
 The same answers tell a shared cache in front (Varnish, a CDN) it may keep them
-(``Cache-Control: public, max-age=API_MAX_AGE``, which ``stats.httpcache`` shortens to
-the generation and tags with surrogate keys), with an ``ETag`` of the body: the cache
+(``Cache-Control: public, max-age=API_MAX_AGE``, which ``stats.httpcache`` turns into
+``max-age=0, s-maxage=`` within the generation, so that browsers revalidate each time,
+and tags with surrogate keys), with an ``ETag`` of the body: a cache or browser
 revalidates with it, and gets a 304 only while the page is byte for byte the same.
 An authenticated visitor's page is ``private``.
 """

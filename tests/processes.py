@@ -180,7 +180,9 @@ class CeleryProcess:
 
 
 class Worker(CeleryProcess):
-    """A worker with its own hostname (other workers may share the Redis server)."""
+    """A worker with its own hostname (other workers may share the Redis server), on
+    ``queues`` (comma-separated, as ``-Q`` takes them; default: every queue of the
+    settings, the general one and publication's)."""
 
     def __init__(
         self,
@@ -188,6 +190,7 @@ class Worker(CeleryProcess):
         env: dict | None = None,
         pool: str = "solo",
         concurrency: int = 1,
+        queues: str | None = None,
         wait_until_ready=True,
     ):
         self.hostname = f"angka-test-{uuid.uuid4().hex[:8]}@localhost"
@@ -198,6 +201,7 @@ class Worker(CeleryProcess):
                 "worker",
                 f"--pool={pool}",
                 f"--concurrency={concurrency}",
+                *(["--queues", queues] if queues else []),
                 "--hostname",
                 self.hostname,
                 "-l",

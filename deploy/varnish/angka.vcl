@@ -4,8 +4,10 @@ vcl 4.1;
 # -f at it; check it with `varnishd -C -f angka.vcl`. docs/scaling.md says where it runs.
 #
 # What it does, and why:
-# - keeps what the origin says a shared cache may keep (Cache-Control: public, max-age),
-#   for that long, and nothing else: not the admin, not a request with a session or
+# - keeps what the origin says a shared cache may keep (Cache-Control: public), for its
+#   s-maxage (Varnish reads it before max-age, which is 0 for browsers: they revalidate
+#   each time, and this cache answers their If-None-Match with a 304 from its copy),
+#   and nothing else: not the admin, not a request with a session or
 #   CSRF cookie or an Authorization header, not a POST, not an answer that sets a
 #   cookie or says private, no-store or no-cache (the origin: stats/httpcache.py,
 #   stats/pagecache.py, stats/api/base.py);
@@ -13,10 +15,11 @@ vcl 4.1;
 #   a public GET is never passed, and a "public, max-age=0" answer is not made a
 #   hit-for-miss, so the URL's next misses are coalesced again;
 # - serves a stale copy for up to 10 s while it fetches the new one in the background
-#   (grace), and for up to an hour while the origin is down (the probe);
+#   (grace), and for up to an hour while the origin is down (the probe): set here, not
+#   by stale-while-revalidate, which the origin does not send (browsers honour it too);
 # - after that, revalidates with the origin's ETag (If-None-Match; keep): the ETag
 #   follows the data, so the origin answers 304 only if nothing changed. A purge that
-#   never arrives therefore leaves an answer at most max-age + 10 s behind the origin;
+#   never arrives therefore leaves an answer at most s-maxage + 10 s behind the origin;
 # - purges precisely: the origin tags each answer (Surrogate-Key: all, kind:<page kind>,
 #   indicator:<CODE>, release:<slug>, news:<slug>, public) and, after a publication
 #   commits, sends "PURGE /" with the keys in an xkey-purge header

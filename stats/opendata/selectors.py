@@ -6,9 +6,9 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-from django.db import connection
 from django.utils import timezone
 
+from config.replicas import read_connection
 from stats.models import AS_OF_SQL, Indicator, Observation, Series
 from stats.selectors import indicators_public
 
@@ -84,7 +84,8 @@ def _spans(*, at: dt.datetime, indicator: Indicator | None = None) -> dict[int, 
     """Per indicator id (every one, or ``indicator``): the start, end, newest
     publication instant and frequencies of its public values at ``at``. One query."""
     found: dict[int, dict] = {}
-    with connection.cursor() as cursor:
+    # The request's database (a replica that has replayed its generation), in its snapshot.
+    with read_connection().cursor() as cursor:
         if indicator is None:
             sql, of_indicator = _spans_sql("TRUE"), []
         else:

@@ -418,7 +418,7 @@ def test_the_report_of_a_clean_run_says_which_goals_were_met():
     assert "load average (1, 5, 15 min) 1.0/1.5/2.0 before" in text
     assert "| api | 0 | 1 | 1 |" in text
     assert "| 1 origin request per URL in the second after the purge | at most 1 (at most 1" in text
-    assert "by the Celery worker's scheduled task, 0.05 s after its time" in text
+    assert "by the publishing worker's scheduled task, 0.05 s after its time" in text
     assert "| every client sees the new data within 2 s | 0.80 s | met |" in text
     assert "| cached p99 under 20 ms | 5.0, 900, 5.0 | **not met** |" in text
     assert "99.00% (10 not)" in text  # Varnish's counters of the window

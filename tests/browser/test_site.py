@@ -136,8 +136,8 @@ def test_journalist_finds_the_next_release_and_opens_a_news_release(
     # a record, so its sentence still says what it said; a notice after the paragraph
     # gives the value now and the release that revised it.
     _correction_publish(*clerk_and_reviewer, corrects="angka-tahunan-2024", value=45_612_345)
-    # The page was served "public, max-age=60": the browser may show its copy until the
-    # reader reloads, which asks the site again (with the copy's ETag).
+    # The page was served "public, max-age=0, s-maxage=60": the browser asks the site
+    # again (with the copy's ETag) whenever it shows it; the reload does too.
     page.goto(news_url)
     page.reload()
     figures = page.locator(".prose a.figure")

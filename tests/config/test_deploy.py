@@ -38,12 +38,43 @@ def _example_env() -> dict[str, str]:
     return env
 
 
-def test_there_is_a_unit_for_the_web_the_worker_and_beat():
+def test_there_is_a_unit_for_the_web_the_workers_and_beat():
     assert [path.name for path in UNITS] == [
         "angka-beat.service",
         "angka-web.service",
+        "angka-worker-publish.service",
         "angka-worker.service",
     ]
+
+
+def _worker_queues(name: str) -> tuple[str, str]:
+    """The queues (``--queues``) and node name (``--hostname``) of a worker unit."""
+    options = dict(
+        part.removeprefix("--").split("=", 1)
+        for part in shlex.split(_unit(DEPLOY / name)["Service"]["ExecStart"])
+        if part.startswith("--") and "=" in part
+    )
+    return options["queues"], options["hostname"]
+
+
+def test_publication_has_a_worker_of_its_own_and_every_queue_a_worker():
+    from django.conf import settings
+
+    from config.celery import app
+
+    general, general_name = _worker_queues("angka-worker.service")
+    publish, publish_name = _worker_queues("angka-worker-publish.service")
+    # The general worker never takes a publication's message (it would hold it, due,
+    # while its slots run long tasks); the publishing worker takes nothing else.
+    assert general.split(",") == [settings.CELERY_TASK_DEFAULT_QUEUE]
+    assert publish.split(",") == [settings.ANGKA_PUBLISH_QUEUE]
+    assert {general, publish} == set(app.amqp.queues)
+    for task in ("publications.release_publish_scheduled", "publications.releases_publish_due"):
+        assert app.amqp.router.route({}, task)["queue"].name == publish
+    for task in ("stats.opendata_bulk_build", "publications.derived_recompute_request"):
+        assert app.amqp.router.route({}, task)["queue"].name == general
+    # Two workers on one machine need two node names (%%h: systemd's escape of %h).
+    assert general_name != publish_name and general_name.endswith("@%%h")
 
 
 @pytest.mark.parametrize("path", UNITS, ids=lambda path: path.name)

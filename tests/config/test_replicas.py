@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 
@@ -46,7 +47,7 @@ from publications.models import Release
 from publications.services import release_create, release_publish
 from stats.demo.loader import codelists_load, indicators_load
 from stats.events import GENERATION_KEY, generation_current
-from stats.models import Indicator
+from stats.models import Indicator, Observation
 from tests.postgres_cluster import Server, StreamingPair, postgres_bin_dir, streaming_pair
 from tests.stats.helpers import import_rows
 
@@ -115,6 +116,62 @@ def test_a_replica_url_has_a_short_connect_timeout_and_no_test_database_of_its_o
 def test_positions_are_written_as_postgresql_writes_them():
     assert lsn_text(0x16_B374D848) == "16/B374D848"
     assert lsn_text(0) == "0/0"
+
+
+# --- one snapshot per answer ---
+
+
+@contextlib.contextmanager
+def published_after_the_first_read_of(table: str, release: Release) -> Iterator[list[str]]:
+    """Inside the block, this thread's first query that reads ``table`` is followed, before
+    the next query, by the publication of ``release``, committed by another connection (a
+    publication that commits while a page renders). Yields the queries run."""
+    run: list[str] = []
+    published = threading.Event()
+
+    def publish() -> None:
+        try:
+            release_publish(release=Release.objects.get(pk=release.pk))
+            published.set()
+        finally:
+            connections.close_all()
+
+    def wrapper(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        run.append(sql)
+        if table in sql and not published.is_set():
+            publisher = threading.Thread(target=publish)
+            publisher.start()
+            publisher.join(30)
+            assert published.is_set(), "the publication did not commit"
+        return result
+
+    with connections[PRIMARY].execute_wrapper(wrapper):
+        yield run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_rendered_while_a_release_is_published_shows_all_old_or_all_new(client, published):
+    url = "/id/indikator/ACTIVE_PARTICIPANTS/"
+    release = release_create(slug="2024", title_id="2024", title_en="2024")
+    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2024", "45000000")])
+    cache.clear()
+    old = client.get(url).content.decode()
+    assert "2024" not in old
+
+    cache.clear()
+    with published_after_the_first_read_of(Observation._meta.db_table, release) as run:
+        during = client.get(url).content.decode()
+    cache.clear()
+    new = client.get(url).content.decode()
+    # The publication committed after the page's first read of the observations, with
+    # more of them to come: each of those would have shown the new year.
+    reads = [sql for sql in run if Observation._meta.db_table in sql]
+    assert len(reads) > 1
+    assert new.count("2024") > 0
+    # Every query of the page saw the data as at its first: none of the new year.
+    assert during.count("2024") == 0
+    assert during == old
 
 
 # --- against a real streaming replica ---

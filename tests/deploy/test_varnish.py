@@ -80,6 +80,23 @@ def test_public_answers_are_cached_and_tagged_for_the_purge(published, varnish, 
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_browser_revalidates_with_the_cache_which_answers_304_from_its_copy(
+    published, varnish, origin
+):
+    for path in WATCHED:
+        first = varnish.get(path)
+        # Kept by Varnish (s-maxage), not by the browser (max-age=0): after a release the
+        # purge reaches every copy a visitor can be shown.
+        control = first.headers["cache-control"]
+        assert re.fullmatch(r"public, max-age=0, s-maxage=\d+", control), control
+        before = origin.requests_for(path)
+        again = varnish.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status == 304, path
+        assert again.headers["x-cache"] == "hit"
+        assert origin.requests_for(path) == before
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_published_release_is_visible_through_the_cache_within_two_seconds(published, varnish):
     for path, text in WATCHED.items():
         varnish.get(path)
@@ -113,9 +130,11 @@ def test_nothing_of_a_scheduled_release_is_ever_cached(published, varnish, clerk
     for path, at, answer in before:
         assert answer.status == 200
         assert WATCHED[path] not in answer.body, path
-        # No cache may keep it past the release's instant.
-        max_age = int(re.search(r"max-age=(\d+)", answer.headers["cache-control"]).group(1))
-        assert max_age - int(answer.headers["age"]) <= (instant - at).total_seconds() + 1
+        # No cache may keep it past the release's instant (a browser keeps it not at all).
+        control = answer.headers["cache-control"]
+        assert re.search(r"(^|[ ,])max-age=0([ ,]|$)", control), control
+        shared = int(re.search(r"s-maxage=(\d+)", control).group(1))
+        assert shared - int(answer.headers["age"]) <= (instant - at).total_seconds() + 1
 
 
 def _concurrently(varnish, path: str, clients: int) -> list:
@@ -178,7 +197,7 @@ def test_a_lost_purge_leaves_an_answer_behind_by_at_most_max_age_and_grace(
 ):
     varnish.get(API)
     cached = varnish.get(API)
-    max_age = int(re.search(r"max-age=(\d+)", cached.headers["cache-control"]).group(1))
+    max_age = int(re.search(r"s-maxage=(\d+)", cached.headers["cache-control"]).group(1))
     settings.HTTP_CACHE_PURGE_URLS = []  # the purge is lost
     release_publish(release=_release_2024())
     published_at = time.monotonic()
@@ -193,7 +212,7 @@ def test_a_lost_purge_leaves_an_answer_behind_by_at_most_max_age_and_grace(
 def test_an_expired_answer_is_revalidated_with_its_etag(published, varnish, origin, path):
     before = origin.statuses_for(path)
     first = varnish.get(path)
-    max_age = int(re.search(r"max-age=(\d+)", first.headers["cache-control"]).group(1))
+    max_age = int(re.search(r"s-maxage=(\d+)", first.headers["cache-control"]).group(1))
     time.sleep(max_age + 1)
     again = varnish.get(path)  # stale within the grace; refetched in the background
     assert again.body == first.body

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from celery import current_app
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -33,6 +35,8 @@ from publications.services import (
     release_submit,
 )
 from stats.models import Observation
+from stats.opendata.bulk import BULK_TASK
+from stats.opendata.models import BulkDownload, OpenDataSettings
 from tests.processes import Beat, RedisServer, Worker, broker_at, subprocess_env
 from tests.stats.helpers import import_rows
 
@@ -120,11 +124,19 @@ def observations_locked() -> Iterator[threading.Event]:
     """Hold a lock on the observation table that lets reads through and stops writes: a
     recompute started now computes, then waits in the middle, at its first write. Set
     the event it yields to let go before the end of the block."""
+    with table_locked(Observation._meta.db_table, "SHARE ROW EXCLUSIVE") as unlock:
+        yield unlock
+
+
+@contextlib.contextmanager
+def table_locked(table: str, mode: str) -> Iterator[threading.Event]:
+    """Hold a lock of ``mode`` on ``table`` from another connection for the block (or
+    until the event it yields is set)."""
     locked, unlock = threading.Event(), threading.Event()
 
     def hold():
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("LOCK TABLE stats_observation IN SHARE ROW EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE {table} IN {mode} MODE")
             locked.set()
             unlock.wait(60)
         connections.close_all()
@@ -221,6 +233,44 @@ def test_a_release_due_while_the_broker_is_down_is_published_once_it_returns(
     request = RecomputeRequest.objects.get(release=release)
     assert _wait(lambda: _status(request.pk) == RecomputeStatus.DONE, RECOVERY_SECONDS)
     assert worker.alive() and beat.alive()
+
+
+def test_a_release_is_published_at_its_time_while_the_general_worker_is_busy_with_a_long_task(
+    growth_definition, processes, make_user
+):
+    from publications.models import ROLE_DATA_ENTRY, ROLE_REVIEWER
+
+    clerk, reviewer = make_user("entri", ROLE_DATA_ENTRY), make_user("peninjau", ROLE_REVIEWER)
+    # The recipe of deploy/: the general worker (one pool slot here, as in
+    # bench-release-day) and the publishing worker on its own queue.
+    general = processes("worker", pool="prefork", concurrency=1, queues="celery")
+    publisher = processes(
+        "worker", pool="prefork", concurrency=1, queues=settings.ANGKA_PUBLISH_QUEUE
+    )
+    release = _draft_2023("2023")
+    release_submit(release=release, user=clerk)
+    release_approve(release=release, user=reviewer)
+
+    # The long task: a rebuild of the bulk download, held at its first read of the
+    # open-data settings (which publishing never reads) for as long as the test wants.
+    with table_locked(OpenDataSettings._meta.db_table, "ACCESS EXCLUSIVE"):
+        current_app.tasks[BULK_TASK].apply_async()
+        assert _wait(_someone_waits_on_a_lock, 30), general.log_tail()
+        when = timezone.now() + dt.timedelta(seconds=3)
+        release_schedule(release=release, user=reviewer, scheduled_for=when)
+
+        def published() -> bool:
+            release.refresh_from_db()
+            return release.status == ReleaseStatus.PUBLISHED
+
+        # On one worker whose only slot is taken, the release would wait for the lock.
+        assert _wait(published, 30), publisher.log_tail() + general.log_tail()
+        # ... while the long task still runs on the general worker: it waits on the lock,
+        # and no bulk download has been built.
+        assert _someone_waits_on_a_lock()
+        assert not BulkDownload.objects.exists()
+    assert release.published_at >= when
+    assert _wait(BulkDownload.objects.exists, 60), general.log_tail()  # then it ends
 
 
 def test_a_recompute_whose_worker_is_killed_in_the_middle_is_finished_by_the_next(

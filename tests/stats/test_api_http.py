@@ -42,7 +42,7 @@ def test_responses_carry_validators_tied_to_the_last_publication(client, publish
     response = client.get(OBSERVATIONS)
     assert response["ETag"].startswith('W/"')
     assert response["Last-Modified"] == "Sat, 15 Feb 2025 03:00:00 GMT"
-    assert response["Cache-Control"] == "public, max-age=60"
+    assert response["Cache-Control"] == "public, max-age=0, s-maxage=60"
     assert "Accept" in response["Vary"]
 
 
