@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from stats.derived.provenance import with_full_provenance
 from stats.models import Observation, Series
 from stats.selectors import indicators_public
 
@@ -165,7 +166,7 @@ def release_observations_public(*, release: Release) -> QuerySet:
         .exclude(release=OuterRef("release"))
         .order_by("-valid_from")
     )
-    return (
+    return with_full_provenance(
         Observation.objects.filter(release=release, valid_from__isnull=False)
         .select_related("series", "series__indicator")
         .annotate(

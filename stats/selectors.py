@@ -32,6 +32,7 @@ from django.db.models.functions import Cast, Concat, StrIndex
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
+from .derived.provenance import with_full_provenance
 from .extensions import ScheduledRelease, extensions
 from .models import (
     Code,
@@ -226,7 +227,7 @@ def total_codes(*, codelist_ids: Iterable[str]) -> dict[str, str]:
 
 def series_points_public(*, series_id: int, at: dt.datetime | None = None) -> QuerySet:
     """The public values of one series, oldest period first, with their release."""
-    return (
+    return with_full_provenance(
         observations_public(at=at)
         .filter(series_id=series_id)
         .order_by("period_start")

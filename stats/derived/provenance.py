@@ -19,9 +19,11 @@ import json
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
+from django.db.models import JSONField, QuerySet
+from django.db.models.expressions import RawSQL
 
 from .. import formatting
-from ..models import DerivedDefinition, Provenance
+from ..models import DerivedDefinition, Observation, Provenance
 from .kinds import DEFAULT_FORMULAS
 
 
@@ -67,10 +69,21 @@ def provenance_sql(observation: str) -> str:
     )
 
 
+def with_full_provenance(observations: QuerySet) -> QuerySet:
+    """``observations`` with each row's full provenance read along
+    (``provenance_full``), so that ``provenance_render`` needs no query of its own."""
+    full = RawSQL(provenance_sql(Observation._meta.db_table), (), output_field=JSONField())
+    return observations.annotate(provenance_full=full)
+
+
 def provenance_render(observations: Iterable) -> None:
     """Replace the compact provenance of ``observations`` (loaded rows) by its full
-    form, in one query when any is compact."""
+    form: read along (``with_full_provenance``), else in one query when any is compact."""
     compact = {o.pk: o for o in observations if o.provenance and "head" in o.provenance}
+    for pk, observation in list(compact.items()):
+        if hasattr(observation, "provenance_full"):
+            observation.provenance = observation.provenance_full
+            del compact[pk]
     if not compact:
         return
     with connection.cursor() as cursor:
