@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import MD5, Cast
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -474,10 +475,17 @@ class DerivedProvenanceHead(models.Model):
     period it lies). Deduplicated by content, and immutable (a trigger): a formula edited
     later gets a new head, so a published value keeps showing what it was computed with."""
 
-    head = models.JSONField(unique=True, editable=False)
+    head = models.JSONField(editable=False)
 
     class Meta:
         db_table = "stats_provenancehead"
+        constraints = [
+            # On a digest: a head (a sum of many terms, a long formula) may be larger
+            # than a btree entry can be.
+            models.UniqueConstraint(
+                MD5(Cast("head", models.TextField())), name="provenancehead_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.head.get('kind', '')} #{self.pk}"

@@ -7,12 +7,12 @@ input values (the published ones, overlaid with a release's drafts and with the 
 computed earlier in the run), computes each value in numeric arithmetic, rounded once,
 half to even, to the stored 10 decimal places, compares it with the stored current
 value, and keeps only what differs (and the gaps) in a temporary table, with its
-provenance in compact form (the id of the definition's shared provenance head and the
-ids of the input observations; ``stats_provenance`` renders the formula and the exact
-input texts when read). Nothing unchanged is written. A recompute publishing a new release at once
-writes the values as rows already published at its instant (closing what they revise),
-each row once; a definition with nothing stored yet inserts its values straight from its
-statement, without comparing. The kinds that need a real power (compound growth,
+provenance in compact form (the id of the provenance head its output series shares and
+the ids of the input observations; ``stats_provenance`` renders the formula and the
+exact input texts when read). Nothing unchanged is written. A recompute publishing a new
+release at once writes the values as rows already published at its instant (closing what
+they revise), each row once; a definition with nothing stored yet inserts its values
+straight from its statement, without comparing. The kinds that need a real power (compound growth,
 required growth) run through the Python engine inside the same run, reading and feeding
 the same overlay.
 
@@ -503,7 +503,7 @@ def _row_kind_result_sql(
 
 def _pieces(definition: DerivedDefinition, output: Output, inputs: int) -> list[str]:
     """The text of a value's expression around its ``inputs`` input values (n + 1
-    pieces), as the engine wrote it in full before 0011 (exact numbers, the multiplication sign)."""
+    pieces), as the engine wrote it in full before 0011."""
     kind = definition.kind
     if kind == DerivedKind.SUM:
         return ["", *([" + "] * (inputs - 1)), ""]
@@ -570,14 +570,15 @@ def _heads_store(definition: DerivedDefinition, rows: list[MapRow]) -> None:
         return
     ordered = list(texts)
     with connection.cursor() as cursor:
+        # Unique on md5(head::text) (the model's constraint): the same expression here.
         cursor.execute(
             "INSERT INTO stats_provenancehead (head) SELECT DISTINCT h FROM "
-            "unnest(%s::jsonb[]) h ON CONFLICT (head) DO NOTHING",
+            "unnest(%s::jsonb[]) h ON CONFLICT (md5(head::text)) DO NOTHING",
             [ordered],
         )
         cursor.execute(
             "SELECT u.n, h.id FROM unnest(%s::jsonb[]) WITH ORDINALITY u(head, n) "
-            "JOIN stats_provenancehead h ON h.head = u.head",
+            "JOIN stats_provenancehead h ON md5(h.head::text) = md5(u.head::text)",
             [ordered],
         )
         ids = {n - 1: head_id for n, head_id in cursor.fetchall()}
