@@ -47,7 +47,8 @@ from .kinds import SHIFT_SQL_KINDS
 from .writer import DERIVED_SOURCE, formula_prefix
 
 _TEMP_TABLES = """
-DROP TABLE IF EXISTS drv_map, drv_terms, drv_scope, drv_vals, drv_new, drv_keys, drv_periods;
+DROP TABLE IF EXISTS drv_map, drv_terms, drv_scope, drv_vals, drv_new, drv_keys, drv_periods,
+    drv_heads;
 CREATE TEMPORARY TABLE drv_map (
     idx integer PRIMARY KEY, out_id bigint, okey text, freq text, back integer,
     x bigint, xcode text, xkey text, b bigint, bcode text, bkey text, bwanted text,
@@ -70,6 +71,7 @@ CREATE TEMPORARY TABLE drv_new (
     value numeric, status text, reason text, prov jsonb
 ) ON COMMIT DROP;
 CREATE TEMPORARY TABLE drv_keys (def integer, okey text) ON COMMIT DROP;
+CREATE TEMPORARY TABLE drv_heads (n integer PRIMARY KEY, head jsonb) ON COMMIT DROP;
 CREATE TEMPORARY TABLE drv_periods (def integer, period text) ON COMMIT DROP;
 """
 
@@ -568,20 +570,24 @@ def _heads_store(definition: DerivedDefinition, rows: list[MapRow]) -> None:
             row.head = texts.setdefault(json.dumps(head, ensure_ascii=False), len(texts))
     if not texts:
         return
-    ordered = list(texts)
     with connection.cursor() as cursor:
+        # Copied, not sent as a parameter: binding thousands of heads as one literal cost
+        # more than the statements themselves.
+        cursor.execute("DELETE FROM drv_heads")
+        with cursor.cursor.copy("COPY drv_heads (n, head) FROM STDIN") as copy:
+            for text, n in texts.items():
+                copy.write_row((n, text))
         # Unique on md5(head::text) (the model's constraint): the same expression here.
+        # The heads stored before are read from the table, the new ones from RETURNING
+        # (which the statement's own reads do not see).
         cursor.execute(
-            "INSERT INTO stats_provenancehead (head) SELECT DISTINCT h FROM "
-            "unnest(%s::jsonb[]) h ON CONFLICT (md5(head::text)) DO NOTHING",
-            [ordered],
+            "WITH new AS (INSERT INTO stats_provenancehead (head) SELECT head FROM drv_heads "
+            "ON CONFLICT (md5(head::text)) DO NOTHING RETURNING id, head) "
+            "SELECT d.n, COALESCE(n.id, h.id) FROM drv_heads d "
+            "LEFT JOIN new n ON n.head = d.head "
+            "LEFT JOIN stats_provenancehead h ON md5(h.head::text) = md5(d.head::text)"
         )
-        cursor.execute(
-            "SELECT u.n, h.id FROM unnest(%s::jsonb[]) WITH ORDINALITY u(head, n) "
-            "JOIN stats_provenancehead h ON md5(h.head::text) = md5(u.head::text)",
-            [ordered],
-        )
-        ids = {n - 1: head_id for n, head_id in cursor.fetchall()}
+        ids = dict(cursor.fetchall())
     for row in rows:
         if row.head is not None:
             row.head = ids[row.head]
