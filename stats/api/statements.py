@@ -64,12 +64,10 @@ def _key_part(column: Column) -> str:
         return f"COALESCE(({expression} - {EPOCH_DATE_SQL})::text, '')"
     if column.kind == INSTANT:
         return f"COALESCE(encode(timestamptz_send({expression}), 'hex'), '')"
-    if column.kind == INPUTS:
-        # Its sub-query made once, read twice; nothing for a null (as a null formula).
+    if column.kind in (INPUTS, FORMULA):
+        # Made once (a compact provenance is rendered), read twice; nothing for a null.
         text = f"(SELECT length(t.x) || ' ' || t.x FROM (SELECT {expression} AS x) t)"
         return f"COALESCE({text}, '')"
-    if column.kind == FORMULA:
-        return f"COALESCE(length({expression}) || ' ' || {expression}, '')"
     if column.kind in FREE_KINDS:
         return f"length({expression}) || ' ' || {expression}"
     return f"{expression}::text"

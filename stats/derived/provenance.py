@@ -62,10 +62,13 @@ def formula_text(
 
 def provenance_sql(observation: str) -> str:
     """The full provenance (jsonb) of the observation row aliased ``observation``, its
-    compact form rendered (``stats_provenance``, stats migration 0011)."""
+    compact form rendered (``stats_provenance``, stats migration 0011). The function is
+    called for compact rows only: a call costs even when it gives its argument back."""
     return (
+        f"CASE WHEN {observation}.provenance ? 'head' THEN "
         f"stats_provenance({observation}.provenance, {observation}.value, "
-        f"{observation}.release_id, {observation}.valid_from, {observation}.period_start)"
+        f"{observation}.release_id, {observation}.valid_from, {observation}.period_start) "
+        f"ELSE {observation}.provenance END"
     )
 
 
