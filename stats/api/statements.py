@@ -46,27 +46,34 @@ LINE_END = "E'\\r\\n'"
 READ_AT_JOIN = "CROSS JOIN (SELECT %s::timestamptz AS read_at) rd"
 
 
-def _column(column: Column) -> str:
+# The page statement renders a row's provenance once for its formula and its inputs
+# (``key_sql``): read there as ``pv.provenance``.
+RENDERED_ALIAS = "pv"
+RENDERED = f"{RENDERED_ALIAS}.provenance"
+
+
+def _column(column: Column, provenance: str | None = None) -> str:
+    """``provenance``: the row's full provenance, if rendered already (else here)."""
     if column.until_read:
         return f"(CASE WHEN o.{column.field} <= rd.read_at THEN o.{column.field} END)"
     if column.kind == FORMULA:
-        return formula_sql(provenance_sql("o"))
+        return formula_sql(provenance or provenance_sql("o"))
     if column.kind == INPUTS:
-        return inputs_sql("o", compact=False)
+        return inputs_sql("o", compact=False, provenance=provenance)
     return f"o.{column.field}"
 
 
 def _key_part(column: Column) -> str:
     """A column's part of a key text: text PostgreSQL writes cheaply (dates as days,
     instants as the hex of their binary form, free text after its length)."""
-    expression = _column(column)
+    expression = _column(column, RENDERED)
     if column.kind == DATE:
         return f"COALESCE(({expression} - {EPOCH_DATE_SQL})::text, '')"
     if column.kind == INSTANT:
         return f"COALESCE(encode(timestamptz_send({expression}), 'hex'), '')"
     if column.kind in (INPUTS, FORMULA):
-        # Made once (a compact provenance is rendered), read twice; nothing for a null.
-        text = f"(SELECT length(t.x) || ' ' || t.x FROM (SELECT {expression} AS x) t)"
+        # Made once, read twice (OFFSET 0: not pulled up into its reads); nothing for a null.
+        text = f"(SELECT length(t.x) || ' ' || t.x FROM (SELECT {expression} AS x OFFSET 0) t)"
         return f"COALESCE({text}, '')"
     if column.kind in FREE_KINDS:
         return f"length({expression}) || ' ' || {expression}"
@@ -88,6 +95,11 @@ def key_sql(segment: Segment) -> str:
         usual = " AND ".join(_usual(column) for column in optional)
         rest = " || ' ' || ".join(_key_part(column) for column in optional)
         text = f"{text} || CASE WHEN {usual} THEN '' ELSE ' ' || {rest} END"
+    if any(column.kind in (FORMULA, INPUTS) for column in segment.columns):
+        text = (
+            f"(SELECT {text} FROM (SELECT {provenance_sql('o')} AS provenance OFFSET 0) "
+            f"{RENDERED_ALIAS})"
+        )
     return text
 
 

@@ -105,7 +105,9 @@ def formula_sql(provenance: str) -> str:
     return f"({provenance} ->> 'expression')"
 
 
-def inputs_sql(observation: str, *, compact: bool, public_releases: str = "") -> str:
+def inputs_sql(
+    observation: str, *, compact: bool, public_releases: str = "", provenance: str | None = None
+) -> str:
     """The inputs of the derived value of the observation row aliased ``observation``
     (its ``provenance`` and ``release_id``), in the order they were used, as text; NULL
     for a value that is not derived.
@@ -117,6 +119,7 @@ def inputs_sql(observation: str, *, compact: bool, public_releases: str = "") ->
     "role: indicator series_key period value release" per input, "; " between them (none
     of the parts holds a space), the release by slug if it is among the public ones, the
     SQL array ``public_releases`` (an expression or a parameter), else "-".
+    ``provenance``: the row's full provenance if the statement rendered it already.
     """
     release = f"COALESCE(io.release_id, {observation}.release_id)"
     if compact:
@@ -135,7 +138,8 @@ def inputs_sql(observation: str, *, compact: bool, public_releases: str = "") ->
         )
         aggregate = f"json_agg({item} ORDER BY e.n)::text"
     return (
-        f"(SELECT {aggregate} FROM jsonb_array_elements({provenance_sql(observation)} -> 'inputs') "
+        f"(SELECT {aggregate} FROM jsonb_array_elements("
+        f"{provenance or provenance_sql(observation)} -> 'inputs') "
         "WITH ORDINALITY AS e(i, n) LEFT JOIN stats_observation io "
         "ON io.id = (e.i ->> 'observation')::bigint)"
     )
