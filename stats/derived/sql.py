@@ -42,7 +42,7 @@ from ..choices import DerivedKind
 from ..models import DerivedDefinition, DerivedGap, Series, exact_text
 from ..periods import MONTHS_PER_PERIOD, parse_period
 from ..services import close_revised_sql
-from .inputs import Output
+from .inputs import IndexedSeries, Output
 from .kinds import SHIFT_SQL_KINDS
 from .writer import DERIVED_SOURCE, formula_prefix
 
@@ -523,7 +523,7 @@ def _pieces(definition: DerivedDefinition, output: Output, inputs: int) -> list[
     return ["", " / ", "" if scale == 1 else f" × {exact_text(scale)}"]
 
 
-def _input_head(role: str, series: Series, back: int) -> dict:
+def _input_head(role: str, series: Series | IndexedSeries, back: int) -> dict:
     return {
         "role": role,
         "indicator": series.indicator.code,
@@ -539,11 +539,12 @@ def _head(definition: DerivedDefinition, row: MapRow) -> dict | None:
     missing (every value of the row is then a gap)."""
     kind, output = definition.kind, row.output
     if kind == DerivedKind.SUM:
-        roles = sorted(r for r in output.inputs if r != "term0")
-        if any(output.inputs[role] is None for role in roles):
-            return None
+        terms = [(role, output.inputs[role]) for role in sorted(output.inputs) if role != "term0"]
         inputs = [_input_head("term0", row.driver, 0)]
-        inputs += [_input_head(role, output.inputs[role], 0) for role in roles]
+        for role, series in terms:
+            if series is None:
+                return None
+            inputs.append(_input_head(role, series, 0))
     elif kind == DerivedKind.PROGRESS_TO_TARGET:
         if output.target is None:
             return None
