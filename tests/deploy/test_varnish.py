@@ -8,8 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import re
+import shutil
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from celery import current_app
@@ -27,7 +30,7 @@ from stats.httpcache import PURGE_TASK
 from stats.tasks import http_cache_purge
 from tests.stats.helpers import import_rows
 
-from .conftest import VCL, needs_varnish, vcl_compile
+from .conftest import VCL, Origin, Varnish, needs_varnish, vcl_compile
 
 pytestmark = [needs_varnish, pytest.mark.slow]
 
@@ -312,3 +315,51 @@ def test_a_publication_purges_the_gzipped_and_the_plain_answers(published, varni
         time.sleep(0.05)
     assert set(seen) == waiting
     assert max(seen.values()) < 2, seen
+
+
+class SlowHealthOrigin(BaseHTTPRequestHandler):
+    """An origin whose /healthz waits behind busy threads, as gunicorn's does on
+    release day, and whose one page a shared cache may keep."""
+
+    protocol_version = "HTTP/1.1"
+    HEALTH_SECONDS = 1.5
+
+    def do_GET(self):
+        if self.path == "/healthz":
+            time.sleep(self.HEALTH_SECONDS)
+        body = b"ok"
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Cache-Control", "public, max-age=0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a probe that gave up
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_slow_origin_is_not_taken_out_by_the_probe(tmp_path):
+    # With one backend, "sick" means a 503 for every miss: a probe that gives up after
+    # 1 s made that of an origin answering its probe in 1.5 s within about 6 s.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowHealthOrigin)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    access_log = tmp_path / "access.log"
+    access_log.touch()
+    varnish = Varnish(origin=Origin(port=server.server_address[1], access_log=Path(access_log)))
+    try:
+        varnish.start()
+        deadline = time.monotonic() + 12  # four probes, 3 s apart
+        statuses = set()
+        while time.monotonic() < deadline:
+            statuses.add(varnish.get("/page").status)  # max-age=0: a miss every time
+            time.sleep(0.5)
+        assert statuses == {200}
+    finally:
+        varnish.stop()
+        shutil.rmtree(varnish.workdir, ignore_errors=True)
+        server.shutdown()
+        server.server_close()
