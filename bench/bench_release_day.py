@@ -19,13 +19,15 @@ database of its own, below), Varnish with varnish-modules (xkey) and wrk.
 * CLIENTS (256) keep-alive connections of wrk through Varnish, for SECONDS (60) in three
   consecutive runs (before, during and after the instant): one wrk process per URL of the
   mix (``targets``), the connections shared out by weight, ``bench/load.lua`` with its
-  body checks off, so that wrk measures the cache and not its own Lua. The checks run
-  apart (``Checker``): one connection per URL, asking for it every CHECK_INTERVAL
-  seconds, hashing every body. The release is scheduled for second INSTANT (20) of the
-  load, so the data generation and every max-age end then, and the publishing worker's
-  scheduled task publishes it (the benchmark does, as the beat job would, should the
-  task not have run a few seconds later). Then wrk alone on the smallest answer gives
-  the machine's ceiling at that moment.
+  body checks off, so that wrk measures the cache and not its own Lua. Every client
+  sends ``Accept-Encoding: gzip``, as browsers do (Varnish stores text answers
+  gzipped). The checks run apart (``Checker``): one connection per URL, asking for it
+  every CHECK_INTERVAL seconds, hashing every (unzipped) body. The release is
+  scheduled for second INSTANT (20) of the load, so the data generation and every
+  max-age end then, and the publishing worker's scheduled task publishes it (the
+  benchmark does, as the beat job would, should the task not have run a few seconds
+  later). Then wrk alone on the smallest answer gives the machine's ceiling at that
+  moment.
 * Redis: database REDIS_DB (13; ``--redis-db``) of REDIS_URL's server, emptied at the
   start and the end, so that nothing an earlier run queued reaches this one.
 
@@ -44,6 +46,7 @@ import argparse
 import collections
 import contextlib
 import datetime as dt
+import gzip
 import hashlib
 import http.client
 import io
@@ -94,6 +97,9 @@ maintenance_work_mem = 256MB
 # The checker asks for each URL this often (seconds between its answer and its next
 # request): the resolution of the visibility figures.
 CHECK_INTERVAL = 0.02
+# What every client of the run sends, as browsers do: Varnish serves the text answers it
+# stores gzipped to those that accept it (deploy/varnish/angka.vcl).
+ACCEPT_ENCODING = {"Accept-Encoding": "gzip"}
 # The weights of the mix add up to this (``targets``).
 MIX_WEIGHT = 16
 # The Redis database of the run (cache, Celery broker): emptied at its start and end, so
@@ -562,9 +568,13 @@ class Checker:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         while not self.stop.wait(self.interval):
             try:
-                connection.request("GET", check.path)
+                connection.request("GET", check.path, headers=ACCEPT_ENCODING)
                 response = connection.getresponse()
                 body = response.read()
+                # The ETag names the representation; the body is hashed unzipped, so a
+                # gzipped and a plain answer under one ETag agree.
+                if response.getheader("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
             except (OSError, http.client.HTTPException) as error:
                 check.failures.append(f"{check.path}: {error!r}")
                 connection.close()
@@ -719,6 +729,8 @@ def wrk_start(url: str, *, connections: int, seconds: int, threads: int = 1) -> 
             f"-d{seconds}s",
             "--timeout",
             "10s",
+            "-H",
+            "Accept-Encoding: " + ACCEPT_ENCODING["Accept-Encoding"],
             "-s",
             str(bench_load.LUA),
             url,
@@ -895,12 +907,17 @@ def run(args: argparse.Namespace) -> dict:
             bench_api.deploy_vcl(origin_port), port=varnish_port, params=varnish_params
         )
         running.stack.callback(varnish.stop)
-        sizes = {}
+        sizes, wire_sizes = {}, {}
         for target in mix:  # warm the cache; fail early on a bad path
             status, body = bench_api.http_get(varnish_port, target.path)
             if status != 200:
                 raise RuntimeError(f"{target.path} answered {status} before the run")
             sizes[target.path] = len(body)
+            # What the run's clients get: gzipped, if Varnish compresses it.
+            _status, _headers, wire = bench_api.http_request(
+                varnish_port, target.path, ACCEPT_ENCODING
+            )
+            wire_sizes[target.path] = len(wire)
         share = connections_share(mix, args.clients)
         base = f"http://127.0.0.1:{varnish_port}"
         checker = Checker(varnish_port, mix)
@@ -969,7 +986,12 @@ def run(args: argparse.Namespace) -> dict:
                 "wrk",
             )
         )
-        ceiling.update(path=smallest.path, bytes=sizes[smallest.path], load=os.getloadavg())
+        ceiling.update(
+            path=smallest.path,
+            bytes=sizes[smallest.path],
+            wire_bytes=wire_sizes[smallest.path],
+            load=os.getloadavg(),
+        )
         publication.update(publication_read(release.pk))
         time.sleep(0.5)  # the last access log lines
         counters = varnish.counters(VARNISH_COUNTERS)
@@ -996,6 +1018,7 @@ def run(args: argparse.Namespace) -> dict:
             "varnish_params": varnish_params,
             "share": share,
             "sizes": sizes,
+            "wire_sizes": wire_sizes,
             "ceiling": ceiling,
             "args": args,
         }
@@ -1085,10 +1108,10 @@ def section(outcome: dict, checks: dict) -> str:
                 else f"{rate(own):,.0f}, {_ms(own['p50_us'] / 1000)}, {_ms(own['p99_us'] / 1000)}"
                 + (f" (**{own['errors']} errors**)" if own["errors"] else "")
             )
+        size = outcome["sizes"].get(target.path, 0)
+        wire = outcome.get("wire_sizes", {}).get(target.path, size)
         load_rows.append(
-            f"| {target.label} | {outcome['sizes'].get(target.path, 0):,} | {count} | "
-            + " | ".join(cells)
-            + " |"
+            f"| {target.label} | {size:,} | {wire:,} | {count} | " + " | ".join(cells) + " |"
         )
     ceiling = outcome["ceiling"]
     ceiling_rate = rate(ceiling)
@@ -1169,13 +1192,15 @@ def section(outcome: dict, checks: dict) -> str:
         f"Load: {args.clients} keep-alive connections of wrk through Varnish, one wrk "
         "process (one thread) per URL, the connections by weight (the home page 4, each "
         "indicator page 2, each API query and the CSV 1), for "
-        f"{args.seconds} s in three consecutive runs. wrk runs `bench/load.lua` with its body "
+        f"{args.seconds} s in three consecutive runs, every client (the checker's too) "
+        "sending `Accept-Encoding: gzip` as browsers do. wrk runs `bench/load.lua` with its body "
         "checks off: no Lua per request or response; its own counts give the socket errors "
         "and the answers other than 2xx/3xx; a window's p50 and p99 are those of the "
         "processes' distributions added up (each from its percentiles, linear between "
         "them). The checks run apart: a checker with one connection "
         f"per URL asks for it every {CHECK_INTERVAL * 1000:.0f} ms for the whole run, hashes "
-        "every body under its ETag, counts the new data's marker in it and notes when each "
+        "every body (unzipped) under its ETag, counts the new data's marker in it and notes "
+        "when each "
         f"URL first showed the new data. At second {args.instant} the "
         f"release `{outcome['release']}` ({outcome['release_rows']:,} observations: "
         f"{NEW_PERIOD} for every synthetic series; imported by a clerk, approved by a second "
@@ -1221,16 +1246,18 @@ def section(outcome: dict, checks: dict) -> str:
         "Every client of a URL has the new data by the later of the two times; the goal's "
         "figure is the latest URL.",
         "",
-        "Through the cache per URL (body bytes, connections; per window req/s, p50 ms, p99 ms):",
+        "Through the cache per URL (body bytes, and as sent to the run's clients, which "
+        "accept gzip; connections; per window req/s, p50 ms, p99 ms):",
         "",
-        "| URL | bytes | connections | before | during | after |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| URL | bytes | bytes sent | connections | before | during | after |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         *load_rows,
         "",
         f"The machine's ceiling in this run: right after it, wrk alone ({CEILING_THREADS} "
         f"threads, {args.clients} connections, {CEILING_SECONDS} s, no Lua) on the smallest "
         f"answer of the mix ({labels.get(ceiling['path'], ceiling['path'])}, "
-        f"{ceiling['bytes']:,} bytes) through the same Varnish: {ceiling_rate:,.0f} req/s, "
+        f"{ceiling['bytes']:,} bytes, {ceiling.get('wire_bytes', ceiling['bytes']):,} "
+        f"as sent) through the same Varnish: {ceiling_rate:,.0f} req/s, "
         f"p50 {_ms(ceiling['p50_us'] / 1000)} ms, p99 {_ms(ceiling['p99_us'] / 1000)} ms"
         + (f", **{ceiling_errors} errors**" if ceiling_errors else "")
         + f" (load average {ceiling['load'][0]:.1f}). The mix's rates are {ratio_text} of it "

@@ -16,7 +16,17 @@ vcl 4.1;
 #   hit-for-miss, so the URL's next misses are coalesced again;
 # - serves a stale copy for up to 10 s while it fetches the new one in the background
 #   (grace), and for up to an hour while the origin is down (the probe): set here, not
-#   by stale-while-revalidate, which the origin does not send (browsers honour it too);
+#   by stale-while-revalidate, which the origin does not send (browsers honour it too).
+#   The probe marks the origin down only when it has not answered /healthz for several
+#   probes in a row: a busy origin (a release-day burst queues the probe behind the answers being built)
+#   is slow, not down, and with one backend "down" means a 503 for every miss;
+# - stores the text answers it keeps (HTML, JSON, CSV, XML, SVG, JS, CSS) gzipped and
+#   serves them so to clients that accept gzip (browsers do), unzipped to the others:
+#   fewer bytes per answer. Only answers for a shared cache are compressed, so no
+#   per-visitor secret (a CSRF token) is ever in a compressed body (BREACH). Varnish
+#   weakens the origin's ETag to W/"..." when it compresses; If-None-Match compares
+#   weakly (RFC 9110), at Varnish and at the origin (stats.api.cache.not_modified), so
+#   revalidation still ends in 304;
 # - after that, revalidates with the origin's ETag (If-None-Match; keep): the ETag
 #   follows the data, so the origin answers 304 only if nothing changed. A purge that
 #   never arrives therefore leaves an answer at most s-maxage + 10 s behind the origin;
@@ -32,6 +42,12 @@ import xkey;
 # The origin: gunicorn (deploy/angka-web.service). More web nodes: one backend each and
 # a round-robin director (docs/scaling.md). The probe asks /healthz with this host in
 # the Host header: it must be in the site's ALLOWED_HOSTS (or set .host_header).
+# /healthz is cheap, but it waits for a free gunicorn thread like any request: under a
+# release-day burst the threads are all building answers for seconds, and a short
+# timeout made a slow origin "sick" (then every miss is a 503 until the probes pass
+# again; BENCHMARKS.md, release-day section). So the timeout is long, and the origin is
+# sick only when 6 of the last 8 probes failed (threshold 3 of window 8): a stopped
+# origin (connection refused, at once) is noticed within about 6 intervals.
 backend angka_web {
     .host = "127.0.0.1";
     .port = "8000";
@@ -40,9 +56,9 @@ backend angka_web {
     .between_bytes_timeout = 30s;
     .probe = {
         .url = "/healthz";
-        .interval = 2s;
-        .timeout = 1s;
-        .window = 5;
+        .interval = 3s;
+        .timeout = 10s;
+        .window = 8;
         .threshold = 3;
         .initial = 3;
     }
@@ -119,6 +135,14 @@ sub vcl_backend_response {
         set beresp.ttl = 5s;
         set beresp.uncacheable = true;
         return (deliver);
+    }
+    # Text for a shared cache, not compressed yet (whitenoise's static files may be):
+    # stored gzipped, unzipped on delivery for a client that does not accept gzip. An
+    # answer revalidated with a 304 keeps its stored gzipped body, Content-Encoding and
+    # weak ETag (tests/deploy), so it is not compressed twice.
+    if (!beresp.http.Content-Encoding
+        && beresp.http.Content-Type ~ "(?i)^(text/|image/svg\+xml|application/(json|xml|javascript|csv|[a-z0-9.-]+\+(json|xml)))") {
+        set beresp.do_gzip = true;
     }
     if (beresp.ttl <= 0s) {
         # "public, max-age=0": built across a publication (stats/httpcache.py), or its

@@ -1,14 +1,21 @@
 """bench-release-day's summaries, without servers: gunicorn's access log read and cut into
 windows, origin requests per URL after the instant, wrk's runs added up, what the
 checker records of each answer, when the new data reached every URL, responses mixing
-versions, and the mix's connections."""
+versions, and the mix's connections; and the checker against a stub server that
+gzips its answers, as Varnish does."""
 
+import gzip
+import hashlib
 import json
+import threading
+import time
 from argparse import Namespace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench import bench_api
 from bench.bench_release_day import (
     REDIS_DB,
+    Checker,
     OriginRequest,
     Target,
     UrlCheck,
@@ -458,3 +465,42 @@ def test_the_report_names_the_url_of_each_mixed_answer():
     text = section(run, checks)
     assert 'Where: api "v1": 2 bodies; api: 1 old after new.' in text
     assert "| 2 (1 ETags with two bodies, 0 partly new bodies, 1 old answers after a new" in text
+
+
+def test_the_checker_asks_for_gzip_and_hashes_the_unzipped_body():
+    body = b'{"period": "2026-01", "value": 1}'
+    asked = []
+
+    class Gzipping(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            asked.append(self.headers.get("Accept-Encoding"))
+            zipped = gzip.compress(body)
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("ETag", 'W/"a"')
+            self.send_header("Content-Length", str(len(zipped)))
+            self.end_headers()
+            self.wfile.write(zipped)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gzipping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        checker = Checker(server.server_address[1], [Target("api", "/api/", 1, "2026-01")])
+        checker.start()
+        deadline = time.monotonic() + 10
+        while checker.responses < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        checker.join(timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    found = checker.urls["/api/"]
+    assert set(asked) == {"gzip"}
+    assert found.failures == []
+    assert found.new == found.responses >= 3
+    assert found.bodies == {'W/"a"': {hashlib.blake2b(body, digest_size=16).hexdigest()}}

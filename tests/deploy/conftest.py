@@ -7,6 +7,7 @@ missing Varnish is a failure (`make test` installs it with apt: `make install-va
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import os
 import re
@@ -52,6 +53,15 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: str
+    # The body as it came (gzipped when Content-Encoding says so); ``body`` is its text.
+    raw: bytes = b""
+
+    @property
+    def text(self) -> str:
+        """The body's text, unzipped if it came gzipped."""
+        if self.headers.get("content-encoding") == "gzip":
+            return gzip.decompress(self.raw).decode("utf-8")
+        return self.body
 
 
 def http_get(port: int, path: str, *, method: str = "GET", headers: dict | None = None) -> Answer:
@@ -59,8 +69,9 @@ def http_get(port: int, path: str, *, method: str = "GET", headers: dict | None 
     try:
         client.request(method, path, headers=headers or {})
         response = client.getresponse()
-        body = response.read().decode("utf-8", "replace")
-        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+        raw = response.read()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return Answer(response.status, headers, raw.decode("utf-8", "replace"), raw)
     finally:
         client.close()
 

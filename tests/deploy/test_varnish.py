@@ -1,14 +1,18 @@
 """Varnish in front (deploy/varnish/angka.vcl): a publication shows through the cache at
 once, nothing under embargo is ever cached, concurrent misses make one origin request, a
-lost purge is bounded by max-age, and the admin and visitors with cookies are never
-served from the cache."""
+lost purge is bounded by max-age, the admin and visitors with cookies are never served
+from the cache, and text answers are gzipped for the clients that accept it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import re
+import shutil
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from celery import current_app
@@ -26,7 +30,7 @@ from stats.httpcache import PURGE_TASK
 from stats.tasks import http_cache_purge
 from tests.stats.helpers import import_rows
 
-from .conftest import VCL, needs_varnish, vcl_compile
+from .conftest import VCL, Origin, Varnish, needs_varnish, vcl_compile
 
 pytestmark = [needs_varnish, pytest.mark.slow]
 
@@ -41,6 +45,8 @@ WATCHED = {
     "/id/indikator/ACTIVE_PARTICIPANTS/": "45.200.000",
     "/en/indikator/ACTIVE_PARTICIPANTS/": "45,200,000",
 }
+# What a browser sends.
+GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 
 
 def _release_2024(**options):
@@ -248,3 +254,131 @@ def test_campaign_parameters_are_dropped_from_pages_only(published, varnish, ori
     assert varnish.get(page + "?utm_source=koran&fbclid=x").headers["x-cache"] == "hit"
     # The API refuses an unknown parameter: the origin still says so.
     assert varnish.get(API + "&utm_source=koran").status == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_text_answers_are_gzipped_for_clients_that_accept_it_and_plain_for_the_others(
+    published, varnish, origin
+):
+    for path in WATCHED:
+        before = origin.requests_for(path)
+        zipped = varnish.get(path, headers=GZIP)
+        plain = varnish.get(path)
+        assert (zipped.status, plain.status) == (200, 200)
+        assert zipped.headers.get("content-encoding") == "gzip", path
+        assert "content-encoding" not in plain.headers, path
+        assert gzip.decompress(zipped.raw).decode("utf-8") == plain.body
+        assert len(zipped.raw) < len(plain.raw), path
+        assert "accept-encoding" in zipped.headers["vary"].lower()
+        # Varnish compressed it: the origin's ETag, weakened, for both.
+        assert zipped.headers["etag"].startswith('W/"'), path
+        assert plain.headers["etag"] == zipped.headers["etag"]
+        assert origin.requests_for(path) == before + 1, path
+    # A client that does not accept gzip names it in vain.
+    refused = varnish.get(API, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in refused.headers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_gzipped_answer_is_revalidated_with_its_etag(published, varnish):
+    for path in WATCHED:
+        etag = varnish.get(path, headers=GZIP).headers["etag"]
+        # The weak ETag the client got, or the origin's strong one it had before: If-None-Match
+        # compares weakly, for a gzip client and a plain one.
+        for headers in (
+            {**GZIP, "If-None-Match": etag},
+            {"If-None-Match": etag},
+            {**GZIP, "If-None-Match": etag.removeprefix("W/")},
+        ):
+            answer = varnish.get(path, headers=headers)
+            assert (answer.status, answer.raw) == (304, b""), (path, headers)
+        assert varnish.get(path, headers={**GZIP, "If-None-Match": '"other"'}).status == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_gzipped_answer_is_revalidated_with_the_origin(published, varnish, origin):
+    before = origin.statuses_for(API)
+    first = varnish.get(API, headers=GZIP)
+    max_age = int(re.search(r"s-maxage=(\d+)", first.headers["cache-control"]).group(1))
+    time.sleep(max_age + 1)
+    varnish.get(API, headers=GZIP)  # stale within the grace; refetched in the background
+    # The weak ETag went to the origin, which confirmed the copy (304).
+    assert origin.statuses_for(API)[len(before) :] == [200, 304]
+    again = varnish.get(API, headers=GZIP)
+    assert again.headers["x-cache"] == "hit"
+    assert again.headers.get("content-encoding") == "gzip"
+    assert again.text == first.text
+    assert again.headers["etag"] == first.headers["etag"]
+    assert varnish.get(API).body == first.text
+    assert varnish.get(API, headers={"If-None-Match": first.headers["etag"]}).status == 304
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_publication_purges_the_gzipped_and_the_plain_answers(published, varnish):
+    for path, text in WATCHED.items():
+        for headers in (GZIP, {}):
+            varnish.get(path, headers=headers)
+            cached = varnish.get(path, headers=headers)
+            assert cached.headers["x-cache"] == "hit"
+            assert text not in cached.text
+    release_publish(release=_release_2024())
+    started = time.monotonic()
+    waiting = {(path, kind) for path in WATCHED for kind in ("gzip", "plain")}
+    seen: dict[tuple[str, str], float] = {}
+    while waiting - set(seen) and time.monotonic() - started < 5:
+        for path, kind in waiting - set(seen):
+            answer = varnish.get(path, headers=GZIP if kind == "gzip" else {})
+            assert (answer.headers.get("content-encoding") == "gzip") == (kind == "gzip")
+            if WATCHED[path] in answer.text:
+                seen[path, kind] = time.monotonic() - started
+        time.sleep(0.05)
+    assert set(seen) == waiting
+    assert max(seen.values()) < 2, seen
+
+
+class SlowHealthOrigin(BaseHTTPRequestHandler):
+    """An origin whose /healthz waits behind busy threads, as gunicorn's does on
+    release day, and whose one page a shared cache may keep."""
+
+    protocol_version = "HTTP/1.1"
+    HEALTH_SECONDS = 1.5
+
+    def do_GET(self):
+        if self.path == "/healthz":
+            time.sleep(self.HEALTH_SECONDS)
+        body = b"ok"
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Cache-Control", "public, max-age=0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a probe that gave up
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_slow_origin_is_not_taken_out_by_the_probe(tmp_path):
+    # With one backend, "sick" means a 503 for every miss: a probe that gives up after
+    # 1 s made that of an origin answering its probe in 1.5 s within about 6 s.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowHealthOrigin)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    access_log = tmp_path / "access.log"
+    access_log.touch()
+    varnish = Varnish(origin=Origin(port=server.server_address[1], access_log=Path(access_log)))
+    try:
+        varnish.start()
+        deadline = time.monotonic() + 12  # four probes, 3 s apart
+        statuses = set()
+        while time.monotonic() < deadline:
+            statuses.add(varnish.get("/page").status)  # max-age=0: a miss every time
+            time.sleep(0.5)
+        assert statuses == {200}
+    finally:
+        varnish.stop()
+        shutil.rmtree(varnish.workdir, ignore_errors=True)
+        server.shutdown()
+        server.server_close()
