@@ -22,7 +22,11 @@ from ``HttpCacheMiddleware``:
   too; Varnish's grace is the VCL's own (``deploy/varnish/angka.vcl``);
 - an ``s-maxage`` no longer than the current data generation lasts (``stats.events``:
   it ends at the next scheduled publication instant), so no cache keeps an answer past
-  the instant its data may change;
+  the instant its data may change; except the caches the origin purges
+  (``HTTP_CACHE_PURGE_URLS``), told by ``Surrogate-Control: max-age`` (the answer's
+  own lifetime) to keep it until the publication's purge: at a release's instant they
+  go on serving the figures of before, which are still the public ones, until the
+  publication has committed, instead of sending every client to the origin;
 - ``max-age=0`` and no ``s-maxage`` instead when the generation changed while it was
   being built (or had just ended when it began): it may have read the data before a
   publication committed, and reached the cache after the purge of that publication.
@@ -59,6 +63,7 @@ from .events import PublicDataChange, generation_peek, generation_state
 logger = logging.getLogger(__name__)
 
 SURROGATE_KEY_HEADER = "Surrogate-Key"
+SURROGATE_CONTROL_HEADER = "Surrogate-Control"
 # The header of a PURGE request naming the keys (deploy/varnish/angka.vcl).
 PURGE_KEYS_HEADER = "xkey-purge"
 PURGE_TASK = "stats.http_cache_purge"
@@ -220,14 +225,23 @@ class HttpCacheMiddleware:
 def shared_only(response: HttpResponse, *, until: float | None) -> None:
     """``Cache-Control: public, max-age=0, s-maxage=N``: N, the answer's lifetime (its
     ``s-maxage``, else its ``max-age``), bounded by the end of the generation (``until``,
-    POSIX time) when it is known."""
+    POSIX time) when it is known. With caches to purge, ``Surrogate-Control: max-age=L``
+    too: L, the lifetime not bounded by the generation's end."""
     control = response["Cache-Control"].replace(" ", "").lower().split(",")
     given = [part for part in control if part.startswith("s-maxage=")]
-    seconds = int(given[0].partition("=")[2]) if given else (get_max_age(response) or 0)
+    lifetime = int(given[0].partition("=")[2]) if given else (get_max_age(response) or 0)
+    seconds = lifetime
     if until is not None:
         seconds = min(seconds, max(0, int(until - time.time())))
     response["Cache-Control"] = "public"
     patch_cache_control(response, max_age=0, s_maxage=seconds)
+    if settings.HTTP_CACHE_PURGE_URLS:
+        # For the caches this origin purges (the VCL reads it and strips it, as CDNs do):
+        # they keep the answer across the next scheduled instant, and the publication's
+        # purge ends it once the new figures are committed. Bounded by the instant, every
+        # answer would expire at the release's second and every client would go to the
+        # origin until the publication commits, just when the purge then needs it.
+        response[SURROGATE_CONTROL_HEADER] = f"max-age={lifetime}"
 
 
 # --- the purge ---

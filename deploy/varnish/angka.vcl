@@ -144,6 +144,13 @@ sub vcl_backend_response {
         && beresp.http.Content-Type ~ "(?i)^(text/|image/svg\+xml|application/(json|xml|javascript|csv|[a-z0-9.-]+\+(json|xml)))") {
         set beresp.do_gzip = true;
     }
+    # The origin's lifetime for the caches it purges (stats/httpcache.py): past the next
+    # scheduled instant, up to the publication's purge. Not passed on to a cache in front.
+    if (beresp.http.Surrogate-Control ~ "(?i)(^|[ ,])max-age=[0-9]+") {
+        set beresp.ttl = std.duration(
+            regsub(beresp.http.Surrogate-Control, "(?i)^(.*[ ,])?max-age=([0-9]+).*$", "\2s"), 0s);
+    }
+    unset beresp.http.Surrogate-Control;
     if (beresp.ttl <= 0s) {
         # "public, max-age=0": built across a publication (stats/httpcache.py), or its
         # data generation ends now. Given to the requests waiting for it, not kept, and

@@ -82,20 +82,32 @@ class Origin:
 
     port: int
     access_log: Path
+    # Where the Varnish in front of it listens (the URL it was given to purge).
+    cache_port: int
 
     def requests_for(self, path: str) -> int:
         """How many requests for exactly ``path`` (with its query) the origin answered."""
         return len(self.statuses_for(path))
 
+    def requests_for_each(self, paths) -> dict[str, int]:
+        """``requests_for`` of each of ``paths``, read at once."""
+        return {path: len(statuses) for path, statuses in self.statuses_for_each(paths).items()}
+
     def statuses_for(self, path: str) -> list[int]:
-        """The statuses of the origin's answers to ``path`` (with its query), in order."""
+        return self.statuses_for_each([path])[path]
+
+    def statuses_for_each(self, paths) -> dict[str, list[int]]:
+        """The statuses of the origin's answers to each of ``paths`` (with its query), in
+        order."""
         time.sleep(0.5)  # gunicorn logs a request after its answer is sent
-        pattern = re.compile(rf'"(GET|HEAD) {re.escape(path)} HTTP/1\.[01]" (\d{{3}}) ')
-        return [
-            int(found.group(2))
-            for line in self.access_log.read_text().splitlines()
-            if (found := pattern.search(line))
-        ]
+        lines = self.access_log.read_text().splitlines()
+        statuses = {}
+        for path in paths:
+            pattern = re.compile(rf'"(GET|HEAD) {re.escape(path)} HTTP/1\.[01]" (\d{{3}}) ')
+            statuses[path] = [
+                int(found.group(2)) for line in lines if (found := pattern.search(line))
+            ]
+        return statuses
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +115,9 @@ def origin(django_db_setup, django_db_blocker):
     """The production gunicorn (config/gunicorn.conf.py, one worker, four threads) on the
     test database and the suite's Redis (the generation is shared with this process)."""
     port = free_port()
+    # The port of every Varnish of the module (one at a time), which the origin knows
+    # it purges (Surrogate-Control: stats/httpcache.py), as web nodes are told.
+    cache_port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="angka-origin-"))
     access_log = workdir / "access.log"
     access_log.touch()
@@ -113,7 +128,7 @@ def origin(django_db_setup, django_db_blocker):
             GUNICORN_BIND=f"127.0.0.1:{port}",
             API_ANON_RATE="off",
             API_MAX_AGE=str(MAX_AGE),
-            HTTP_CACHE_PURGE_URLS="",
+            HTTP_CACHE_PURGE_URLS=f"http://127.0.0.1:{cache_port}/",
         )
     process = subprocess.Popen(
         [
@@ -142,7 +157,7 @@ def origin(django_db_setup, django_db_blocker):
         except OSError:
             time.sleep(0.2)
     try:
-        yield Origin(port=port, access_log=access_log)
+        yield Origin(port=port, access_log=access_log, cache_port=cache_port)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -219,7 +234,7 @@ def varnish(origin, settings):
     """A fresh varnishd in front of ``origin``, which this process's publications purge;
     the suite's cache emptied (the origin shares it)."""
     cache.clear()
-    running = Varnish(origin=origin)
+    running = Varnish(origin=origin, port=origin.cache_port)
     running.start()
     settings.HTTP_CACHE_PURGE_URLS = [running.purge_url]
     # The second purge goes through a worker; the tests here check the first.

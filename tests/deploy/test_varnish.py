@@ -80,8 +80,8 @@ def test_public_answers_are_cached_and_tagged_for_the_purge(published, varnish, 
         assert (first.status, second.status) == (200, 200)
         assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit"), path
         assert second.body == first.body
-        # The keys are for the cache, not for the visitor.
-        assert "surrogate-key" not in second.headers and "xkey" not in second.headers
+        # The keys and the lifetime of the purged cache are for it, not for the visitor.
+        assert not {"surrogate-key", "xkey", "surrogate-control"} & set(second.headers)
         assert origin.requests_for(path) == before + 1
 
 
@@ -141,6 +141,39 @@ def test_nothing_of_a_scheduled_release_is_ever_cached(published, varnish, clerk
         assert re.search(r"(^|[ ,])max-age=0([ ,]|$)", control), control
         shared = int(re.search(r"s-maxage=(\d+)", control).group(1))
         assert shared - int(answer.headers["age"]) <= (instant - at).total_seconds() + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_a_release_instant_the_cache_serves_the_figures_of_before_until_the_purge(
+    published, varnish, origin, clerk, reviewer
+):
+    # Between the scheduled instant and the publication's commit the figures of before
+    # are still the public ones: the cache keeps serving them (Surrogate-Control), so
+    # that the clients of release day do not all go to the origin just then.
+    release = _release_2024(user=clerk)
+    release_submit(release=release, user=clerk)
+    release_approve(release=release, user=reviewer)
+    # Soon: every answer is kept for MAX_AGE (4 s) from here, the instant included.
+    instant = timezone.now() + dt.timedelta(seconds=2)
+    release_schedule(release=release, user=reviewer, scheduled_for=instant)
+    for path in WATCHED:
+        varnish.get(path)
+        cached = varnish.get(path)
+        assert cached.headers["x-cache"] == "hit", path
+        # Other shared caches (not purged by the origin) still end it at the instant.
+        shared = int(re.search(r"s-maxage=(\d+)", cached.headers["cache-control"]).group(1))
+        assert shared <= 3
+    requested = origin.requests_for_each(WATCHED)
+    time.sleep(max(0.0, (instant - timezone.now()).total_seconds()) + 0.5)
+    for path, text in WATCHED.items():
+        answer = varnish.get(path)
+        assert answer.headers["x-cache"] == "hit", path
+        assert text not in answer.body, path
+    assert origin.requests_for_each(WATCHED) == requested
+    assert [r.slug for r in releases_publish_due()] == ["rilis-2024"]
+    seen = _poll_until_current(varnish, WATCHED, limit=5)
+    assert set(seen) == set(WATCHED)
+    assert max(seen.values()) < 2, seen
 
 
 def _concurrently(varnish, path: str, clients: int) -> list:
@@ -368,7 +401,8 @@ def test_a_slow_origin_is_not_taken_out_by_the_probe(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     access_log = tmp_path / "access.log"
     access_log.touch()
-    varnish = Varnish(origin=Origin(port=server.server_address[1], access_log=Path(access_log)))
+    origin = Origin(port=server.server_address[1], access_log=Path(access_log), cache_port=0)
+    varnish = Varnish(origin=origin)
     try:
         varnish.start()
         deadline = time.monotonic() + 12  # four probes, 3 s apart

@@ -109,8 +109,28 @@ def test_no_cache_keeps_an_answer_past_the_end_of_its_generation(client, publish
         assert shared <= 5
 
 
-def test_an_answer_built_across_a_change_of_public_data_is_not_kept(client, published, monkeypatch):
+def test_the_caches_the_origin_purges_keep_an_answer_across_the_instant_until_the_purge(
+    client, published, settings
+):
+    client.get("/id/")  # a generation exists
+    token, *_ = cache.get(GENERATION_KEY)
+    cache.set(GENERATION_KEY, (token, time.time() + 5), 5)
+    url = "/api/v1/observations/?indicator=ACTIVE_PARTICIPANTS"
+    settings.HTTP_CACHE_PURGE_URLS = []
+    assert not client.get(url).has_header("Surrogate-Control")  # no purge: no exception
+    settings.HTTP_CACHE_PURGE_URLS = ["http://127.0.0.1:9/"]
+    response = client.get(url)
+    # Other shared caches end it at the instant; the purged one at its own lifetime.
+    assert int(response["Cache-Control"].removeprefix("public, max-age=0, s-maxage=")) <= 5
+    assert response["Surrogate-Control"] == "max-age=60"
+
+
+def test_an_answer_built_across_a_change_of_public_data_is_not_kept(
+    client, published, monkeypatch, settings
+):
     from stats import httpcache
+
+    settings.HTTP_CACHE_PURGE_URLS = ["http://127.0.0.1:9/"]  # not even the purged cache
 
     real = httpcache.generation_state
     # The change commits while the answer is built: the generation at its end differs.
@@ -118,6 +138,7 @@ def test_an_answer_built_across_a_change_of_public_data_is_not_kept(client, publ
     response = client.get("/api/v1/observations/?indicator=ACTIVE_PARTICIPANTS")
     monkeypatch.setattr(httpcache, "generation_state", real)
     assert response["Cache-Control"] == "public, max-age=0"
+    assert not response.has_header("Surrogate-Control")
     # Its ETag was computed under the old generation: it may not name this body.
     assert not response.has_header("ETag")
 
