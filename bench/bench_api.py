@@ -760,16 +760,24 @@ def deploy_varnish_params() -> dict[str, str]:
     return found
 
 
+def deploy_varnish_nice() -> int:
+    """The scheduling priority of the deployed varnishd (``Nice=`` of
+    ``DEPLOY_VARNISH_UNIT``; 0 without one)."""
+    found = re.search(r"^Nice=(-?\d+)\s*$", DEPLOY_VARNISH_UNIT.read_text(), flags=re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
 def varnish_run(
     vcl_text: str,
     *,
     port: int | None = None,
     memory: str = "256m",
     params: dict[str, str] | None = None,
+    nice: int = 0,
 ) -> Varnish:
     """varnishd in the foreground with ``vcl_text`` on ``port`` (a free one if None),
-    ``memory`` of malloc storage and the run-time ``params`` (``-p``); returns once it
-    answers."""
+    ``memory`` of malloc storage, the run-time ``params`` (``-p``) and the scheduling
+    priority ``nice``; returns once it answers."""
     if shutil.which("varnishd") is None:
         raise RuntimeError("varnishd is missing: `make bench-api` installs Debian's varnish")
     workdir = Path(tempfile.mkdtemp(prefix="bench-varnish-"))
@@ -793,6 +801,8 @@ def varnish_run(
     ]
     for name, value in (params or {}).items():
         command += ["-p", f"{name}={value}"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     with open(DATA_DIR / "varnishd.log", "wb") as log:
         process = subprocess.Popen(command, start_new_session=True, stdout=log, stderr=log)

@@ -904,7 +904,12 @@ def run(args: argparse.Namespace) -> dict:
         )
         varnish_params = bench_api.deploy_varnish_params()
         varnish = bench_api.varnish_run(
-            bench_api.deploy_vcl(origin_port), port=varnish_port, params=varnish_params
+            bench_api.deploy_vcl(origin_port),
+            port=varnish_port,
+            params=varnish_params,
+            nice=bench_api.deploy_varnish_nice()
+            if args.varnish_nice is None
+            else args.varnish_nice,
         )
         running.stack.callback(varnish.stop)
         sizes, wire_sizes = {}, {}
@@ -1343,6 +1348,12 @@ def main(argv: list[str] | None = None) -> int:
         default=REDIS_DB,
         help="the Redis database of the run (emptied at its start and end; nothing else "
         "may use it)",
+    )
+    parser.add_argument(
+        "--varnish-nice",
+        type=int,
+        default=None,
+        help="varnishd's scheduling priority (default: Nice= of the deployed unit)",
     )
     parser.add_argument("--no-write", action="store_true", help="print, leave BENCHMARKS.md")
     args = parser.parse_args(argv)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -249,13 +250,46 @@ def _memo_reset() -> None:
     _memo = ("", {})
 
 
+# The memos being computed, by (generation, name); another thread asking for one waits
+# for it instead of computing it too.
+_computing: dict[tuple[str, str], threading.Event] = {}
+_computing_guard = threading.Lock()
+# How long a thread waits for another's computation before making its own (a bound, so
+# that two memos computed inside each other in two threads cannot wait for ever).
+MEMO_WAIT_SECONDS = 10.0
+
+
 def generation_memo(token: str, name: str, compute):
-    """``compute()``, computed once per process and generation ``token``."""
+    """``compute()``, computed once per process and generation ``token``.
+
+    Once: right after a publication every thread of a worker process asks for the same
+    memos at once (the catalogue the filters check against holds every series), and
+    computing them in each thread would multiply that work while those requests wait.
+    """
     global _memo
     memo_token, values = _memo
     if memo_token != token:
         values = {}
         _memo = (token, values)
-    if name not in values:
+    if name in values:
+        return values[name]
+    key = (token, name)
+    with _computing_guard:
+        computing = _computing.get(key)
+        if computing is None:
+            computing = _computing[key] = threading.Event()
+            mine = True
+        else:
+            mine = False
+    if not mine:
+        computing.wait(MEMO_WAIT_SECONDS)
+        if name in values:
+            return values[name]
+        return compute()  # the other thread failed, or took too long
+    try:
         values[name] = compute()
-    return values[name]
+        return values[name]
+    finally:
+        with _computing_guard:
+            del _computing[key]
+        computing.set()

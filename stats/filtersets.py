@@ -21,6 +21,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
@@ -119,9 +120,7 @@ class CatalogueLookups:
         """The series by indicator, frequency and code (None when there are too many)."""
         if Series.objects.count() > SERIES_INDEX_MAX:
             return None
-        return SeriesIndex(
-            Series.objects.values_list("id", "indicator_id", "frequency", "dimensions")
-        )
+        return SeriesIndex.from_database()
 
     @cached_property
     def releases(self) -> dict[str, int]:
@@ -142,16 +141,38 @@ class SeriesIndex:
     cross-section) then cost PostgreSQL an index range per series and no sort.
     """
 
-    def __init__(self, rows: Iterable[tuple[int, int, str, dict[str, str]]]) -> None:
+    # The series' ids by each value of the three fields, grouped by PostgreSQL: a few
+    # hundred rows of id arrays instead of a row (and a decoded JSON object) per series.
+    # The index is built again by each worker process at each publication, when its
+    # first requests wait for it.
+    GROUPED_SQL = """
+        SELECT 'indicator_id', indicator_id::text, NULL, array_agg(id)
+        FROM stats_series GROUP BY indicator_id
+        UNION ALL
+        SELECT 'frequency', frequency, NULL, array_agg(id) FROM stats_series GROUP BY frequency
+        UNION ALL
+        SELECT 'dimensions', d.key, d.value, array_agg(s.id)
+        FROM stats_series s CROSS JOIN jsonb_each_text(s.dimensions) d GROUP BY d.key, d.value
+    """
+
+    def __init__(self, groups: Iterable[tuple[str, object, Iterable[int]]]) -> None:
         # (field, value): an indicator id, a frequency letter or a (code list, code) pair.
-        self.by_key: dict[tuple[str, object], set[int]] = {}
-        for series_id, indicator_id, frequency, dimensions in rows:
-            for key in (
-                ("indicator_id", indicator_id),
-                ("frequency", frequency),
-                *(("dimensions", pair) for pair in dimensions.items()),
-            ):
-                self.by_key.setdefault(key, set()).add(series_id)
+        self.by_key: dict[tuple[str, object], set[int]] = {
+            (field, value): set(ids) for field, value, ids in groups
+        }
+
+    @classmethod
+    def from_database(cls) -> SeriesIndex:
+        with connections[Series.objects.db].cursor() as cursor:
+            cursor.execute(cls.GROUPED_SQL)
+            rows = cursor.fetchall()
+        return cls((field, cls._value(field, value, code), ids) for field, value, code, ids in rows)
+
+    @staticmethod
+    def _value(field: str, text: str, code: str | None) -> object:
+        if field == "indicator_id":
+            return int(text)
+        return (text, code) if field == "dimensions" else text
 
     def ids(self, conditions: list[tuple[str, list]]) -> set[int]:
         """The series meeting every condition: (field, values) with field

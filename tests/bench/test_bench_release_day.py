@@ -504,3 +504,10 @@ def test_the_checker_asks_for_gzip_and_hashes_the_unzipped_body():
     assert found.failures == []
     assert found.new == found.responses >= 3
     assert found.bodies == {'W/"a"': {hashlib.blake2b(body, digest_size=16).hexdigest()}}
+
+
+def test_varnish_runs_with_the_deployed_units_parameters_and_priority():
+    # The benchmark measures what deploy/ installs: the -p parameters and Nice= of the
+    # unit's drop-in.
+    assert bench_api.deploy_varnish_params()["thread_pools"] == "2"
+    assert bench_api.deploy_varnish_nice() == 10

@@ -1,6 +1,9 @@
 """One "public data changed" event ends the one cache generation: an edit in the admin or
 a publication shows at once in the API and on the pages, and a cached page costs no SQL."""
 
+import threading
+import time
+
 import pytest
 from django.test import Client
 
@@ -8,6 +11,7 @@ from publications.services import release_create, release_publish
 from stats.events import (
     bump_after_commit,
     generation,
+    generation_memo,
     public_data_changed,
     public_data_changed_subscribe,
     public_data_changed_unsubscribe,
@@ -130,3 +134,35 @@ def test_a_reaction_unsubscribed_no_longer_runs(db):
     finally:
         public_data_changed_unsubscribe(reaction)
     assert len(seen) == 1
+
+
+def test_a_memo_asked_for_by_many_threads_at_once_is_computed_once():
+    calls = []
+
+    def compute():
+        calls.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for every thread to ask while it runs
+        return object()
+
+    token = "a-generation-of-this-test"
+    answers = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(generation_memo(token, "slow", compute)))
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert len(answers) == 6 and len({id(answer) for answer in answers}) == 1
+
+
+def test_a_memo_whose_computation_failed_is_computed_by_the_next_asker():
+    def fail():
+        raise RuntimeError("the database went away")
+
+    token = "another-generation-of-this-test"
+    with pytest.raises(RuntimeError):
+        generation_memo(token, "flaky", fail)
+    assert generation_memo(token, "flaky", lambda: 42) == 42
