@@ -506,8 +506,12 @@ def test_the_checker_asks_for_gzip_and_hashes_the_unzipped_body():
     assert found.bodies == {'W/"a"': {hashlib.blake2b(body, digest_size=16).hexdigest()}}
 
 
-def test_varnish_runs_with_the_deployed_units_parameters_and_priority():
+def test_varnish_runs_with_the_deployed_units_parameters_and_priority(monkeypatch, tmp_path):
     # The benchmark measures what deploy/ installs: the -p parameters and Nice= of the
-    # unit's drop-in.
+    # unit's drop-in (none: the default priority).
     assert bench_api.deploy_varnish_params()["thread_pools"] == "2"
+    assert bench_api.deploy_varnish_nice() == 0
+    unit = tmp_path / "angka.conf"
+    unit.write_text("[Service]\nNice=10\nExecStart=/usr/sbin/varnishd \\\n  -p thread_pools=2\n")
+    monkeypatch.setattr(bench_api, "DEPLOY_VARNISH_UNIT", unit)
     assert bench_api.deploy_varnish_nice() == 10
