@@ -63,6 +63,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 from bench import bench_api, bench_load
 from bench.report import section_write
 
@@ -94,6 +96,10 @@ effective_cache_size = 2GB
 work_mem = 16MB
 maintenance_work_mem = 256MB
 """
+PUBLISHED_SQL = "SELECT published_at IS NOT NULL FROM publications_release WHERE id = %s"
+# How often the commit watch asks the primary and the replica whether the release is
+# published (seconds).
+COMMIT_POLL = 0.005
 # The checker asks for each URL this often (seconds between its answer and its next
 # request): the resolution of the visibility figures.
 CHECK_INTERVAL = 0.02
@@ -533,6 +539,41 @@ class UrlCheck:
                 self.old_after_new += 1
 
 
+class CommitWatch(threading.Thread):
+    """When the release's publication became visible on the primary and on the replica
+    (epoch seconds): each asked every COMMIT_POLL seconds from the scheduled time on, so
+    that the report can split the time to the purge into the publication's own
+    transaction and the replica's replay."""
+
+    def __init__(self, release_id: int, scheduled: float, urls: dict[str, str]):
+        super().__init__(daemon=True)
+        self.release_id = release_id
+        self.scheduled = scheduled
+        self.urls = urls
+        self.seen: dict[str, float] = {}
+
+    def run(self) -> None:
+        connections = {
+            name: psycopg.connect(url, autocommit=True) for name, url in self.urls.items()
+        }
+        try:
+            time.sleep(max(0.0, self.scheduled - time.time()))
+            while len(self.seen) < len(connections) and time.time() < self.scheduled + 60:
+                for name, connection in connections.items():
+                    if (
+                        name not in self.seen
+                        and connection.execute(
+                            PUBLISHED_SQL,
+                            (self.release_id,),
+                        ).fetchone()[0]
+                    ):
+                        self.seen[name] = time.time()
+                time.sleep(COMMIT_POLL)
+        finally:
+            for connection in connections.values():
+                connection.close()
+
+
 class Checker:
     """The correctness checks, apart from the load: one thread and one keep-alive
     connection per URL of the mix, each asking for its URL every CHECK_INTERVAL seconds
@@ -819,6 +860,23 @@ def publish_fallback(release_id: int, publication: dict) -> None:
         connection.close()
 
 
+def commit_sentence(publication: dict) -> str:
+    """When the publication's transaction was seen committed on the primary and replayed
+    by the replica, counted from its ``published_at``."""
+    seen = {
+        name: publication[f"{name}_seen"] - publication["instant"]
+        for name in ("primary", "replica")
+        if f"{name}_seen" in publication
+    }
+    if len(seen) < 2:
+        return "Its commit was not seen on both servers within a minute."
+    return (
+        f"Its transaction was seen committed on the primary {seen['primary']:.2f} s after "
+        f"that, and replayed by the replica {seen['replica']:.2f} s after it (both asked "
+        f"every {COMMIT_POLL * 1000:.0f} ms); the purge follows."
+    )
+
+
 def publication_read(release_id: int) -> dict:
     """When the release was published (epoch seconds; None: not yet)."""
     from publications.models import Release
@@ -933,6 +991,12 @@ def run(args: argparse.Namespace) -> dict:
         # on a real release day. Set a few seconds ahead (the new time's derived values
         # are precomputed again), then the load starts INSTANT seconds before it.
         scheduled = release_reschedule(release, time.time() + SCHEDULE_LEAD + args.instant)
+        commits = CommitWatch(
+            release.pk,
+            scheduled,
+            {"primary": pair.primary.url(DATABASE), "replica": pair.replica.url(DATABASE)},
+        )
+        commits.start()
         run_start = scheduled - args.instant
         run_end = run_start + args.seconds
         # The cache as on the morning of a release: every answer built after the
@@ -998,6 +1062,8 @@ def run(args: argparse.Namespace) -> dict:
             load=os.getloadavg(),
         )
         publication.update(publication_read(release.pk))
+        commits.join(timeout=5)
+        publication.update({f"{name}_seen": at for name, at in commits.seen.items()})
         time.sleep(0.5)  # the last access log lines
         counters = varnish.counters(VARNISH_COUNTERS)
         if "error" in publication or publication.get("instant") is None:
@@ -1218,7 +1284,8 @@ def section(outcome: dict, checks: dict) -> str:
             else "by the publishing worker's scheduled task"
         )
         + f", {publication['instant'] - publication['scheduled']:.2f} s after its time "
-        "(its `published_at`: the instant the figures below count from).",
+        "(its `published_at`: the instant the figures below count from). "
+        + commit_sentence(publication),
         "",
         "| window | seconds | requests | req/s (cache) | p50 ms | p99 ms | Varnish hits "
         "(counters) | origin "

@@ -22,6 +22,7 @@ from bench.bench_release_day import (
     Window,
     access_line_parse,
     cache_verdicts,
+    commit_sentence,
     connections_share,
     consistency,
     counters_delta,
@@ -515,3 +516,13 @@ def test_varnish_runs_with_the_deployed_units_parameters_and_priority(monkeypatc
     unit.write_text("[Service]\nNice=10\nExecStart=/usr/sbin/varnishd \\\n  -p thread_pools=2\n")
     monkeypatch.setattr(bench_api, "DEPLOY_VARNISH_UNIT", unit)
     assert bench_api.deploy_varnish_nice() == 10
+
+
+def test_the_commit_is_reported_from_published_at_on_both_servers():
+    publication = {"instant": 100.0, "primary_seen": 100.8, "replica_seen": 100.85}
+    sentence = commit_sentence(publication)
+    assert "primary 0.80 s after" in sentence and "replica 0.85 s after" in sentence
+    del publication["replica_seen"]
+    assert (
+        commit_sentence(publication) == "Its commit was not seen on both servers within a minute."
+    )
