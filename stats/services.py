@@ -936,8 +936,8 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off for the block.
 
     An import keeps a batch of rows and one duplicate-check entry per row alive, so the
-    collector, run every few hundred allocations, walks an ever larger heap: a third of
-    the import's CPU time (BENCHMARKS.md). Rows hold no reference cycles; reference
+    collector, run every few hundred allocations, walks an ever larger heap again and
+    again (measured in BENCHMARKS.md, "Issue 17, first steps"). Rows hold no reference cycles; reference
     counting frees them as before, and what cycles the block makes are collected once
     the collector is on again. Process-wide: a concurrent import may turn it on early,
     which costs time, not correctness.
