@@ -355,11 +355,12 @@ class Series(models.Model):
         observations = Observation.objects.filter(series_id=self.pk)
         # Drafts are indexed by release only (obs_vintages holds published rows): one
         # probe of obs_one_value_per_release per release, not a pass over the table.
-        releases = Observation._meta.get_field("release").related_model._default_manager
+        release = Observation._meta.get_field("release").related_model
+        assert not isinstance(release, str)  # resolved once the apps are loaded
         return (
             observations.filter(valid_from__isnull=False).exists()
             or observations.filter(
-                valid_from__isnull=True, release_id__in=releases.values("pk")
+                valid_from__isnull=True, release_id__in=release._default_manager.values("pk")
             ).exists()
             or self.targets.exists()
         )
