@@ -939,8 +939,8 @@ def _collector_paused() -> Iterator[None]:
     collector, run every few hundred allocations, walks an ever larger heap again and
     again (measured in BENCHMARKS.md, "Issue 17, first steps"). Rows hold no reference
     cycles; reference counting frees them as before, and what cycles the block makes
-    are collected once the collector is on again. Process-wide: a concurrent import may turn it on early,
-    which costs time, not correctness.
+    are collected once the collector is on again. Process-wide: a concurrent import may
+    turn it on early, which costs time, not correctness.
     """
     enabled = gc.isenabled()
     gc.disable()
