@@ -217,6 +217,29 @@ def _time_import(path: Path, release, rows: int) -> dict:
     }
 
 
+def _time_publish(path: Path, release, rows: int) -> dict:
+    """Import the file again, then time publishing those rows (``observations_publish``:
+    closing what they revise, then giving the drafts their ``valid_from``), all rolled
+    back: what publication pays for the rows an import wrote. The deferred vintage check
+    at commit is not included (it reads no observation table)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from stats.services import observations_import, observations_publish
+
+    with transaction.atomic():
+        with open(path, encoding="utf-8", newline="") as stream:
+            report = observations_import(stream=stream, release=release, commit=True)
+        if not report.ok or report.written != rows - report.unchanged:
+            raise SystemExit(f"the import before publishing failed: {report.errors[:3]}")
+        started = time.perf_counter()
+        published, _closed = observations_publish(release_id=release.pk, at=timezone.now())
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    _cleanup(release)
+    return {"seconds": seconds, "rate": published / seconds}
+
+
 def _export_rows(release) -> None:
     """Keep the rows the import wrote, as COPY text, for the table's own floor."""
     from django.db import connection
@@ -356,7 +379,8 @@ def _report_section(results: dict) -> str:
             f"{first['unchanged']:,} unchanged) and writes it with COPY into "
             "stats_observation. B is the floor of that table: the same rows, already "
             "formatted, copied in one statement; PostgreSQL maintains its indexes "
-            "(primary key, release-series-period, vintages, valid_from) and checks that "
+            "(primary key, release-series-period; the vintage and valid_from indexes "
+            "hold published rows only, stats migration 0012) and checks that "
             "every row's series and release exist, once per statement (a trigger over the "
             "new rows, stats migration 0004, in place of row-by-row foreign keys). C only "
             "parses the file into a table with no index, "
@@ -385,6 +409,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each method (>= 1)")
     parser.add_argument(
         "--no-report", action="store_true", help="print the numbers; leave BENCHMARKS.md alone"
+    )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="each round, also time publishing the imported rows (rolled back); implies "
+        "--no-report",
     )
     args = parser.parse_args(argv)
     if args.rows < 1 or args.rounds < 1:
@@ -444,6 +474,14 @@ def main(argv: list[str] | None = None) -> None:
             f"({floor['seconds']:.1f} s)",
             file=sys.stderr,
         )
+        if args.publish:
+            published = _time_publish(path, release, args.rows)
+            results.setdefault("publishes", []).append(published)
+            print(
+                f"round {round_number}: publish {published['rate']:,.0f} rows/s "
+                f"({published['seconds']:.1f} s)",
+                file=sys.stderr,
+            )
         copied = _time_copy(path, args.rows)
         results["copies"].append(copied)
         print(
@@ -453,7 +491,7 @@ def main(argv: list[str] | None = None) -> None:
     results["rss_after"] = _peak_rss_mb()
     section = _report_section(results)
     print(section)
-    if not args.no_report:
+    if not args.no_report and not args.publish:
         _write_report(section)
         print(f"updated {REPORT}", file=sys.stderr)
 

@@ -193,9 +193,7 @@ class SeriesAdmin(PublicDataAdmin):
             return False
         # Memoized on the instance: the admin asks several times per page.
         if not hasattr(obj, "_admin_has_data"):
-            obj._admin_has_data = (  # type: ignore[attr-defined]
-                obj.observations.exists() or obj.targets.exists()
-            )
+            obj._admin_has_data = obj.has_data()  # type: ignore[attr-defined]
         return obj._admin_has_data  # type: ignore[attr-defined]
 
     def get_readonly_fields(self, request, obj=None):

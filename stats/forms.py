@@ -187,9 +187,7 @@ class SeriesAdminForm(forms.ModelForm):
         super().clean()
         # What ModelForm.clean returns (the stubs allow None, as a form's clean may).
         cleaned = self.cleaned_data
-        if self.instance.pk and (
-            self.instance.observations.exists() or self.instance.targets.exists()
-        ):
+        if self.instance.pk and self.instance.has_data():
             raise ValidationError(gettext("A series with data cannot change its key."))
         indicator: Indicator | None = cleaned.get("indicator")
         frequency = cleaned.get("frequency")

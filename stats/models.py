@@ -350,6 +350,21 @@ class Series(models.Model):
     def __str__(self) -> str:
         return f"{self.indicator.code} [{self.frequency}] {self.key}"
 
+    def has_data(self) -> bool:
+        """Whether any value (published or draft) or target refers to this series."""
+        observations = Observation.objects.filter(series_id=self.pk)
+        # Drafts are indexed by release only (obs_vintages holds published rows): one
+        # probe of obs_one_value_per_release per release, not a pass over the table.
+        release = Observation._meta.get_field("release").related_model
+        assert not isinstance(release, str)  # resolved once the apps are loaded
+        return (
+            observations.filter(valid_from__isnull=False).exists()
+            or observations.filter(
+                valid_from__isnull=True, release_id__in=release._default_manager.values("pk")
+            ).exists()
+            or self.targets.exists()
+        )
+
 
 class SeriesCode(models.Model):
     """The codes of a series key, one row each, indexed for filtering by dimension."""
@@ -570,8 +585,14 @@ class Observation(models.Model):
                 condition=Q(valid_from__isnull=False, valid_to__isnull=True),
                 name="obs_current_series_period",
             ),
-            # As-of reads and revision history: every vintage of a series.
-            models.Index(fields=["series", "period_start", "valid_from"], name="obs_vintages"),
+            # As-of reads and revision history: every vintage of a series. Published rows
+            # only: drafts are read by release (obs_one_value_per_release), so an import
+            # pays no entry here; publishing rewrites the row and adds it.
+            models.Index(
+                fields=["series", "period_start", "valid_from"],
+                condition=Q(valid_from__isnull=False),
+                name="obs_vintages",
+            ),
             # "Updated since": published rows only, so drafts cost no entry here.
             models.Index(
                 fields=["valid_from"],

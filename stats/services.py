@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import operator
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO
@@ -48,6 +51,8 @@ MAX_REPORTED_ERRORS = 100_000
 PREVIEW_SAMPLE = 200
 # Series whose codes were checked once, per import (a file has rarely more).
 _SERIES_CACHE_SIZE = 200_000
+# Distinct texts of a status, note, source or reference date cell remembered as valid.
+_KNOWN_TEXTS = 10_000
 _STATUSES = frozenset(ObservationStatus.values)
 _MAX_INTEGER_DIGITS = VALUE_MAX_DIGITS - VALUE_DECIMAL_PLACES
 
@@ -229,10 +234,20 @@ def series_bulk_create(
     return created
 
 
+# What _parse_value accepts, as one pattern: the common case in one C call. Anything it
+# does not match (spaces around, too many digits, not a number) takes the checks below,
+# which say what is wrong.
+_PLAIN_VALUE = re.compile(
+    rf"[+-]?0*[0-9]{{1,{_MAX_INTEGER_DIGITS}}}(?:\.[0-9]{{1,{VALUE_DECIMAL_PLACES}}})?"
+)
+
+
 def _parse_value(text: str) -> tuple[Decimal | None, str | None]:
     """An exact value written as ASCII digits with an optional sign and a dot decimal,
     nothing else: no thousands separator, underscore, exponent or other script's digits
     (which Python's Decimal would all read)."""
+    if _PLAIN_VALUE.fullmatch(text):
+        return Decimal(text), None
     text = text.strip()
     if not text:
         return None, "a value is required"
@@ -392,9 +407,88 @@ class _Importer:
         return ok
 
     def _validate(self, line: int, values: list[str], position: dict[str, int]) -> _Row | None:
+        columns = self._columns if self._columns_for is position else self._columns_of(position)
+        row = self._validate_known(line, values, columns)
+        if row is None:
+            row = self._validate_checked(line, values, position, columns)
+            if row is None:
+                return None
+        fingerprint = (row.series_ref, row.period)
+        first_line = self.seen.get(fingerprint)
+        if first_line is not None:
+            self.report.add_error(
+                line, "period", f"duplicate of line {first_line}: same series and period"
+            )
+            return None
+        self.seen[fingerprint] = line
+        return row
+
+    def _validate_known(self, line: int, values: list[str], columns: _Columns) -> _Row | None:
+        """The row, if every cell but the value is a text an earlier row of this file
+        passed ``_validate_checked`` with (remembered by ``_remember``); else None, and
+        ``_validate_checked`` checks it. The value is checked here as there."""
+        head = self._heads.get((values[columns.indicator], values[columns.period]))
+        if head is None:
+            return None
+        code, indicator, period = head
+        series = self._series_cache.get((code, period.frequency, columns.codes(values)))
+        if series is None:
+            return None
+        value, _problem = _parse_value(values[columns.value])
+        if value is None or (value < 0 and not indicator.allows_negative):
+            return None
+        known = self._known
+        status = known[0].get(values[columns.status]) if columns.status is not None else ""
+        note = known[1].get(values[columns.note]) if columns.note is not None else ""
+        source = known[2].get(values[columns.source]) if columns.source is not None else ""
+        if status is None or note is None or source is None:
+            return None
+        reference_date = None
+        if columns.reference_date is not None:
+            reference_date = known[3].get(values[columns.reference_date], False)
+            if reference_date is False:
+                return None
+        ref, dimensions = series
+        return _Row(
+            line,
+            ref,
+            code,
+            dimensions,
+            period.code,
+            period.start,
+            period.end,
+            value,
+            status or ObservationStatus.NORMAL,
+            note,
+            source,
+            reference_date,
+        )
+
+    def _remember(
+        self, values: list[str], columns: _Columns, row: _Row, indicator: _IndicatorInfo, period
+    ) -> None:
+        """Remember the cells of a row that passed every check, for ``_validate_known``."""
+        if len(self._heads) < _SERIES_CACHE_SIZE:
+            self._heads[(values[columns.indicator], values[columns.period])] = (
+                row.indicator_code,
+                indicator,
+                period,
+            )
+        for memo, column, accepted in zip(
+            self._known,
+            (columns.status, columns.note, columns.source, columns.reference_date),
+            (row.status, row.note, row.source, row.reference_date),
+            strict=True,
+        ):
+            if column is not None and len(memo) < _KNOWN_TEXTS:
+                memo[values[column]] = accepted
+
+    def _validate_checked(
+        self, line: int, values: list[str], position: dict[str, int], columns: _Columns
+    ) -> _Row | None:
+        """Every check of a row, each error reported with its column; None if any failed."""
         report = self.report
         errors_before = report.error_count
-        columns = self._columns if self._columns_for is position else self._columns_of(position)
         code = values[columns.indicator].strip()
         indicator = self.indicators.get(code)
         if indicator is None:
@@ -502,17 +596,9 @@ class _Importer:
                 report.add_error(line, "reference_date", "not a date in the form YYYY-MM-DD")
         if report.error_count != errors_before:
             return None
-        # Without errors, both were read.
-        assert period is not None and value is not None
-        fingerprint = (ref, period.code)
-        first_line = self.seen.get(fingerprint)
-        if first_line is not None:
-            report.add_error(
-                line, "period", f"duplicate of line {first_line}: same series and period"
-            )
-            return None
-        self.seen[fingerprint] = line
-        return _Row(
+        # Without errors, all were read.
+        assert indicator is not None and period is not None and value is not None
+        row = _Row(
             line,
             ref,
             code,
@@ -526,10 +612,16 @@ class _Importer:
             source,
             reference_date,
         )
+        self._remember(values, columns, row, indicator, period)
+        return row
 
     _columns: _Columns
     _columns_for: dict[str, int] | None = None
     _series_cache: dict
+    # Cell texts that passed their checks in this file: (indicator, period) cells; and
+    # the status, note, source and reference date cells, each to what was stored of it.
+    _heads: dict
+    _known: tuple[dict, dict, dict, dict]
 
     def _columns_of(self, position: dict[str, int]) -> _Columns:
         """Where each column is in the rows of this file (looked up once per file)."""
@@ -546,6 +638,8 @@ class _Importer:
         )
         self._columns_for = position
         self._series_cache = {}
+        self._heads = {}
+        self._known = ({}, {}, {}, {})
         return self._columns
 
     # -- comparing and writing ---------------------------------------------------------
@@ -824,16 +918,37 @@ def observations_import(*, stream: IO[str], release, commit: bool) -> ImportRepo
     go through ``publications.services.release_observations_import``.
     """
     importer = _Importer(release=release, commit=commit)
-    if not commit:
-        return importer.run(stream)
-    with transaction.atomic():
-        report = importer.run(stream)
-        if report.ok:
-            report.committed = True
-        else:
-            transaction.set_rollback(True)
-            report.written = 0
+    with _collector_paused():
+        if not commit:
+            return importer.run(stream)
+        with transaction.atomic():
+            report = importer.run(stream)
+            if report.ok:
+                report.committed = True
+            else:
+                transaction.set_rollback(True)
+                report.written = 0
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block.
+
+    An import keeps a batch of rows and one duplicate-check entry per row alive, so the
+    collector, run every few hundred allocations, walks an ever larger heap again and
+    again (measured in BENCHMARKS.md, "Issue 17, first steps"). Rows hold no reference
+    cycles; reference counting frees them as before, and what cycles the block makes
+    are collected once the collector is on again. Process-wide: a concurrent import may
+    turn it on early, which costs time, not correctness.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def close_revised_sql(revised: str) -> str:

@@ -107,6 +107,25 @@ def test_each_error_kind_is_reported_with_line_and_column_and_nothing_is_written
     assert not report.committed
 
 
+@pytest.mark.parametrize(
+    ("cell", "bad"),
+    [(5, "-5"), (5, "1,5"), (5, " 1 2"), (5, "1" + "0" * 20), (6, "final"), (7, "=1+2")],
+)
+def test_a_bad_cell_after_rows_that_share_the_other_cells_gets_the_same_message(release, cell, bad):
+    # Cells an earlier row passed are not checked again: a row with a new bad cell
+    # among them must still be checked in full, with the message it gets alone.
+    good = ["ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "41560000", "normal", "a note"]
+    row = list(good)
+    row[cell] = bad
+    alone = run(release, csv_text([row]))
+    after = run(release, csv_text([good, row]))
+    assert [(e.line, e.column, e.message) for e in after.errors] == [
+        (e.line + 1, e.column, e.message) for e in alone.errors
+    ]
+    assert len(after.errors) == 1
+    assert not Observation.objects.exists()
+
+
 def test_duplicate_series_and_period_in_the_file_names_the_first_line(release):
     report = run(
         release, csv_text([GOOD, ("ACTIVE_PARTICIPANTS", "ID", "PU", "_T", "2023", "1"), GOOD])

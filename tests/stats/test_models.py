@@ -132,3 +132,16 @@ def test_a_release_with_draft_observations_cannot_be_deleted_with_sql(catalogue)
     ):
         cursor.execute("DELETE FROM publications_release WHERE id = %s", [release.pk])
     assert Observation.objects.filter(release=release).count() == 1
+
+
+def test_a_series_has_data_with_a_draft_or_a_published_value(catalogue):
+    # Drafts have no entry in the vintage index: has_data finds them through their release.
+    release = release_create(slug="has-data", title_id="x", title_en="x")
+    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "5")])
+    series = Observation.objects.get(release=release).series
+    assert series.has_data()
+    Observation.objects.filter(release=release).delete()
+    assert not series.has_data()
+    import_rows(release, [("ACTIVE_PARTICIPANTS", "ID", "_T", "_T", "2023", "5")])
+    release_publish(release=release)
+    assert series.has_data()
