@@ -1192,8 +1192,9 @@ def method_lines(*, datasette_version: str, cache_ttl: object, rounds: object) -
         "value of another type): the value twice, `value REAL` (numeric affinity, what "
         "Datasette users sort, filter and chart on) and `value_exact TEXT` (the exact "
         "decimal as angka writes it: SQLite has no decimal type and a REAL keeps about 15 "
-        "significant digits, angka up to 30), dates and instants ISO text, an absent "
-        "reference date NULL, codes and labels TEXT.",
+        "significant digits, angka up to 30), dates and instants ISO text, NULL where "
+        "angka's JSON has null (an absent reference date, end of vintage, formula or "
+        "inputs: its CSV writes an empty cell), codes and labels TEXT.",
         f"- Indexes, one per query, on exactly its filter columns: {indexes}. Every filter "
         "of a query is an equality on its index, and an index entry ends with the rowid, so "
         "SQLite reads the matching rows already in `ORDER BY rowid` order, Datasette's "
