@@ -47,6 +47,7 @@ import argparse
 import base64
 import csv
 import datetime as dt
+import functools
 import http.client
 import io
 import json
@@ -69,12 +70,15 @@ from pathlib import Path
 
 from bench.loadgen import (
     Load,
+    latency_text,
     load_cell,
     python_load,
     ratio,
     ratio_text,
     rounds_median,
+    rounds_tail_text,
     rounds_text,
+    tail_ratio,
     wrk_run,
 )
 from bench.report import section_write
@@ -108,6 +112,11 @@ UNITS_GOAL = 0.8
 GOAL_UNCACHED = 10
 GOAL_CACHED = 10
 CONNECTIONS = 16
+# The origin at high concurrency (issue 16): each query uncached at this many
+# connections, in the same rounds, its p99 at most GOAL_P99_OVER_P50 times its p50 (no
+# request starved behind the others) with no error.
+HIGH_CONNECTIONS = 64
+GOAL_P99_OVER_P50 = 3
 # As the README's production section serves it.
 GUNICORN_CONFIG = ROOT / "config" / "gunicorn.conf.py"
 SERIES_INDICATOR = "SYN_ACTIVE_PARTICIPANTS"
@@ -449,7 +458,7 @@ def datasette_install() -> Path:
 # Datasette user sorts, filters and charts on; equal to the nearest double of angka's
 # value) and ``value_exact`` TEXT, the exact decimal as angka writes it ("12.9"); the
 # rows compared carry both. Dates and instants are ISO text (SQLite's own date
-# functions read it); absent dates are NULL, as angka's JSON has null.
+# functions read it); what angka's JSON gives as null (``nullable_columns``) is NULL.
 EXACT_COLUMN = "value"
 EXACT_TEXT_COLUMN = "value_exact"
 
@@ -465,13 +474,24 @@ def sqlite_schema(header: list[str]) -> list[tuple[str, str]]:
     return columns
 
 
+@functools.cache
+def nullable_columns() -> frozenset[str]:
+    """The columns angka's JSON gives as null when they are absent (its ``usual`` is
+    None: a reference date, the end of a vintage, a derived value's formula and inputs),
+    which its CSV writes as empty cells: NULL in the table, as in angka's JSON."""
+    from stats.api.rows import COLUMNS
+
+    return frozenset(column.name for column in COLUMNS if column.usual is None)
+
+
 def sqlite_row(header: list[str], cells: list[str]) -> list:
     """One CSV line of angka's as the typed row of ``sqlite_schema``."""
+    nullable = nullable_columns()
     row: list = []
     for name, cell in zip(header, cells, strict=True):
         if name == EXACT_COLUMN:
             row += [float(Decimal(cell)), cell]
-        elif name == "reference_date":
+        elif name in nullable:
             row.append(cell or None)
         else:
             row.append(cell)
@@ -498,7 +518,9 @@ def sqlite_export(version: str, binary: Path) -> dict:
 
     marker = SQLITE_PATH.with_suffix(".version")
     # The layout is part of the version: a file built another way is built again.
-    layout = json.dumps([sqlite_indexes(), EXACT_TEXT_COLUMN, settings.LANGUAGE_CODE])
+    layout = json.dumps(
+        [sqlite_indexes(), EXACT_TEXT_COLUMN, sorted(nullable_columns()), settings.LANGUAGE_CODE]
+    )
     stamp = f"{version}\n{layout}"
     built = SQLITE_PATH.exists() and INSPECT_PATH.exists() and marker.exists()
     if built and marker.read_text() == stamp:
@@ -863,18 +885,19 @@ def http_get(port: int, path: str, timeout: float = 300) -> tuple[int, bytes]:
 LOADS: list[float] = []
 
 
-def load(port: int, path: str, seconds: int, warmup: int) -> Load:
-    """One timed run of ``path`` after an unrecorded warm-up. A server that fails is
-    measured as it fails (errors counted in the ``Load``), not raised."""
+def load(port: int, path: str, seconds: int, warmup: int, connections: int = CONNECTIONS) -> Load:
+    """One timed run of ``path`` on ``connections`` after an unrecorded warm-up. A
+    server that fails is measured as it fails (errors counted in the ``Load``), not
+    raised."""
     if shutil.which("wrk"):
         url = f"http://127.0.0.1:{port}{path}"
 
         def runner(length: int) -> Load:
-            return wrk_run(url, seconds=length, connections=CONNECTIONS)
+            return wrk_run(url, seconds=length, connections=connections)
     else:
 
         def runner(length: int) -> Load:
-            return python_load("127.0.0.1", port, path, seconds=length, connections=CONNECTIONS)
+            return python_load("127.0.0.1", port, path, seconds=length, connections=connections)
 
     if warmup:
         runner(warmup)
@@ -884,11 +907,13 @@ def load(port: int, path: str, seconds: int, warmup: int) -> Load:
 
 @dataclass
 class Target:
-    """One URL of a run: ``name`` its key in the results, served on ``port``."""
+    """One URL of a run: ``name`` its key in the results, served on ``port``, loaded
+    on ``connections``."""
 
     name: str
     port: int
     path: str
+    connections: int = CONNECTIONS
 
 
 def alternating_rounds(
@@ -900,7 +925,7 @@ def alternating_rounds(
     runs: dict[str, list[Load]] = {target.name: [] for target in targets}
     for number in range(rounds):
         for target in targets:
-            result = load(target.port, target.path, seconds, warmup)
+            result = load(target.port, target.path, seconds, warmup, target.connections)
             runs[target.name].append(result)
             print(f"round {number + 1} {target.name}: {load_cell(result)}", file=sys.stderr)
     return {name: rounds_median(loads) for name, loads in runs.items()}
@@ -1177,8 +1202,9 @@ def method_lines(*, datasette_version: str, cache_ttl: object, rounds: object) -
         "value of another type): the value twice, `value REAL` (numeric affinity, what "
         "Datasette users sort, filter and chart on) and `value_exact TEXT` (the exact "
         "decimal as angka writes it: SQLite has no decimal type and a REAL keeps about 15 "
-        "significant digits, angka up to 30), dates and instants ISO text, an absent "
-        "reference date NULL, codes and labels TEXT.",
+        "significant digits, angka up to 30), dates and instants ISO text, NULL where "
+        "angka's JSON has null (an absent reference date, end of vintage, formula or "
+        "inputs: its CSV writes an empty cell), codes and labels TEXT.",
         f"- Indexes, one per query, on exactly its filter columns: {indexes}. Every filter "
         "of a query is an equality on its index, and an index entry ends with the rowid, so "
         "SQLite reads the matching rows already in `ORDER BY rowid` order, Datasette's "
@@ -1210,7 +1236,9 @@ def method_lines(*, datasette_version: str, cache_ttl: object, rounds: object) -
         f"- wrk, {CONNECTIONS} connections over loopback, each run after an unrecorded "
         f"warm-up; {rounds} rounds. Within a round, for each query angka then Datasette "
         "(A B A B ...), the same order every round, so a busy spell of the shared machine "
-        "falls on both; each figure is the median over its rounds (rounds listed below).",
+        "falls on both; each figure is the median over its rounds (rounds listed below). "
+        f"The uncached rounds then load each query at {HIGH_CONNECTIONS} connections, "
+        "angka then Datasette again.",
         "- Uncached: angka with its response cache off (API_CACHE_SECONDS=0), Datasette "
         "direct. Cached: both behind one Varnish (`bench/varnish.vcl`, Debian's varnishd) "
         "that honours each origin's Cache-Control (the same lifetime on both sides: "
@@ -1364,10 +1392,20 @@ def report_section(results: dict) -> str:
             ("varnish_datasette", "Datasette via Varnish"),
         ):
             lines.append(f"- {short} {label}: {rounds_text(query[name])}")
+    high_lines, goals["high"] = high_concurrency_lines(results)
+    lines += high_lines
     errors = sum(
         query[name].errors
         for query in results["queries"]
-        for name in ("plain", "cached", "datasette", "varnish_angka", "varnish_datasette")
+        for name in (
+            "plain",
+            "cached",
+            "datasette",
+            "varnish_angka",
+            "varnish_datasette",
+            "plain64",
+            "datasette64",
+        )
     )
     lines += [
         "",
@@ -1435,6 +1473,8 @@ def report_section(results: dict) -> str:
         f"- p99 under 100 ms at {CONNECTIONS} connections for (1)-(3): {_goal(goals['p99'])} "
         f"(with the response cache: {_goal(goals['p99_cached']).strip('*')}; without it: "
         f"{_goal(goals['p99_plain']).strip('*')})",
+        f"- at {HIGH_CONNECTIONS} connections, uncached, every query's p99 at most "
+        f"{GOAL_P99_OVER_P50}x its p50, with no error: {_goal(goals['high'])}",
         f"- CSV at least 50% of COPY's rate: {_goal(share >= 0.5)}",
         f"- server memory under 200 MB while streaming (PSS of master and workers): "
         f"{_goal(memory_ok)}",
@@ -1449,6 +1489,50 @@ def report_section(results: dict) -> str:
         SECTION_END,
     ]
     return "\n".join(lines)
+
+
+def high_concurrency_lines(results: dict) -> tuple[list[str], bool]:
+    """The table of the queries uncached at ``HIGH_CONNECTIONS`` connections (issue 16's
+    "origin at high concurrency"), and whether every query met its goal: p99 at most
+    ``GOAL_P99_OVER_P50`` times p50 (of the medians over the rounds), no socket error,
+    no answer other than 2xx/3xx, no run without a request."""
+    lines = [
+        "",
+        f"The origin at high concurrency: each query uncached (angka's response cache "
+        f"off, Datasette direct) at {HIGH_CONNECTIONS} wrk connections, in the same "
+        f"alternating rounds as the {CONNECTIONS}-connection runs above (after them in "
+        "each round). p99/p50 of the medians over the rounds; the goal is angka's.",
+        "",
+        f"| Query | angka at {HIGH_CONNECTIONS}: req/s | p50 | p99 | p99/p50 | socket errors "
+        f"| non-2xx/3xx | goal (p99 <= {GOAL_P99_OVER_P50}x p50, 0 errors) "
+        f"| Datasette at {HIGH_CONNECTIONS}: req/s, p50, p99 | Datasette p99/p50 "
+        "| angka / Datasette |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |",
+    ]
+    met_all = True
+    for query in results["queries"]:
+        ours, theirs = query["plain64"], query["datasette64"]
+        spread = tail_ratio(ours)
+        met = spread is not None and spread <= GOAL_P99_OVER_P50 and ours.errors == 0
+        met_all &= met
+        their_spread = tail_ratio(theirs)
+        lines.append(
+            f"| {query['label'].split(' ')[0]} | {ours.rate:,.0f} | {latency_text(ours.p50)} "
+            f"| {latency_text(ours.p99)} | **{_spread_text(spread)}** "
+            f"| {ours.socket_errors:,} | {ours.non_2xx:,} | {_goal(met)} "
+            f"| {load_cell(theirs)} | {_spread_text(their_spread)} "
+            f"| **{ratio_text(ratio(ours.rate, theirs.rate))}** |"
+        )
+    lines += ["", f"Rounds at {HIGH_CONNECTIONS} connections (p50, p99 ms (p99/p50)):", ""]
+    for query in results["queries"]:
+        short = query["label"].split(" ")[0]
+        for name, label in (("plain64", "angka, no cache"), ("datasette64", "Datasette")):
+            lines.append(f"- {short} {label}: {rounds_tail_text(query[name])}")
+    return lines, met_all
+
+
+def _spread_text(spread: float | None) -> str:
+    return f"{spread:.1f}x" if spread is not None else "n/a (no request)"
 
 
 def _share_text(share: float | None) -> str:
@@ -1685,6 +1769,16 @@ def main(argv: list[str] | None = None) -> None:
                     Target(f"plain {query.key}", port, query.angka),
                     Target(f"datasette {query.key}", datasette_port, query.datasette),
                 ]
+            for query in mix:
+                targets += [
+                    Target(f"plain64 {query.key}", port, query.angka, HIGH_CONNECTIONS),
+                    Target(
+                        f"datasette64 {query.key}",
+                        datasette_port,
+                        query.datasette,
+                        HIGH_CONNECTIONS,
+                    ),
+                ]
             targets += [
                 Target(f"plain {entry['key']}", port, path)
                 for entry, path in zip(others, other_paths, strict=True)
@@ -1693,8 +1787,8 @@ def main(argv: list[str] | None = None) -> None:
                 targets, seconds=args.seconds, warmup=args.warmup, rounds=args.rounds
             )
             for entry in results["queries"]:
-                entry["plain"] = measured[f"plain {entry['key']}"]
-                entry["datasette"] = measured[f"datasette {entry['key']}"]
+                for name in ("plain", "datasette", "plain64", "datasette64"):
+                    entry[name] = measured[f"{name} {entry['key']}"]
             for entry in others:
                 entry["plain"] = measured[f"plain {entry['key']}"]
             sampler = MemorySampler(server.pid)

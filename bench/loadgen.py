@@ -175,7 +175,10 @@ def rounds_median(loads: list[Load]) -> Load:
         non_2xx=sum(run.non_2xx for run in loads),
         empty_runs=sum(run.empty_runs for run in loads),
         runs=len(loads),
-        extra={"rounds": [(run.rate, run.p99) for run in loads]},
+        extra={
+            "rounds": [(run.rate, run.p99) for run in loads],
+            "latencies": [(run.p50, run.p99) for run in loads],
+        },
     )
 
 
@@ -204,6 +207,24 @@ def load_cell(load: Load) -> str:
     ]
     shown = [f"{count:,} {name}" for count, name in kinds if count]
     return text + (f" (**{'; '.join(shown)}**)" if shown else "")
+
+
+def tail_ratio(load: Load) -> float | None:
+    """p99 over p50: how much longer the slowest requests wait than the typical one
+    (None when the run finished no request)."""
+    if load.p50 is None or load.p99 is None or load.p50 <= 0:
+        return None
+    return load.p99 / load.p50
+
+
+def rounds_tail_text(load: Load) -> str:
+    """The rounds of a ``Load`` as ``p50, p99 (p99/p50)`` each, ``-`` where missing."""
+    cells = []
+    for p50, p99 in load.extra.get("latencies", []):
+        spread = tail_ratio(Load(0.0, p50, p99, 0, load.tool))
+        shown = f"{spread:.1f}x" if spread is not None else "-"
+        cells.append(f"{latency_text(p50)}, {latency_text(p99)} ({shown})")
+    return "; ".join(cells)
 
 
 def rounds_text(load: Load) -> str:

@@ -159,6 +159,8 @@ def _results(datasette_rate: float) -> dict:
                 "datasette": theirs,
                 "varnish_angka": _load(9000.0),
                 "varnish_datasette": theirs,
+                "plain64": _load(700.0),
+                "datasette64": theirs,
             }
         )
     others = [
@@ -239,6 +241,35 @@ def test_report_states_ratios_goals_set_up_and_errors():
     assert "--setting suggest_facets off" in section and "_shape=array&_nocount=1" in section
 
 
+def test_report_at_64_connections_states_the_tail_and_its_goal_per_query():
+    results = _results(datasette_rate=50)
+    section = report_section(results)
+    # _load: p50 5 ms, p99 20 ms, so p99/p50 4x, over the goal of 3x.
+    assert "| (1) | 700 | 5 | 20 | **4.0x** | 0 | 0 | **not met** |" in section
+    assert "- (1) angka, no cache: 5, 20 (4.0x); 5, 20 (4.0x)" in section
+    assert "every query's p99 at most 3x its p50, with no error: **not met**" in section
+    fast = rounds_median([Load(700.0, 10.0, 25.0, 2100, "wrk")] * 2)
+    for query in results["queries"]:
+        query["plain64"] = fast
+    section = report_section(results)
+    assert "| (1) | 700 | 10 | 25 | **2.5x** | 0 | 0 | **met** |" in section
+    assert "every query's p99 at most 3x its p50, with no error: **met**" in section
+    # An error fails the goal whatever the tail.
+    results["queries"][2]["plain64"] = rounds_median(
+        [Load(700.0, 10.0, 25.0, 2100, "wrk", socket_errors=1)] * 2
+    )
+    assert "with no error: **not met**" in report_section(results)
+
+
+def test_a_64_connection_run_with_no_request_is_reported_not_raised():
+    results = _results(datasette_rate=0)
+    empty = rounds_median([wrk_parse(WRK_NO_REQUEST)] * 2)
+    results["queries"][0]["plain64"] = empty
+    section = report_section(results)
+    assert "| (1) | 0 | - | - | **n/a (no request)** |" in section
+    assert "- (1) angka, no cache: -, - (-); -, - (-)" in section
+
+
 def test_section_before_the_full_run_says_so_and_has_the_method():
     section = bench_api.pending_section()
     assert "**Not yet run at full scale**" in section
@@ -274,6 +305,9 @@ ANGKA_ROW = {
     "reference_date": None,
     "release": "synthetic-data",
     "published_at": "2026-12-07T10:00:00+07:00",
+    "superseded_at": None,
+    "formula": None,
+    "inputs": None,
 }
 HEADER = [
     "indicator",
@@ -297,6 +331,9 @@ HEADER = [
     "reference_date",
     "release",
     "published_at",
+    "superseded_at",
+    "formula",
+    "inputs",
 ]
 CSV_CELLS = [
     "SYN_A",
@@ -320,6 +357,9 @@ CSV_CELLS = [
     "",
     "synthetic-data",
     "2026-12-07T10:00:00+07:00",
+    "",
+    "",
+    "",
 ]
 
 
@@ -334,7 +374,9 @@ def test_the_table_keeps_the_value_as_a_number_and_as_exact_text():
     assert schema["value"] == "REAL" and schema["value_exact"] == "TEXT"
     row = _datasette_row()
     assert row["value"] == 1001000000000000.5 and row["value_exact"] == "1001000000000000.5"
-    assert row["reference_date"] is None  # absent, as angka's JSON null
+    # Absent, as angka's JSON null (its CSV writes an empty cell).
+    assert row["reference_date"] is None and row["superseded_at"] is None
+    assert row["formula"] is None and row["inputs"] is None
 
 
 def test_the_same_row_on_both_sides_is_equal_in_every_column():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from config.gunicorn_worker import BalancedThreadWorker
+from config.gunicorn_worker import BalancedThreadWorker, ConnectionTable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,22 +113,69 @@ def test_a_fifth_connection_is_still_accepted_when_every_worker_is_full(server):
 
 
 @pytest.mark.parametrize(
-    ("held", "defers"), [(0, 0), (1, 0), (2, 1), (3, 2), (4, 3), (9, 8), (40, 8)]
+    ("held", "others", "meanwhile", "expected"),
+    [
+        (0, [], 0, ["accept"]),  # alone: nobody else to take it
+        (0, [0], 0, ["accept"]),
+        (3, [3], 0, ["accept"]),  # level: both race, no wait
+        (2, [5, 9], 0, ["accept"]),
+        # Ahead of another: it waits once, for the other to take the connection; if the
+        # other took none meanwhile (busy, stuck), it accepts: never refused.
+        (4, [3], 0, ["wait", "accept"]),
+        (40, [39, 41], 0, ["wait", "accept"]),  # the fewest elsewhere counts
+        # The other accepted meanwhile and is now level: this one may take the next.
+        (4, [3], 1, ["wait", "accept"]),
+        # The other accepted meanwhile and still holds fewer: left to it (in a burst,
+        # more connections are queued and this loop comes back for the next one).
+        (40, [0], 1, ["wait"]),
+    ],
 )
-def test_a_worker_waits_before_accepting_longer_the_more_connections_it_holds(
-    monkeypatch, held, defers
+def test_a_worker_waits_once_while_another_holds_fewer_connections(
+    monkeypatch, held, others, meanwhile, expected
 ):
-    # The policy itself, without the race: a worker of 2 threads holding `held` connections
-    # waits once when full and once more per connection beyond, at most MAX_DEFERS times.
-    events = []
-    monkeypatch.setattr("config.gunicorn_worker.time.sleep", lambda seconds: events.append(seconds))
-    monkeypatch.setattr(
-        "gunicorn.workers.gthread.ThreadWorker.accept",
-        lambda self, server, listener: events.append("accept"),
-    )
+    # The policy itself, without the race, on a table of its own.
+    table = ConnectionTable(slots=4)
     worker = BalancedThreadWorker.__new__(BalancedThreadWorker)
-    worker.cfg = type("Config", (), {"threads": 2})()
+    worker.table = table
+    worker.slot = table.claim(os.getpid())
+    slots = []
+    for position, count in enumerate(others):
+        # Live processes as the other workers: the parent, then init.
+        slots.append(table.claim(os.getppid() if position == 0 else 1))
+        table.counts[slots[-1]] = count
+    events = []
+
+    def sleep(seconds):
+        assert seconds == pytest.approx(BalancedThreadWorker.ACCEPT_DEFER)
+        events.append("wait")
+        if meanwhile:
+            table.accepted[slots[0]] += meanwhile
+            table.counts[slots[0]] += meanwhile
+
+    def accept(self, server, listener):
+        events.append("accept")
+        self.nr_conns += 1
+
+    monkeypatch.setattr("config.gunicorn_worker.time.sleep", sleep)
+    monkeypatch.setattr("gunicorn.workers.gthread.ThreadWorker.accept", accept)
     worker.nr_conns = held
     worker.accept(("127.0.0.1", 8000), listener=None)
-    wait = [pytest.approx(BalancedThreadWorker.ACCEPT_DEFER * defers)] if defers else []
-    assert events == [*wait, "accept"]
+    assert events == expected
+    accepted = expected[-1] == "accept"
+    # Published for the others: what it holds, and what it accepted.
+    assert table.counts[worker.slot] == held + accepted
+    assert table.accepted[worker.slot] == accepted
+
+
+def test_the_slot_of_a_dead_worker_is_taken_again_and_not_counted():
+    table = ConnectionTable(slots=2)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    # A worker killed without freeing its slot, holding no connection.
+    table.pids[1] = dead.pid
+    mine = table.claim(os.getpid())
+    assert mine == 0
+    # Its 0 connections do not make the live worker wait.
+    assert table.fewest_elsewhere(mine) is None
+    # A new worker takes its slot: the table never fills up with the dead.
+    assert table.claim(os.getppid()) == 1
