@@ -7,10 +7,11 @@ months are derived values written by the engine of the tree that ran it (compact
 provenance or JSON). Each URL is served in a process of the tree measured, with Django's
 test client (no network), DEBUG off, the API's response cache off and the page cache
 cleared before each request, so every request renders; per URL it gives the median wall
-time of the requests, of the SQL they ran (``execute_wrapper``), and of the CPU time
-they took in this process and in its PostgreSQL backend (``/proc/<pid>/schedstat``, the
+time of the requests, of the SQL they ran (``execute_wrapper``), and of the CPU time they
+took in this process and in its PostgreSQL backend (``/proc/<pid>/schedstat``, the
 server on this machine): on a machine shared with other work, the CPU time moves far
-less with the load than wall time.
+less with the load than wall time. It also says which trees' answers are the same bytes
+as this one's (SHA-256).
 
 Usage: ``python -m bench.probe_derived_page --month M [--rounds R] [--requests N]
 [--base DIR --base-database URL]...``: with ``--base`` (repeatable, each with its
@@ -27,6 +28,7 @@ the API (this tree only).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -111,7 +113,8 @@ def serve(month: str, requests: int) -> dict:
                 walls.append(wall * 1000)
                 sqls.append(spent["sql"] * 1000)
                 cpus.append((cpu + backend_after - backend) / 1e6)
-        results[name] = {"wall": walls, "sql": sqls, "cpu": cpus, "bytes": len(body)}
+        digest = hashlib.sha256(body).hexdigest()
+        results[name] = {"wall": walls, "sql": sqls, "cpu": cpus, "bytes": len(body), "sha": digest}
     return results
 
 
@@ -196,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     for _side, tree, database in sides:
         _collect_static(tree, database)
     medians: dict[tuple[str, str], list[float]] = {}
+    digests: dict[tuple[str, str], set[str]] = {}
     for round_number in range(args.rounds):
         turn = round_number % len(sides)
         order = (sides[turn:] + sides[:turn])[:: -1 if round_number % 2 else 1]
@@ -206,10 +210,16 @@ def main(argv: list[str] | None = None) -> None:
                 wall, sql, cpu = (statistics.median(result[k]) for k in ("wall", "sql", "cpu"))
                 medians.setdefault((side, name, "wall"), []).append(wall)
                 medians.setdefault((side, name, "cpu"), []).append(cpu)
+                digests.setdefault((side, name), set()).add(result["sha"])
                 print(
                     f"round {round_number + 1} {side} load {load}: {name}: {wall:.0f} ms "
                     f"(SQL {sql:.0f} ms; CPU {cpu:.0f} ms; {result['bytes']:,} bytes)"
                 )
+    # Databases copied from one another (createdb -T) hold the same rows: trees that show
+    # them alike give the same bytes.
+    for name in urls(month):
+        same = [s for s, _t, _d in sides[1:] if digests[(s, name)] == digests[("this", name)]]
+        print(f"{name}: the same bytes as this tree's: {', '.join(same) or 'none'}")
     for measure in ("wall", "cpu"):
         print(f"medians of the rounds' medians, {measure} (ms):")
         for name in urls(month):

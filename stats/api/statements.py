@@ -264,11 +264,11 @@ def csv_lines_sql(
             if rendered:
                 # Last in a line (rows.COLUMNS); made once, for derived values only. The
                 # releases that may be named, a parameter (see ObservationRows.json_value).
-                source = rendered_from("o", RENDERED_ALIAS, compact=True, public_releases="%s")
+                made = rendered_from("o", RENDERED_ALIAS, compact=True, public_releases="%s")
                 empty = CELL_SEPARATOR.join("''" for _cell in rendered)
                 cells.append(
                     f"CASE WHEN o.provenance IS NULL THEN {empty} ELSE "
-                    f"(SELECT {CELL_SEPARATOR.join(rendered)} FROM {source}) END"
+                    f"(SELECT {CELL_SEPARATOR.join(rendered)} FROM {made}) END"
                 )
                 line_params.append(list(rows.releases))
     line = f"{CELL_SEPARATOR.join(cells)} || {LINE_END}"
