@@ -9,7 +9,7 @@ formatter in Python (tests/stats/oracle.py).
 
 from __future__ import annotations
 
-from stats.derived.provenance import formula_sql, inputs_sql, provenance_sql
+from stats.derived.provenance import rendered_from
 from stats.renderers import FORMULA_STARTS, PLAIN_NUMBER
 
 from .rows import (
@@ -46,35 +46,33 @@ LINE_END = "E'\\r\\n'"
 READ_AT_JOIN = "CROSS JOIN (SELECT %s::timestamptz AS read_at) rd"
 
 
-# The page statement renders a row's provenance once for its formula and its inputs
-# (``key_sql``): read there as ``pv.provenance``.
+# A derived value's formula and inputs are read from its provenance rendered once per
+# row (``rendered_from``), as ``pv.formula`` and ``pv.inputs``: the statement that reads
+# them joins it (only where a row has a provenance).
 RENDERED_ALIAS = "pv"
-RENDERED = f"{RENDERED_ALIAS}.provenance"
 
 
-def _column(column: Column, provenance: str | None = None) -> str:
-    """``provenance``: the row's full provenance, if rendered already (else here)."""
+def _column(column: Column) -> str:
     if column.until_read:
         return f"(CASE WHEN o.{column.field} <= rd.read_at THEN o.{column.field} END)"
     if column.kind == FORMULA:
-        return formula_sql(provenance or provenance_sql("o"))
+        return f"{RENDERED_ALIAS}.formula"
     if column.kind == INPUTS:
-        return inputs_sql("o", compact=False, provenance=provenance)
+        return f"{RENDERED_ALIAS}.inputs"
     return f"o.{column.field}"
 
 
 def _key_part(column: Column) -> str:
     """A column's part of a key text: text PostgreSQL writes cheaply (dates as days,
     instants as the hex of their binary form, free text after its length)."""
-    expression = _column(column, RENDERED)
+    expression = _column(column)
     if column.kind == DATE:
         return f"COALESCE(({expression} - {EPOCH_DATE_SQL})::text, '')"
     if column.kind == INSTANT:
         return f"COALESCE(encode(timestamptz_send({expression}), 'hex'), '')"
     if column.kind in (INPUTS, FORMULA):
-        # Made once, read twice (OFFSET 0: not pulled up into its reads); nothing for a null.
-        text = f"(SELECT length(t.x) || ' ' || t.x FROM (SELECT {expression} AS x OFFSET 0) t)"
-        return f"COALESCE({text}, '')"
+        # Nothing for a null.
+        return f"COALESCE(length({expression}) || ' ' || {expression}, '')"
     if column.kind in FREE_KINDS:
         return f"length({expression}) || ' ' || {expression}"
     return f"{expression}::text"
@@ -94,12 +92,10 @@ def key_sql(segment: Segment) -> str:
     if optional:
         usual = " AND ".join(_usual(column) for column in optional)
         rest = " || ' ' || ".join(_key_part(column) for column in optional)
+        if any(column.kind in (FORMULA, INPUTS) for column in optional):
+            # Rendered only for a row that is not usual (a derived value is not).
+            rest = f"(SELECT {rest} FROM {rendered_from('o', RENDERED_ALIAS, compact=False)})"
         text = f"{text} || CASE WHEN {usual} THEN '' ELSE ' ' || {rest} END"
-    if any(column.kind in (FORMULA, INPUTS) for column in segment.columns):
-        text = (
-            f"(SELECT {text} FROM (SELECT {provenance_sql('o')} AS provenance OFFSET 0) "
-            f"{RENDERED_ALIAS})"
-        )
     return text
 
 
@@ -178,13 +174,6 @@ def _csv_sql(column: Column, texts_language: str | None = None) -> str:
         return f"CASE WHEN {expression} = ANY(%s) THEN {_csv_cell('r.slug')} ELSE '' END"
     if column.kind == CODE:
         return expression
-    if column.kind == INPUTS:
-        # The releases that may be named, a parameter (see ObservationRows.json_value).
-        # Only derived rows have inputs: no sub-query for the others. The text is made
-        # once (the cell reads it several times), so the parameter is named once.
-        text = inputs_sql("o", compact=True, public_releases="%s")
-        cell = f"(SELECT {_csv_cell('t.x')} FROM (SELECT {text} AS x) t)"
-        return f"CASE WHEN o.{column.field} IS NULL THEN '' ELSE {cell} END"
     return _csv_cell(expression)
 
 
@@ -264,10 +253,24 @@ def csv_lines_sql(
             heads.append(f"{CELL_SEPARATOR.join(texts)} AS part{len(heads)}")
             cells.append(name)
         else:
+            rendered: list[str] = []
             for column in segment.columns:
+                if column.kind in (FORMULA, INPUTS):
+                    rendered.append(_csv_sql(column, rows.texts_language))
+                    continue
                 cells.append(_csv_sql(column, rows.texts_language))
-                if column.kind in (RELEASE, INPUTS):
+                if column.kind == RELEASE:
                     line_params.append(list(rows.releases))
+            if rendered:
+                # Last in a line (rows.COLUMNS); made once, for derived values only. The
+                # releases that may be named, a parameter (see ObservationRows.json_value).
+                made = rendered_from("o", RENDERED_ALIAS, compact=True, public_releases="%s")
+                empty = CELL_SEPARATOR.join("''" for _cell in rendered)
+                cells.append(
+                    f"CASE WHEN o.provenance IS NULL THEN {empty} ELSE "
+                    f"(SELECT {CELL_SEPARATOR.join(rendered)} FROM {made}) END"
+                )
+                line_params.append(list(rows.releases))
     line = f"{CELL_SEPARATOR.join(cells)} || {LINE_END}"
     order = ", ".join(
         f"o.{field} {'DESC' if descending else 'ASC'}" for field, descending in ordering

@@ -9,8 +9,10 @@ compact form (``stats.models.DerivedProvenanceHead``), read in full through
 it: in the API's neutral form (dot decimal, no thousands separator, English words: the
 stored expression as it is) or for a reader of a page (the page's number forms, the
 inputs named). The API reads the neutral form in SQL, inside the statement of its page
-(``formula_sql``, ``inputs_sql``); ``tests/stats/test_api_provenance.py`` holds the two
-to each other on every derived value of the demo.
+(``rendered_sql``: the formula and the inputs, the compact form's inputs found by the
+SQL function ``stats_provenance_inputs``, which ``stats_provenance`` is made of too);
+``tests/stats/test_api_provenance.py`` holds the two to each other on every derived value
+of the demo.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def formula_text(
     for a value that is not derived).
 
     ``language`` None: the API's neutral form, "40 = 40000000 / 100000000 x 100" (what
-    ``formula_sql`` reads). Else for a page in that language, "40,0 persen = 40 juta
+    ``rendered_sql`` reads). Else for a page in that language, "40,0 persen = 40 juta
     peserta aktif / 100 juta pekerja layak x 100": ``inputs`` gives (exact value text,
     unit, name) of the inputs in the order the expression names them, ``unit`` and
     ``decimals`` the value's own (``formatting.expression_text``)."""
@@ -62,7 +64,7 @@ def formula_text(
 
 def provenance_sql(observation: str) -> str:
     """The full provenance (jsonb) of the observation row aliased ``observation``, its
-    compact form rendered (``stats_provenance``, stats migration 0011). The function is
+    compact form rendered (``stats_provenance``, stats migrations 0011 and 0012). It is
     called for compact rows only: a call costs even when it gives its argument back."""
     return (
         f"CASE WHEN {observation}.provenance ? 'head' THEN "
@@ -99,47 +101,60 @@ def provenance_render(observations: Iterable) -> None:
             compact[pk].provenance = json.loads(text)
 
 
-def formula_sql(provenance: str) -> str:
-    """``formula_text``'s neutral form in SQL, over a full provenance (jsonb:
-    ``provenance_sql``)."""
-    return f"({provenance} ->> 'expression')"
+def rendered_sql(observation: str, *, compact: bool, public_releases: str = "") -> str:
+    """A sub-select of one row giving the formula (``formula``: ``formula_text``'s neutral
+    form) and the inputs (``inputs``) of the derived value of the observation row aliased
+    ``observation``, as text, each NULL for a value that is not derived. A compact
+    provenance is rendered once for both, inlined into the statement
+    (``stats_provenance_inputs``, stats migration 0012); a stored JSON one is read as it is.
+    Read it in FROM with OFFSET 0 (``rendered_from``).
 
-
-def inputs_sql(
-    observation: str, *, compact: bool, public_releases: str = "", provenance: str | None = None
-) -> str:
-    """The inputs of the derived value of the observation row aliased ``observation``
-    (its ``provenance`` and ``release_id``), in the order they were used, as text; NULL
-    for a value that is not derived.
-
-    Each input's release is that of the observation used; an input computed in the same
-    run (not stored then, its ``observation`` null) was written by the same release as
-    the value itself. ``compact`` False: a JSON array of objects (role, indicator,
-    series_key, period, value, release: the release's id). True: the CSV's text, one
-    "role: indicator series_key period value release" per input, "; " between them (none
-    of the parts holds a space), the release by slug if it is among the public ones, the
-    SQL array ``public_releases`` (an expression or a parameter), else "-".
-    ``provenance``: the row's full provenance if the statement rendered it already.
+    The inputs are in the order they were used, each with the release of the observation
+    used; an input computed in the same run (not stored then, its ``observation`` null)
+    was written by the same release as the value itself. ``compact`` False: a JSON array
+    of objects (role, indicator, series_key, period, value, release: the release's id).
+    True: the CSV's text, one "role: indicator series_key period value release" per input,
+    "; " between them (none of the parts holds a space), the release by slug if it is
+    among the public ones, the SQL array ``public_releases`` (an expression or a
+    parameter, named once), else "-".
     """
-    release = f"COALESCE(io.release_id, {observation}.release_id)"
+    o = observation
+    release = f"COALESCE(x.release, {o}.release_id)"
     if compact:
         item = (
-            "(e.i ->> 'role') || ': ' || (e.i ->> 'indicator') || ' ' || (e.i ->> 'series_key') "
-            "|| ' ' || (e.i ->> 'period') || ' ' || (e.i ->> 'value') || ' ' || "
-            f"COALESCE((SELECT ir.slug FROM publications_release ir WHERE ir.id = {release} "
-            f"AND ir.id = ANY({public_releases})), '-')"
+            "(x.role #>> '{}') || ': ' || (x.indicator #>> '{}') || ' ' || "
+            "(x.series_key #>> '{}') || ' ' || (x.period #>> '{}') || ' ' || "
+            "(x.value #>> '{}') || ' ' || COALESCE((SELECT ir.slug FROM publications_release "
+            f"ir WHERE ir.id = {release} AND ir.id = ANY({public_releases})), '-')"
         )
-        aggregate = f"string_agg({item}, '; ' ORDER BY e.n)"
+        inputs = f"string_agg({item}, '; ' ORDER BY x.n)"
     else:
         item = (
-            "json_build_object('role', e.i -> 'role', 'indicator', e.i -> 'indicator', "
-            "'series_key', e.i -> 'series_key', 'period', e.i -> 'period', "
-            f"'value', e.i -> 'value', 'release', {release})"
+            "json_build_object('role', x.role, 'indicator', x.indicator, "
+            "'series_key', x.series_key, 'period', x.period, 'value', x.value, "
+            f"'release', {release})"
         )
-        aggregate = f"json_agg({item} ORDER BY e.n)::text"
-    return (
-        f"(SELECT {aggregate} FROM jsonb_array_elements("
-        f"{provenance or provenance_sql(observation)} -> 'inputs') "
-        "WITH ORDINALITY AS e(i, n) LEFT JOIN stats_observation io "
-        "ON io.id = (e.i ->> 'observation')::bigint)"
+        inputs = f"json_agg({item} ORDER BY x.n)::text"
+    # Either branch runs, never both (each is gated on the row's own provenance).
+    rows = (
+        "SELECT i.n, i.role, i.indicator, i.series_key, to_jsonb(i.period) AS period, "
+        "to_jsonb(i.value) AS value, i.release, i.expression "
+        f"FROM stats_provenance_inputs({o}.provenance, {o}.value, {o}.release_id, "
+        f"{o}.valid_from, {o}.period_start) i "
+        "UNION ALL SELECT e.n, e.i -> 'role', e.i -> 'indicator', e.i -> 'series_key', "
+        "e.i -> 'period', e.i -> 'value', io.release_id, NULL "
+        f"FROM jsonb_array_elements({o}.provenance -> 'inputs') WITH ORDINALITY AS e(i, n) "
+        "LEFT JOIN stats_observation io ON io.id = (e.i ->> 'observation')::bigint "
+        f"WHERE NOT {o}.provenance ? 'head'"
     )
+    return (
+        f"SELECT CASE WHEN {o}.provenance ? 'head' THEN min(x.expression) "
+        f"ELSE {o}.provenance ->> 'expression' END AS formula, {inputs} AS inputs "
+        f"FROM ({rows}) x"
+    )
+
+
+def rendered_from(observation: str, alias: str, **kwargs) -> str:
+    """``rendered_sql`` as a FROM item named ``alias``, made once per row (OFFSET 0: not
+    pulled up into its several reads)."""
+    return f"({rendered_sql(observation, **kwargs)} OFFSET 0) {alias}"

@@ -167,7 +167,7 @@ def test_a_value_that_is_not_derived_has_null_formula_and_inputs(client, demo):
 
 
 def test_every_derived_formula_in_the_api_is_the_one_function_s_neutral_text(client, demo):
-    """The statement reads the formula in SQL (``formula_sql``); ``formula_text`` gives the
+    """The statement reads the formula in SQL (``rendered_sql``); ``formula_text`` gives the
     same text in Python: the two are one rule."""
     derived = list(
         Observation.objects.current().exclude(provenance=None).select_related("series__indicator")
