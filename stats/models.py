@@ -482,7 +482,7 @@ class DerivedProvenanceHead(models.Model):
     """What the provenance of the derived values of one output series of one definition
     version shares, stored once (the SQL engine writes per value only the head's id and
     the ids of the input observations, ``{"head": id, "inputs": [...]}``; the function
-    ``stats_provenance`` of migrations 0011 and 0012 renders the full ``Provenance`` from
+    ``stats_provenance`` of migrations 0011 and 0013 renders the full ``Provenance`` from
     both when read). ``head``: kind, formula, formula_id, ``pieces`` (the expression's text around
     its input values: n + 1 pieces for n inputs) and ``inputs`` (role, indicator,
     series_key, and, to find an input computed in the same run, which has no observation

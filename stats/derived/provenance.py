@@ -64,7 +64,7 @@ def formula_text(
 
 def provenance_sql(observation: str) -> str:
     """The full provenance (jsonb) of the observation row aliased ``observation``, its
-    compact form rendered (``stats_provenance``, stats migrations 0011 and 0012). It is
+    compact form rendered (``stats_provenance``, stats migrations 0011 and 0013). It is
     called for compact rows only: a call costs even when it gives its argument back."""
     return (
         f"CASE WHEN {observation}.provenance ? 'head' THEN "
@@ -106,7 +106,7 @@ def rendered_sql(observation: str, *, compact: bool, public_releases: str = "") 
     form) and the inputs (``inputs``) of the derived value of the observation row aliased
     ``observation``, as text, each NULL for a value that is not derived. A compact
     provenance is rendered once for both, inlined into the statement
-    (``stats_provenance_inputs``, stats migration 0012); a stored JSON one is read as it is.
+    (``stats_provenance_inputs``, stats migration 0013); a stored JSON one is read as it is.
     Read it in FROM with OFFSET 0 (``rendered_from``).
 
     The inputs are in the order they were used, each with the release of the observation

@@ -77,7 +77,7 @@ def _render_0011() -> str:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("stats", "0011_compact_provenance"),
+        ("stats", "0012_vintages_published_only"),
     ]
 
     operations = [
