@@ -511,11 +511,11 @@ def test_varnish_runs_with_the_deployed_units_parameters_and_priority(monkeypatc
     # The benchmark measures what deploy/ installs: the -p parameters and Nice= of the
     # unit's drop-in (none: the default priority).
     assert bench_api.deploy_varnish_params()["thread_pools"] == "2"
-    assert bench_api.deploy_varnish_nice() == 0
-    unit = tmp_path / "angka.conf"
-    unit.write_text("[Service]\nNice=10\nExecStart=/usr/sbin/varnishd \\\n  -p thread_pools=2\n")
-    monkeypatch.setattr(bench_api, "DEPLOY_VARNISH_UNIT", unit)
     assert bench_api.deploy_varnish_nice() == 10
+    unit = tmp_path / "angka.conf"
+    unit.write_text("[Service]\nExecStart=/usr/sbin/varnishd \\\n  -p thread_pools=2\n")
+    monkeypatch.setattr(bench_api, "DEPLOY_VARNISH_UNIT", unit)
+    assert bench_api.deploy_varnish_nice() == 0
 
 
 def test_the_commit_is_reported_from_published_at_on_both_servers():
