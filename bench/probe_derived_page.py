@@ -56,16 +56,9 @@ def urls(month: str) -> dict[str, str]:
 
 
 def _setup() -> None:
-    os.environ.update(
-        DEBUG="false",
-        SECRET_KEY="probe-derived-page-" + os.urandom(16).hex(),
-        ALLOWED_HOSTS="testserver",
-        API_CACHE_SECONDS="0",
-        API_ANON_RATE="off",
-        API_USER_RATE="off",
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
+    from bench.profile_api import in_process_environment
+
+    in_process_environment("probe-derived-page")
     import django
 
     django.setup()

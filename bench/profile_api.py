@@ -29,6 +29,21 @@ def _timed(owner, name: str, label: str, totals: dict) -> None:
     setattr(owner, name, wrapper)
 
 
+def in_process_environment(name: str) -> None:
+    """The settings of a measurement made in this process (Django's test client): DEBUG
+    off, the API's response cache and rate limits off."""
+    os.environ.update(
+        DEBUG="false",
+        SECRET_KEY=f"{name}-" + os.urandom(16).hex(),
+        ALLOWED_HOSTS="testserver",
+        API_CACHE_SECONDS="0",
+        API_ANON_RATE="off",
+        API_USER_RATE="off",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("query", choices=["1", "2", "3"])
@@ -43,16 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from bench.bench_api import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, queries
 
-    os.environ.update(
-        DEBUG="false",
-        SECRET_KEY="profile-api-" + os.urandom(16).hex(),
-        ALLOWED_HOSTS="testserver",
-        API_CACHE_SECONDS="0",
-        API_ANON_RATE="off",
-        API_USER_RATE="off",
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
+    in_process_environment("profile-api")
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     import django
