@@ -133,8 +133,16 @@ class BalancedThreadWorker(ThreadWorker):
         self.table.accepted[self.slot] += self.nr_conns - before
         self.publish()
 
+    def finish_request(self, fs):
+        super().finish_request(fs)
+        # Runs in the thread that served the request, as soon as it is done: a connection
+        # closed here leaves the count at once. Published only by the loop, it would stay
+        # counted while the loop sleeps in an accept wait, and the other workers would
+        # balance against a connection this one no longer holds.
+        self.publish()
+
     def murder_keepalived(self):
-        # Run once per turn of the worker's loop: the count published stays current as
-        # connections close (here, or after a request that does not keep its connection).
+        # Run once per turn of the worker's loop: keep-alive connections that timed out
+        # close here.
         super().murder_keepalived()
         self.publish()

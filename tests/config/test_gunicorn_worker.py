@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent import futures
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,31 @@ def test_a_worker_waits_once_while_another_holds_fewer_connections(
     # Published for the others: what it holds, and what it accepted.
     assert table.counts[worker.slot] == held + accepted
     assert table.accepted[worker.slot] == accepted
+
+
+def test_a_closed_connection_leaves_the_published_count_at_once(monkeypatch):
+    # The thread that served the last request of a connection (no keep-alive) closes it;
+    # the count the other workers see drops then, not at the next turn of this worker's
+    # loop, which may be asleep in an accept wait (a CI run saw the other worker take a
+    # fourth connection against a count still holding one that had closed).
+    table = ConnectionTable(slots=2)
+    worker = BalancedThreadWorker.__new__(BalancedThreadWorker)
+    worker.table = table
+    worker.slot = table.claim(os.getpid())
+    worker.nr_conns = 2
+    worker.publish()
+    closed = []
+
+    class Connection:
+        def close(self):
+            closed.append(self)
+
+    done = futures.Future()
+    done.set_result((False, Connection()))
+    worker.finish_request(done)
+    assert len(closed) == 1
+    assert worker.nr_conns == 1
+    assert table.counts[worker.slot] == 1
 
 
 def test_the_slot_of_a_dead_worker_is_taken_again_and_not_counted():
