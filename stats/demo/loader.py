@@ -13,6 +13,9 @@ import datetime as dt
 import random
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import TypeVar
+
+from django.db.models import Model
 
 from ..derived import definition_validate
 from ..models import (
@@ -29,6 +32,7 @@ from ..periods import parse_period
 from ..services import series_get_or_create
 from . import catalogue
 
+M = TypeVar("M", bound=Model)
 DATA = Path(__file__).resolve().parent
 # The columns of the demo rows, as observations_import reads them.
 COLUMNS = [
@@ -55,68 +59,111 @@ def figures_2023() -> list[dict[str, str]]:
 
 
 def codelists_load() -> None:
-    for record in catalogue.CODELISTS:
-        CodeList.objects.update_or_create(id=record["id"], defaults=_fields(record, "id", "codes"))
-    national, _ = Code.objects.update_or_create(
-        codelist_id="region",
-        code="ID",
-        defaults={
-            "name_id": "Indonesia",
-            "name_en": "Indonesia",
-            "alt_code": "ID",
-            "is_total": True,
-            "order": 0,
-            **catalogue.REGION_SEARCH_TERMS.get("ID", {}),
-        },
+    _upsert(CodeList, ["id"], [_fields(record, "codes") for record in catalogue.CODELISTS])
+    (national,) = _upsert(
+        Code,
+        ["codelist", "code"],
+        [
+            {
+                "codelist_id": "region",
+                "code": "ID",
+                "name_id": "Indonesia",
+                "name_en": "Indonesia",
+                "alt_code": "ID",
+                "is_total": True,
+                "order": 0,
+                **catalogue.REGION_SEARCH_TERMS.get("ID", {}),
+            }
+        ],
     )
-    for order, province in enumerate(data_read("provinces.csv"), start=1):
-        Code.objects.update_or_create(
-            codelist_id="region",
-            code=province["bps_code"],
-            defaults={
-                "name_id": province["name"],
-                "name_en": province["name"],
-                "alt_code": province["iso_3166_2"],
-                "parent": national,
-                "order": order,
-                **catalogue.REGION_SEARCH_TERMS.get(province["bps_code"], {}),
-            },
-        )
-    for record in catalogue.CODELISTS:
-        for order, code in enumerate(record.get("codes", [])):
-            Code.objects.update_or_create(
-                codelist_id=record["id"],
-                code=code["code"],
-                defaults={**_fields(code, "code"), "order": order},
-            )
+    provinces = [
+        {
+            "codelist_id": "region",
+            "code": province["bps_code"],
+            "name_id": province["name"],
+            "name_en": province["name"],
+            "alt_code": province["iso_3166_2"],
+            "parent": national,
+            "order": order,
+            **catalogue.REGION_SEARCH_TERMS.get(province["bps_code"], {}),
+        }
+        for order, province in enumerate(data_read("provinces.csv"), start=1)
+    ]
+    codes = [
+        {"codelist_id": record["id"], **code, "order": order}
+        for record in catalogue.CODELISTS
+        for order, code in enumerate(record.get("codes", []))
+    ]
+    _upsert(Code, ["codelist", "code"], provinces + codes)
 
 
 def _fields(record: dict, *leave_out: str) -> dict:
-    """A catalogue record's model fields: every key but the natural key and nested tables."""
+    """A catalogue record's model fields: every key but the nested tables and derived data."""
     return {k: v for k, v in record.items() if k not in leave_out}
 
 
+def _upsert(model: type[M], unique_fields: list[str], records: list[dict]) -> list[M]:
+    """``update_or_create`` of many records on their natural key (``unique_fields``), one
+    INSERT ... ON CONFLICT per set of fields given: a field a record leaves out keeps
+    its stored value, as with ``update_or_create``. Returns the rows in no set order.
+
+    Why not ``update_or_create`` in a loop: the catalogue is loaded by most tests, and
+    two to four statements per code made it most of their set-up time."""
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for record in records:
+        groups.setdefault(tuple(sorted(record)), []).append(record)
+    # Saved like update_or_create saves: auto_now fields (updated_at) move on an update.
+    touched = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+    rows: list[M] = []
+    for names, group in groups.items():
+        # get_field knows a foreign key by its name and by its column (codelist_id).
+        given = [model._meta.get_field(name).name for name in names]
+        rows += model.objects.bulk_create(
+            [model(**record) for record in group],
+            update_conflicts=True,
+            unique_fields=unique_fields,
+            update_fields=[name for name in given if name not in unique_fields] + touched,
+        )
+    return rows
+
+
 def indicators_load() -> None:
-    for order, topic in enumerate(catalogue.TOPICS):
-        Topic.objects.update_or_create(
-            code=topic["code"], defaults={**_fields(topic, "code"), "order": order}
+    topics = {
+        topic.code: topic
+        for topic in _upsert(
+            Topic,
+            ["code"],
+            [{**topic, "order": order} for order, topic in enumerate(catalogue.TOPICS)],
         )
-    dimensions = list(CodeList.objects.filter(id__in=["region", "segment", "program"]))
-    topics = {topic.code: topic for topic in Topic.objects.all()}
-    for record in catalogue.INDICATORS:
-        indicator, _ = Indicator.objects.update_or_create(
-            code=record["code"],
-            defaults={
-                **_fields(record, "code", "derived", "compare_with"),
-                "topic": topics[record["topic"]],
-                "source": "BPJS Ketenagakerjaan (press reports)",
-            },
+    }
+    indicators = {
+        indicator.code: indicator
+        for indicator in _upsert(
+            Indicator,
+            ["code"],
+            [
+                {
+                    **_fields(record, "derived", "compare_with"),
+                    "topic": topics[record["topic"]],
+                    "source": "BPJS Ketenagakerjaan (press reports)",
+                }
+                for record in catalogue.INDICATORS
+            ],
         )
-        indicator.dimensions.set(dimensions)
+    }
+    # Every demo indicator has the three dimensions, and only them (``dimensions.set``).
+    dimensions = ["region", "segment", "program"]
+    through = Indicator.dimensions.through
+    ids = [indicator.pk for indicator in indicators.values()]
+    through.objects.filter(indicator_id__in=ids).exclude(codelist_id__in=dimensions).delete()
+    through.objects.bulk_create(
+        [through(indicator_id=i, codelist_id=d) for i in ids for d in dimensions],
+        ignore_conflicts=True,
+    )
     for record in catalogue.INDICATORS:
         if "compare_with" in record:
             Indicator.objects.filter(code=record["code"]).update(
-                compare_with=Indicator.objects.get(code=record["compare_with"])
+                compare_with=indicators[record["compare_with"]]
             )
 
 
@@ -126,10 +173,11 @@ def text_translations_load() -> None:
     rows += [
         (text, text_id, text_en) for text, (text_id, text_en) in catalogue.LEGACY_TEXTS.items()
     ]
-    for text, text_id, text_en in rows:
-        TextTranslation.objects.update_or_create(
-            text=text, defaults={"text_id": text_id, "text_en": text_en}
-        )
+    _upsert(
+        TextTranslation,
+        ["text"],
+        [{"text": text, "text_id": text_id, "text_en": text_en} for text, text_id, text_en in rows],
+    )
 
 
 def derived_definitions_load() -> None:
