@@ -6,12 +6,13 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 from django.db.backends.postgresql.operations import DatabaseOperations
+from django.test import override_settings
 
 from config.dbrole import database_owner
-from publications.demo.loader import demo_load
 from publications.services import release_create, release_publish
 from stats.demo.loader import codelists_load, indicators_load
 from stats.models import DerivedDefinition, DerivedInput, Indicator
+from tests.demo_snapshot import demo_restore
 from tests.stats.factories import IndicatorFactory
 from tests.stats.helpers import import_rows
 
@@ -41,6 +42,16 @@ def _flush_as_owner():
                     cursor.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{trigger}"')
 
     with mock.patch.object(DatabaseOperations, "execute_sql_flush", execute_sql_flush):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Users are made with a password in hundreds of tests: hashing it with the
+    production hasher (PBKDF2, a million iterations on purpose) took about 0.3 s a user.
+    Django's documentation recommends a fast hasher for tests; no test is about the
+    hasher."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
 
 
@@ -106,7 +117,7 @@ def celery_eager():
 def _demo_loaded(django_db_setup, django_db_blocker):
     """The demo, loaded once per test module inside a transaction rolled back at its end."""
     with django_db_blocker.unblock(), transaction.atomic():
-        demo_load()
+        demo_restore()
         yield
         transaction.set_rollback(True)
 

@@ -69,14 +69,14 @@ def site(transactional_db, live_server):
     from django.db import transaction
     from django.utils import timezone
 
-    from publications.demo.loader import demo_load
     from publications.models import Release
+    from tests.demo_snapshot import demo_restore
 
     cache.clear()
     # One transaction: the derived-value recomputes are requested once, after every demo
     # release is in, as they would be after a real publication.
     with transaction.atomic():
-        demo_load()
+        demo_restore()
     Release.objects.create(
         slug="angka-tahunan-2025",
         title_id="Angka tahunan 2025",
