@@ -7,9 +7,10 @@ demo. The first ``demo_restore()`` from a given database state runs ``demo_load`
 keeps the rows it added, table by table, in PostgreSQL's COPY format; the next ones
 from the same state COPY those rows back: the same rows, ids and instants.
 
-The state is, per table, how many rows it holds and its last id before the load (the
-migrations' rows; none after a transactional test emptied the tables), so a snapshot is
-only used where ``demo_load`` would have started from the same rows. A load that changes
+The state is, per table, how many rows it holds before the load (the migrations' rows;
+none after a transactional test emptied the tables), and the last ids of the tables the
+copied rows are in or refer to, so a snapshot is only used where ``demo_load`` would
+have started from the same rows. A load that changes
 or deletes a row that was there, or adds rows to a table without an id, cannot be
 replayed as added rows: then every call runs ``demo_load`` itself.
 """
@@ -39,8 +40,8 @@ class _Before:
     digest: str | None  # of the rows, to see that the load left them as they were
 
 
-State = frozenset[tuple[str, int, int | None]]
-_snapshots: dict[State, tuple[_Table, ...] | None] = {}
+State = frozenset[tuple[str, int]]  # rows per table that has any
+_snapshots: dict[State, _Snapshot] = {}
 
 
 def _quote(name: str) -> str:
@@ -113,25 +114,37 @@ def _restore(tables: tuple[_Table, ...]) -> None:
         cursor.execute("SET LOCAL session_replication_role = origin")
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    # The last ids its rows depend on: of the tables it adds rows to and those they
+    # refer to (after a transactional test's flush Django makes the content types and
+    # permissions again, under new ids; the demo refers to neither).
+    last_ids: frozenset[tuple[str, int | None]]
+    tables: tuple[_Table, ...] | None  # None: the load cannot be copied back
+
+
 def demo_restore() -> None:
     """The demo's rows in the database, inside the caller's transaction."""
     tables = _tables()
     before = _state(tables)
-    key: State = frozenset((name, b.count, b.last_id) for name, b in before.items() if b.count)
-    if key in _snapshots:
-        snapshot = _snapshots[key]
-        if snapshot is not None:
-            _restore(snapshot)
+    key: State = frozenset((name, b.count) for name, b in before.items() if b.count)
+    snapshot = _snapshots.get(key)
+    if snapshot is not None and all(before[n].last_id == i for n, i in snapshot.last_ids):
+        if snapshot.tables is not None:
+            _restore(snapshot.tables)
         else:
             demo_load()
         return
     demo_load()
     after = _state(tables)
     written = [name for name, b in after.items() if b.count != before[name].count]
+    pinned = (_referenced(written) | set(written)) & set(before)
+    last_ids = frozenset((name, before[name].last_id) for name in pinned)
     if any(_not_added_only(name, before[name]) for name in before if before[name].count):
-        _snapshots[key] = None
+        _snapshots[key] = _Snapshot(last_ids, None)
         return
-    _snapshots[key] = tuple(_capture(name, before[name]) for name in _referenced_first(written))
+    copied = tuple(_capture(name, before[name]) for name in _referenced_first(written))
+    _snapshots[key] = _Snapshot(last_ids, copied)
 
 
 def _not_added_only(table: str, before: _Before) -> bool:
@@ -148,18 +161,28 @@ def _not_added_only(table: str, before: _Before) -> bool:
     return (count, digest) != (before.count, before.digest)
 
 
-def _referenced_first(tables: list[str]) -> list[str]:
-    """``tables`` ordered so that a table comes after those its foreign keys point to,
-    as the models declare them: some are checked by statement-level triggers at each
-    COPY, not by constraints (stats migration 0004)."""
-    needs: dict[str, set[str]] = {name: set() for name in tables}
+def _references(tables: list[str]) -> dict[str, set[str]]:
+    """For each of ``tables``, the other tables its foreign keys point to, as the models
+    declare them: some are checked by statement-level triggers, not constraints (stats
+    migration 0004)."""
+    references: dict[str, set[str]] = {name: set() for name in tables}
     for model in apps.get_models(include_auto_created=True):
         table = model._meta.db_table
+        if table not in references:
+            continue
         for field in model._meta.concrete_fields:
-            if field.is_relation and table in needs:
-                referenced = field.related_model._meta.db_table
-                if referenced in needs and referenced != table:
-                    needs[table].add(referenced)
+            if field.is_relation and field.related_model._meta.db_table != table:
+                references[table].add(field.related_model._meta.db_table)
+    return references
+
+
+def _referenced(tables: list[str]) -> set[str]:
+    return set().union(*_references(tables).values())
+
+
+def _referenced_first(tables: list[str]) -> list[str]:
+    """``tables`` ordered so that a table comes after those its foreign keys point to."""
+    needs = {name: wanted & set(tables) for name, wanted in _references(tables).items()}
     ordered: list[str] = []
     while needs:
         ready = sorted(name for name, wanted in needs.items() if not wanted - set(ordered))
