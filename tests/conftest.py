@@ -4,7 +4,7 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.backends.postgresql.operations import DatabaseOperations
 from django.test import override_settings
 
@@ -43,6 +43,21 @@ def _flush_as_owner():
 
     with mock.patch.object(DatabaseOperations, "execute_sql_flush", execute_sql_flush):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions still on it. A live-server
+    test's client may keep its HTTP connection open after the test; Django's server
+    thread that serves it (a daemon) then keeps its database connection until the
+    process exits, and the database could not be dropped ("being accessed by other
+    users")."""
+    yield
+    with django_db_blocker.unblock(), database_owner(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
