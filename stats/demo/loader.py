@@ -118,7 +118,7 @@ def _upsert(model: type[M], unique_fields: list[str], records: list[dict]) -> li
     for names, group in groups.items():
         # get_field knows a foreign key by its name and by its column (codelist_id).
         given = [model._meta.get_field(name).name for name in names]
-        rows += model.objects.bulk_create(
+        rows += model._default_manager.bulk_create(
             [model(**record) for record in group],
             update_conflicts=True,
             unique_fields=unique_fields,
