@@ -74,7 +74,8 @@ def site(transactional_db, live_server):
 
     cache.clear()
     # One transaction: the derived-value recomputes are requested once, after every demo
-    # release is in, as they would be after a real publication.
+    # release is in, as they would be after a real publication (when this is the run's
+    # first load; later ones copy its rows back, tests/demo_snapshot.py).
     with transaction.atomic():
         demo_restore()
     Release.objects.create(
