@@ -10,9 +10,10 @@ from the same state COPY those rows back: the same rows, ids and instants.
 The state is, per table, how many rows it holds before the load (the migrations' rows;
 none after a transactional test emptied the tables), and the last ids of the tables the
 copied rows are in or refer to, so a snapshot is only used where ``demo_load`` would
-have started from the same rows. A load that changes
-or deletes a row that was there, or adds rows to a table without an id, cannot be
-replayed as added rows: then every call runs ``demo_load`` itself.
+have started from the same rows. A load that changes or deletes a row that was there, or
+adds rows to a table without an id, cannot be replayed as added rows: then every call
+runs ``demo_load`` itself. The rows go back in any order: the COPY runs with triggers
+off (``_restore``), so no reference is checked while it runs.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def demo_restore() -> None:
     if any(_not_added_only(name, before[name]) for name in before if before[name].count):
         _snapshots[key] = _Snapshot(last_ids, None)
         return
-    copied = tuple(_capture(name, before[name]) for name in _referenced_first(written))
+    copied = tuple(_capture(name, before[name]) for name in written)
     _snapshots[key] = _Snapshot(last_ids, copied)
 
 
@@ -163,8 +164,7 @@ def _not_added_only(table: str, before: _Before) -> bool:
 
 def _references(tables: list[str]) -> dict[str, set[str]]:
     """For each of ``tables``, the other tables its foreign keys point to, as the models
-    declare them: some are checked by statement-level triggers, not constraints (stats
-    migration 0004)."""
+    declare them (some are enforced by triggers, not constraints: stats migration 0004)."""
     references: dict[str, set[str]] = {name: set() for name in tables}
     for model in apps.get_models(include_auto_created=True):
         table = model._meta.db_table
@@ -178,16 +178,3 @@ def _references(tables: list[str]) -> dict[str, set[str]]:
 
 def _referenced(tables: list[str]) -> set[str]:
     return set().union(*_references(tables).values())
-
-
-def _referenced_first(tables: list[str]) -> list[str]:
-    """``tables`` ordered so that a table comes after those its foreign keys point to."""
-    needs = {name: wanted & set(tables) for name, wanted in _references(tables).items()}
-    ordered: list[str] = []
-    while needs:
-        ready = sorted(name for name, wanted in needs.items() if not wanted - set(ordered))
-        assert ready, f"foreign keys in a cycle among {sorted(needs)}"
-        ordered += ready
-        for name in ready:
-            del needs[name]
-    return ordered
